@@ -1,0 +1,130 @@
+// safetensors I/O — the native checkpoint format. Layout: u64 little-endian header length N,
+// N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
+// then the raw little-endian tensor bytes (offsets relative to the end of the header).
+// Reading converts F32/F64/F16/BF16/I64/I32/U8 to float32 tensors; writing is always F32.
+import { readFileSync } from 'node:fs';
+import { Tensor, sizeOf } from './tensor.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { usage } from '../util/errors.js';
+
+export interface SafetensorsFile {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1 };
+
+export function readSafetensors(path: string): SafetensorsFile {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    usage(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseSafetensors(buf, path);
+}
+
+export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFile {
+  const bad = (why: string): never => usage(`${source}: not a valid safetensors file (${why})`);
+  if (buf.length < 8) bad('shorter than its 8-byte header length');
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > buf.length - 8 || headerLen > 100_000_000) bad(`header length ${headerLen} exceeds the file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
+  } catch {
+    return bad('header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('header is not an object');
+  const dataStart = 8 + headerLen;
+  const dataLen = buf.length - dataStart;
+  const tensors = new Map<string, Tensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (entry ?? {}) as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: number[] };
+    const width = e.dtype ? BYTES[e.dtype] : undefined;
+    if (!width) bad(`tensor ${name} has unsupported dtype ${e.dtype}`);
+    if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+      bad(`tensor ${name} has no shape or data_offsets`);
+    }
+    const [begin, end] = e.data_offsets!;
+    let count = 0;
+    try { count = sizeOf(e.shape!); } catch { bad(`tensor ${name} has a bad shape`); }
+    if (!(begin >= 0 && end <= dataLen && end - begin === count * width!)) {
+      bad(`tensor ${name} data [${begin}, ${end}) does not fit the file or its shape`);
+    }
+    tensors.set(name, new Tensor(e.shape!, decode(buf, dataStart + begin, count, e.dtype!)));
+  }
+  return { tensors, metadata };
+}
+
+function decode(buf: Uint8Array, offset: number, count: number, dtype: string): Float32Array {
+  const view = new DataView(buf.buffer, buf.byteOffset + offset, count * BYTES[dtype]);
+  const out = new Float32Array(count);
+  switch (dtype) {
+    case 'F32':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case 'F64':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      break;
+    case 'BF16': {
+      const u = new Uint32Array(1);
+      const f = new Float32Array(u.buffer);
+      for (let i = 0; i < count; i++) { u[0] = view.getUint16(2 * i, true) << 16; out[i] = f[0]; }
+      break;
+    }
+    case 'I64':
+      for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true));
+      break;
+    case 'I32':
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      break;
+    case 'U8':
+      for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
+      break;
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Encodes tensors (in the given order) and string metadata as one safetensors buffer list. */
+export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array[] {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * t.size] };
+    offset += 4 * t.size;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // keep data 8-byte aligned
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  const chunks: Uint8Array[] = [head, Buffer.from(json, 'utf8')];
+  for (const t of tensors.values()) {
+    // Float32Array bytes are little-endian on every platform Node supports.
+    chunks.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return chunks;
+}
+
+export function writeSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}

@@ -1,0 +1,63 @@
+// `alexnet infer`: .npy in (NCHW float32), the named layer's output (default: logits) out as .npy,
+// in eval mode — so any tool can feed the network and compare its outputs.
+import { Command } from 'commander';
+import { loadModel } from '../models/checkpoint.js';
+import { readNpy, writeNpy } from '../tensor/npy.js';
+import { Tensor, shapeString } from '../tensor/tensor.js';
+import { usage } from '../util/errors.js';
+import { backendFrom, positiveInt, printJson } from './options.js';
+
+interface InferOptions {
+  model: string;
+  arch?: string;
+  classes?: number;
+  input: string;
+  output: string;
+  layer?: string;
+  batch: number;
+  backend?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerInfer(program: Command): void {
+  program.command('infer')
+    .description('run a model on an .npy batch (NCHW float32) and write a layer\'s output as .npy')
+    .requiredOption('--model <ckpt>', 'model file (.safetensors)')
+    .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
+    .option('--classes <n>', 'class count, when the file has no metadata (default: from fc8)', positiveInt)
+    .requiredOption('--input <x.npy>', 'input array [N, C, H, W]')
+    .requiredOption('--output <y.npy>', 'where to write the output')
+    .option('--layer <name>', 'layer whose output to write (default: the logits)')
+    .option('--batch <n>', 'images per forward pass', positiveInt, 32)
+    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .option('--json', 'print a JSON summary')
+    .action((o: InferOptions) => {
+      const backend = backendFrom(o);
+      const { net } = loadModel(o.model, { backend, arch: o.arch, classes: o.classes });
+      const x = readNpy(o.input);
+      const per = net.input;
+      if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== per[i])) {
+        usage(`${o.input}: array has shape ${shapeString(x.shape)}, the model expects [N, ${per.join(', ')}]`);
+      }
+      const y = runBatched(x, o.batch, (b) => (o.layer ? net.forwardTo(b, o.layer) : net.forward(b, false)));
+      writeNpy(o.output, y);
+      if (o.json) printJson({ output: o.output, shape: y.shape, layer: o.layer ?? 'logits' });
+    });
+}
+
+/** Runs `f` over slices of at most `batch` samples and concatenates the results. */
+export function runBatched(x: Tensor, batch: number, f: (b: Tensor) => Tensor): Tensor {
+  const n = x.shape[0];
+  const per = x.size / Math.max(n, 1);
+  let out: Tensor | null = null;
+  for (let s = 0; s < n; s += batch) {
+    const m = Math.min(batch, n - s);
+    const y = f(new Tensor([m, ...x.shape.slice(1)], x.data.subarray(s * per, (s + m) * per)));
+    const yPer = y.size / m;
+    out ??= new Tensor([n, ...y.shape.slice(1)]);
+    out.data.set(y.data, s * yPer);
+  }
+  return out ?? new Tensor([0]);
+}

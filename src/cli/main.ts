@@ -1,0 +1,40 @@
+// The `alexnet` command line (SPEC §5). Thin: each command lives in its own file, parses its
+// options with commander, calls the library and prints. Bad usage or bad input → one line on
+// stderr and exit code 2; anything else → exit code 1.
+import { Command, CommanderError } from 'commander';
+import { UsageError } from '../util/errors.js';
+import { registerSummary } from './summary.js';
+import { registerInfer } from './infer.js';
+
+export function buildProgram(): Command {
+  const program = new Command('alexnet')
+    .description('AlexNet (Krizhevsky, Sutskever & Hinton, 2012): train, evaluate, predict, import and export')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(s) });
+  registerSummary(program);
+  registerInfer(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    process.exitCode = exitCodeFor(e);
+  }
+}
+
+function exitCodeFor(e: unknown): number {
+  if (e instanceof CommanderError) {
+    // --help and --version end here with exit code 0; commander has already printed its message.
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof UsageError) {
+    process.stderr.write(`alexnet: ${e.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`alexnet: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}

@@ -1,0 +1,55 @@
+// The model configuration: what defines a network (variant, classes, input) and the data
+// conventions a checkpoint carries so that eval/predict prepare inputs the way training did.
+// Validated with zod wherever it is read from a file.
+import { z } from 'zod';
+
+export const ARCHS = ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+export const modelConfigSchema = z.object({
+  arch: z.enum(ARCHS),
+  classes: z.number().int().positive(),
+  inputSize: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  lrnAlphaScaling: z.enum(['per-size', 'absolute']).default('per-size'),
+  /** LRN's k: 2 in the paper, 1 in Caffe's models. */
+  lrnK: z.number().optional(),
+  dropoutMode: z.enum(['classic', 'inverted']).default('inverted'),
+});
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+
+/** How an image file becomes the network's input: value = (pixel·pixelScale − mean[c]) / std[c]. */
+export const preprocessSchema = z.object({
+  colorOrder: z.enum(['gray', 'rgb', 'bgr']),
+  /** Resize the shorter side to this, then centre-crop `cropSize` (ImageNet: 256 → 224/227). */
+  resize: z.number().int().positive(),
+  cropSize: z.number().int().positive(),
+  pixelScale: z.number(),
+  mean: z.array(z.number()),
+  std: z.array(z.number()),
+  /** Fashion-MNIST is light clothing on black: photos of dark-on-light are inverted to match. */
+  invert: z.boolean().default(false),
+});
+export type Preprocess = z.infer<typeof preprocessSchema>;
+
+export const modelMetaSchema = z.object({
+  config: modelConfigSchema,
+  classNames: z.array(z.string()).optional(),
+  preprocess: preprocessSchema.optional(),
+  /** Where the model's data came from: 'fashion-mnist' (the bundled set) or a directory. */
+  dataset: z.string().optional(),
+});
+export type ModelMeta = z.infer<typeof modelMetaSchema>;
+
+/** Defaults per variant (SPEC §1): the paper's 227, torchvision's 224, d2l's 1-channel 224. */
+export function defaultConfig(arch: Arch, over: Partial<ModelConfig> = {}): ModelConfig {
+  const base: Record<Arch, { inputSize: number; channels: number }> = {
+    alexnet2012: { inputSize: 227, channels: 3 },
+    caffenet: { inputSize: 227, channels: 3 },
+    torchvision: { inputSize: 224, channels: 3 },
+    d2l: { inputSize: 224, channels: 1 },
+  };
+  const classes = arch === 'd2l' ? 10 : 1000;
+  const clean = Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined));
+  return modelConfigSchema.parse({ arch, classes, ...base[arch], ...clean });
+}

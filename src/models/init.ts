@@ -1,0 +1,50 @@
+// Initialisation schemes (SPEC §1):
+//   paper   — weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7 (to give ReLUs
+//             positive inputs early, §5), 0 elsewhere;
+//   caffe   — bvlc_alexnet's train_val.prototxt: N(0, 0.01²) but fc6/fc7 N(0, 0.005²); biases
+//             0.1 where the paper has 1;
+//   xavier  — uniform ±√(6/(fan_in+fan_out)), biases 0 (what the d2l chapter applies);
+//   kaiming — PyTorch's default for Conv2d/Linear: weights and biases U(±1/√fan_in).
+import type { Net } from '../nn/net.js';
+import { Rng } from '../util/rng.js';
+
+export const INIT_SCHEMES = ['paper', 'caffe', 'xavier', 'kaiming'] as const;
+export type InitScheme = (typeof INIT_SCHEMES)[number];
+
+const PAPER_ONE_BIAS = new Set(['conv2', 'conv4', 'conv5', 'fc6', 'fc7']);
+
+export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Set<string>): void {
+  const rng = new Rng(seed);
+  for (const layer of net.layers) {
+    if (layer.params.length === 0 || (only && !only.has(layer.name))) continue;
+    const [w, b] = layer.params;
+    const fanIn = w.shape.slice(1).reduce((a, d) => a * d, 1);
+    const receptive = w.shape.slice(2).reduce((a, d) => a * d, 1);
+    const fanOut = w.shape[0] * receptive;
+    const fill = (a: Float32Array, draw: () => number): void => { for (let i = 0; i < a.length; i++) a[i] = draw(); };
+    switch (scheme) {
+      case 'paper':
+        fill(w.data, () => rng.normal(0, 0.01));
+        b.data.fill(PAPER_ONE_BIAS.has(layer.name) ? 1 : 0);
+        break;
+      case 'caffe': {
+        const std = layer.name === 'fc6' || layer.name === 'fc7' ? 0.005 : 0.01;
+        fill(w.data, () => rng.normal(0, std));
+        b.data.fill(PAPER_ONE_BIAS.has(layer.name) ? 0.1 : 0);
+        break;
+      }
+      case 'xavier': {
+        const a = Math.sqrt(6 / (fanIn + fanOut));
+        fill(w.data, () => (2 * rng.uniform() - 1) * a);
+        b.data.fill(0);
+        break;
+      }
+      case 'kaiming': {
+        const a = 1 / Math.sqrt(fanIn);
+        fill(w.data, () => (2 * rng.uniform() - 1) * a);
+        fill(b.data, () => (2 * rng.uniform() - 1) * a);
+        break;
+      }
+    }
+  }
+}

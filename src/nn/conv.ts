@@ -1,0 +1,84 @@
+// Convolution layer (stride, padding, groups). With groups = 2 it is the paper's two towers on one
+// device: each half of the output channels sees only its half of the input channels (conv2, conv4,
+// conv5 in the paper). A ReLU that directly follows is fused into the kernel (`fuseRelu`).
+import { convOutputSize, type ConvGeom } from '../backend/backend.js';
+import { Tensor, type Shape } from '../tensor/tensor.js';
+import { usage } from '../util/errors.js';
+import { Buffer32, makeParam, type ForwardContext, type Layer, type Param } from './layer.js';
+
+export interface ConvSpec {
+  kind: 'conv';
+  name: string;
+  out: number;
+  k: number;
+  stride: number;
+  pad: number;
+  groups: number;
+}
+
+export class Conv2d implements Layer {
+  readonly kind = 'conv';
+  readonly name: string;
+  readonly params: Param[];
+  readonly weight: Param; // [Co, Ci/G, K, K]
+  readonly bias: Param; // [Co]
+  /** Set by the Net when the next layer is a ReLU: forward applies it, backward undoes through it. */
+  fuseRelu = false;
+  private x: Tensor | null = null;
+  private y: Tensor | null = null;
+  private out = new Buffer32();
+  private dxBuf = new Buffer32();
+
+  constructor(readonly spec: ConvSpec, readonly cIn: number) {
+    if (cIn % spec.groups !== 0 || spec.out % spec.groups !== 0) {
+      usage(`${spec.name}: ${cIn} input and ${spec.out} output channels are not divisible by groups=${spec.groups}`);
+    }
+    this.name = spec.name;
+    this.weight = makeParam(`${spec.name}.weight`, [spec.out, cIn / spec.groups, spec.k, spec.k]);
+    this.bias = makeParam(`${spec.name}.bias`, [spec.out]);
+    this.params = [this.weight, this.bias];
+  }
+
+  outputShape([c, h, w]: Shape): Shape {
+    const { k, stride, pad, out, name } = this.spec;
+    const ho = convOutputSize(h, k, stride, pad);
+    const wo = convOutputSize(w, k, stride, pad);
+    if (c !== this.cIn) usage(`${name}: expects ${this.cIn} input channels, got ${c}`);
+    if (ho < 1 || wo < 1) usage(`${name}: the ${h}×${w} map vanishes under a ${k}×${k} kernel (stride ${stride}, pad ${pad}); use a larger input size`);
+    return [out, ho, wo];
+  }
+
+  macs(input: Shape): number {
+    const [co, ho, wo] = this.outputShape(input);
+    return co * ho * wo * (this.cIn / this.spec.groups) * this.spec.k * this.spec.k;
+  }
+
+  private geom(x: Tensor): ConvGeom {
+    const [n, c, h, w] = x.shape;
+    const [co, ho, wo] = this.outputShape([c, h, w]);
+    const { k, stride, pad, groups } = this.spec;
+    return { n, cIn: c, h, w, cOut: co, kh: k, kw: k, stride, pad, groups, ho, wo };
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const g = this.geom(x);
+    const y = new Tensor([g.n, g.cOut, g.ho, g.wo], this.out.get(g.n * g.cOut * g.ho * g.wo));
+    ctx.backend.conv2dForward(x.data, this.weight.data, this.bias.data, y.data, g, this.fuseRelu);
+    if (ctx.training) {
+      this.x = x;
+      this.y = y;
+    }
+    return y;
+  }
+
+  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+    if (!this.x || !this.y) throw new Error(`${this.name}: backward without a training forward`);
+    const g = this.geom(this.x);
+    if (this.fuseRelu) ctx.backend.activationBackward('relu', this.y.data, dy.data, dy.data);
+    const dx = needInput ? new Tensor(this.x.shape, this.dxBuf.get(this.x.size)) : null;
+    const frozen = this.weight.frozen;
+    ctx.backend.conv2dBackward(this.x.data, this.weight.data, dy.data, dx ? dx.data : null,
+      frozen ? null : this.weight.grad, this.bias.frozen ? null : this.bias.grad, g);
+    return dx;
+  }
+}

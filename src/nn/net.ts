@@ -1,0 +1,192 @@
+// Net: a sequence of layers built from a declarative list of layer specs (the model is data,
+// like Caffe's prototxt). Shapes, parameter counts and MACs are derived from the list.
+// A ReLU that directly follows a conv or linear layer is fused into it for speed; asking for the
+// output of a fused layer by name runs that forward unfused, so every named output stays exact.
+import type { Backend } from '../backend/backend.js';
+import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
+import { usage } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { ActivationLayer, type ActivationSpec } from './activation.js';
+import { Conv2d, type ConvSpec } from './conv.js';
+import { Dropout, type DropoutMode, type DropoutSpec } from './dropout.js';
+import { Flatten, type FlattenSpec } from './flatten.js';
+import type { ForwardContext, Layer, Param } from './layer.js';
+import { Linear, type LinearSpec } from './linear.js';
+import { Lrn, type LrnSpec } from './lrn.js';
+import { AdaptiveAvgPool2d, Pool2d, type AdaptivePoolSpec, type PoolSpec } from './pool.js';
+
+export type LayerSpec = ConvSpec | LinearSpec | PoolSpec | AdaptivePoolSpec | LrnSpec | ActivationSpec
+  | DropoutSpec | FlattenSpec;
+
+export interface NetOptions {
+  /** Per-sample input shape [C, H, W]. */
+  input: Shape;
+  classes: number;
+  dropoutMode: DropoutMode;
+}
+
+export interface LayerRow {
+  name: string;
+  kind: string;
+  output: Shape;
+  params: number;
+  macs: number;
+}
+
+export class Net {
+  readonly layers: Layer[] = [];
+  readonly rows: LayerRow[] = [];
+  readonly params: Param[] = [];
+  readonly paramsByName = new Map<string, Param>();
+  readonly input: Shape;
+  /** Seeded generator for dropout masks; its state is saved with training checkpoints. */
+  readonly rng: Rng;
+  backend: Backend;
+
+  constructor(specs: readonly LayerSpec[], opts: NetOptions, backend: Backend, seed = 0) {
+    this.input = opts.input;
+    this.backend = backend;
+    this.rng = new Rng(seed);
+    let shape: Shape = opts.input;
+    for (const spec of specs) {
+      const layer = buildLayer(spec, shape, opts);
+      shape = layer.outputShape(shape);
+      const macs = layer.macs(this.rows.length === 0 ? opts.input : this.rows[this.rows.length - 1].output);
+      this.layers.push(layer);
+      this.rows.push({ name: layer.name, kind: layer.kind, output: shape, params: layer.params.reduce((s, p) => s + p.data.length, 0), macs });
+      for (const p of layer.params) {
+        this.params.push(p);
+        this.paramsByName.set(p.name, p);
+      }
+    }
+    this.setFusion(true);
+  }
+
+  get outputShape(): Shape {
+    return this.rows[this.rows.length - 1].output;
+  }
+
+  get paramCount(): number {
+    return this.rows.reduce((s, r) => s + r.params, 0);
+  }
+
+  get macCount(): number {
+    return this.rows.reduce((s, r) => s + r.macs, 0);
+  }
+
+  private setFusion(on: boolean): void {
+    for (let i = 0; i + 1 < this.layers.length; i++) {
+      const layer = this.layers[i];
+      if ((layer instanceof Conv2d || layer instanceof Linear)) layer.fuseRelu = on && this.layers[i + 1].kind === 'relu';
+    }
+  }
+
+  private isFusedAway(i: number): boolean {
+    const prev = this.layers[i - 1];
+    return i > 0 && (prev instanceof Conv2d || prev instanceof Linear) && prev.fuseRelu;
+  }
+
+  private context(training: boolean): ForwardContext {
+    return { backend: this.backend, training, rng: this.rng };
+  }
+
+  private checkInput(x: Tensor): void {
+    const per = x.shape.slice(1);
+    if (x.shape.length !== this.input.length + 1 || per.some((d, i) => d !== this.input[i])) {
+      usage(`input has shape ${shapeString(x.shape)}, the network expects [N, ${this.input.join(', ')}]`);
+    }
+  }
+
+  /** Forward to the logits ([N, classes]); training mode keeps what backward needs. */
+  forward(x: Tensor, training: boolean): Tensor {
+    this.checkInput(x);
+    const ctx = this.context(training);
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      if (this.isFusedAway(i)) continue;
+      h = this.layers[i].forward(h, ctx);
+    }
+    return h;
+  }
+
+  /** Eval-mode forward that stops at the named layer and returns its output (e.g. fc7). */
+  forwardTo(x: Tensor, layerName: string): Tensor {
+    const stop = this.layers.findIndex((l) => l.name === layerName);
+    if (stop < 0) usage(`--layer ${layerName}: no such layer (have ${this.layers.map((l) => l.name).join(', ')})`);
+    this.checkInput(x);
+    const ctx = this.context(false);
+    // A layer whose ReLU is fused would return post-ReLU values: run it unfused when it is the target.
+    const target = this.layers[stop];
+    const wasFused = (target instanceof Conv2d || target instanceof Linear) && target.fuseRelu;
+    if (wasFused) (target as Conv2d | Linear).fuseRelu = false;
+    try {
+      let h = x;
+      for (let i = 0; i <= stop; i++) {
+        if (i < stop && this.isFusedAway(i)) continue;
+        if (i === stop && this.isFusedAway(i)) continue; // a fused ReLU's output is its producer's
+        h = this.layers[i].forward(h, ctx);
+      }
+      return h;
+    } finally {
+      if (wasFused) (target as Conv2d | Linear).fuseRelu = true;
+    }
+  }
+
+  /** Backward from dlogits through every layer, filling each parameter's grad. */
+  backward(dlogits: Tensor): void {
+    const ctx = this.context(true);
+    let g: Tensor | null = dlogits;
+    for (let i = this.layers.length - 1; i >= 0 && g; i--) {
+      if (this.isFusedAway(i)) continue;
+      g = this.layers[i].backward(g, ctx, i > 0 && this.needsGradBelow(i));
+    }
+  }
+
+  /** Whether any trainable parameter lies below layer i (if not, stop backprop early). */
+  private needsGradBelow(i: number): boolean {
+    for (let j = 0; j < i; j++) if (this.layers[j].params.some((p) => !p.frozen)) return true;
+    return false;
+  }
+
+  /** name → tensor, in registration order (conv1.weight, conv1.bias, …, fc8.bias). */
+  stateDict(): Map<string, Tensor> {
+    return new Map(this.params.map((p) => [p.name, new Tensor(p.shape, p.data)]));
+  }
+
+  /** Copies tensors into the parameters; every parameter must be present with its exact shape. */
+  loadStateDict(tensors: Map<string, Tensor>, source: string): void {
+    for (const p of this.params) {
+      const t = tensors.get(p.name);
+      if (!t) usage(`${source}: tensor ${p.name} is missing (the network needs ${shapeString(p.shape)})`);
+      if (t.size !== p.data.length || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+        usage(`${source}: tensor ${p.name} has shape ${shapeString(t.shape)}, the network needs ${shapeString(p.shape)}`);
+      }
+      p.data.set(t.data);
+    }
+  }
+}
+
+function buildLayer(spec: LayerSpec, input: Shape, opts: NetOptions): Layer {
+  switch (spec.kind) {
+    case 'conv':
+      if (input.length !== 3) usage(`${spec.name}: needs a [C, H, W] input, got ${shapeString(input)}`);
+      return new Conv2d(spec, input[0]);
+    case 'linear':
+      return new Linear(spec, sizeOf(input), spec.out === 'classes' ? opts.classes : spec.out);
+    case 'maxpool':
+    case 'avgpool':
+      return new Pool2d(spec);
+    case 'adaptiveavgpool':
+      return new AdaptiveAvgPool2d(spec);
+    case 'lrn':
+      return new Lrn(spec);
+    case 'relu':
+    case 'tanh':
+    case 'sigmoid':
+      return new ActivationLayer(spec);
+    case 'dropout':
+      return new Dropout(spec, opts.dropoutMode);
+    case 'flatten':
+      return new Flatten(spec.name);
+  }
+}

@@ -1,4 +1,4 @@
-// A variant at reduced width (channels and hidden features divided by `div`), built from the
+// A variant at reduced width (conv channels ÷ `div`, hidden fc features ÷ `fcDiv`), built from the
 // same layer list as the real model — how the whole-network golden files are checked.
 // Dropout gets p = 0 so both frameworks compute the same function in training mode.
 import type { Backend } from '../../src/backend/backend.js';
@@ -6,11 +6,11 @@ import { layerSpecs } from '../../src/models/alexnet.js';
 import { defaultConfig, type Arch } from '../../src/models/config.js';
 import { Net, type LayerSpec } from '../../src/nn/net.js';
 
-export function scaledNet(arch: Arch, channels: number, inputSize: number, div: number, classes: number, backend: Backend): Net {
+export function scaledNet(arch: Arch, channels: number, inputSize: number, div: number, fcDiv: number, classes: number, backend: Backend): Net {
   const config = defaultConfig(arch, { channels, inputSize, classes });
   const specs = layerSpecs(config).map((s): LayerSpec => {
     if (s.kind === 'conv') return { ...s, out: s.out / div };
-    if (s.kind === 'linear' && s.out !== 'classes') return { ...s, out: s.out / div };
+    if (s.kind === 'linear' && s.out !== 'classes') return { ...s, out: s.out / fcDiv };
     if (s.kind === 'dropout') return { ...s, p: 0 };
     return s;
   });

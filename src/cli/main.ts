@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../util/errors.js';
 import { registerSummary } from './summary.js';
 import { registerInfer } from './infer.js';
+import { registerPca } from './pca.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (s, write) => write(s) });
   registerSummary(program);
   registerInfer(program);
+  registerPca(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

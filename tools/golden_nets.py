@@ -25,9 +25,10 @@ OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'nets')
 class AlexNetVariant(nn.Module):
     """The variants of src/models/alexnet.ts, widths divided by `div`."""
 
-    def __init__(self, arch, classes, channels, input_size, div=1, fc_div=1):
+    def __init__(self, arch, classes, channels, input_size, div=1, fc_div=1, dropout=0.0):
         super().__init__()
         self.arch = arch
+        self.dropout = dropout  # 0 in the goldens, so both frameworks compute the same function
         w = lambda c: c // div  # noqa: E731
         if arch == 'torchvision':
             widths, groups, pad1 = [64, 192, 384, 256, 256], [1, 1, 1, 1, 1], 2
@@ -69,10 +70,14 @@ class AlexNetVariant(nn.Module):
         return torch.flatten(x, 1)
 
     def forward(self, x):
-        # Dropout is the identity here (eval, or p = 0 in the training comparison).
+        drop = lambda t: F.dropout(t, self.dropout, self.training)  # noqa: E731
         x = self.features(x)
-        x = F.relu(self.fc6(x))
-        x = F.relu(self.fc7(x))
+        if self.arch == 'torchvision':  # torchvision drops before fc6 and fc7
+            x = F.relu(self.fc6(drop(x)))
+            x = F.relu(self.fc7(drop(x)))
+        else:
+            x = drop(F.relu(self.fc6(x)))
+            x = drop(F.relu(self.fc7(x)))
         return self.fc8(x)
 
 

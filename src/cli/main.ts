@@ -5,6 +5,9 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../util/errors.js';
 import { registerSummary } from './summary.js';
 import { registerInfer } from './infer.js';
+import { registerImport } from './import.js';
+import { registerExport } from './export.js';
+import { registerBench } from './bench.js';
 import { registerPca } from './pca.js';
 
 export function buildProgram(): Command {
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (s, write) => write(s) });
   registerSummary(program);
   registerInfer(program);
+  registerImport(program);
+  registerExport(program);
+  registerBench(program);
   registerPca(program);
   for (const c of program.commands) c.exitOverride();
   return program;

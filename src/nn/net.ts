@@ -33,6 +33,9 @@ export interface LayerRow {
   macs: number;
 }
 
+/** Seconds spent per layer (forward and backward), accumulated while `Net.profile` is set. */
+export type LayerProfile = Map<string, { forward: number; backward: number }>;
+
 export class Net {
   readonly layers: Layer[] = [];
   readonly rows: LayerRow[] = [];
@@ -42,6 +45,8 @@ export class Net {
   /** Seeded generator for dropout masks; its state is saved with training checkpoints. */
   readonly rng: Rng;
   backend: Backend;
+  /** When set, forward and backward add each layer's wall time to it (`alexnet bench --layers`). */
+  profile: LayerProfile | null = null;
 
   constructor(specs: readonly LayerSpec[], opts: NetOptions, backend: Backend, seed = 0) {
     this.input = opts.input;
@@ -104,9 +109,17 @@ export class Net {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       if (this.isFusedAway(i)) continue;
+      const t0 = this.profile ? performance.now() : 0;
       h = this.layers[i].forward(h, ctx);
+      if (this.profile) this.record(this.layers[i].name, 'forward', t0);
     }
     return h;
+  }
+
+  private record(name: string, phase: 'forward' | 'backward', t0: number): void {
+    const row = this.profile!.get(name) ?? { forward: 0, backward: 0 };
+    row[phase] += (performance.now() - t0) / 1000;
+    this.profile!.set(name, row);
   }
 
   /** Eval-mode forward that stops at the named layer and returns its output (e.g. fc7). */
@@ -138,7 +151,9 @@ export class Net {
     let g: Tensor | null = dlogits;
     for (let i = this.layers.length - 1; i >= 0 && g; i--) {
       if (this.isFusedAway(i)) continue;
+      const t0 = this.profile ? performance.now() : 0;
       g = this.layers[i].backward(g, ctx, i > 0 && this.needsGradBelow(i));
+      if (this.profile) this.record(this.layers[i].name, 'backward', t0);
     }
   }
 

@@ -1,0 +1,64 @@
+// `alexnet bench`: images/s of one variant on one backend (synthetic data), with GFLOP/s and the
+// fraction of the fp32 peak that the native addon measures with an FMA loop on all threads.
+import { Command, Option } from 'commander';
+import { ARCHS, defaultConfig, type Arch } from '../models/config.js';
+import { measureThroughput } from '../perf/throughput.js';
+import { backendFrom, positiveInt, printJson } from './options.js';
+
+interface BenchOptions {
+  arch: Arch;
+  batch: number;
+  mode: 'infer' | 'train';
+  inputSize?: number;
+  classes?: number;
+  iterations: number;
+  layers?: boolean;
+  backend?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerBench(program: Command): void {
+  program.command('bench')
+    .description('measure images/s for inference or training of a variant on a backend')
+    .addOption(new Option('--arch <id>', 'network variant').choices(ARCHS).default('alexnet2012'))
+    .option('--batch <n>', 'batch size', positiveInt, 32)
+    .addOption(new Option('--mode <mode>', 'what to time').choices(['infer', 'train']).default('infer'))
+    .option('--input-size <n>', 'input size (default: the variant\'s)', positiveInt)
+    .option('--classes <n>', 'classes (default: the variant\'s)', positiveInt)
+    .option('--iterations <n>', 'timed batches after one warm-up (the median is reported)', positiveInt, 5)
+    .option('--layers', 'also print the time of every layer')
+    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .option('--json', 'one JSON object')
+    .action(async (o: BenchOptions) => {
+      const backend = backendFrom(o);
+      const config = defaultConfig(o.arch, { inputSize: o.inputSize, classes: o.classes });
+      const peak = await measuredPeak();
+      const r = measureThroughput({ config, backend, mode: o.mode, batch: o.batch, iterations: o.iterations, profile: !!o.layers, peakGflops: peak });
+      if (o.json) {
+        printJson({ ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 });
+        return;
+      }
+      const peakText = r.peakFraction !== null ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak` : '';
+      process.stdout.write(`${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.threads} threads): `
+        + `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}\n`);
+      if (r.layers) {
+        const total = r.layers.reduce((s, l) => s + l.forward + l.backward, 0);
+        for (const l of r.layers) {
+          const t = l.forward + l.backward;
+          process.stdout.write(`  ${l.name.padEnd(8)} fwd ${(1000 * l.forward).toFixed(2).padStart(8)} ms  bwd ${(1000 * l.backward).toFixed(2).padStart(8)} ms  ${(100 * t / total).toFixed(1).padStart(5)}%\n`);
+        }
+      }
+    });
+}
+
+/** The fp32 peak measured by the native addon's FMA loop (null when the addon is not loaded). */
+async function measuredPeak(): Promise<number | null> {
+  try {
+    const native = await import('../backend/native/index.js');
+    return native.nativeBackend ? native.peakGflops(0.3) : null;
+  } catch {
+    return null;
+  }
+}

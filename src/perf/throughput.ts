@@ -1,0 +1,93 @@
+// Throughput of a variant on a backend: images/s for inference (eval forward) or training
+// (forward, loss, backward, SGD update) on synthetic data, the achieved GFLOP/s, and the share of
+// the machine's fp32 peak. FLOPs counted as 2·MACs forward and 3× that for a training step
+// (forward + input gradients + weight gradients), the usual convention.
+import type { Backend } from '../backend/backend.js';
+import { buildNet } from '../models/alexnet.js';
+import type { ModelConfig } from '../models/config.js';
+import { initialize } from '../models/init.js';
+import type { LayerProfile } from '../nn/net.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../util/rng.js';
+
+export interface ThroughputResult {
+  arch: string;
+  mode: 'infer' | 'train';
+  backend: string;
+  threads: number;
+  batch: number;
+  iterations: number;
+  imagesPerSecond: number;
+  /** Median seconds per batch over the timed iterations. */
+  secondsPerBatch: number;
+  gflops: number;
+  peakGflops: number | null;
+  peakFraction: number | null;
+  /** Seconds per batch per layer (forward, backward), when profiled. */
+  layers?: { name: string; forward: number; backward: number }[];
+}
+
+export interface ThroughputOptions {
+  config: ModelConfig;
+  backend: Backend;
+  mode: 'infer' | 'train';
+  batch: number;
+  iterations: number;
+  profile: boolean;
+  peakGflops: number | null;
+}
+
+export function measureThroughput(o: ThroughputOptions): ThroughputResult {
+  const net = buildNet(o.config, o.backend, 1);
+  initialize(net, 'kaiming', 1);
+  const rng = new Rng(2);
+  const x = new Tensor([o.batch, ...net.input]);
+  for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
+  const classes = o.config.classes;
+  const labels = Int32Array.from({ length: o.batch }, () => rng.int(classes));
+  const probs = new Float32Array(o.batch * classes);
+  const dlogits = new Tensor([o.batch, classes]);
+  const velocity = net.params.map((p) => new Float32Array(p.data.length));
+
+  const step = (): void => {
+    if (o.mode === 'infer') {
+      net.forward(x, false);
+      return;
+    }
+    const logits = net.forward(x, true);
+    o.backend.softmaxCrossEntropy(logits.data, labels, o.batch, classes, 0, probs, dlogits.data);
+    net.backward(dlogits);
+    net.params.forEach((p, i) => o.backend.sgdUpdate(p.data, p.grad, velocity[i], 1e-4, 0.9, 5e-4));
+  };
+
+  step(); // warm-up: buffers allocated, caches and the thread pool warm
+  const profile: LayerProfile = new Map();
+  if (o.profile) net.profile = profile;
+  const times: number[] = [];
+  for (let i = 0; i < o.iterations; i++) {
+    const t0 = performance.now();
+    step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  net.profile = null;
+  times.sort((a, b) => a - b);
+  const secondsPerBatch = times[Math.floor(times.length / 2)];
+  const flopsPerImage = 2 * net.macCount * (o.mode === 'train' ? 3 : 1);
+  const gflops = (flopsPerImage * o.batch) / secondsPerBatch / 1e9;
+  return {
+    arch: o.config.arch,
+    mode: o.mode,
+    backend: o.backend.name,
+    threads: o.backend.getThreads(),
+    batch: o.batch,
+    iterations: o.iterations,
+    imagesPerSecond: o.batch / secondsPerBatch,
+    secondsPerBatch,
+    gflops,
+    peakGflops: o.peakGflops,
+    peakFraction: o.peakGflops ? gflops / o.peakGflops : null,
+    layers: o.profile
+      ? [...profile].map(([name, t]) => ({ name, forward: t.forward / o.iterations, backward: t.backward / o.iterations }))
+      : undefined,
+  };
+}

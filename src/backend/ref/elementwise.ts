@@ -4,7 +4,8 @@
 import type { Activation } from '../backend.js';
 import type { FloatArray } from './float.js';
 
-/** y = act(x); y may be x (each element is read before it is written). */
+/** y = act(x); y may be x (each element is read before it is written).
+ *  x, y: [*] */
 export function activationForward(kind: Activation, x: FloatArray, y: FloatArray): void {
   const len = x.length;
   switch (kind) {
@@ -23,7 +24,8 @@ export function activationForward(kind: Activation, x: FloatArray, y: FloatArray
 }
 
 /** dx = dy · act'(x), written from the forward OUTPUT y (all three derivatives are functions of
- *  y alone, so the layer need not keep its input). dx may be dy. */
+ *  y alone, so the layer need not keep its input). dx may be dy.
+ *  y, dy, dx: [*] */
 export function activationBackward(kind: Activation, y: FloatArray, dy: FloatArray, dx: FloatArray): void {
   const len = y.length;
   switch (kind) {

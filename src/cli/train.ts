@@ -1,0 +1,187 @@
+// `alexnet train`: a preset (default fashion-quick) with any flag overriding it, then the library's
+// training loop. --json prints one JSON object per epoch and a final one (testAccuracy, testTop5,
+// seconds, imagesPerSecond); progress goes to stderr. Ctrl-C finishes the step, saves, exits 130.
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, Option } from 'commander';
+import { ARCHS } from '../models/config.js';
+import { INIT_SCHEMES } from '../models/init.js';
+import { SCHEDULES } from '../optim/schedule.js';
+import { loadTrainingCheckpoint } from '../train/checkpoint.js';
+import { DEFAULT_PRESET, PRESET_NAMES, preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
+import { makeProgress } from '../train/progress.js';
+import { openData, prepareNet } from '../train/setup.js';
+import { train } from '../train/trainer.js';
+import { usage } from '../util/errors.js';
+import { backendFrom, nonNegativeInt, positiveInt, positiveNumber, printJson } from './options.js';
+
+interface TrainOptions {
+  preset: string;
+  arch?: string;
+  data?: string;
+  inputSize?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  schedule?: string;
+  stepSize?: number;
+  patience?: number;
+  multipliers?: 'none' | 'caffe';
+  init?: string;
+  labelSmoothing?: number;
+  augment?: boolean;
+  normalize?: boolean;
+  maxSeconds?: number;
+  maxTrain?: number;
+  freeze?: string;
+  seed?: number;
+  out?: string;
+  resume?: string;
+  from?: string;
+  backend?: string;
+  threads?: number;
+  workers: boolean;
+  json?: boolean;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) usage(`--label-smoothing ${value}: must be in [0, 1)`);
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) usage(`${value}: must be a non-negative number`);
+  return n;
+}
+
+/** The preset with the flags laid over it. */
+export function configFrom(o: TrainOptions): TrainConfig {
+  const c = preset(o.preset);
+  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => { if (v !== undefined) c[k] = v; };
+  set('arch', o.arch as TrainConfig['arch'] | undefined);
+  set('data', o.data);
+  set('inputSize', o.inputSize);
+  set('epochs', o.epochs);
+  set('batch', o.batch);
+  set('lr', o.lr);
+  set('momentum', o.momentum);
+  set('weightDecay', o.weightDecay);
+  set('multipliers', o.multipliers);
+  set('init', o.init as TrainConfig['init'] | undefined);
+  set('labelSmoothing', o.labelSmoothing);
+  set('augment', o.augment);
+  set('normalize', o.normalize);
+  set('maxSeconds', o.maxSeconds);
+  set('maxTrain', o.maxTrain);
+  set('seed', o.seed);
+  if (o.arch !== undefined && o.inputSize === undefined && o.arch !== c.arch) c.inputSize = o.arch === 'd2l' ? 224 : 227;
+  if (o.schedule !== undefined) c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
+  if (o.stepSize !== undefined) c.schedule.stepSize = o.stepSize;
+  if (o.patience !== undefined) c.schedule.patience = o.patience;
+  if (o.freeze !== undefined) c.freeze = o.freeze.split(',').map((s) => s.trim()).filter(Boolean);
+  if (o.maxSeconds === 0) c.maxSeconds = null;
+  if (c.data === '') usage(`--preset ${o.preset} needs --data DIR (an ImageFolder tree)`);
+  return trainConfigSchema.parse(c);
+}
+
+export function registerTrain(program: Command): void {
+  program.command('train')
+    .description('train a network (default: the fashion-quick preset on the bundled Fashion-MNIST)')
+    .addOption(new Option('--preset <name>', 'starting configuration').choices(PRESET_NAMES).default(DEFAULT_PRESET))
+    .addOption(new Option('--arch <id>', 'network variant').choices(ARCHS))
+    .option('--data <src>', 'fashion-mnist (bundled), an IDX directory, or an ImageFolder tree')
+    .option('--input-size <n>', 'network input side (Fashion-MNIST is resized to it)', positiveInt)
+    .option('--epochs <n>', 'epochs', positiveInt)
+    .option('--batch <n>', 'batch size', positiveInt)
+    .option('--lr <x>', 'base learning rate', positiveNumber)
+    .option('--momentum <x>', 'momentum', nonNegativeNumber)
+    .option('--weight-decay <x>', 'weight decay', nonNegativeNumber)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES))
+    .option('--step-size <n>', 'step schedule: iterations between ×0.1 cuts', positiveInt)
+    .option('--patience <n>', 'plateau schedule: epochs without improvement before ÷10', positiveInt)
+    .addOption(new Option('--multipliers <rule>', 'per-parameter lr/decay multipliers (caffe: biases lr×2, no decay)').choices(['none', 'caffe']))
+    .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES))
+    .option('--label-smoothing <x>', 'label smoothing ε in [0, 1)', fraction)
+    .option('--augment', 'random flips (and crops/colour noise for ImageFolder data)')
+    .option('--no-augment', 'no training augmentation')
+    .option('--normalize', 'normalise inputs with the training mean/std')
+    .option('--no-normalize', 'inputs are pixel/255')
+    .option('--max-seconds <s>', 'time budget for the whole run; training stops early to meet it (0: none)', nonNegativeNumber)
+    .option('--max-train <n>', 'train on a seeded subset of n images', positiveInt)
+    .option('--freeze <layers>', 'comma-separated layers to keep fixed, e.g. conv1,conv2')
+    .option('--seed <n>', 'the one seed for init, shuffling, augmentation and dropout', nonNegativeInt)
+    .option('--out <dir>', 'output directory (default: runs/<preset>)')
+    .option('--resume <ckpt>', 'continue a run exactly from OUT/checkpoint.safetensors')
+    .option('--from <ckpt>', 'fine-tune: start from the matching tensors of a model file (new fc8 if the class count differs)')
+    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .option('--no-workers', 'prepare batches on the main thread')
+    .option('--json', 'one JSON object per epoch and a final one on stdout')
+    .action(async (o: TrainOptions, cmd: Command) => {
+      const started = performance.now();
+      const backend = backendFrom(o);
+      const log = (line: string): void => { process.stderr.write(line + '\n'); };
+      let config: TrainConfig;
+      let resume;
+      if (o.resume) {
+        if (o.from) usage('--resume and --from exclude each other');
+        resume = loadTrainingCheckpoint(o.resume);
+        config = { ...resume.state.config };
+        const ignored = cmd.options.map((opt) => opt.attributeName())
+          .filter((k) => cmd.getOptionValueSource(k) === 'cli' && !['resume', 'epochs', 'maxSeconds', 'out', 'backend', 'threads', 'json', 'workers'].includes(k));
+        if (ignored.length) log(`--resume: continuing with the checkpoint's configuration; ignoring ${ignored.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
+        if (o.epochs !== undefined) config.epochs = o.epochs;
+        if (o.maxSeconds !== undefined) config.maxSeconds = o.maxSeconds === 0 ? null : o.maxSeconds;
+      } else {
+        config = configFrom(o);
+      }
+      const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${o.preset}`);
+      const dataset = await openData(config.data, { inputSize: config.inputSize, normalize: config.normalize, workers: o.workers, log });
+      try {
+        if (dataset.skipped.length) log(`${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped.slice(0, 3).map((s) => `${s.where}: ${s.why}`).join('; ')}${dataset.skipped.length > 3 ? '; …' : ''})`);
+        const { net, meta, fineTune } = prepareNet(config, dataset, backend, { from: o.from, resume, resumePath: o.resume });
+        if (fineTune?.fresh.length) log(`--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`);
+        log(`training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${dataset.train.size} train / ${dataset.test.size} test images, ${dataset.classNames.length} classes), `
+          + `backend ${backend.name} × ${backend.getThreads()} threads, batch ${config.batch}, lr ${config.lr} ${config.schedule.kind}, ${config.epochs} epochs`
+          + `${config.maxSeconds ? `, budget ${config.maxSeconds} s` : ''} → ${outDir}`);
+        const progress = makeProgress({ tty: !o.json && !!process.stderr.isTTY });
+        const result = await train({
+          net, meta, dataset, config, outDir, resume, progress,
+          onEpoch: (r) => {
+            if (o.json) printJson({ event: 'epoch', ...r });
+            else log(`epoch ${r.epoch}${r.partial ? ' (partial)' : ''}: train loss ${r.trainLoss.toFixed(4)} acc ${r.trainAccuracy.toFixed(4)} | `
+              + `val loss ${r.valLoss.toFixed(4)} top-1 ${r.valTop1.toFixed(4)} top-5 ${r.valTop5.toFixed(4)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(0)} s`);
+          },
+        });
+        const seconds = (performance.now() - started) / 1000;
+        const final = {
+          event: 'final',
+          testAccuracy: result.test?.top1 ?? null,
+          testTop5: result.test?.top5 ?? null,
+          testLoss: result.test?.loss ?? null,
+          epochs: result.history.length ? result.history[result.history.length - 1].epoch : 0,
+          steps: result.history.length ? result.history[result.history.length - 1].step : 0,
+          seconds,
+          imagesPerSecond: result.stepSeconds > 0 ? result.images / result.stepSeconds : 0,
+          budgetStop: result.budgetStop,
+          interrupted: result.interrupted,
+          model: result.modelPath,
+          checkpoint: result.checkpointPath,
+          backend: backend.name,
+          threads: backend.getThreads(),
+        };
+        if (o.json) printJson(final);
+        else if (result.test) {
+          log(`test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, `
+            + `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`);
+        }
+        if (result.interrupted) process.exitCode = 130;
+      } finally {
+        await dataset.close();
+      }
+    });
+}

@@ -1,0 +1,67 @@
+// SGD with momentum and weight decay, exactly the paper's rule (§5), one backend call per tensor:
+//   v ← momentum·v − (decay·decayMult)·(lr·lrMult)·w − (lr·lrMult)·∂L/∂w ;  w ← w + v
+// Per-parameter multipliers follow Caffe's lr_mult/decay_mult (bvlc_alexnet: biases lr×2, no
+// decay). Frozen parameters are skipped entirely (their velocity stays as it was). The velocity
+// buffers are part of the training state and travel in checkpoints as `momentum.<param name>`.
+import type { Backend } from '../backend/backend.js';
+import type { Param } from '../nn/layer.js';
+import { Tensor } from '../tensor/tensor.js';
+import { usage } from '../util/errors.js';
+
+export interface Multipliers {
+  lr: number;
+  decay: number;
+}
+
+/** Which multipliers each parameter gets. */
+export type MultiplierRule = 'none' | 'caffe';
+
+export function multipliersFor(rule: MultiplierRule, paramName: string): Multipliers {
+  if (rule === 'caffe' && paramName.endsWith('.bias')) return { lr: 2, decay: 0 };
+  return { lr: 1, decay: 1 };
+}
+
+export interface SgdOptions {
+  momentum: number;
+  weightDecay: number;
+  multipliers?: MultiplierRule;
+}
+
+export const MOMENTUM_PREFIX = 'momentum.';
+
+export class Sgd {
+  readonly velocity = new Map<string, Float32Array>();
+  private readonly mults: Multipliers[];
+
+  constructor(readonly params: readonly Param[], readonly backend: Backend, readonly opts: SgdOptions) {
+    for (const p of params) this.velocity.set(p.name, new Float32Array(p.data.length));
+    this.mults = params.map((p) => multipliersFor(opts.multipliers ?? 'none', p.name));
+  }
+
+  /** One update of every trainable parameter from its current gradient, at learning rate lr. */
+  step(lr: number): void {
+    for (let i = 0; i < this.params.length; i++) {
+      const p = this.params[i];
+      if (p.frozen) continue;
+      const m = this.mults[i];
+      this.backend.sgdUpdate(p.data, p.grad, this.velocity.get(p.name)!, lr * m.lr, this.opts.momentum, this.opts.weightDecay * m.decay);
+    }
+  }
+
+  /** The velocity buffers as tensors named `momentum.<param>` (for checkpoints). */
+  stateTensors(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const p of this.params) out.set(MOMENTUM_PREFIX + p.name, new Tensor(p.shape, this.velocity.get(p.name)!));
+    return out;
+  }
+
+  /** Restores the velocity buffers written by stateTensors(); every one must be present. */
+  loadStateTensors(tensors: Map<string, Tensor>, source: string): void {
+    for (const p of this.params) {
+      const t = tensors.get(MOMENTUM_PREFIX + p.name);
+      if (!t) usage(`${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} is missing (not a training checkpoint?)`);
+      if (t.size !== p.data.length) usage(`${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} has ${t.size} values, the parameter ${p.data.length}`);
+      this.velocity.get(p.name)!.set(t.data);
+    }
+  }
+}

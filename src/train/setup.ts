@@ -1,0 +1,122 @@
+// Everything `alexnet train` does before the loop, as library calls: open the data named by
+// --data, build and initialise the network for it, fine-tune from a model file (--from), freeze
+// layers, or restore a checkpoint (--resume).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import type { Dataset } from '../data/dataset.js';
+import { FASHION_ID, openFashion } from '../data/fashion.js';
+import { isIdxDir, openIdx } from '../data/idx.js';
+import { buildNet } from '../models/alexnet.js';
+import { resolveMeta } from '../models/checkpoint.js';
+import { defaultConfig, type ModelConfig, type ModelMeta } from '../models/config.js';
+import { initialize } from '../models/init.js';
+import type { Net } from '../nn/net.js';
+import { readSafetensors } from '../tensor/safetensors.js';
+import { sameShape, shapeString } from '../tensor/tensor.js';
+import { usage } from '../util/errors.js';
+import type { LoadedCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './presets.js';
+
+export interface OpenDataOptions {
+  inputSize: number;
+  normalize?: boolean;
+  workers?: boolean;
+  log?: (line: string) => void;
+}
+
+/** --data: 'fashion-mnist' or absent → the bundled set; a directory of IDX files → idx; a
+ *  directory with train/ or class subfolders → the ImageFolder loader. */
+export async function openData(src: string | undefined, opts: OpenDataOptions): Promise<Dataset> {
+  if (src === undefined || src === '' || src === FASHION_ID) return openFashion(opts);
+  let isDir = false;
+  try { isDir = statSync(src).isDirectory(); } catch (e) {
+    usage(`--data ${src}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!isDir) usage(`--data ${src}: not a directory (give an IDX directory, an ImageFolder tree, or fashion-mnist)`);
+  if (isIdxDir(src)) return openIdx(src, opts);
+  let entries: string[];
+  try { entries = readdirSync(src); } catch (e) { return usage(`--data ${src}: cannot list (${(e as NodeJS.ErrnoException).code})`); }
+  const hasSubdirs = existsSync(join(src, 'train')) || entries.some((e) => { try { return statSync(join(src, e)).isDirectory(); } catch { return false; } });
+  if (!hasSubdirs) usage(`--data ${src}: neither IDX files nor an ImageFolder tree (class subfolders or train/)`);
+  // The ImageFolder pipeline lives in its own module (another part of the tree); a variable
+  // specifier keeps this file compiling whether or not it is there yet.
+  const specifier = '../data/imagefolder.js';
+  let mod: { openImageFolder?: (dir: string, o: unknown) => Promise<Dataset> };
+  try {
+    mod = await import(specifier);
+  } catch (e) {
+    return usage(`--data ${src}: the ImageFolder loader is not available (${(e as Error).message})`);
+  }
+  if (!mod.openImageFolder) usage(`--data ${src}: the ImageFolder loader exports no openImageFolder`);
+  return mod.openImageFolder(src, opts);
+}
+
+export function modelConfigFor(config: TrainConfig, dataset: Dataset): ModelConfig {
+  const [channels, h] = dataset.train.sampleShape;
+  return defaultConfig(config.arch, { classes: dataset.classNames.length, channels, inputSize: h });
+}
+
+export function modelMetaFor(model: ModelConfig, dataset: Dataset): ModelMeta {
+  return { config: model, classNames: dataset.classNames, preprocess: dataset.preprocess, dataset: dataset.id };
+}
+
+/** Marks the parameters of the named layers frozen; unknown names are a usage error. */
+export function freezeLayers(net: Net, names: readonly string[]): void {
+  const layers = new Set(net.layers.filter((l) => l.params.length > 0).map((l) => l.name));
+  for (const name of names) {
+    if (!layers.has(name)) usage(`--freeze ${name}: no such layer with parameters (have ${[...layers].join(', ')})`);
+  }
+  const set = new Set(names);
+  for (const l of net.layers) for (const p of l.params) p.frozen = set.has(l.name);
+}
+
+export interface FineTuneReport {
+  loaded: string[];
+  /** Parameters kept at their fresh initialisation (e.g. fc8 for a new class count). */
+  fresh: string[];
+}
+
+/** Copies every tensor of `path` whose name and shape match; the rest keep their initialisation.
+ *  Refuses a file of another network (different variant, or nothing but the head matching). */
+export function loadMatching(net: Net, path: string, arch: string): FineTuneReport {
+  const { tensors, metadata } = readSafetensors(path);
+  const meta = resolveMeta(path, tensors, metadata, { arch: metadata['alexnet.meta'] ? undefined : arch });
+  if (meta.config.arch !== arch) usage(`--from ${path}: the file holds a ${meta.config.arch} model, training a ${arch}`);
+  const loaded: string[] = [];
+  const fresh: string[] = [];
+  for (const p of net.params) {
+    const t = tensors.get(p.name);
+    if (t && sameShape(t.shape, p.shape)) {
+      p.data.set(t.data);
+      loaded.push(p.name);
+    } else {
+      fresh.push(p.name + (t ? ` (file ${shapeString(t.shape)}, network ${shapeString(p.shape)})` : ' (missing)'));
+    }
+  }
+  if (loaded.filter((n) => !n.startsWith('fc8.')).length === 0) usage(`--from ${path}: no tensor matches the network's shapes (a model of another network?)`);
+  return { loaded, fresh };
+}
+
+export interface NetSetup {
+  net: Net;
+  meta: ModelMeta;
+  fineTune?: FineTuneReport;
+}
+
+/** The network for a run: restored from a checkpoint, or initialised (and maybe fine-tuned). */
+export function prepareNet(config: TrainConfig, dataset: Dataset, backend: Backend,
+  opts: { from?: string; resume?: LoadedCheckpoint; resumePath?: string }): NetSetup {
+  const model = modelConfigFor(config, dataset);
+  const meta = modelMetaFor(model, dataset);
+  const net = buildNet(model, backend, config.seed);
+  let fineTune: FineTuneReport | undefined;
+  if (opts.resume) {
+    net.loadStateDict(opts.resume.tensors, opts.resumePath ?? 'the checkpoint');
+  } else {
+    initialize(net, config.init, config.seed);
+    if (opts.from) fineTune = loadMatching(net, opts.from, config.arch);
+  }
+  freezeLayers(net, config.freeze);
+  return { net, meta, fineTune };
+}

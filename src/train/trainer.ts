@@ -1,0 +1,282 @@
+// The training loop (SPEC §2): seeded shuffling, batches prepared on the data worker while the
+// backend computes the previous one, the paper's SGD, a learning-rate schedule, per-epoch
+// validation top-1/top-5, and after every epoch (and on SIGINT, after finishing the current step)
+// OUT/model.safetensors, OUT/checkpoint.safetensors, OUT/metrics.jsonl and OUT/curves.{svg,png},
+// all written atomically. A resumed run continues exactly: same batches, dropout masks, learning
+// rates and updates as if it had never stopped.
+//
+// Where the randomness comes from (all from config.seed): the epoch's order — Rng(seed, epoch);
+// a batch's augmentation — its global step; dropout masks — net.rng, whose state is checkpointed.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Dataset } from '../data/dataset.js';
+import { predictSplit, report } from '../eval/evaluate.js';
+import { argmaxRow } from '../eval/confusion.js';
+import { saveModel } from '../models/checkpoint.js';
+import type { ModelMeta } from '../models/config.js';
+import type { Net } from '../nn/net.js';
+import { LrSchedule } from '../optim/schedule.js';
+import { Sgd } from '../optim/sgd.js';
+import { Tensor } from '../tensor/tensor.js';
+import { UsageError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { saveTrainingCheckpoint, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
+import { writeMetrics, type EpochRecord } from './metrics.js';
+import { writeCurves } from './plot.js';
+import type { TrainConfig } from './presets.js';
+import { makeProgress, type Progress } from './progress.js';
+
+/** Loss is NaN/∞ or past this: the run has diverged. */
+const EXPLODED_LOSS = 100;
+
+export class TrainingDiverged extends UsageError {}
+
+export interface TrainSetup {
+  net: Net;
+  meta: ModelMeta;
+  dataset: Dataset;
+  config: TrainConfig;
+  outDir: string;
+  /** Continue from this checkpoint (weights must already be loaded into net). */
+  resume?: LoadedCheckpoint;
+  progress?: Progress;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Install a SIGINT handler: finish the step, save, stop (default true). */
+  handleSignals?: boolean;
+  /** Write curves.png/svg (default true; tests switch it off for speed). */
+  plots?: boolean;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  /** The last evaluation of the test/validation split. */
+  test: { top1: number; top5: number; loss: number } | null;
+  interrupted: boolean;
+  /** Training ended before `epochs` because of the time budget. */
+  budgetStop: boolean;
+  /** Images trained on by this process, and the seconds its training steps took. */
+  images: number;
+  stepSeconds: number;
+  modelPath: string;
+  checkpointPath: string;
+}
+
+/** A 32-bit seed for (seed, purpose, index): splitmix-style mixing. */
+export function subSeed(seed: number, purpose: number, index: number): number {
+  let z = (seed ^ Math.imul(purpose + 1, 0x9e3779b9) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+const SHUFFLE = 1;
+const AUGMENT = 2;
+const SUBSET = 3;
+
+/** The training indices the run uses: all, or a seeded subset of config.maxTrain. */
+export function trainIndices(size: number, config: TrainConfig): Int32Array {
+  const all = Int32Array.from({ length: size }, (_, i) => i);
+  if (config.maxTrain === null || config.maxTrain >= size) return all;
+  new Rng(subSeed(config.seed, SUBSET, 0)).shuffle(all);
+  return all.slice(0, config.maxTrain).sort();
+}
+
+export function freshState(config: TrainConfig, net: Net): TrainingState {
+  return {
+    version: 1, config, epoch: 0, batchInEpoch: 0, step: 0,
+    schedule: { cuts: 0, best: null, badEpochs: 0, plateauLr: null },
+    dropoutRng: net.rng.getState(),
+    epochSums: { loss: 0, correct: 0, seen: 0 },
+    seconds: 0,
+    history: [],
+  };
+}
+
+export async function train(setup: TrainSetup): Promise<TrainResult> {
+  const { net, dataset, config, meta } = setup;
+  const progress = setup.progress ?? makeProgress({ tty: false, quiet: true });
+  const split = dataset.train;
+  const backend = net.backend;
+  mkdirSync(setup.outDir, { recursive: true });
+  const modelPath = join(setup.outDir, 'model.safetensors');
+  const checkpointPath = join(setup.outDir, 'checkpoint.safetensors');
+
+  const indices = trainIndices(split.size, config);
+  const n = indices.length;
+  if (n === 0) throw new UsageError('the training split is empty');
+  const batch = Math.min(config.batch, n);
+  const batches = Math.ceil(n / batch);
+  const classes = net.outputShape[0];
+  const per = split.sampleShape[0] * split.sampleShape[1] * split.sampleShape[2];
+
+  const sgd = new Sgd(net.params, backend, { momentum: config.momentum, weightDecay: config.weightDecay, multipliers: config.multipliers });
+  const schedule = new LrSchedule(config.schedule, config.lr, config.epochs * batches);
+  const state: TrainingState = setup.resume ? structuredClone(setup.resume.state) : freshState(config, net);
+  state.config = config;
+  if (setup.resume) {
+    sgd.loadStateTensors(setup.resume.tensors, 'the checkpoint');
+    schedule.setState(state.schedule);
+    net.rng.setState(state.dropoutRng);
+  }
+
+  // SIGINT: finish the current step, save, stop. A second one exits at once (writes are atomic).
+  let interrupt = false;
+  const onSigint = (): void => {
+    if (interrupt) process.exit(130);
+    interrupt = true;
+    progress.note('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)');
+  };
+  if (setup.handleSignals !== false) process.on('SIGINT', onSigint);
+
+  const save = async (): Promise<void> => {
+    state.schedule = schedule.getState();
+    state.dropoutRng = net.rng.getState();
+    saveModel(modelPath, net, meta);
+    saveTrainingCheckpoint(checkpointPath, net, meta, sgd, state);
+    writeMetrics(join(setup.outDir, 'metrics.jsonl'), state.history);
+    if (setup.plots !== false) {
+      try {
+        await writeCurves(join(setup.outDir, 'curves.svg'), join(setup.outDir, 'curves.png'), state.history);
+      } catch (e) {
+        progress.note(`could not draw the training curves: ${(e as Error).message}`);
+      }
+    }
+  };
+
+  const budgetAt = config.maxSeconds === null ? Infinity : config.maxSeconds;
+  let valSeconds: number | null = null; // measured by the first validation
+  let images = 0;
+  let stepSeconds = 0;
+  let interrupted = false;
+  let budgetStop = false;
+  let test: TrainResult['test'] = null;
+
+  const xBufs = [new Float32Array(batch * per), new Float32Array(batch * per)];
+  const labels = new Int32Array(batch);
+  const probs = new Float32Array(batch * classes);
+  const dlogits = new Float32Array(batch * classes);
+
+  const validate = async (): Promise<{ top1: number; top5: number; loss: number }> => {
+    progress.note(`validating on ${dataset.test.size} images`);
+    const t0 = performance.now();
+    const r = report(await predictSplit([net], dataset.test, { batch }), dataset.classNames);
+    valSeconds = (performance.now() - t0) / 1000;
+    return { top1: r.top1, top5: r.top5, loss: r.loss };
+  };
+
+  try {
+    while (state.epoch < config.epochs) {
+      const order = indices.slice();
+      new Rng(subSeed(config.seed, SHUFFLE, state.epoch)).shuffle(order);
+      const batchIdx = (b: number): Int32Array => order.subarray(b * batch, Math.min(n, (b + 1) * batch));
+      const fillBatch = (b: number, step: number): Promise<void> => {
+        const idx = batchIdx(b);
+        return split.fill(idx, xBufs[step % 2].subarray(0, idx.length * per), config.augment, subSeed(config.seed, AUGMENT, step));
+      };
+      const epochStart = performance.now();
+      let epochImages = 0;
+      let next: Promise<void> | null = state.batchInEpoch < batches ? fillBatch(state.batchInEpoch, state.step) : null;
+      let lr = schedule.lr(state.step);
+
+      while (state.batchInEpoch < batches) {
+        const b = state.batchInEpoch;
+        const idx = batchIdx(b);
+        const m = idx.length;
+        await next;
+        const t0 = performance.now();
+        next = b + 1 < batches ? fillBatch(b + 1, state.step + 1) : null;
+        for (let i = 0; i < m; i++) labels[i] = split.labels[idx[i]];
+        lr = schedule.lr(state.step);
+
+        const x = new Tensor([m, ...split.sampleShape], xBufs[state.step % 2].subarray(0, m * per));
+        const logits = net.forward(x, true);
+        const loss = backend.softmaxCrossEntropy(logits.data, labels.subarray(0, m), m, classes,
+          config.labelSmoothing, probs.subarray(0, m * classes), dlogits.subarray(0, m * classes));
+        if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
+          await next?.catch(() => {});
+          const kept = state.history.length ? ` (epoch ${state.history[state.history.length - 1].epoch})` : '';
+          throw new TrainingDiverged(`training diverged: loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}`
+            + `; kept the last good checkpoint${kept} in ${setup.outDir}; try a lower --lr (now ${config.lr})`);
+        }
+        net.backward(new Tensor([m, classes], dlogits.subarray(0, m * classes)));
+        sgd.step(lr);
+
+        let correct = 0;
+        for (let i = 0; i < m; i++) if (argmaxRow(probs, i, classes) === labels[i]) correct++;
+        state.epochSums.loss += loss * m;
+        state.epochSums.correct += correct;
+        state.epochSums.seen += m;
+        state.step++;
+        state.batchInEpoch++;
+        images += m;
+        epochImages += m;
+        const dt = (performance.now() - t0) / 1000;
+        stepSeconds += dt;
+        state.seconds += dt;
+        const ips = epochImages / ((performance.now() - epochStart) / 1000);
+        progress.step({
+          epoch: state.epoch + 1, epochs: config.epochs, batch: state.batchInEpoch, batches,
+          loss: state.epochSums.loss / state.epochSums.seen, lr, imagesPerSecond: ips,
+          eta: (n - state.batchInEpoch * batch) / ips,
+        });
+
+        if (interrupt) break;
+        const estVal = valSeconds ?? dataset.test.size / Math.max(1, ips * 2.5);
+        if (performance.now() / 1000 + estVal + 2 >= budgetAt && state.batchInEpoch < batches) {
+          budgetStop = true;
+          break;
+        }
+      }
+      await next?.catch(() => {});
+      progress.done();
+
+      if (interrupt) {
+        interrupted = true;
+        await save();
+        progress.note(`interrupted at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${batches}; saved ${checkpointPath} (continue with --resume ${checkpointPath})`);
+        break;
+      }
+
+      const epochTrainSeconds = (performance.now() - epochStart) / 1000;
+      const vt = performance.now();
+      test = await validate();
+      state.seconds += (performance.now() - vt) / 1000;
+      const record: EpochRecord = {
+        epoch: state.epoch + 1,
+        step: state.step,
+        lr,
+        trainLoss: state.epochSums.seen ? state.epochSums.loss / state.epochSums.seen : NaN,
+        trainAccuracy: state.epochSums.seen ? state.epochSums.correct / state.epochSums.seen : 0,
+        valLoss: test.loss,
+        valTop1: test.top1,
+        valTop5: test.top5,
+        seconds: state.seconds,
+        imagesPerSecond: epochImages / Math.max(epochTrainSeconds, 1e-9),
+        partial: budgetStop,
+      };
+      state.history.push(record);
+      if (!budgetStop) {
+        if (schedule.epochEnd(1 - test.top1)) progress.note(`validation error stopped improving: learning rate now ${schedule.lr(state.step).toExponential(2)}`);
+        state.epoch++;
+        state.batchInEpoch = 0;
+        state.epochSums = { loss: 0, correct: 0, seen: 0 };
+      }
+      await save();
+      setup.onEpoch?.(record);
+      if (budgetStop) {
+        progress.note(`time budget of ${config.maxSeconds} s reached during epoch ${record.epoch}: stopped training and evaluated`);
+        break;
+      }
+      // Not enough budget left for a useful part of another epoch plus its validation.
+      if (state.epoch < config.epochs && performance.now() / 1000 + 2 * (valSeconds ?? 0) + 5 >= budgetAt) {
+        budgetStop = true;
+        progress.note(`time budget of ${config.maxSeconds} s reached after epoch ${record.epoch}: stopped`);
+        break;
+      }
+    }
+  } finally {
+    if (setup.handleSignals !== false) process.off('SIGINT', onSigint);
+    progress.done();
+  }
+  return { history: state.history, test, interrupted, budgetStop, images, stepSeconds, modelPath, checkpointPath };
+}

@@ -12,6 +12,8 @@ import { PyTuple, isTensor, storageFromPid, unpickle, type PyValue, type Storage
 const WIDTH: Record<StorageDtype, number> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
 };
+/** 2^28 floats (1 GiB): far above AlexNet's largest tensor (fc6, 37.7M), below what would exhaust memory. */
+const MAX_ELEMENTS = 2 ** 28;
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 export interface TorchFile {
@@ -97,12 +99,14 @@ function parseLegacy(buf: Uint8Array, source: string, bad: (why: string) => neve
   return { root, storages };
 }
 
-function collectStorages(v: PyValue, f: (s: StorageRef) => void, depth = 0): void {
-  if (depth > 64 || v === null || typeof v !== 'object') return;
+/** Visits every tensor's storage; `seen` keeps a (hostile) self-referencing pickle from looping. */
+function collectStorages(v: PyValue, f: (s: StorageRef) => void, seen = new Set<object>()): void {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return;
+  seen.add(v);
   if (isTensor(v)) { f(v.storage); return; }
-  if (v instanceof Map) { for (const x of v.values()) collectStorages(x, f, depth + 1); return; }
-  if (Array.isArray(v)) { for (const x of v) collectStorages(x, f, depth + 1); return; }
-  if (v instanceof PyTuple) for (const x of v.items) collectStorages(x, f, depth + 1);
+  if (v instanceof Map) { for (const x of v.values()) collectStorages(x, f, seen); return; }
+  if (Array.isArray(v)) { for (const x of v) collectStorages(x, f, seen); return; }
+  if (v instanceof PyTuple) for (const x of v.items) collectStorages(x, f, seen);
 }
 
 /** Materialises a strided view of a storage as a contiguous float32 tensor. */
@@ -112,6 +116,7 @@ export function materialize(t: TensorRef, storages: Map<string, Uint8Array>, nam
   const width = WIDTH[t.storage.dtype];
   const available = Math.floor(bytes.length / width);
   const count = t.shape.reduce((a, b) => a * b, 1);
+  if (count > MAX_ELEMENTS) bad(`has ${count} elements, more than any AlexNet tensor`);
   if (count > 0) {
     let last = t.offset;
     for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];

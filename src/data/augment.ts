@@ -74,13 +74,16 @@ export function cropInto(
     const b = -norm.mean[c] / norm.std[c];
     const shift = p.shift[c];
     const base = outOffset + outC * plane;
+    // out = (pixel + shift − meanImage)·a + b; mirrored rows are written right to left.
+    const b0 = shift * a + b;
+    const step = p.flip ? -1 : 1;
     for (let i = 0; i < S; i++) {
       const row = ((p.y + i) * R + p.x) * 3 + c;
-      const o = base + i * S;
-      for (let j = 0; j < S; j++) {
-        const s = row + j * 3;
-        const v = src[s] + shift - (mi ? mi[s] : 0);
-        out[o + (p.flip ? S - 1 - j : j)] = v * a + b;
+      let o = base + i * S + (p.flip ? S - 1 : 0);
+      if (mi) {
+        for (let s = row, end = row + 3 * S; s < end; s += 3, o += step) out[o] = (src[s] - mi[s]) * a + b0;
+      } else {
+        for (let s = row, end = row + 3 * S; s < end; s += 3, o += step) out[o] = src[s] * a + b0;
       }
     }
   }

@@ -32,21 +32,23 @@ export interface ImageFolderOptions {
   inputSize: number;
   /** For a single tree: the fraction of each class held out for validation (default 0.1). */
   valFraction?: number;
-  /** Drives the train/val split of a single tree. */
-  seed: number;
+  /** Drives the train/val split of a single tree (default 0). */
+  seed?: number;
   /** What is subtracted: the training set's mean image (paper), its per-channel mean (default),
    *  or torchvision's mean/std on [0, 1] pixels. */
   meanMode?: MeanMode;
   /** PCA statistics (a file written by `alexnet pca`, or the stats); default: computed and cached. */
   pca?: string | PcaStats;
-  /** Loader threads (default 2; 0 runs the crops on the calling thread). */
-  workers?: number;
+  /** Loader threads (default 2; 0 or false runs the crops on the calling thread; true: 2). */
+  workers?: number | boolean;
   /** PCA colour noise on training batches (default true, as the paper). */
   colorAugment?: boolean;
   /** Where the decoded images go (default DIR/.alexnet-cache, or ~/.cache/alexnet-ts/<hash>). */
   cacheDir?: string;
   /** Where warnings go: one line per skipped file (default: stderr). */
   warn?: (line: string) => void;
+  /** Where progress lines go while a large folder is first cached (default: stderr). */
+  log?: (line: string) => void;
 }
 
 /** Training-set statistics, over every pixel of the cached 256×256 training images. */
@@ -84,12 +86,12 @@ export async function openImageFolder(dir: string, opts: ImageFolderOptions): Pr
   const warn = opts.warn ?? ((line: string) => process.stderr.write(line + '\n'));
   const root = resolve(dir);
 
-  const { classNames, train, test } = scanFolder(root, dir, valFraction, opts.seed);
+  const { classNames, train, test } = scanFolder(root, dir, valFraction, opts.seed ?? 0);
   const cacheDir = opts.cacheDir ?? (await cacheDirFor(root));
   const all = [...train, ...test];
   const built = await buildCache(root, all.map((s) => s.rel), cacheDir, {
     concurrency: Math.max(4, cpus().length),
-    log: (line) => process.stderr.write(`alexnet: ${line}\n`),
+    log: opts.log ?? ((line) => process.stderr.write(`alexnet: ${line}\n`)),
   });
 
   const skipped: { where: string; why: string }[] = [];
@@ -132,7 +134,8 @@ export async function openImageFolder(dir: string, opts: ImageFolderOptions): Pr
     preprocess = { colorOrder: 'rgb', resize: SIDE, cropSize: S, pixelScale: 1, mean: stats.channelMean, std: [1, 1, 1], invert: false };
   }
 
-  const pool = new LoaderPool({ binPath: built.binPath, norm: normalize }, opts.workers ?? 2);
+  const threads = opts.workers === undefined || opts.workers === true ? 2 : opts.workers === false ? 0 : opts.workers;
+  const pool = new LoaderPool({ binPath: built.binPath, norm: normalize }, threads);
   const colorAugment = opts.colorAugment ?? true;
   const mk = (p: typeof tr): ImageFolderSplit =>
     new ImageFolderSplit(pool, built.binPath, S, Int32Array.from(p.records), Int32Array.from(p.labels), p.paths, colorAugment ? pca : null);

@@ -122,6 +122,12 @@ export function materialize(t: TensorRef, storages: Map<string, Uint8Array>, nam
     for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
     if (last >= Math.min(available, t.storage.numel || available)) bad(`reaches past its storage (${available} elements)`);
   }
+  if (t.storage.dtype === 'float32' && isContiguous(t.shape, t.stride)) {
+    // The common case: a dense float32 view is a byte copy (into a fresh, aligned buffer).
+    const out = new Float32Array(count);
+    new Uint8Array(out.buffer).set(bytes.subarray(4 * t.offset, 4 * (t.offset + count)));
+    return new Tensor(t.shape, out);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const get = reader(t.storage.dtype, view);
   const out = new Float32Array(count);
@@ -140,6 +146,15 @@ export function materialize(t: TensorRef, storages: Map<string, Uint8Array>, nam
     }
   }
   return new Tensor(t.shape, out);
+}
+
+function isContiguous(shape: number[], stride: number[]): boolean {
+  let expect = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== expect) return false;
+    expect *= shape[d];
+  }
+  return true;
 }
 
 function reader(dtype: StorageDtype, v: DataView): (i: number) => number {

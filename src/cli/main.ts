@@ -7,6 +7,8 @@ import { registerSummary } from './summary.js';
 import { registerInfer } from './infer.js';
 import { registerImport } from './import.js';
 import { registerExport } from './export.js';
+import { registerFeatures } from './features.js';
+import { registerNeighbors } from './neighbors.js';
 import { registerBench } from './bench.js';
 import { registerPca } from './pca.js';
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerInfer(program);
   registerImport(program);
   registerExport(program);
+  registerFeatures(program);
+  registerNeighbors(program);
   registerBench(program);
   registerPca(program);
   for (const c of program.commands) c.exitOverride();

@@ -1,0 +1,39 @@
+// `alexnet features --model M IMAGE... --output F.npy [--layer fc7]`: a layer's activations
+// (default fc7, the paper's 4096-d image descriptor) for each image, rows in argument order.
+import { Command } from 'commander';
+import { extractFeatures } from '../eval/retrieval.js';
+import { loadModel } from '../models/checkpoint.js';
+import { writeNpy } from '../tensor/npy.js';
+import { backendFrom, positiveInt, printJson } from './options.js';
+
+interface FeaturesOptions {
+  model: string;
+  arch?: string;
+  output: string;
+  layer: string;
+  batch: number;
+  backend?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerFeatures(program: Command): void {
+  program.command('features')
+    .description('write a layer\'s activations (default fc7) for image files as an .npy array [N, …]')
+    .argument('<images...>', 'image files')
+    .requiredOption('--model <ckpt>', 'model file (.safetensors)')
+    .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
+    .requiredOption('--output <f.npy>', 'where to write the features')
+    .option('--layer <name>', 'layer whose output to write', 'fc7')
+    .option('--batch <n>', 'images per forward pass', positiveInt, 16)
+    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .option('--json', 'print a JSON summary')
+    .action(async (images: string[], o: FeaturesOptions) => {
+      const { net, meta } = loadModel(o.model, { backend: backendFrom(o), arch: o.arch });
+      const { features } = await extractFeatures(net, meta, images, o.layer, o.batch);
+      writeNpy(o.output, features);
+      if (o.json) printJson({ output: o.output, layer: o.layer, shape: features.shape, images });
+      else process.stdout.write(`${o.layer} features of ${images.length} image${images.length === 1 ? '' : 's'}: [${features.shape.join(', ')}] → ${o.output}\n`);
+    });
+}

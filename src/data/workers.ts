@@ -63,6 +63,7 @@ export class LoaderPool {
   private inlineFd: number | null = null;
   private readonly scratchFree: SharedArrayBuffer[] = [];
   private failure: Error | null = null;
+  private closed = false;
 
   constructor(private readonly init: WorkerInit, readonly threads: number) {
     for (let t = 0; t < threads; t++) {
@@ -71,7 +72,7 @@ export class LoaderPool {
       w.on('message', (m: WorkerReply) => this.settle(m.id, m.error));
       w.on('error', (e) => this.failAll(e));
       w.on('exit', (code) => {
-        if (code !== 0) this.failAll(new Error(`loader worker exited with code ${code}`));
+        if (code !== 0 && !this.closed) this.failAll(new Error(`loader worker exited with code ${code}`));
       });
       w.unref(); // idle workers never keep the process alive; pending jobs ref them
       this.workers.push(w);
@@ -115,6 +116,7 @@ export class LoaderPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.inlineFd !== null) closeSync(this.inlineFd);
     this.inlineFd = null;
     const ws = this.workers.splice(0);

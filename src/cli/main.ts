@@ -11,6 +11,9 @@ import { registerFeatures } from './features.js';
 import { registerNeighbors } from './neighbors.js';
 import { registerBench } from './bench.js';
 import { registerPca } from './pca.js';
+import { registerTrain } from './train.js';
+import { registerEval } from './eval.js';
+import { registerPredict } from './predict.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   registerNeighbors(program);
   registerBench(program);
   registerPca(program);
+  registerTrain(program);
+  registerEval(program);
+  registerPredict(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

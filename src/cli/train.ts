@@ -35,6 +35,7 @@ interface TrainOptions {
   normalize?: boolean;
   maxSeconds?: number;
   maxTrain?: number;
+  maxTest?: number;
   freeze?: string;
   seed?: number;
   out?: string;
@@ -77,6 +78,7 @@ export function configFrom(o: TrainOptions): TrainConfig {
   set('normalize', o.normalize);
   set('maxSeconds', o.maxSeconds);
   set('maxTrain', o.maxTrain);
+  set('maxTest', o.maxTest);
   set('seed', o.seed);
   if (o.arch !== undefined && o.inputSize === undefined && o.arch !== c.arch) c.inputSize = o.arch === 'd2l' ? 224 : 227;
   if (o.schedule !== undefined) c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
@@ -112,6 +114,7 @@ export function registerTrain(program: Command): void {
     .option('--no-normalize', 'inputs are pixel/255')
     .option('--max-seconds <s>', 'time budget for the whole run; training stops early to meet it (0: none)', nonNegativeNumber)
     .option('--max-train <n>', 'train on a seeded subset of n images', positiveInt)
+    .option('--max-test <n>', 'validate and test on a seeded subset of n images', positiveInt)
     .option('--freeze <layers>', 'comma-separated layers to keep fixed, e.g. conv1,conv2')
     .option('--seed <n>', 'the one seed for init, shuffling, augmentation and dropout', nonNegativeInt)
     .option('--out <dir>', 'output directory (default: runs/<preset>)')
@@ -140,7 +143,7 @@ export function registerTrain(program: Command): void {
         config = configFrom(o);
       }
       const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${o.preset}`);
-      const dataset = await openData(config.data, { inputSize: config.inputSize, normalize: config.normalize, workers: o.workers, log });
+      const dataset = await openData(config.data, { inputSize: config.inputSize, normalize: config.normalize, workers: o.workers, seed: config.seed, augment: config.augment, log });
       try {
         if (dataset.skipped.length) log(`${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped.slice(0, 3).map((s) => `${s.where}: ${s.why}`).join('; ')}${dataset.skipped.length > 3 ? '; …' : ''})`);
         const { net, meta, fineTune } = prepareNet(config, dataset, backend, { from: o.from, resume, resumePath: o.resume });
@@ -163,6 +166,7 @@ export function registerTrain(program: Command): void {
           testAccuracy: result.test?.top1 ?? null,
           testTop5: result.test?.top5 ?? null,
           testLoss: result.test?.loss ?? null,
+          testSamples: config.maxTest ?? dataset.test.size,
           epochs: result.history.length ? result.history[result.history.length - 1].epoch : 0,
           steps: result.history.length ? result.history[result.history.length - 1].step : 0,
           seconds,

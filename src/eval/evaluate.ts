@@ -19,8 +19,19 @@ export interface Probabilities {
   loss: number;
 }
 
+/** A split that can also cut the paper's test-time views (the ImageFolder split does). */
+interface ViewSplit extends Split {
+  fillViews(indices: Int32Array, x: Float32Array, mode: 'center' | '10'): Promise<void>;
+}
+
+function hasViews(s: Split): s is ViewSplit {
+  return typeof (s as Partial<ViewSplit>).fillViews === 'function';
+}
+
 export interface EvaluateOptions {
   batch?: number;
+  /** 'center' (default) or the paper's 10 views, whose softmax outputs are averaged. */
+  views?: 'center' | '10';
   /** Evaluate only these sample indices (default: all). */
   indices?: Int32Array;
   onBatch?: (done: number, total: number) => void;
@@ -42,10 +53,16 @@ export async function predictSplit(nets: Net[], split: Split, opts: EvaluateOpti
   const probs = new Float32Array(n * l);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) labels[i] = split.labels[all[i]];
-  const buffers = [new Float32Array(b * per), new Float32Array(b * per)];
+  let v = 1;
+  if (opts.views === '10') {
+    if (!hasViews(split)) usage('--views 10: this data has no 10-view crops (28×28 Fashion-MNIST images are resized whole: only the centre view makes sense)');
+    v = 10;
+  }
+  const buffers = [new Float32Array(b * v * per), new Float32Array(b * v * per)];
   const start = (s: number): Promise<void> => {
     const idx = all.subarray(s, Math.min(n, s + b));
-    return split.fill(idx, buffers[(s / b) % 2].subarray(0, idx.length * per), false, 0);
+    const buf = buffers[(s / b) % 2].subarray(0, idx.length * v * per);
+    return v === 10 ? (split as ViewSplit).fillViews(idx, buf, '10') : split.fill(idx, buf, false, 0);
   };
   let next: Promise<void> | null = n > 0 ? start(0) : null;
   const p = new Float32Array(b * l);
@@ -53,13 +70,22 @@ export async function predictSplit(nets: Net[], split: Split, opts: EvaluateOpti
     const m = Math.min(b, n - s);
     await next;
     next = s + b < n ? start(s + b) : null;
-    const x = new Tensor([m, ...split.sampleShape], buffers[(s / b) % 2].subarray(0, m * per));
+    const buf = buffers[(s / b) % 2];
     const lab = labels.subarray(s, s + m);
-    for (const net of nets) {
-      const logits = net.forward(x, false);
-      net.backend.softmaxCrossEntropy(logits.data, lab, m, l, 0, p.subarray(0, m * l), null);
-      const out = probs.subarray(s * l, (s + m) * l);
-      for (let j = 0; j < m * l; j++) out[j] += p[j] / nets.length;
+    const out = probs.subarray(s * l, (s + m) * l);
+    for (let view = 0; view < v; view++) {
+      // Views are interleaved per sample ([m, V, C, H, W]): gather view `view` of each sample.
+      let x: Tensor;
+      if (v === 1) x = new Tensor([m, ...split.sampleShape], buf.subarray(0, m * per));
+      else {
+        x = new Tensor([m, ...split.sampleShape]);
+        for (let k = 0; k < m; k++) x.data.set(buf.subarray((k * v + view) * per, (k * v + view + 1) * per), k * per);
+      }
+      for (const net of nets) {
+        const logits = net.forward(x, false);
+        net.backend.softmaxCrossEntropy(logits.data, lab, m, l, 0, p.subarray(0, m * l), null);
+        for (let j = 0; j < m * l; j++) out[j] += p[j] / (nets.length * v);
+      }
     }
     opts.onBatch?.(s + m, n);
   }

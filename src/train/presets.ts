@@ -29,6 +29,8 @@ export const trainConfigSchema = z.object({
   maxSeconds: z.number().positive().nullable(),
   /** Train on a seeded subset of this many images (quick tries, tests). */
   maxTrain: z.number().int().positive().nullable(),
+  /** Validate/test on a seeded subset of this many images (quick tries, tests). */
+  maxTest: z.number().int().positive().nullable().default(null),
   /** Layers whose parameters get no update. */
   freeze: z.array(z.string()),
   seed: z.number().int().nonnegative(),
@@ -45,6 +47,7 @@ const base = {
   normalize: true,
   maxSeconds: null,
   maxTrain: null,
+  maxTest: null,
   freeze: [],
   seed: 0,
 } as const;

@@ -22,6 +22,10 @@ export interface OpenDataOptions {
   inputSize: number;
   normalize?: boolean;
   workers?: boolean;
+  /** ImageFolder: drives its train/val split. */
+  seed?: number;
+  /** ImageFolder: PCA colour noise on training batches. */
+  augment?: boolean;
   log?: (line: string) => void;
 }
 
@@ -49,7 +53,10 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
     return usage(`--data ${src}: the ImageFolder loader is not available (${(e as Error).message})`);
   }
   if (!mod.openImageFolder) usage(`--data ${src}: the ImageFolder loader exports no openImageFolder`);
-  return mod.openImageFolder(src, opts);
+  return mod.openImageFolder(src, {
+    inputSize: opts.inputSize, seed: opts.seed ?? 0, workers: opts.workers === false ? 0 : undefined,
+    colorAugment: opts.augment ?? true, warn: opts.log,
+  });
 }
 
 export function modelConfigFor(config: TrainConfig, dataset: Dataset): ModelConfig {

@@ -73,12 +73,17 @@ const SHUFFLE = 1;
 const AUGMENT = 2;
 const SUBSET = 3;
 
+/** All of [0, size), or a seeded subset of `max` of them (in increasing order). */
+export function subsetIndices(size: number, max: number | null, seed: number, salt: number): Int32Array {
+  const all = Int32Array.from({ length: size }, (_, i) => i);
+  if (max === null || max >= size) return all;
+  new Rng(subSeed(seed, SUBSET, salt)).shuffle(all);
+  return all.slice(0, max).sort();
+}
+
 /** The training indices the run uses: all, or a seeded subset of config.maxTrain. */
 export function trainIndices(size: number, config: TrainConfig): Int32Array {
-  const all = Int32Array.from({ length: size }, (_, i) => i);
-  if (config.maxTrain === null || config.maxTrain >= size) return all;
-  new Rng(subSeed(config.seed, SUBSET, 0)).shuffle(all);
-  return all.slice(0, config.maxTrain).sort();
+  return subsetIndices(size, config.maxTrain, config.seed, 0);
 }
 
 export function freshState(config: TrainConfig, net: Net): TrainingState {
@@ -156,10 +161,11 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const probs = new Float32Array(batch * classes);
   const dlogits = new Float32Array(batch * classes);
 
+  const testIndices = subsetIndices(dataset.test.size, config.maxTest ?? null, config.seed, 1);
   const validate = async (): Promise<{ top1: number; top5: number; loss: number }> => {
-    progress.note(`validating on ${dataset.test.size} images`);
+    progress.note(`validating on ${testIndices.length} images`);
     const t0 = performance.now();
-    const r = report(await predictSplit([net], dataset.test, { batch }), dataset.classNames);
+    const r = report(await predictSplit([net], dataset.test, { batch, indices: testIndices }), dataset.classNames);
     valSeconds = (performance.now() - t0) / 1000;
     return { top1: r.top1, top5: r.top5, loss: r.loss };
   };
@@ -221,7 +227,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         });
 
         if (interrupt) break;
-        const estVal = valSeconds ?? dataset.test.size / Math.max(1, ips * 2.5);
+        const estVal = valSeconds ?? testIndices.length / Math.max(1, ips * 2.5);
         if (performance.now() / 1000 + estVal + 2 >= budgetAt && state.batchInEpoch < batches) {
           budgetStop = true;
           break;

@@ -1,0 +1,33 @@
+{
+  "targets": [
+    {
+      "target_name": "alexnet_native",
+      "sources": [
+        "native/addon.cc",
+        "native/threadpool.cc",
+        "native/isa.cc",
+        "native/gemm.cc",
+        "native/conv.cc",
+        "native/linear.cc",
+        "native/pool.cc",
+        "native/lrn.cc",
+        "native/elementwise.cc",
+        "native/loss.cc",
+        "native/sgd.cc",
+        "native/peak.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions", "-O2", "-O3"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20", "-O2"],
+      "cflags": ["-O3", "-fno-math-errno"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fexceptions"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17", "-fno-math-errno"]
+      },
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+    }
+  ]
+}

@@ -1,0 +1,58 @@
+// Elementwise kernels: activations (backward from the forward OUTPUT y), dropout, scaling.
+// Outputs may alias inputs: each element is read before it is written.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace anative {
+namespace {
+constexpr long CHUNK = 1 << 15;  // below this a second thread costs more than it saves
+}
+
+void activationForward(Activation kind, const float* x, float* y, long len) {
+  parallelRange(len, CHUNK, [&](long b, long e) {
+    switch (kind) {
+      case Activation::Relu:
+        for (long i = b; i < e; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+        break;
+      case Activation::Tanh:
+        for (long i = b; i < e; i++) y[i] = std::tanh(x[i]);
+        break;
+      case Activation::Sigmoid:
+        for (long i = b; i < e; i++) y[i] = 1.f / (1.f + std::exp(-x[i]));
+        break;
+    }
+  });
+}
+
+void activationBackward(Activation kind, const float* y, const float* dy, float* dx, long len) {
+  parallelRange(len, CHUNK, [&](long b, long e) {
+    switch (kind) {
+      case Activation::Relu:
+        for (long i = b; i < e; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+        break;
+      case Activation::Tanh:
+        for (long i = b; i < e; i++) dx[i] = dy[i] * (1.f - y[i] * y[i]);
+        break;
+      case Activation::Sigmoid:
+        for (long i = b; i < e; i++) dx[i] = dy[i] * y[i] * (1.f - y[i]);
+        break;
+    }
+  });
+}
+
+void dropoutApply(const float* x, const uint8_t* mask, float scale, float* y, long len) {
+  parallelRange(len, CHUNK, [&](long b, long e) {
+    for (long i = b; i < e; i++) y[i] = mask[i] ? x[i] * scale : 0.f;
+  });
+}
+
+void scaleArray(const float* x, float scale, float* y, long len) {
+  parallelRange(len, CHUNK, [&](long b, long e) {
+    for (long i = b; i < e; i++) y[i] = x[i] * scale;
+  });
+}
+
+}  // namespace anative

@@ -1,0 +1,60 @@
+#include "isa.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace anative {
+
+Isa detectIsa() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("fma"))
+    return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+#endif
+  return Isa::Scalar;
+}
+
+static Isa initialIsa() {
+  Isa best = detectIsa();
+  const char* env = std::getenv("ALEXNET_ISA");
+  if (env && *env) {
+    Isa want = parseIsa(env);  // a bad value is a usage error, reported when the addon loads
+    if (static_cast<int>(want) <= static_cast<int>(best)) return want;
+  }
+  return best;
+}
+
+static Isa& isaRef() {
+  static Isa isa = initialIsa();
+  return isa;
+}
+
+Isa currentIsa() { return isaRef(); }
+
+void setIsa(Isa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(detectIsa()))
+    throw std::runtime_error(std::string("this CPU does not support ") + isaName(isa));
+  isaRef() = isa;
+}
+
+const char* isaName(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+Isa parseIsa(const char* name) {
+  if (!std::strcmp(name, "avx512")) return Isa::Avx512;
+  if (!std::strcmp(name, "avx2")) return Isa::Avx2;
+  if (!std::strcmp(name, "scalar")) return Isa::Scalar;
+  throw std::runtime_error(std::string("unknown ISA '") + name + "' (expected avx512, avx2 or scalar)");
+}
+
+}  // namespace anative

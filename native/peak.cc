@@ -1,0 +1,96 @@
+// The machine's fp32 peak, measured: every pool thread runs independent FMA chains (12 of
+// them, more than latency × pipes) in the widest ISA in use for `seconds`; the flops of all
+// threads are summed over the wall time. Benchmarks report kernels as a fraction of this.
+#include <immintrin.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "isa.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace anative {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr long INNER = 1 << 14;
+
+__attribute__((target("avx512f,fma"))) double burnAvx512(double seconds, float seed) {
+  __m512 acc[12];
+  const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(seed * 1e-7f);
+  for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps(seed + i);
+  long iters = 0;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    for (long k = 0; k < INNER; k++)
+#pragma GCC unroll 12
+      for (int i = 0; i < 12; i++) acc[i] = _mm512_fmadd_ps(acc[i], m, a);
+    iters += INNER;
+  } while (Clock::now() < end);
+  float sink = 0;
+  for (int i = 0; i < 12; i++) sink += _mm512_reduce_add_ps(acc[i]);
+  volatile float keep = sink;
+  (void)keep;
+  return static_cast<double>(iters) * 12 * 16 * 2;
+}
+
+__attribute__((target("avx2,fma"))) double burnAvx2(double seconds, float seed) {
+  __m256 acc[12];
+  const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(seed * 1e-7f);
+  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps(seed + i);
+  long iters = 0;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    for (long k = 0; k < INNER; k++)
+#pragma GCC unroll 12
+      for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], m, a);
+    iters += INNER;
+  } while (Clock::now() < end);
+  alignas(32) float out[8];
+  float sink = 0;
+  for (int i = 0; i < 12; i++) {
+    _mm256_store_ps(out, acc[i]);
+    for (float f : out) sink += f;
+  }
+  volatile float keep = sink;
+  (void)keep;
+  return static_cast<double>(iters) * 12 * 8 * 2;
+}
+
+double burnScalar(double seconds, float seed) {
+  float acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = seed + i;
+  long iters = 0;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    for (long k = 0; k < INNER; k++)
+      for (int i = 0; i < 16; i++) acc[i] = acc[i] * 0.999999f + 1e-7f;
+    iters += INNER;
+  } while (Clock::now() < end);
+  float sink = 0;
+  for (float f : acc) sink += f;
+  volatile float keep = sink;
+  (void)keep;
+  return static_cast<double>(iters) * 16 * 2;
+}
+
+}  // namespace
+
+double peakGflops(double seconds) {
+  const Isa isa = currentIsa();
+  std::atomic<double> flops{0};
+  const auto t0 = Clock::now();
+  parallelEach([&](int t) {
+    double f = isa == Isa::Avx512 ? burnAvx512(seconds, 1.f + t)
+               : isa == Isa::Avx2 ? burnAvx2(seconds, 1.f + t)
+                                  : burnScalar(seconds, 1.f + t);
+    double cur = flops.load();
+    while (!flops.compare_exchange_weak(cur, cur + f)) {
+    }
+  });
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  return flops.load() / wall / 1e9;
+}
+
+}  // namespace anative

@@ -145,8 +145,8 @@ export function registerTrain(program: Command): void {
       const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${o.preset}`);
       const dataset = await openData(config.data, { inputSize: config.inputSize, normalize: config.normalize, workers: o.workers, seed: config.seed, augment: config.augment, log });
       try {
-        if (dataset.skipped.length) log(`${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped.slice(0, 3).map((s) => `${s.where}: ${s.why}`).join('; ')}${dataset.skipped.length > 3 ? '; …' : ''})`);
         const { net, meta, fineTune } = prepareNet(config, dataset, backend, { from: o.from, resume, resumePath: o.resume });
+        if (dataset.skipped.length) log(`${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped.slice(0, 3).map((s) => `${s.where}: ${s.why}`).join('; ')}${dataset.skipped.length > 3 ? '; …' : ''})`);
         if (fineTune?.fresh.length) log(`--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`);
         log(`training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${dataset.train.size} train / ${dataset.test.size} test images, ${dataset.classNames.length} classes), `
           + `backend ${backend.name} × ${backend.getThreads()} threads, batch ${config.batch}, lr ${config.lr} ${config.schedule.kind}, ${config.epochs} epochs`

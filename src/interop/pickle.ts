@@ -39,13 +39,13 @@ type Global =
   | { g: 'rebuild_parameter' }
   | { g: 'storage_class'; dtype: StorageDtype };
 
-function resolveGlobal(module: string, name: string): Global {
+function resolveGlobal(module: string, name: string, source: string): Global {
   if (module === 'collections' && name === 'OrderedDict') return { g: 'OrderedDict' };
   if (module === 'torch._utils' && name === '_rebuild_tensor_v2') return { g: 'rebuild_tensor_v2' };
   if (module === 'torch._utils' && name === '_rebuild_tensor') return { g: 'rebuild_tensor' };
   if (module === 'torch._utils' && name === '_rebuild_parameter') return { g: 'rebuild_parameter' };
   if (module === 'torch' && Object.hasOwn(STORAGE_CLASSES, name)) return { g: 'storage_class', dtype: STORAGE_CLASSES[name] };
-  return usage(`refusing global ${module}.${name}: a state dict never needs it (the file may try to run code)`);
+  return usage(`${source}: refusing global ${module}.${name}: a state dict never needs it (the file may try to run code)`);
 }
 
 /** A Python value as this unpickler represents it. Dicts (and OrderedDicts) are Maps. */
@@ -127,7 +127,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
     return v as PyValue[];
   };
   const keyOf = (k: PyValue): PyValue => (typeof k === 'bigint' && k >= Number.MIN_SAFE_INTEGER && k <= Number.MAX_SAFE_INTEGER ? Number(k) : k);
-  const global = (module: string, name: string): PyValue => new PyGlobalValue(resolveGlobal(module, name), `${module}.${name}`);
+  const global = (module: string, name: string): PyValue => new PyGlobalValue(resolveGlobal(module, name, opts.source), `${module}.${name}`);
 
   for (;;) {
     const at = pos;

@@ -1,13 +1,10 @@
 // Packed, cache-blocked SGEMM in the BLIS style.
 //
-// Loops: jc over N in NC-column panels (packed B panel KC×NC stays in L3/L2),
-//        pc over K in KC-deep slices,
-//        tiles of (MC rows × a chunk of NR-column micro-panels), spread over the threads,
-//        inside a tile: jr over B micro-panels (one KC×NR micro-panel stays in L1),
-//                       ir over A micro-panels (the MC×KC A block streams from L2).
-// Both operands are packed once per (jc, pc) — A for all M rows — into zero-padded micro-panels,
-// so the micro-kernel always runs a full MR×NR register tile with unit-stride loads; edge tiles go
-// through a small scratch tile.
+// Loops (per thread, on its own part of C): jc over N in NC-column blocks, pc over K in KC-deep
+// slices (the packed KC×NC B block stays in L2), ic over MC rows of A, then ir over A
+// micro-panels (one KC×MR micro-panel stays in L1) and jr over B micro-panels (streamed from L2).
+// Operands are packed into zero-padded micro-panels, so the micro-kernel always runs a full
+// MR×NR register tile with unit-stride loads; edge tiles go through a small scratch tile.
 //
 // Micro-kernels: AVX-512 14×32 (28 zmm accumulators + 2 B vectors + 1 broadcast fits the 32
 // registers; 2 loads per 28 FMAs), AVX2 6×16 (12 ymm accumulators), portable scalar 4×8.
@@ -32,6 +29,7 @@ using KernelFn = void (*)(long kc, const float* a, const float* b, float* c, lon
 struct KernelSpec {
   int mr, nr;
   KernelFn fn;
+  bool avx512;  // pack with the AVX-512 transposes
 };
 
 // ---- micro-kernels ------------------------------------------------------------------------
@@ -118,9 +116,57 @@ void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, b
 
 KernelSpec specFor(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return {14, 32, kernelAvx512<14>};
-    case Isa::Avx2: return {6, 16, kernelAvx2<6>};
-    default: return {4, 8, kernelScalar};
+    case Isa::Avx512: return {14, 32, kernelAvx512<14>, true};
+    case Isa::Avx2: return {6, 16, kernelAvx2<6>, false};
+    default: return {4, 8, kernelScalar, false};
+  }
+}
+
+// ---- AVX-512 transposing packs --------------------------------------------------------------
+// Packing an operand whose depth (k) is its contiguous axis — A not transposed, B transposed
+// (conv dW = dY·colᵀ, linear y = x·wᵀ) — is a transpose. Done 16×16 in registers it runs at
+// memory speed instead of one scattered scalar store per element.
+
+#define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+// r[i] = row i (16 floats) → r[i] = column i.
+ANATIVE_AVX512 inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int h = 0; h < 16; h += 8) {
+    for (int i = 0; i < 4; i++) {
+      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
+      t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xDD);
+    }
+  }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+  }
+}
+
+// dst[k·ldd + i] = src[i·lds + k] for i < nrows (zero for nrows ≤ i < 16), k < kc; each dst row
+// gets `width` floats written (width ≤ 16).
+ANATIVE_AVX512 void transposePack(const float* src, long lds, long nrows, long kc, float* dst,
+                                  long ldd, int width) {
+  const __mmask16 storeMask = static_cast<__mmask16>((1u << width) - 1);
+  for (long k0 = 0; k0 < kc; k0 += 16) {
+    const long kn = std::min<long>(16, kc - k0);
+    const __mmask16 loadMask = static_cast<__mmask16>((1u << kn) - 1);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++)
+      r[i] = i < nrows ? _mm512_maskz_loadu_ps(loadMask, src + i * lds + k0) : _mm512_setzero_ps();
+    transpose16(r);
+    for (long kk = 0; kk < kn; kk++) _mm512_mask_storeu_ps(dst + (k0 + kk) * ldd, storeMask, r[kk]);
   }
 }
 
@@ -128,8 +174,12 @@ KernelSpec specFor(Isa isa) {
 
 // Rows [i0, i0+MR) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kc][MR].
 void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long kc, int mr,
-           float* dst) {
+           float* dst, bool avx512) {
   long rows = std::min<long>(mr, M - i0);
+  if (avx512 && !transA && mr <= 16) {
+    transposePack(A + i0 * lda + p0, lda, rows, kc, dst, mr, mr);
+    return;
+  }
   if (transA) {
     for (long k = 0; k < kc; k++) {
       const float* src = A + (p0 + k) * lda + i0;
@@ -154,8 +204,14 @@ void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long
 
 // Columns [j0, j0+NR) of op(B) (clipped at N, zero beyond), depth [p0, p0+kc) → dst[kc][NR].
 void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long kc, int nr,
-           float* dst) {
+           float* dst, bool avx512) {
   long cols = std::min<long>(nr, N - j0);
+  if (avx512 && transB && nr % 16 == 0) {
+    for (int h = 0; h < nr; h += 16)
+      transposePack(B + (j0 + h) * ldb + p0, ldb, std::max<long>(0, std::min<long>(16, cols - h)),
+                    kc, dst + h, nr, 16);
+    return;
+  }
   if (transB) {
     for (long k0 = 0; k0 < kc; k0 += 16) {
       const long kn = std::min<long>(16, kc - k0);
@@ -181,11 +237,62 @@ void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long
   }
 }
 
-Buffer gPackA, gPackB;
+// Per-thread packing buffers: each thread runs a whole serial GEMM on its part of C.
+thread_local Buffer tPackA, tPackB;
 
-constexpr long KC = 256;   // depth slice: a 14×256 A micro-panel is 14 KB, a 256×32 B one 32 KB
-constexpr long NC = 4096;  // B panel 256×4096 = 4 MB, shared by both threads
-constexpr long MC_TARGET = 168;  // rows per tile: 168×256 A block = 168 KB, well inside L2
+// KC: depth slice; a 14×256 A micro-panel (14 KB) stays in L1 through the jr loop.
+// NC: a packed 256×512 B block (512 KB) stays in the 1 MB L2 and streams through the kernel.
+// MC: rows of A packed at a time (only bounds the buffer; each micro-panel is used from L1).
+constexpr long KC = 256;
+constexpr long NC = 512;
+constexpr long MC_PANELS = 16;
+
+// C[i0:i1, j0:j1] of the product, serially. Rows ≥ i1 and columns ≥ j1 are zero-padded in the
+// packed panels and never written.
+void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, long j0, long j1,
+              long K, const float* A, long lda, const float* B, long ldb, bool accumulate,
+              float* C, long ldc) {
+  const int mr = ks.mr, nr = ks.nr;
+  float* bufA = tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
+  float* bufB = tPackB.get(static_cast<size_t>((NC + nr - 1) / nr) * nr * KC);
+  alignas(64) float tile[16 * 32];
+  for (long jc = j0; jc < j1; jc += NC) {
+    const long nc = std::min(NC, j1 - jc);
+    const long nPanels = (nc + nr - 1) / nr;
+    for (long pc = 0; pc < K; pc += KC) {
+      const long kc = std::min(KC, K - pc);
+      const bool acc = pc > 0 || accumulate;
+      for (long p = 0; p < nPanels; p++)
+        packB(transB, B, ldb, j1, jc + p * nr, pc, kc, nr, bufB + p * nr * kc, ks.avx512);
+      for (long ic = i0; ic < i1; ic += MC_PANELS * mr) {
+        const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + mr - 1) / mr);
+        for (long q = 0; q < mPanels; q++)
+          packA(transA, A, lda, i1, ic + q * mr, pc, kc, mr, bufA + q * mr * kc, ks.avx512);
+        for (long q = 0; q < mPanels; q++) {
+          const float* ap = bufA + q * mr * kc;
+          const long i = ic + q * mr;
+          const long rows = std::min<long>(mr, i1 - i);
+          for (long p = 0; p < nPanels; p++) {
+            const float* bp = bufB + p * nr * kc;
+            const long j = jc + p * nr;
+            const long cols = std::min<long>(nr, j1 - j);
+            float* c = C + i * ldc + j;
+            if (rows == mr && cols == nr) {
+              ks.fn(kc, ap, bp, c, ldc, acc);
+            } else {
+              if (acc)
+                for (long r = 0; r < rows; r++)
+                  for (long t = 0; t < cols; t++) tile[r * nr + t] = c[r * ldc + t];
+              ks.fn(kc, ap, bp, tile, nr, acc);
+              for (long r = 0; r < rows; r++)
+                for (long t = 0; t < cols; t++) c[r * ldc + t] = tile[r * nr + t];
+            }
+          }
+        }
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -198,72 +305,31 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
     return;
   }
   const KernelSpec ks = specFor(currentIsa());
-  const int mr = ks.mr, nr = ks.nr;
-  const long mPanels = (M + mr - 1) / mr;
-  const long mcPanels = std::max<long>(1, MC_TARGET / mr);
-  const long mBlocks = (mPanels + mcPanels - 1) / mcPanels;
+  const bool acc = beta != 0.f;
   const int threads = getThreads();
-
-  float* packedA = gPackA.get(static_cast<size_t>(mPanels) * mr * KC);
-  float* packedB = gPackB.get(static_cast<size_t>((std::min(N, NC) + nr - 1) / nr) * nr * KC);
-
-  for (long jc = 0; jc < N; jc += NC) {
-    const long nc = std::min(NC, N - jc);
-    const long nPanels = (nc + nr - 1) / nr;
-    // Split the N panels into chunks so that there are a few tasks per thread.
-    long nSplit = threads == 1 ? 1 : std::max<long>(1, (4L * threads + mBlocks - 1) / mBlocks);
-    nSplit = std::min(nSplit, nPanels);
-    const long chunk = (nPanels + nSplit - 1) / nSplit;
-    nSplit = (nPanels + chunk - 1) / chunk;
-
-    for (long pc = 0; pc < K; pc += KC) {
-      const long kc = std::min(KC, K - pc);
-      const bool acc = pc > 0 || beta != 0.f;
-
-      // Pack all of A (this depth slice) and this B panel; tasks are groups of micro-panels.
-      const long packGroup = 8;
-      const long aTasks = (mPanels + packGroup - 1) / packGroup;
-      const long bTasks = (nPanels + packGroup - 1) / packGroup;
-      parallelFor(static_cast<int>(aTasks + bTasks), [&](int t, int) {
-        if (t < aTasks) {
-          for (long p = t * packGroup; p < std::min(mPanels, (t + 1) * packGroup); p++)
-            packA(transA, A, lda, M, p * mr, pc, kc, mr, packedA + p * mr * kc);
-        } else {
-          long tb = t - aTasks;
-          for (long p = tb * packGroup; p < std::min(nPanels, (tb + 1) * packGroup); p++)
-            packB(transB, B, ldb, jc + nc, jc + p * nr, pc, kc, nr, packedB + p * nr * kc);
-        }
-      });
-
-      parallelFor(static_cast<int>(mBlocks * nSplit), [&](int t, int) {
-        const long mb = t / nSplit, ns = t % nSplit;
-        const long ip0 = mb * mcPanels, ip1 = std::min(mPanels, ip0 + mcPanels);
-        const long jp0 = ns * chunk, jp1 = std::min(nPanels, jp0 + chunk);
-        alignas(64) float tile[16 * 32];
-        for (long jp = jp0; jp < jp1; jp++) {
-          const float* bp = packedB + jp * nr * kc;
-          const long j = jc + jp * nr;
-          const long cols = std::min<long>(nr, N - j);
-          for (long ip = ip0; ip < ip1; ip++) {
-            const float* ap = packedA + ip * mr * kc;
-            const long i = ip * mr;
-            const long rows = std::min<long>(mr, M - i);
-            float* c = C + i * ldc + j;
-            if (rows == mr && cols == nr) {
-              ks.fn(kc, ap, bp, c, ldc, acc);
-            } else {
-              if (acc)
-                for (long r = 0; r < rows; r++)
-                  for (long q = 0; q < cols; q++) tile[r * nr + q] = c[r * ldc + q];
-              ks.fn(kc, ap, bp, tile, nr, acc);
-              for (long r = 0; r < rows; r++)
-                for (long q = 0; q < cols; q++) c[r * ldc + q] = tile[r * nr + q];
-            }
-          }
-        }
-      });
-    }
+  const double flops = 2.0 * M * N * K;
+  // C is cut into one part per thread along its longer side (in whole micro-tiles), and each
+  // part is a complete serial GEMM: one dispatch per call, no barrier per depth slice. The
+  // parts are claimed dynamically, so a thread that starts late loses its part to the other.
+  const long mPanels = (M + ks.mr - 1) / ks.mr, nPanels = (N + ks.nr - 1) / ks.nr;
+  const bool splitN = nPanels * ks.nr >= mPanels * ks.mr;
+  const long panels = splitN ? nPanels : mPanels;
+  const long parts = (threads == 1 || flops < 4e6) ? 1 : std::min<long>(threads, panels);
+  if (parts == 1) {
+    gemmPart(ks, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, acc, C, ldc);
+    return;
   }
+  const long per = (panels + parts - 1) / parts;
+  parallelFor(static_cast<int>(parts), [&](int t, int) {
+    const long p0 = t * per, p1 = std::min(panels, p0 + per);
+    if (p0 >= p1) return;
+    if (splitN)
+      gemmPart(ks, transA, transB, 0, M, p0 * ks.nr, std::min(N, p1 * ks.nr), K, A, lda, B, ldb,
+               acc, C, ldc);
+    else
+      gemmPart(ks, transA, transB, p0 * ks.mr, std::min(M, p1 * ks.mr), 0, N, K, A, lda, B, ldb,
+               acc, C, ldc);
+  });
 }
 
 }  // namespace anative

@@ -1,0 +1,123 @@
+// GFLOP/s of the native GEMM-based kernels at the real AlexNet shapes, against the machine's
+// measured fp32 peak (never part of `npm test`). Each figure is the best of several timed runs:
+// on a shared machine the minimum is the least disturbed measurement.
+//
+//   npx tsc -p . && node dist/bench/kernels.js [--threads N] [--only fashion|alexnet]
+
+import { convOutputSize, type ConvGeom } from '../src/backend/backend.js';
+import { nativeBackend, nativeBinding, nativeLoadError } from '../src/backend/native/index.js';
+
+interface ConvLayer { name: string; cIn: number; cOut: number; k: number; stride: number; pad: number; groups: number }
+
+function geom(n: number, hw: number, l: ConvLayer): ConvGeom {
+  const o = convOutputSize(hw, l.k, l.stride, l.pad);
+  return { n, cIn: l.cIn, h: hw, w: hw, cOut: l.cOut, kh: l.k, kw: l.k, stride: l.stride, pad: l.pad, groups: l.groups, ho: o, wo: o };
+}
+
+function best(fn: () => void, budgetMs = 600, minReps = 3): number {
+  fn(); // warm up (allocates the scratch buffers)
+  let bestMs = Infinity;
+  const t0 = performance.now();
+  for (let r = 0; r < minReps || performance.now() - t0 < budgetMs; r++) {
+    const t = performance.now();
+    fn();
+    bestMs = Math.min(bestMs, performance.now() - t);
+    if (r > 200) break;
+  }
+  return bestMs;
+}
+
+function fill(len: number, v = 0.01): Float32Array {
+  const a = new Float32Array(len);
+  for (let i = 0; i < len; i++) a[i] = v * (((i * 2654435761) >>> 0) / 4294967296 - 0.5);
+  return a;
+}
+
+function main(): void {
+  if (!nativeBackend || !nativeBinding) {
+    console.error(`native addon unavailable: ${nativeLoadError}`);
+    process.exit(1);
+  }
+  const args = process.argv.slice(2);
+  const ti = args.indexOf('--threads');
+  if (ti >= 0) nativeBackend.setThreads(Number(args[ti + 1]));
+  const oi = args.indexOf('--only');
+  const only = oi >= 0 ? args[oi + 1] : undefined;
+  const nb = nativeBackend;
+  const peak = Math.max(nativeBinding.peakGflops(0.3), nativeBinding.peakGflops(0.3));
+  console.log(`isa ${nativeBinding.isa()}, threads ${nb.getThreads()}, measured peak ${peak.toFixed(1)} GFLOP/s`);
+  const row = (name: string, ms: number, flops: number): void => {
+    const gf = flops / ms / 1e6;
+    console.log(`${name.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms ${gf.toFixed(1).padStart(7)} GFLOP/s ${(100 * gf / peak).toFixed(0).padStart(4)}% of peak`);
+  };
+
+  const nets: { id: string; n: number; hw: number; convs: ConvLayer[]; fcs: [number, number][] }[] = [
+    {
+      id: 'fashion', n: 128, hw: 67,
+      convs: [
+        { name: 'conv1', cIn: 1, cOut: 96, k: 11, stride: 4, pad: 1, groups: 1 },
+        { name: 'conv2', cIn: 96, cOut: 256, k: 5, stride: 1, pad: 2, groups: 1 },
+        { name: 'conv3', cIn: 256, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+        { name: 'conv4', cIn: 384, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+        { name: 'conv5', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
+      ],
+      fcs: [[256, 4096], [4096, 4096], [4096, 10]],
+    },
+    {
+      id: 'alexnet', n: 32, hw: 227,
+      convs: [
+        { name: 'conv1', cIn: 3, cOut: 96, k: 11, stride: 4, pad: 0, groups: 1 },
+        { name: 'conv2', cIn: 96, cOut: 256, k: 5, stride: 1, pad: 2, groups: 2 },
+        { name: 'conv3', cIn: 256, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+        { name: 'conv4', cIn: 384, cOut: 384, k: 3, stride: 1, pad: 1, groups: 2 },
+        { name: 'conv5', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 2 },
+      ],
+      fcs: [[9216, 4096], [4096, 4096], [4096, 1000]],
+    },
+  ];
+  for (const net of nets) {
+    if (only && only !== net.id) continue;
+    console.log(`\n${net.id}: batch ${net.n}, input ${net.hw}`);
+    let hw = net.hw;
+    let total = 0;
+    for (const l of net.convs) {
+      const g = geom(net.n, hw, l);
+      const x = fill(g.n * g.cIn * g.h * g.w, 1);
+      const w = fill(g.cOut * (g.cIn / g.groups) * g.kh * g.kw);
+      const b = fill(g.cOut);
+      const y = new Float32Array(g.n * g.cOut * g.ho * g.wo);
+      const dy = fill(y.length, 1);
+      const dx = l.name === 'conv1' ? null : new Float32Array(x.length);
+      const dw = new Float32Array(w.length);
+      const db = new Float32Array(b.length);
+      const flops = 2 * g.n * g.cOut * g.ho * g.wo * (g.cIn / g.groups) * g.kh * g.kw;
+      const shape = `${l.name} ${g.cIn}→${g.cOut} k${l.k} s${l.stride} G${l.groups} ${g.h}→${g.ho}`;
+      const f = best(() => nb.conv2dForward(x, w, b, y, g, true));
+      const bw = best(() => nb.conv2dBackward(x, w, dy, dx, dw, db, g));
+      row(`${shape} fwd`, f, flops);
+      row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1));
+      total += f + bw;
+      hw = g.ho;
+      if (l.name === 'conv1' || l.name === 'conv2' || l.name === 'conv5') hw = convOutputSize(hw, 3, 2, 0);
+    }
+    for (const [d, f] of net.fcs) {
+      const x = fill(net.n * d, 1);
+      const w = fill(f * d);
+      const b = fill(f);
+      const y = new Float32Array(net.n * f);
+      const dy = fill(net.n * f, 1);
+      const dx = new Float32Array(x.length);
+      const dw = new Float32Array(w.length);
+      const db = new Float32Array(f);
+      const flops = 2 * net.n * d * f;
+      const tf = best(() => nb.linearForward(x, w, b, y, net.n, d, f, true));
+      const tb = best(() => nb.linearBackward(x, w, dy, dx, dw, db, net.n, d, f));
+      row(`fc ${d}→${f} fwd`, tf, flops);
+      row(`fc ${d}→${f} bwd`, tb, 2 * flops);
+      total += tf + tb;
+    }
+    console.log(`conv+fc forward+backward total ${total.toFixed(1)} ms → ≤ ${(1000 * net.n / total).toFixed(0)} images/s (GEMM layers only)`);
+  }
+}
+
+main();

@@ -35,8 +35,9 @@ export function registerInfer(program: Command): void {
     .option('--json', 'print a JSON summary')
     .action((o: InferOptions) => {
       const backend = backendFrom(o);
-      const { net } = loadModel(o.model, { backend, arch: o.arch, classes: o.classes });
       const x = readNpy(o.input);
+      // A file without metadata takes its input size from the array (224 vs 227 changes conv1).
+      const { net } = loadModel(o.model, { backend, arch: o.arch, classes: o.classes, inputSize: x.shape[3] });
       const per = net.input;
       if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== per[i])) {
         usage(`${o.input}: array has shape ${shapeString(x.shape)}, the model expects [N, ${per.join(', ')}]`);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,11 @@ namespace {
 
 thread_local bool tInsideTask = false;
 
+// Dispatch: `ctrl_` packs (generation << 32 | next task index). A task is claimed by a CAS
+// that also checks the generation, so a worker that wakes late for an old dispatch can never
+// run a task of a newer one. The caller waits for the tasks to be DONE, not for the workers to
+// check in: on a loaded machine a descheduled worker costs nothing unless it holds a task, and
+// the calling thread simply runs the tasks itself.
 class Pool {
  public:
   explicit Pool(int threads) : threads_(std::max(1, threads)) {
@@ -27,8 +33,7 @@ class Pool {
   ~Pool() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      gen_.fetch_add(1);
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& w : workers_) w.join();
@@ -37,9 +42,9 @@ class Pool {
 
   // perThread: every thread runs fn(thread, thread) exactly once (ntasks is ignored).
   void run(int ntasks, const std::function<void(int, int)>& fn, bool perThread = false) {
-    if (perThread) ntasks = threads_;
+    if (perThread) return runEach(fn);
     if (ntasks <= 0) return;
-    if (threads_ == 1 || (ntasks == 1 && !perThread) || tInsideTask) {
+    if (threads_ == 1 || ntasks == 1 || tInsideTask) {
       bool was = tInsideTask;
       tInsideTask = true;
       for (int i = 0; i < ntasks; i++) fn(i, 0);
@@ -48,17 +53,19 @@ class Pool {
     }
     std::lock_guard<std::mutex> runLock(runMu_);  // one parallel region at a time
     fn_ = &fn;
-    ntasks_ = ntasks;
-    perThread_ = perThread;
-    next_.store(0);
-    active_.store(threads_ - 1);
-    {
+    ntasks_.store(ntasks, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = (ctrl_.load(std::memory_order_relaxed) >> 32) + 1;
+    ctrl_.store(gen << 32);  // seq_cst with the sleepers_ check: no lost wake-up
+    if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mu_);
-      gen_.fetch_add(1, std::memory_order_release);
+      cv_.notify_all();
     }
-    cv_.notify_all();
-    work(0);
-    while (active_.load(std::memory_order_acquire) != 0) ANATIVE_PAUSE();
+    claimAndRun(gen, 0);
+    for (long spin = 0; done_.load(std::memory_order_acquire) != ntasks; spin++) {
+      if (spin < 4096) ANATIVE_PAUSE();
+      else std::this_thread::yield();
+    }
     fn_ = nullptr;
     if (error_) {
       std::exception_ptr e = error_;
@@ -68,45 +75,93 @@ class Pool {
   }
 
  private:
-  void work(int thread) {
-    tInsideTask = true;
-    if (perThread_) {
-      try {
-        (*fn_)(thread, thread);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(errMu_);
-        if (!error_) error_ = std::current_exception();
-      }
-      tInsideTask = false;
+  void runEach(const std::function<void(int, int)>& fn) {
+    if (threads_ == 1 || tInsideTask) {
+      bool was = tInsideTask;
+      tInsideTask = true;
+      for (int i = 0; i < threads_; i++) fn(i, i);
+      tInsideTask = was;
       return;
     }
-    for (;;) {
-      int i = next_.fetch_add(1);
-      if (i >= ntasks_) break;
+    // One task per thread: each task waits until all have started, so no thread can take two
+    // (used only by peakGflops, where all threads must burn at once).
+    std::atomic<int> started{0};
+    std::function<void(int, int)> each = [&](int, int thread) {
+      started.fetch_add(1);
+      while (started.load() < threads_) ANATIVE_PAUSE();
+      fn(thread, thread);
+    };
+    runInternal(threads_, each);
+  }
+
+  void runInternal(int ntasks, const std::function<void(int, int)>& fn) {
+    std::lock_guard<std::mutex> runLock(runMu_);
+    fn_ = &fn;
+    ntasks_.store(ntasks, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = (ctrl_.load(std::memory_order_relaxed) >> 32) + 1;
+    ctrl_.store(gen << 32, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    }
+    claimAndRun(gen, 0, 1);  // exactly one task here; the workers take the others
+    while (done_.load(std::memory_order_acquire) != ntasks) std::this_thread::yield();
+    fn_ = nullptr;
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+
+  // Claims tasks of generation `gen` until none are left (or `limit` were run).
+  void claimAndRun(uint64_t gen, int thread, int limit = 1 << 30) {
+    bool was = tInsideTask;
+    tInsideTask = true;
+    for (int ran = 0; ran < limit; ran++) {
+      uint64_t c = ctrl_.load(std::memory_order_acquire);
+      int idx;
+      for (;;) {
+        if ((c >> 32) != gen) goto out;
+        idx = static_cast<int>(c & 0xffffffffu);
+        if (idx >= ntasks_.load(std::memory_order_relaxed)) goto out;
+        if (ctrl_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) break;
+      }
+      // Claimed: the dispatch cannot finish (nor fn_ change) until this task is done.
       try {
-        (*fn_)(i, thread);
+        (*fn_)(idx, thread);
       } catch (...) {
         std::lock_guard<std::mutex> lock(errMu_);
         if (!error_) error_ = std::current_exception();
       }
+      done_.fetch_add(1, std::memory_order_acq_rel);
     }
-    tInsideTask = false;
+  out:
+    tInsideTask = was;
   }
 
   void workerLoop(int thread) {
-    unsigned long seen = 0;  // gen_ starts at 0; a dispatch may come before this thread runs
+    uint64_t seen = 0;  // generations start at 1
     for (;;) {
       // Spin a little (kernels come in bursts), then sleep on the condition variable.
-      for (int spin = 0; spin < 20000 && gen_.load(std::memory_order_acquire) == seen; spin++)
+      uint64_t gen = ctrl_.load(std::memory_order_acquire) >> 32;
+      for (int spin = 0; spin < 20000 && gen == seen && !stop_.load(); spin++) {
         ANATIVE_PAUSE();
-      if (gen_.load(std::memory_order_acquire) == seen) {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return gen_.load() != seen; });
+        gen = ctrl_.load(std::memory_order_acquire) >> 32;
       }
-      seen = gen_.load(std::memory_order_acquire);
-      if (stop_) return;
-      work(thread);
-      active_.fetch_sub(1, std::memory_order_release);
+      if (gen == seen) {
+        std::unique_lock<std::mutex> lock(mu_);
+        sleepers_.fetch_add(1);
+        cv_.wait(lock, [&] {
+          return stop_.load() || (ctrl_.load(std::memory_order_acquire) >> 32) != seen;
+        });
+        sleepers_.fetch_sub(1);
+        gen = ctrl_.load(std::memory_order_acquire) >> 32;
+      }
+      if (stop_.load()) return;
+      seen = gen;
+      claimAndRun(gen, thread);
     }
   }
 
@@ -114,13 +169,12 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_, runMu_, errMu_;
   std::condition_variable cv_;
-  std::atomic<unsigned long> gen_{0};
-  std::atomic<int> next_{0};
-  std::atomic<int> active_{0};
+  std::atomic<uint64_t> ctrl_{0};
+  std::atomic<int> ntasks_{0};
+  std::atomic<int> done_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
   const std::function<void(int, int)>* fn_ = nullptr;
-  int ntasks_ = 0;
-  bool perThread_ = false;
-  bool stop_ = false;
   std::exception_ptr error_;
 };
 

@@ -1,14 +1,20 @@
-// Convolution as im2col + GEMM, per group and per chunk of images.
+// Convolution as im2col + GEMM, per group, over chunks of images.
 //
 // Several images are laid side by side in one column matrix col[Kc, nb·P] (Kc = Ci/G·Kh·Kw,
 // P = Ho·Wo), so that the small late maps of AlexNet (13×13, or 3×3 at small inputs) still give
-// GEMMs with thousands of columns:
+// GEMMs with hundreds of columns:
 //   forward   Y_g[Co/G, nb·P]  = W_g[Co/G, Kc] · col[Kc, nb·P]
 //   dW        dW_g[Co/G, Kc]  += dY_g[Co/G, nb·P] · colᵀ
-//   dX        dcol[Kc, nb·P]   = W_gᵀ · dY_g, then col2im (each (image, channel) plane is
-//             written by one task, so the scatter-add needs no atomics).
+//   dX        dcol[Kc, nb·P]   = W_gᵀ · dY_g, then col2im.
+//
+// Parallelism. With enough images (n ≥ 2·threads) the chunks are the tasks: each thread runs
+// im2col, a serial GEMM and the epilogue for its chunk with thread-local buffers (the column
+// matrix stays in that core's cache, one dispatch per call, chunks balance dynamically); dW is
+// accumulated per thread and summed at the end. With fewer images (inference at batch 1) each
+// step is parallel inside instead (im2col rows, GEMM parts, col2im planes).
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "buffer.h"
 #include "gemm.h"
@@ -18,135 +24,185 @@
 namespace anative {
 namespace {
 
-Buffer gCol, gDcol, gOut;
+thread_local Buffer tCol, tDcol, tOut;
+Buffer gDwPartial;
 
-// Columns per GEMM we aim for, and the largest column matrix we allow (floats).
-constexpr long TARGET_COLUMNS = 3072;
-constexpr long MAX_COL_FLOATS = 16L << 20;  // 64 MB
-
-long imagesPerChunk(const ConvGeom& g) {
-  const long kc = g.cIn / g.groups * g.kh * g.kw;
-  const long p = g.ho * g.wo;
-  long nb = std::max(1L, (TARGET_COLUMNS + p - 1) / p);
-  nb = std::min(nb, std::max(1L, MAX_COL_FLOATS / std::max(1L, kc * p)));
-  return std::min(nb, g.n);
+// One row of the column matrix: kernel offset (ki, kj) over input plane xc → dst[P].
+inline void im2colRow(const float* xc, const ConvGeom& g, long ki, long kj, float* dst) {
+  const long off = kj - g.pad;
+  // Valid output columns for this kj: 0 ≤ ow·s + off < W  ⇒  ow ∈ [owLo, owHi).
+  const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
+  const long lim = g.w - off;
+  long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
+  if (owHi < owLo) owHi = owLo;
+  for (long oh = 0; oh < g.ho; oh++) {
+    float* d = dst + oh * g.wo;
+    const long ih = oh * g.stride - g.pad + ki;
+    if (ih < 0 || ih >= g.h) {
+      std::memset(d, 0, sizeof(float) * g.wo);
+      continue;
+    }
+    const float* src = xc + ih * g.w + off;
+    for (long ow = 0; ow < owLo; ow++) d[ow] = 0.f;
+    if (g.stride == 1) {
+      std::memcpy(d + owLo, src + owLo, sizeof(float) * (owHi - owLo));
+    } else {
+      for (long ow = owLo; ow < owHi; ow++) d[ow] = src[ow * g.stride];
+    }
+    for (long ow = owHi; ow < g.wo; ow++) d[ow] = 0.f;
+  }
 }
 
-// col[Kc, nb·P] from images [n0, n0+nb), channels [c0, c0 + Ci/G).
-void im2col(const float* x, const ConvGeom& g, long n0, long nb, long c0, float* col) {
-  const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = nb * P;
-  const long rows = cig * g.kh * g.kw;
-  parallelFor(static_cast<int>(std::min(rows * nb, 1L << 30)), [&](int t, int) {
-    const long r = t / nb, m = t % nb;
-    const long c = r / (g.kh * g.kw), ki = (r / g.kw) % g.kh, kj = r % g.kw;
-    const float* xp = x + ((n0 + m) * g.cIn + c0 + c) * g.h * g.w;
-    float* dst = col + r * ld + m * P;
-    // Valid output columns for this kj: 0 ≤ ow·s − pad + kj < W.
-    long owLo = 0, owHi = g.wo;  // [owLo, owHi)
-    {
+// Input plane xp (one image, one channel c of the group) = Σ over its Kh·Kw rows of dcol.
+// dcol rows are `ld` apart; this image's columns start at src offset 0.
+inline void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp) {
+  std::memset(xp, 0, sizeof(float) * g.h * g.w);
+  for (long ki = 0; ki < g.kh; ki++)
+    for (long kj = 0; kj < g.kw; kj++) {
+      const float* src = dcol + ((c * g.kh + ki) * g.kw + kj) * ld;
       const long off = kj - g.pad;
-      if (off < 0) owLo = (-off + g.stride - 1) / g.stride;
-      long lim = g.w - off;  // need ow·s < lim
-      owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
-      if (owHi < owLo) owHi = owLo;
-    }
-    for (long oh = 0; oh < g.ho; oh++) {
-      float* d = dst + oh * g.wo;
-      const long ih = oh * g.stride - g.pad + ki;
-      if (ih < 0 || ih >= g.h) {
-        std::memset(d, 0, sizeof(float) * g.wo);
-        continue;
-      }
-      const float* src = xp + ih * g.w + kj - g.pad;
-      for (long ow = 0; ow < owLo; ow++) d[ow] = 0.f;
-      if (g.stride == 1) {
-        std::memcpy(d + owLo, src + owLo, sizeof(float) * (owHi - owLo));
-      } else {
-        for (long ow = owLo; ow < owHi; ow++) d[ow] = src[ow * g.stride];
-      }
-      for (long ow = owHi; ow < g.wo; ow++) d[ow] = 0.f;
-    }
-  });
-}
-
-// dx planes of images [n0, n0+nb), channels [c0, c0 + Ci/G) = col2im(dcol[Kc, nb·P]).
-void col2im(const float* dcol, const ConvGeom& g, long n0, long nb, long c0, float* dx) {
-  const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = nb * P;
-  parallelFor(static_cast<int>(nb * cig), [&](int t, int) {
-    const long m = t / cig, c = t % cig;
-    float* xp = dx + ((n0 + m) * g.cIn + c0 + c) * g.h * g.w;
-    std::memset(xp, 0, sizeof(float) * g.h * g.w);
-    for (long ki = 0; ki < g.kh; ki++)
-      for (long kj = 0; kj < g.kw; kj++) {
-        const long r = (c * g.kh + ki) * g.kw + kj;
-        const float* src = dcol + r * ld + m * P;
-        const long off = kj - g.pad;
-        long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
-        long lim = g.w - off;
-        long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
-        for (long oh = 0; oh < g.ho; oh++) {
-          const long ih = oh * g.stride - g.pad + ki;
-          if (ih < 0 || ih >= g.h) continue;
-          float* d = xp + ih * g.w + off;
-          const float* s = src + oh * g.wo;
-          if (g.stride == 1) {
-            for (long ow = owLo; ow < owHi; ow++) d[ow] += s[ow];
-          } else {
-            for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
-          }
+      const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
+      const long lim = g.w - off;
+      const long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
+      for (long oh = 0; oh < g.ho; oh++) {
+        const long ih = oh * g.stride - g.pad + ki;
+        if (ih < 0 || ih >= g.h) continue;
+        float* d = xp + ih * g.w + off;
+        const float* s = src + oh * g.wo;
+        if (g.stride == 1) {
+          for (long ow = owLo; ow < owHi; ow++) d[ow] += s[ow];
+        } else {
+          for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
         }
       }
+    }
+}
+
+// col[Kc, m·P] for images [n0, n0+m), channels [c0, c0+Ci/G), serially.
+void im2colChunk(const float* x, const ConvGeom& g, long n0, long m, long c0, float* col) {
+  const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = m * P;
+  for (long i = 0; i < m; i++)
+    for (long c = 0; c < cig; c++) {
+      const float* xc = x + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w;
+      for (long ki = 0; ki < g.kh; ki++)
+        for (long kj = 0; kj < g.kw; kj++)
+          im2colRow(xc, g, ki, kj, col + ((c * g.kh + ki) * g.kw + kj) * ld + i * P);
+    }
+}
+
+// Output plane with bias and ReLU applied while copying (src may equal dst).
+inline void epilogue(const float* src, float* dst, long P, float bias, bool relu) {
+  if (relu) {
+    for (long i = 0; i < P; i++) dst[i] = std::max(0.f, src[i] + bias);
+  } else {
+    for (long i = 0; i < P; i++) dst[i] = src[i] + bias;
+  }
+}
+
+// Images per chunk in the batch-parallel path: about TARGET columns per GEMM, and a number of
+// chunks that is a multiple of the thread count (so the last round keeps every thread busy).
+long chunkImages(const ConvGeom& g, int threads) {
+  constexpr long TARGET_COLUMNS = 512;
+  const long P = g.ho * g.wo;
+  long nb = std::max(1L, std::min(g.n, (TARGET_COLUMNS + P - 1) / P));
+  long tasks = (g.n + nb - 1) / nb;
+  tasks = ((tasks + threads - 1) / threads) * threads;
+  return std::max(1L, (g.n + tasks - 1) / tasks);
+}
+
+bool batchParallel(const ConvGeom& g, int threads) { return threads == 1 || g.n >= 2 * threads; }
+
+// ---- the path for few images: parallel inside each step -------------------------------------
+
+Buffer gCol, gDcol, gOut;
+
+void im2colParallel(const float* x, const ConvGeom& g, long n0, long m, long c0, float* col) {
+  const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = m * P, kk = g.kh * g.kw;
+  parallelFor(static_cast<int>(cig * kk * m), [&](int t, int) {
+    const long r = t / m, i = t % m, c = r / kk, ki = (r / g.kw) % g.kh, kj = r % g.kw;
+    im2colRow(x + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w, g, ki, kj, col + r * ld + i * P);
   });
 }
 
-// y planes [n0, n0+nb) × all Co: add bias, apply ReLU.
-void biasRelu(float* y, const float* b, long n0, long nb, long co, long P, bool relu) {
-  if (!b && !relu) return;
-  parallelFor(static_cast<int>(nb * co), [&](int t, int) {
-    float* yp = y + (n0 * co + t) * P;
-    const float bv = b ? b[t % co] : 0.f;
-    if (relu) {
-      for (long i = 0; i < P; i++) yp[i] = std::max(0.f, yp[i] + bv);
-    } else {
-      for (long i = 0; i < P; i++) yp[i] += bv;
+void forwardFewImages(const float* x, const float* w, const float* b, float* y,
+                      const ConvGeom& g, bool relu) {
+  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
+  const long P = g.ho * g.wo;
+  float* col = gCol.get(static_cast<size_t>(kc) * P);
+  for (long n0 = 0; n0 < g.n; n0++)
+    for (long gi = 0; gi < G; gi++) {
+      im2colParallel(x, g, n0, 1, gi * cig, col);
+      float* yg = y + (n0 * g.cOut + gi * cog) * P;
+      sgemm(false, false, cog, P, kc, w + gi * cog * kc, kc, col, P, 0.f, yg, P);
+      if (b || relu)
+        parallelFor(static_cast<int>(cog), [&](int o, int) {
+          epilogue(yg + o * P, yg + o * P, P, b ? b[gi * cog + o] : 0.f, relu);
+        });
     }
-  });
+}
+
+void backwardFewImages(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                       const ConvGeom& g) {
+  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
+  const long P = g.ho * g.wo;
+  float* col = dw ? gCol.get(static_cast<size_t>(kc) * P) : nullptr;
+  float* dcol = dx ? gDcol.get(static_cast<size_t>(kc) * P) : nullptr;
+  for (long n0 = 0; n0 < g.n; n0++)
+    for (long gi = 0; gi < G; gi++) {
+      const float* dyg = dy + (n0 * g.cOut + gi * cog) * P;
+      if (dw) {
+        im2colParallel(x, g, n0, 1, gi * cig, col);
+        sgemm(false, true, cog, kc, P, dyg, P, col, P, n0 == 0 ? 0.f : 1.f, dw + gi * cog * kc,
+              kc);
+      }
+      if (dx) {
+        sgemm(true, false, kc, P, cog, w + gi * cog * kc, kc, dyg, P, 0.f, dcol, P);
+        parallelFor(static_cast<int>(cig), [&](int c, int) {
+          col2imPlane(dcol, P, g, c, dx + (n0 * g.cIn + gi * cig + c) * g.h * g.w);
+        });
+      }
+    }
 }
 
 }  // namespace
 
 void conv2dForward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
                    bool relu) {
-  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G;
-  const long kc = cig * g.kh * g.kw, P = g.ho * g.wo;
-  const long nbMax = imagesPerChunk(g);
-  float* col = gCol.get(static_cast<size_t>(kc) * nbMax * P);
-  float* out = nbMax > 1 ? gOut.get(static_cast<size_t>(cog) * nbMax * P) : nullptr;
-  for (long n0 = 0; n0 < g.n; n0 += nbMax) {
-    const long nb = std::min(nbMax, g.n - n0);
+  const int threads = getThreads();
+  if (!batchParallel(g, threads)) return forwardFewImages(x, w, b, y, g, relu);
+  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
+  const long P = g.ho * g.wo;
+  const long nb = chunkImages(g, threads);
+  const long tasks = (g.n + nb - 1) / nb;
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
+    const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
+    float* col = tCol.get(static_cast<size_t>(kc) * ld);
+    float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
-      im2col(x, g, n0, nb, gi * cig, col);
+      im2colChunk(x, g, n0, m, gi * cig, col);
       const float* wg = w + gi * cog * kc;
-      if (nb == 1) {
-        sgemm(false, false, cog, P, kc, wg, kc, col, P, 0.f, y + (n0 * g.cOut + gi * cog) * P, P);
+      if (m == 1) {
+        float* yg = y + (n0 * g.cOut + gi * cog) * P;
+        sgemmSerial(false, false, cog, P, kc, wg, kc, col, P, 0.f, yg, P);
+        if (b || relu)
+          for (long o = 0; o < cog; o++)
+            epilogue(yg + o * P, yg + o * P, P, b ? b[gi * cog + o] : 0.f, relu);
       } else {
-        sgemm(false, false, cog, nb * P, kc, wg, kc, col, nb * P, 0.f, out, nb * P);
-        // out[cog, nb·P] → y[n0+m, gi·cog + o, :]
-        parallelFor(static_cast<int>(nb * cog), [&](int t, int) {
-          const long m = t / cog, o = t % cog;
-          std::memcpy(y + ((n0 + m) * g.cOut + gi * cog + o) * P, out + o * nb * P + m * P,
-                      sizeof(float) * P);
-        });
+        sgemmSerial(false, false, cog, ld, kc, wg, kc, col, ld, 0.f, out, ld);
+        for (long i = 0; i < m; i++)
+          for (long o = 0; o < cog; o++)
+            epilogue(out + o * ld + i * P, y + ((n0 + i) * g.cOut + gi * cog + o) * P, P,
+                     b ? b[gi * cog + o] : 0.f, relu);
       }
     }
-    biasRelu(y, b, n0, nb, g.cOut, P, relu);
-  }
+  });
 }
 
 void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                     float* db, const ConvGeom& g) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G;
-  const long kc = cig * g.kh * g.kw, P = g.ho * g.wo;
+  const long kc = cig * g.kh * g.kw, P = g.ho * g.wo, wl = g.cOut * kc;
+  const int threads = getThreads();
 
   if (db) {
     parallelFor(static_cast<int>(g.cOut), [&](int o, int) {
@@ -161,40 +217,50 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
     });
   }
   if (!dx && !dw) return;
+  if (!batchParallel(g, threads)) return backwardFewImages(x, w, dy, dx, dw, g);
 
-  const long nbMax = imagesPerChunk(g);
-  float* col = dw ? gCol.get(static_cast<size_t>(kc) * nbMax * P) : nullptr;
-  float* dcol = dx ? gDcol.get(static_cast<size_t>(kc) * nbMax * P) : nullptr;
-  float* dyc = nbMax > 1 ? gOut.get(static_cast<size_t>(cog) * nbMax * P) : nullptr;
-  for (long n0 = 0; n0 < g.n; n0 += nbMax) {
-    const long nb = std::min(nbMax, g.n - n0);
+  const long nb = chunkImages(g, threads);
+  const long tasks = (g.n + nb - 1) / nb;
+  // dW: one partial sum per thread, written by the thread's first chunk, summed at the end.
+  float* partial = dw ? gDwPartial.get(static_cast<size_t>(threads) * wl) : nullptr;
+  std::vector<char> used(threads, 0);
+  parallelFor(static_cast<int>(tasks), [&](int t, int thread) {
+    const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
+    float* col = dw ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
+    float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
+    float* dyc = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
-      // dY_g for this chunk as [cog, nb·P].
-      const float* dyg;
-      long lddy;
-      if (nb == 1) {
-        dyg = dy + (n0 * g.cOut + gi * cog) * P;
-        lddy = P;
-      } else {
-        parallelFor(static_cast<int>(nb * cog), [&](int t, int) {
-          const long m = t / cog, o = t % cog;
-          std::memcpy(dyc + o * nb * P + m * P, dy + ((n0 + m) * g.cOut + gi * cog + o) * P,
-                      sizeof(float) * P);
-        });
+      const float* dyg = dy + (n0 * g.cOut + gi * cog) * P;
+      if (m > 1) {  // dY_g of this chunk as [cog, m·P]
+        for (long o = 0; o < cog; o++)
+          for (long i = 0; i < m; i++)
+            std::memcpy(dyc + o * ld + i * P, dy + ((n0 + i) * g.cOut + gi * cog + o) * P,
+                        sizeof(float) * P);
         dyg = dyc;
-        lddy = nb * P;
       }
-      const float* wg = w + gi * cog * kc;
       if (dw) {
-        im2col(x, g, n0, nb, gi * cig, col);
-        sgemm(false, true, cog, kc, nb * P, dyg, lddy, col, nb * P, n0 == 0 ? 0.f : 1.f,
-              dw + gi * cog * kc, kc);
+        im2colChunk(x, g, n0, m, gi * cig, col);
+        sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, used[thread] ? 1.f : 0.f,
+                    partial + thread * wl + gi * cog * kc, kc);
       }
       if (dx) {
-        sgemm(true, false, kc, nb * P, cog, wg, kc, dyg, lddy, 0.f, dcol, nb * P);
-        col2im(dcol, g, n0, nb, gi * cig, dx);
+        sgemmSerial(true, false, kc, ld, cog, w + gi * cog * kc, kc, dyg, ld, 0.f, dcol, ld);
+        for (long i = 0; i < m; i++)
+          for (long c = 0; c < cig; c++)
+            col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w);
       }
     }
+    used[thread] = 1;
+  });
+  if (dw) {
+    std::vector<const float*> parts;
+    for (int t = 0; t < threads; t++)
+      if (used[t]) parts.push_back(partial + t * wl);
+    parallelRange(wl, 1 << 14, [&](long b, long e) {
+      std::memcpy(dw + b, parts[0] + b, sizeof(float) * (e - b));
+      for (size_t k = 1; k < parts.size(); k++)
+        for (long i = b; i < e; i++) dw[i] += parts[k][i];
+    });
   }
 }
 

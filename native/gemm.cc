@@ -296,6 +296,18 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
 
 }  // namespace
 
+void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
+                 const float* B, long ldb, float beta, float* C, long ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (beta == 0.f)
+      for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  gemmPart(specFor(currentIsa()), transA, transB, 0, M, 0, N, K, A, lda, B, ldb, beta != 0.f, C,
+           ldc);
+}
+
 void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
            const float* B, long ldb, float beta, float* C, long ldc) {
   if (M <= 0 || N <= 0) return;

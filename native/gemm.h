@@ -14,4 +14,8 @@ namespace anative {
 void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
            const float* B, long ldb, float beta, float* C, long ldc);
 
+/** The same product on the calling thread only (for callers that parallelise above it). */
+void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
+                 const float* B, long ldb, float beta, float* C, long ldc);
+
 }  // namespace anative

@@ -13,7 +13,9 @@
 // accumulated per thread and summed at the end. With fewer images (inference at batch 1) each
 // step is parallel inside instead (im2col rows, GEMM parts, col2im planes).
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "buffer.h"
@@ -26,6 +28,26 @@ namespace {
 
 thread_local Buffer tCol, tDcol, tOut;
 Buffer gDwPartial;
+
+// For small output maps (Wo < 8) the rows of the column matrix are too short for memcpy and
+// memset calls to pay: a table gives, per kernel offset (ki, kj) and output position p, the
+// input offset ih·W + iw inside the plane, or −1 where the window reads padding.
+constexpr long SMALL_MAP_WO = 8;
+
+struct OffsetTable {
+  std::vector<int32_t> at;  // [Kh·Kw][P]
+  explicit OffsetTable(const ConvGeom& g) : at(g.kh * g.kw * g.ho * g.wo) {
+    const long P = g.ho * g.wo;
+    for (long ki = 0; ki < g.kh; ki++)
+      for (long kj = 0; kj < g.kw; kj++)
+        for (long oh = 0; oh < g.ho; oh++)
+          for (long ow = 0; ow < g.wo; ow++) {
+            const long ih = oh * g.stride - g.pad + ki, iw = ow * g.stride - g.pad + kj;
+            at[(ki * g.kw + kj) * P + oh * g.wo + ow] =
+                (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) ? -1 : static_cast<int32_t>(ih * g.w + iw);
+          }
+  }
+};
 
 // One row of the column matrix: kernel offset (ki, kj) over input plane xc → dst[P].
 inline void im2colRow(const float* xc, const ConvGeom& g, long ki, long kj, float* dst) {
@@ -55,8 +77,19 @@ inline void im2colRow(const float* xc, const ConvGeom& g, long ki, long kj, floa
 
 // Input plane xp (one image, one channel c of the group) = Σ over its Kh·Kw rows of dcol.
 // dcol rows are `ld` apart; this image's columns start at src offset 0.
-inline void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp) {
+inline void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp,
+                        const OffsetTable* table = nullptr) {
   std::memset(xp, 0, sizeof(float) * g.h * g.w);
+  if (table) {
+    const long P = g.ho * g.wo, kk = g.kh * g.kw;
+    for (long k = 0; k < kk; k++) {
+      const int32_t* at = table->at.data() + k * P;
+      const float* src = dcol + (c * kk + k) * ld;
+      for (long p = 0; p < P; p++)
+        if (at[p] >= 0) xp[at[p]] += src[p];
+    }
+    return;
+  }
   for (long ki = 0; ki < g.kh; ki++)
     for (long kj = 0; kj < g.kw; kj++) {
       const float* src = dcol + ((c * g.kh + ki) * g.kw + kj) * ld;
@@ -79,8 +112,21 @@ inline void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, f
 }
 
 // col[Kc, m·P] for images [n0, n0+m), channels [c0, c0+Ci/G), serially.
-void im2colChunk(const float* x, const ConvGeom& g, long n0, long m, long c0, float* col) {
-  const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = m * P;
+void im2colChunk(const float* x, const ConvGeom& g, long n0, long m, long c0, float* col,
+                 const OffsetTable* table) {
+  const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = m * P, kk = g.kh * g.kw;
+  if (table) {
+    for (long i = 0; i < m; i++)
+      for (long c = 0; c < cig; c++) {
+        const float* xc = x + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w;
+        for (long k = 0; k < kk; k++) {
+          const int32_t* at = table->at.data() + k * P;
+          float* d = col + (c * kk + k) * ld + i * P;
+          for (long p = 0; p < P; p++) d[p] = at[p] >= 0 ? xc[at[p]] : 0.f;
+        }
+      }
+    return;
+  }
   for (long i = 0; i < m; i++)
     for (long c = 0; c < cig; c++) {
       const float* xc = x + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w;
@@ -174,12 +220,13 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
   const long P = g.ho * g.wo;
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
+  std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = tCol.get(static_cast<size_t>(kc) * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
-      im2colChunk(x, g, n0, m, gi * cig, col);
+      im2colChunk(x, g, n0, m, gi * cig, col, table.get());
       const float* wg = w + gi * cog * kc;
       if (m == 1) {
         float* yg = y + (n0 * g.cOut + gi * cog) * P;
@@ -224,6 +271,7 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
   // dW: one partial sum per thread, written by the thread's first chunk, summed at the end.
   float* partial = dw ? gDwPartial.get(static_cast<size_t>(threads) * wl) : nullptr;
   std::vector<char> used(threads, 0);
+  std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
   parallelFor(static_cast<int>(tasks), [&](int t, int thread) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = dw ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
@@ -239,7 +287,7 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
         dyg = dyc;
       }
       if (dw) {
-        im2colChunk(x, g, n0, m, gi * cig, col);
+        im2colChunk(x, g, n0, m, gi * cig, col, table.get());
         sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, used[thread] ? 1.f : 0.f,
                     partial + thread * wl + gi * cog * kc, kc);
       }
@@ -247,7 +295,8 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
         sgemmSerial(true, false, kc, ld, cog, w + gi * cog * kc, kc, dyg, ld, 0.f, dcol, ld);
         for (long i = 0; i < m; i++)
           for (long c = 0; c < cig; c++)
-            col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w);
+            col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w,
+                        table.get());
       }
     }
     used[thread] = 1;

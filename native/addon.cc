@@ -132,6 +132,7 @@ anative::LrnParams lrnArg(const Napi::Value& v) {
   p.h = field(o, "h", 1);
   p.w = field(o, "w", 1);
   p.size = field(o, "size", 1);
+  if (p.size > 127) fail("LRN size must be at most 127");
   p.alpha = static_cast<float>(numArg(o.Get("alpha"), "alpha"));
   p.beta = static_cast<float>(numArg(o.Get("beta"), "beta"));
   p.k = static_cast<float>(numArg(o.Get("k"), "k"));

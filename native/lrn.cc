@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "buffer.h"
+#include "simd.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -14,12 +15,65 @@ namespace anative {
 namespace {
 
 Buffer gRatio;
+constexpr long MAX_WINDOW = 127;  // the binding rejects larger sizes
 
 void forPlanes(long planes, const std::function<void(long)>& fn) {
   parallelRange(planes, 2, [&](long b, long e) {
     for (long p = b; p < e; p++) fn(p);
   });
 }
+
+// One output plane: sc = k + s·Σ_j x_j², y = x·sc^(−β). xs: the window's input planes.
+template <int Dummy = 0>
+ANATIVE_INLINE void lrnForwardPlaneBody(const float* const* xs, long nwin, const float* xi,
+                                        float* yi, float* sc, long HW, float k, float s,
+                                        float beta) {
+  for (long q = 0; q < HW; q++) sc[q] = 0.f;
+  for (long j = 0; j < nwin; j++) {
+    const float* xj = xs[j];
+    for (long q = 0; q < HW; q++) sc[q] += xj[q] * xj[q];
+  }
+  for (long q = 0; q < HW; q++) sc[q] = k + s * sc[q];
+  if (beta == 0.75f) {
+    for (long q = 0; q < HW; q++) yi[q] = xi[q] / std::sqrt(sc[q] * std::sqrt(sc[q]));
+  } else {
+    for (long q = 0; q < HW; q++) yi[q] = xi[q] * std::pow(sc[q], -beta);
+  }
+}
+ANATIVE_MULTIVERSION(lrnForwardPlane,
+                     (const float* const* xs, long nwin, const float* xi, float* yi, float* sc,
+                      long HW, float k, float s, float beta),
+                     (xs, nwin, xi, yi, sc, HW, k, s, beta))
+
+// dx = dy·sc^(−β) − coef·x·Σ_j ratio_j (dx may alias dy: read before written, per element).
+template <int Dummy = 0>
+ANATIVE_INLINE void lrnBackwardPlaneBody(const float* const* rs, long nwin, const float* xi,
+                                         const float* si, const float* dyi, float* dxi, long HW,
+                                         float coef, float beta) {
+  if (beta == 0.75f) {
+    for (long q = 0; q < HW; q++) dxi[q] = dyi[q] / std::sqrt(si[q] * std::sqrt(si[q]));
+  } else {
+    for (long q = 0; q < HW; q++) dxi[q] = dyi[q] * std::pow(si[q], -beta);
+  }
+  for (long j = 0; j < nwin; j++) {
+    const float* rj = rs[j];
+    for (long q = 0; q < HW; q++) dxi[q] -= coef * xi[q] * rj[q];
+  }
+}
+ANATIVE_MULTIVERSION(lrnBackwardPlane,
+                     (const float* const* rs, long nwin, const float* xi, const float* si,
+                      const float* dyi, float* dxi, long HW, float coef, float beta),
+                     (rs, nwin, xi, si, dyi, dxi, HW, coef, beta))
+
+template <int Dummy = 0>
+ANATIVE_INLINE void lrnRatioBody(const float* dy, const float* y, const float* scale, float* r,
+                                 long b, long e) {
+  for (long i = b; i < e; i++) r[i] = dy[i] * y[i] / scale[i];
+}
+ANATIVE_MULTIVERSION(lrnRatio,
+                     (const float* dy, const float* y, const float* scale, float* r, long b,
+                      long e),
+                     (dy, y, scale, r, b, e))
 
 }  // namespace
 
@@ -29,21 +83,13 @@ void lrnForward(const float* x, float* y, float* scale, const LrnParams& p) {
   forPlanes(p.n * p.c, [&](long plane) {
     const long img = plane / p.c, c = plane % p.c;
     const long j0 = c - half < 0 ? 0 : c - half, j1 = c + half > p.c - 1 ? p.c - 1 : c + half;
-    const float* xi = x + plane * HW;
-    float* yi = y + plane * HW;
+    const float* xs[MAX_WINDOW];
+    long nwin = 0;
+    for (long j = j0; j <= j1 && nwin < MAX_WINDOW; j++) xs[nwin++] = x + (img * p.c + j) * HW;
     // The scale goes to `scale` if wanted, else into y (then y is overwritten in place).
+    float* yi = y + plane * HW;
     float* sc = scale ? scale + plane * HW : yi;
-    for (long q = 0; q < HW; q++) sc[q] = 0.f;
-    for (long j = j0; j <= j1; j++) {
-      const float* xj = x + (img * p.c + j) * HW;
-      for (long q = 0; q < HW; q++) sc[q] += xj[q] * xj[q];
-    }
-    for (long q = 0; q < HW; q++) sc[q] = p.k + s * sc[q];
-    if (p.beta == 0.75f) {
-      for (long q = 0; q < HW; q++) yi[q] = xi[q] / std::sqrt(sc[q] * std::sqrt(sc[q]));
-    } else {
-      for (long q = 0; q < HW; q++) yi[q] = xi[q] * std::pow(sc[q], -p.beta);
-    }
+    lrnForwardPlane(xs, nwin, x + plane * HW, yi, sc, HW, p.k, s, p.beta);
   });
 }
 
@@ -54,26 +100,15 @@ void lrnBackward(const float* x, const float* y, const float* scale, const float
   const float coef = 2.f * p.beta * s;
   const long total = p.n * p.c * HW;
   float* ratio = gRatio.get(static_cast<size_t>(total));  // dy·b/scale
-  parallelRange(total, 1 << 14, [&](long b, long e) {
-    for (long i = b; i < e; i++) ratio[i] = dy[i] * y[i] / scale[i];
-  });
+  parallelRange(total, 1 << 14, [&](long b, long e) { lrnRatio(dy, y, scale, ratio, b, e); });
   forPlanes(p.n * p.c, [&](long plane) {
     const long img = plane / p.c, c = plane % p.c;
     const long j0 = c - half < 0 ? 0 : c - half, j1 = c + half > p.c - 1 ? p.c - 1 : c + half;
-    const float* xi = x + plane * HW;
-    const float* si = scale + plane * HW;
-    const float* dyi = dy + plane * HW;
-    float* dxi = dx + plane * HW;
-    // dx may alias dy: each element of dy is read before the same element of dx is written.
-    if (p.beta == 0.75f) {
-      for (long q = 0; q < HW; q++) dxi[q] = dyi[q] / std::sqrt(si[q] * std::sqrt(si[q]));
-    } else {
-      for (long q = 0; q < HW; q++) dxi[q] = dyi[q] * std::pow(si[q], -p.beta);
-    }
-    for (long j = j0; j <= j1; j++) {
-      const float* rj = ratio + (img * p.c + j) * HW;
-      for (long q = 0; q < HW; q++) dxi[q] -= coef * xi[q] * rj[q];
-    }
+    const float* rs[MAX_WINDOW];
+    long nwin = 0;
+    for (long j = j0; j <= j1 && nwin < MAX_WINDOW; j++) rs[nwin++] = ratio + (img * p.c + j) * HW;
+    lrnBackwardPlane(rs, nwin, x + plane * HW, scale + plane * HW, dy + plane * HW,
+                     dx + plane * HW, HW, coef, p.beta);
   });
 }
 

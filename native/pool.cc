@@ -3,7 +3,6 @@
 // flat index h·W + w within the plane, first maximum in row-major scan order (as PyTorch).
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 #include "kernels.h"
 #include "threadpool.h"
@@ -28,18 +27,20 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
       for (long ow = 0; ow < g.wo; ow++) {
         const long w0 = std::max(0L, ow * g.stride - g.pad);
         const long w1 = std::min(g.w, ow * g.stride - g.pad + g.k);
-        float best = -std::numeric_limits<float>::infinity();
+        // Start from the window's first element; a later one wins only if strictly greater
+        // (first maximum in scan order) or NaN (NaN propagates, as in PyTorch).
         long bi = h0 * g.w + w0;
-        bool first = true;
-        for (long ih = h0; ih < h1; ih++)
+        float best = xp[bi];
+        for (long ih = h0; ih < h1; ih++) {
+          const float* row = xp + ih * g.w;
           for (long iw = w0; iw < w1; iw++) {
-            const float v = xp[ih * g.w + iw];
-            if (first || v > best || (v != v && best == best)) {
+            const float v = row[iw];
+            if (v > best || (v != v && best == best)) {
               best = v;
               bi = ih * g.w + iw;
-              first = false;
             }
           }
+        }
         yp[oh * g.wo + ow] = best;
         if (ap) ap[oh * g.wo + ow] = static_cast<int32_t>(bi);
       }

@@ -1,0 +1,29 @@
+// Compiling one loop body three times: for AVX-512, for AVX2 and for the x86-64 baseline. The
+// addon is built without -march (one binary for every x86-64), so a plain loop only gets SSE2;
+// memory-bound kernels (LRN, pooling) gain from wider vectors too. The body is an always-inline
+// template, instantiated inside functions carrying the target attributes, and the copy is
+// chosen at run time from the ISA in use (so ALEXNET_ISA / setIsa reach these kernels too).
+#pragma once
+#include "isa.h"
+
+#define ANATIVE_INLINE __attribute__((always_inline)) inline
+#if defined(__x86_64__) || defined(__i386__)
+#define ANATIVE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define ANATIVE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define ANATIVE_TARGET_AVX512
+#define ANATIVE_TARGET_AVX2
+#endif
+
+// Defines NAME(args) dispatching to NAME##Body(args) compiled for each ISA.
+#define ANATIVE_MULTIVERSION(NAME, PARAMS, ARGS)                               \
+  ANATIVE_TARGET_AVX512 static void NAME##Avx512 PARAMS { NAME##Body ARGS; } \
+  ANATIVE_TARGET_AVX2 static void NAME##Avx2 PARAMS { NAME##Body ARGS; }     \
+  static void NAME##Base PARAMS { NAME##Body ARGS; }                           \
+  static void NAME PARAMS {                                                    \
+    switch (currentIsa()) {                                                    \
+      case Isa::Avx512: return NAME##Avx512 ARGS;                              \
+      case Isa::Avx2: return NAME##Avx2 ARGS;                                  \
+      default: return NAME##Base ARGS;                                         \
+    }                                                                          \
+  }

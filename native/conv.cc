@@ -27,7 +27,7 @@ namespace anative {
 namespace {
 
 thread_local Buffer tCol, tDcol, tOut;
-Buffer gDwPartial;
+Buffer gDwPartial, gPackedW;
 
 // For small output maps (Wo < 8) the rows of the column matrix are too short for memcpy and
 // memset calls to pay: a table gives, per kernel offset (ki, kj) and output position p, the
@@ -148,9 +148,9 @@ inline void epilogue(const float* src, float* dst, long P, float bias, bool relu
 // Images per chunk in the batch-parallel path: about TARGET columns per GEMM, and a number of
 // chunks that is a multiple of the thread count (so the last round keeps every thread busy).
 long chunkImages(const ConvGeom& g, int threads) {
-  constexpr long TARGET_COLUMNS = 512;
+  constexpr long TARGET_COLUMNS = 512;  // = the GEMM's NC: one packed B block per chunk
   const long P = g.ho * g.wo;
-  long nb = std::max(1L, std::min(g.n, (TARGET_COLUMNS + P - 1) / P));
+  long nb = std::max(1L, std::min(g.n, TARGET_COLUMNS / P));
   long tasks = (g.n + nb - 1) / nb;
   tasks = ((tasks + threads - 1) / threads) * threads;
   return std::max(1L, (g.n + tasks - 1) / tasks);
@@ -221,21 +221,25 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
   std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
+  // The weights are packed for the GEMM once, not once per chunk.
+  const size_t wPack = packedASize(cog, kc);
+  float* packedW = gPackedW.get(wPack * G);
+  for (long gi = 0; gi < G; gi++) packWholeA(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = tCol.get(static_cast<size_t>(kc) * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
       im2colChunk(x, g, n0, m, gi * cig, col, table.get());
-      const float* wg = w + gi * cog * kc;
+      const float* wg = packedW + gi * wPack;
       if (m == 1) {
         float* yg = y + (n0 * g.cOut + gi * cog) * P;
-        sgemmSerial(false, false, cog, P, kc, wg, kc, col, P, 0.f, yg, P);
+        sgemmSerialPackedA(wg, false, cog, P, kc, col, P, 0.f, yg, P);
         if (b || relu)
           for (long o = 0; o < cog; o++)
             epilogue(yg + o * P, yg + o * P, P, b ? b[gi * cog + o] : 0.f, relu);
       } else {
-        sgemmSerial(false, false, cog, ld, kc, wg, kc, col, ld, 0.f, out, ld);
+        sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, out, ld);
         for (long i = 0; i < m; i++)
           for (long o = 0; o < cog; o++)
             epilogue(out + o * ld + i * P, y + ((n0 + i) * g.cOut + gi * cog + o) * P, P,
@@ -272,6 +276,12 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
   float* partial = dw ? gDwPartial.get(static_cast<size_t>(threads) * wl) : nullptr;
   std::vector<char> used(threads, 0);
   std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
+  // dX uses W_gᵀ [Kc, cog] as its A operand: packed once, not once per chunk.
+  const size_t wPack = packedASize(kc, cog);
+  float* packedWt = dx ? gPackedW.get(wPack * G) : nullptr;
+  if (dx)
+    for (long gi = 0; gi < G; gi++)
+      packWholeA(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int thread) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = dw ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
@@ -292,7 +302,7 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
                     partial + thread * wl + gi * cog * kc, kc);
       }
       if (dx) {
-        sgemmSerial(true, false, kc, ld, cog, w + gi * cog * kc, kc, dyg, ld, 0.f, dcol, ld);
+        sgemmSerialPackedA(packedWt + gi * wPack, false, kc, ld, cog, dyg, ld, 0.f, dcol, ld);
         for (long i = 0; i < m; i++)
           for (long c = 0; c < cig; c++)
             col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w,

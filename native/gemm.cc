@@ -249,15 +249,21 @@ constexpr long MC_PANELS = 16;
 
 // C[i0:i1, j0:j1] of the product, serially. Rows ≥ i1 and columns ≥ j1 are zero-padded in the
 // packed panels and never written.
+// prepackedA: all of A already packed by packWholeA (then i0 = 0, i1 = M), or null.
 void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, long j0, long j1,
               long K, const float* A, long lda, const float* B, long ldb, bool accumulate,
-              float* C, long ldc) {
+              float* C, long ldc, const float* prepackedA = nullptr) {
   const int mr = ks.mr, nr = ks.nr;
-  float* bufA = tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
+  float* bufA = prepackedA ? nullptr : tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
   float* bufB = tPackB.get(static_cast<size_t>((NC + nr - 1) / nr) * nr * KC);
+  const long mPanelsAll = (i1 - i0 + mr - 1) / mr;
   alignas(64) float tile[16 * 32];
-  for (long jc = j0; jc < j1; jc += NC) {
-    const long nc = std::min(NC, j1 - jc);
+  // Column blocks of equal width (≤ NC, whole micro-panels), so that N = 539 does not leave a
+  // 27-column block that repacks all of A for one panel.
+  const long nBlocks = (j1 - j0 + NC - 1) / NC;
+  const long ncStep = ((j1 - j0 + nBlocks - 1) / nBlocks + nr - 1) / nr * nr;
+  for (long jc = j0; jc < j1; jc += ncStep) {
+    const long nc = std::min(ncStep, j1 - jc);
     const long nPanels = (nc + nr - 1) / nr;
     for (long pc = 0; pc < K; pc += KC) {
       const long kc = std::min(KC, K - pc);
@@ -266,10 +272,16 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
         packB(transB, B, ldb, j1, jc + p * nr, pc, kc, nr, bufB + p * nr * kc, ks.avx512);
       for (long ic = i0; ic < i1; ic += MC_PANELS * mr) {
         const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + mr - 1) / mr);
-        for (long q = 0; q < mPanels; q++)
-          packA(transA, A, lda, i1, ic + q * mr, pc, kc, mr, bufA + q * mr * kc, ks.avx512);
+        const float* blockA;
+        if (prepackedA) {
+          blockA = prepackedA + pc * mPanelsAll * mr + ((ic - i0) / mr) * mr * kc;
+        } else {
+          for (long q = 0; q < mPanels; q++)
+            packA(transA, A, lda, i1, ic + q * mr, pc, kc, mr, bufA + q * mr * kc, ks.avx512);
+          blockA = bufA;
+        }
         for (long q = 0; q < mPanels; q++) {
-          const float* ap = bufA + q * mr * kc;
+          const float* ap = blockA + q * mr * kc;
           const long i = ic + q * mr;
           const long rows = std::min<long>(mr, i1 - i);
           for (long p = 0; p < nPanels; p++) {
@@ -295,6 +307,30 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
 }
 
 }  // namespace
+
+size_t packedASize(long M, long K) {
+  const KernelSpec ks = specFor(currentIsa());
+  return static_cast<size_t>((M + ks.mr - 1) / ks.mr) * ks.mr * std::max(K, 1L);
+}
+
+void packWholeA(bool transA, long M, long K, const float* A, long lda, float* packed) {
+  const KernelSpec ks = specFor(currentIsa());
+  const long mPanels = (M + ks.mr - 1) / ks.mr;
+  const long slices = (K + KC - 1) / KC;
+  parallelFor(static_cast<int>(slices * mPanels), [&](int t, int) {
+    const long pc = (t / mPanels) * KC, q = t % mPanels, kc = std::min(KC, K - pc);
+    packA(transA, A, lda, M, q * ks.mr, pc, kc, ks.mr,
+          packed + pc * mPanels * ks.mr + q * ks.mr * kc, ks.avx512);
+  });
+}
+
+void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K,
+                        const float* B, long ldb, float beta, float* C, long ldc) {
+  if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(false, transB, M, N, K, nullptr, 1, B, ldb,
+                                                      beta, C, ldc);
+  gemmPart(specFor(currentIsa()), false, transB, 0, M, 0, N, K, nullptr, 1, B, ldb, beta != 0.f,
+           C, ldc, packedA);
+}
 
 void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
                  const float* B, long ldb, float beta, float* C, long ldc) {

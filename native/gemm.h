@@ -4,6 +4,7 @@
 //   conv dX        dcol[Kc, P] = W[Co, Kc]ᵀ · dY[Co, P]      (transA)
 //   linear         y = x·wᵀ (transB), dx = dy·w, dw = dyᵀ·x (transA)
 #pragma once
+#include <cstddef>
 
 namespace anative {
 
@@ -17,5 +18,12 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
 /** The same product on the calling thread only (for callers that parallelise above it). */
 void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
                  const float* B, long ldb, float beta, float* C, long ldc);
+
+/** A packed once for many products with different B (conv weights over image chunks).
+ *  The packing is tied to the ISA in use: pack and multiply without switching ISA between. */
+size_t packedASize(long M, long K);
+void packWholeA(bool transA, long M, long K, const float* A, long lda, float* packed);
+void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K,
+                        const float* B, long ldb, float beta, float* C, long ldc);
 
 }  // namespace anative

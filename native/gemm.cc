@@ -128,6 +128,7 @@ KernelSpec specFor(Isa isa) {
 // memory speed instead of one scattered scalar store per element.
 
 #define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define ANATIVE_AVX2 __attribute__((target("avx2,fma")))
 
 // r[i] = row i (16 floats) → r[i] = column i.
 ANATIVE_AVX512 inline void transpose16(__m512 r[16]) {
@@ -168,6 +169,92 @@ ANATIVE_AVX512 void transposePack(const float* src, long lds, long nrows, long k
     transpose16(r);
     for (long kk = 0; kk < kn; kk++) _mm512_mask_storeu_ps(dst + (k0 + kk) * ldd, storeMask, r[kk]);
   }
+}
+
+
+// ---- few rows times a transposed matrix (inference at batch 1–4) -----------------------------
+// y[m, f] = Σ_k x[m, k]·w[f, k] for m < M ≤ 4: the linear layers at small batch are bound by
+// reading w once (fc6 is 151 MB), so w's rows are streamed straight through FMAs, four at a time,
+// instead of being packed for a 14-row micro-kernel that would do 14× the arithmetic.
+constexpr long GEMV_MAX_ROWS = 4;
+
+ANATIVE_AVX512 void gemvTAvx512(long M, long f0, long f1, long K, const float* A, long lda,
+                                const float* B, long ldb, bool acc, float* C, long ldc) {
+  long f = f0;
+  for (; f < f1; f += 4) {
+    const long nf = std::min(4L, f1 - f);
+    __m512 s[4][GEMV_MAX_ROWS];
+    for (int r = 0; r < 4; r++)
+      for (int m = 0; m < GEMV_MAX_ROWS; m++) s[r][m] = _mm512_setzero_ps();
+    for (long k = 0; k < K; k += 16) {
+      const __mmask16 mask = K - k >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (K - k)) - 1);
+      __m512 xv[GEMV_MAX_ROWS];
+      for (int m = 0; m < GEMV_MAX_ROWS; m++)
+        xv[m] = m < M ? _mm512_maskz_loadu_ps(mask, A + m * lda + k) : _mm512_setzero_ps();
+      for (int r = 0; r < 4; r++) {
+        if (r >= nf) break;
+        const __m512 wv = _mm512_maskz_loadu_ps(mask, B + (f + r) * ldb + k);
+        for (int m = 0; m < GEMV_MAX_ROWS; m++)
+          if (m < M) s[r][m] = _mm512_fmadd_ps(xv[m], wv, s[r][m]);
+      }
+    }
+    for (int r = 0; r < nf; r++)
+      for (int m = 0; m < M; m++) {
+        const float v = _mm512_reduce_add_ps(s[r][m]);
+        float& c = C[m * ldc + f + r];
+        c = acc ? c + v : v;
+      }
+  }
+}
+
+ANATIVE_AVX2 void gemvTAvx2(long M, long f0, long f1, long K, const float* A, long lda,
+                            const float* B, long ldb, bool acc, float* C, long ldc) {
+  for (long f = f0; f < f1; f++)
+    for (long m = 0; m < M; m++) {
+      const float* x = A + m * lda;
+      const float* w = B + f * ldb;
+      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+      long k = 0;
+      for (; k + 16 <= K; k += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(w + k), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(w + k + 8), s1);
+      }
+      alignas(32) float t[8];
+      _mm256_store_ps(t, _mm256_add_ps(s0, s1));
+      float v = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+      for (; k < K; k++) v += x[k] * w[k];
+      float& c = C[m * ldc + f];
+      c = acc ? c + v : v;
+    }
+}
+
+void gemvTScalar(long M, long f0, long f1, long K, const float* A, long lda, const float* B,
+                 long ldb, bool acc, float* C, long ldc) {
+  for (long f = f0; f < f1; f++)
+    for (long m = 0; m < M; m++) {
+      const float* x = A + m * lda;
+      const float* w = B + f * ldb;
+      float s[4] = {0.f, 0.f, 0.f, 0.f};
+      long k = 0;
+      for (; k + 4 <= K; k += 4)
+        for (int u = 0; u < 4; u++) s[u] += x[k + u] * w[k + u];
+      float v = (s[0] + s[1]) + (s[2] + s[3]);
+      for (; k < K; k++) v += x[k] * w[k];
+      float& c = C[m * ldc + f];
+      c = acc ? c + v : v;
+    }
+}
+
+void gemvT(long M, long N, long K, const float* A, long lda, const float* B, long ldb, bool acc,
+           float* C, long ldc) {
+  const Isa isa = currentIsa();
+  const long per = 64;  // rows of w per task (64 × K floats: a few hundred KB at AlexNet sizes)
+  parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
+    const long f0 = t * per, f1 = std::min(N, f0 + per);
+    if (isa == Isa::Avx512) gemvTAvx512(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    else if (isa == Isa::Avx2) gemvTAvx2(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    else gemvTScalar(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+  });
 }
 
 // ---- packing ------------------------------------------------------------------------------
@@ -352,8 +439,9 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
       for (long i = 0; i < M; i++) std::memset(C + i * ldc, 0, sizeof(float) * N);
     return;
   }
-  const KernelSpec ks = specFor(currentIsa());
   const bool acc = beta != 0.f;
+  if (M <= GEMV_MAX_ROWS && !transA && transB) return gemvT(M, N, K, A, lda, B, ldb, acc, C, ldc);
+  const KernelSpec ks = specFor(currentIsa());
   const int threads = getThreads();
   const double flops = 2.0 * M * N * K;
   // C is cut into one part per thread along its longer side (in whole micro-tiles), and each

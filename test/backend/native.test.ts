@@ -98,7 +98,7 @@ describe('native backend vs ref', { skip }, () => {
 
   it('raw GEMM, all transposes, odd sizes and several depth slices', () => {
     const rng = new Rng(1);
-    const shapes: [number, number, number][] = [[1, 1, 1], [15, 33, 7], [29, 65, 300], [100, 47, 513], [3, 200, 20], [14, 32, 256]];
+    const shapes: [number, number, number][] = [[1, 1, 1], [15, 33, 7], [29, 65, 300], [100, 47, 513], [3, 200, 20], [14, 32, 256], [4, 70, 1000], [5, 9, 17]];
     for (const [m, n, k] of shapes) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {

@@ -28,14 +28,14 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
         const long w0 = std::max(0L, ow * g.stride - g.pad);
         const long w1 = std::min(g.w, ow * g.stride - g.pad + g.k);
         // Start from the window's first element; a later one wins only if strictly greater
-        // (first maximum in scan order) or NaN (NaN propagates, as in PyTorch).
+        // (first maximum in scan order) or NaN (NaN propagates: PyTorch's `val > max || isnan`).
         long bi = h0 * g.w + w0;
         float best = xp[bi];
         for (long ih = h0; ih < h1; ih++) {
           const float* row = xp + ih * g.w;
           for (long iw = w0; iw < w1; iw++) {
             const float v = row[iw];
-            if (v > best || (v != v && best == best)) {
+            if (v > best || v != v) {
               best = v;
               bi = ih * g.w + iw;
             }

@@ -20,7 +20,7 @@ struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string fnName;  // the binding function being called, for messages
+thread_local std::string fnName;  // the binding function being called, for messages
 
 [[noreturn]] void fail(const std::string& msg) { throw ArgError(fnName + ": " + msg); }
 

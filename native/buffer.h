@@ -1,6 +1,6 @@
 // A grow-only, 64-byte-aligned float scratch buffer, reused across calls so that the kernels
-// do not allocate per batch. Kernels run on the JS thread one at a time, so each user keeps
-// its own static instance.
+// do not allocate per batch. Every instance is thread_local: the pool's workers and each
+// JavaScript thread calling the addon have their own.
 #pragma once
 #include <cstddef>
 #include <cstdlib>

@@ -27,7 +27,7 @@ namespace anative {
 namespace {
 
 thread_local Buffer tCol, tDcol, tOut;
-Buffer gDwPartial, gPackedW;
+thread_local Buffer gDwPartial, gPackedW;  // per calling (JS) thread
 
 // For small output maps (Wo < 8) the rows of the column matrix are too short for memcpy and
 // memset calls to pay: a table gives, per kernel offset (ki, kj) and output position p, the
@@ -160,7 +160,7 @@ bool batchParallel(const ConvGeom& g, int threads) { return threads == 1 || g.n 
 
 // ---- the path for few images: parallel inside each step -------------------------------------
 
-Buffer gCol, gDcol, gOut;
+thread_local Buffer gCol, gDcol, gOut;
 
 void im2colParallel(const float* x, const ConvGeom& g, long n0, long m, long c0, float* col) {
   const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = m * P, kk = g.kh * g.kw;
@@ -272,9 +272,9 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
 
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
-  // dW: one partial sum per thread, written by the thread's first chunk, summed at the end.
-  float* partial = dw ? gDwPartial.get(static_cast<size_t>(threads) * wl) : nullptr;
-  std::vector<char> used(threads, 0);
+  // dW: one partial per chunk, summed at the end in chunk order, so the result does not depend
+  // on which thread happened to take which chunk (runs are reproducible bit for bit).
+  float* partial = dw ? gDwPartial.get(static_cast<size_t>(tasks) * wl) : nullptr;
   std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
   // dX uses W_gᵀ [Kc, cog] as its A operand: packed once, not once per chunk.
   const size_t wPack = packedASize(kc, cog);
@@ -282,7 +282,7 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
   if (dx)
     for (long gi = 0; gi < G; gi++)
       packWholeA(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
-  parallelFor(static_cast<int>(tasks), [&](int t, int thread) {
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = dw ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
     float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
@@ -298,8 +298,8 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
       }
       if (dw) {
         im2colChunk(x, g, n0, m, gi * cig, col, table.get());
-        sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, used[thread] ? 1.f : 0.f,
-                    partial + thread * wl + gi * cog * kc, kc);
+        sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, 0.f, partial + t * wl + gi * cog * kc,
+                    kc);
       }
       if (dx) {
         sgemmSerialPackedA(packedWt + gi * wPack, false, kc, ld, cog, dyg, ld, 0.f, dcol, ld);
@@ -309,16 +309,14 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
                         table.get());
       }
     }
-    used[thread] = 1;
   });
   if (dw) {
-    std::vector<const float*> parts;
-    for (int t = 0; t < threads; t++)
-      if (used[t]) parts.push_back(partial + t * wl);
     parallelRange(wl, 1 << 14, [&](long b, long e) {
-      std::memcpy(dw + b, parts[0] + b, sizeof(float) * (e - b));
-      for (size_t k = 1; k < parts.size(); k++)
-        for (long i = b; i < e; i++) dw[i] += parts[k][i];
+      std::memcpy(dw + b, partial + b, sizeof(float) * (e - b));
+      for (long k = 1; k < tasks; k++) {
+        const float* part = partial + k * wl;
+        for (long i = b; i < e; i++) dw[i] += part[i];
+      }
     });
   }
 }

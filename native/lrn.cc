@@ -14,7 +14,7 @@
 namespace anative {
 namespace {
 
-Buffer gRatio;
+thread_local Buffer gRatio;  // per calling (JS) thread
 constexpr long MAX_WINDOW = 127;  // the binding rejects larger sizes
 
 void forPlanes(long planes, const std::function<void(long)>& fn) {

@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
@@ -45,9 +47,14 @@ class Pool {
     if (perThread) return runEach(fn);
     if (ntasks <= 0) return;
     if (threads_ == 1 || ntasks == 1 || tInsideTask) {
-      bool was = tInsideTask;
+      const bool was = tInsideTask;
       tInsideTask = true;
-      for (int i = 0; i < ntasks; i++) fn(i, 0);
+      try {
+        for (int i = 0; i < ntasks; i++) fn(i, 0);
+      } catch (...) {
+        tInsideTask = was;
+        throw;
+      }
       tInsideTask = was;
       return;
     }
@@ -178,43 +185,76 @@ class Pool {
   std::exception_ptr error_;
 };
 
-std::unique_ptr<Pool>& pool() {
-  static std::unique_ptr<Pool> p;
-  return p;
-}
+// The pool is shared by every JavaScript thread that loads the addon (worker_threads, e.g. the
+// two towers of the paper's model parallelism): dispatches hold gPoolMu shared, setThreads holds
+// it exclusively, so the pool is never replaced under a running dispatch. Inside a task nothing
+// is locked (nested regions run serially), so a waiting setThreads cannot deadlock a dispatch.
+std::shared_mutex gPoolMu;
+std::unique_ptr<Pool> gPool;
+std::atomic<int> gThreads{0};
 
 int defaultThreads() {
   unsigned hc = std::thread::hardware_concurrency();
   return hc == 0 ? 1 : static_cast<int>(hc);
 }
 
-Pool& getPool() {
-  auto& p = pool();
-  if (!p) p.reset(new Pool(defaultThreads()));
-  return *p;
+void replacePool(int n) {  // caller holds gPoolMu exclusively
+  gPool.reset();
+  gPool.reset(new Pool(n));
+  gThreads.store(n);
+}
+
+void ensurePool() {
+  if (gThreads.load() != 0) return;
+  std::unique_lock<std::shared_mutex> lock(gPoolMu);
+  if (!gPool) replacePool(defaultThreads());
+}
+
+void runSerially(int ntasks, const std::function<void(int, int)>& fn) {
+  const bool was = tInsideTask;
+  tInsideTask = true;
+  try {
+    for (int i = 0; i < ntasks; i++) fn(i, 0);
+  } catch (...) {
+    tInsideTask = was;
+    throw;
+  }
+  tInsideTask = was;
 }
 
 }  // namespace
 
 void setThreads(int n) {
   if (n <= 0) n = defaultThreads();
-  auto& p = pool();
-  if (p && p->threads() == n) return;
-  p.reset();
-  p.reset(new Pool(n));
+  if (tInsideTask) throw std::runtime_error("setThreads called from inside a parallel task");
+  std::unique_lock<std::shared_mutex> lock(gPoolMu);
+  if (gPool && gPool->threads() == n) return;
+  replacePool(n);
 }
 
-int getThreads() { return getPool().threads(); }
+int getThreads() {
+  ensurePool();
+  return gThreads.load();
+}
 
-void parallelFor(int ntasks, const std::function<void(int, int)>& fn) { getPool().run(ntasks, fn); }
+void parallelFor(int ntasks, const std::function<void(int, int)>& fn) {
+  if (ntasks <= 0) return;
+  if (tInsideTask) return runSerially(ntasks, fn);
+  ensurePool();
+  std::shared_lock<std::shared_mutex> lock(gPoolMu);
+  gPool->run(ntasks, fn);
+}
 
 void parallelEach(const std::function<void(int)>& fn) {
-  getPool().run(0, [&](int, int thread) { fn(thread); }, true);
+  if (tInsideTask) return runSerially(1, [&](int, int) { fn(0); });
+  ensurePool();
+  std::shared_lock<std::shared_mutex> lock(gPoolMu);
+  gPool->run(0, [&](int, int thread) { fn(thread); }, true);
 }
 
 void parallelRange(long n, long minChunk, const std::function<void(long, long)>& fn) {
   if (n <= 0) return;
-  int threads = getPool().threads();
+  const int threads = tInsideTask ? 1 : getThreads();
   long chunks = std::max(1L, std::min<long>(threads, n / std::max(1L, minChunk)));
   long per = (n + chunks - 1) / chunks;
   parallelFor(static_cast<int>(chunks), [&](int t, int) {

@@ -39,8 +39,10 @@ export class LrSchedule {
   /** totalSteps: the run's length in iterations (only cosine uses it). */
   constructor(readonly spec: ScheduleSpec, readonly baseLr: number, readonly totalSteps: number) {}
 
-  /** The learning rate for iteration `step` (0-based). */
-  lr(step: number): number {
+  /** The learning rate for iteration `step` (0-based). `progress` (0..1), when given, overrides
+   *  the cosine's step/totalSteps if it is further along — a time-budgeted run anneals over the
+   *  time it has rather than over epochs it will not reach. */
+  lr(step: number, progress?: number): number {
     const s = this.spec;
     switch (s.kind) {
       case 'constant':
@@ -48,7 +50,7 @@ export class LrSchedule {
       case 'step':
         return this.baseLr * s.gamma ** Math.floor(step / s.stepSize);
       case 'cosine': {
-        const t = Math.min(1, step / Math.max(1, this.totalSteps));
+        const t = Math.min(1, Math.max(step / Math.max(1, this.totalSteps), progress ?? 0));
         const floor = Math.min(s.floor, this.baseLr);
         return floor + 0.5 * (this.baseLr - floor) * (1 + Math.cos(Math.PI * t));
       }

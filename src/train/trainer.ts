@@ -29,6 +29,8 @@ import { makeProgress, type Progress } from './progress.js';
 
 /** Loss is NaN/∞ or past this: the run has diverged. */
 const EXPLODED_LOSS = 100;
+/** Time kept in hand for writing the model and checkpoint at the end of a budgeted run. */
+const SAVE_SECONDS = 5;
 
 export class TrainingDiverged extends UsageError {}
 
@@ -161,6 +163,15 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const probs = new Float32Array(batch * classes);
   const dlogits = new Float32Array(batch * classes);
 
+  // With a time budget, training must end early enough to validate and save within it: the
+  // fraction of the training time used so far (the process's clock, so start-up counts).
+  let trainIps = 0;
+  const timeProgress = (): number | undefined => {
+    if (budgetAt === Infinity) return undefined;
+    const estVal = valSeconds ?? (trainIps > 0 ? testIndices.length / (trainIps * 2.5) : 0);
+    const trainUntil = budgetAt - estVal - SAVE_SECONDS;
+    return Math.max(0, performance.now() / 1000 / Math.max(1, trainUntil));
+  };
   const testIndices = subsetIndices(dataset.test.size, config.maxTest ?? null, config.seed, 1);
   const validate = async (): Promise<{ top1: number; top5: number; loss: number }> => {
     progress.note(`validating on ${testIndices.length} images`);
@@ -182,7 +193,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       const epochStart = performance.now();
       let epochImages = 0;
       let next: Promise<void> | null = state.batchInEpoch < batches ? fillBatch(state.batchInEpoch, state.step) : null;
-      let lr = schedule.lr(state.step);
+      let lr = schedule.lr(state.step, timeProgress());
 
       while (state.batchInEpoch < batches) {
         const b = state.batchInEpoch;
@@ -192,7 +203,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         const t0 = performance.now();
         next = b + 1 < batches ? fillBatch(b + 1, state.step + 1) : null;
         for (let i = 0; i < m; i++) labels[i] = split.labels[idx[i]];
-        lr = schedule.lr(state.step);
+        lr = schedule.lr(state.step, timeProgress());
 
         const x = new Tensor([m, ...split.sampleShape], xBufs[state.step % 2].subarray(0, m * per));
         const logits = net.forward(x, true);
@@ -226,9 +237,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           eta: (n - state.batchInEpoch * batch) / ips,
         });
 
+        trainIps = ips;
         if (interrupt) break;
-        const estVal = valSeconds ?? testIndices.length / Math.max(1, ips * 2.5);
-        if (performance.now() / 1000 + estVal + 2 >= budgetAt && state.batchInEpoch < batches) {
+        if ((timeProgress() ?? 0) >= 1 && state.batchInEpoch < batches) {
           budgetStop = true;
           break;
         }
@@ -274,7 +285,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         break;
       }
       // Not enough budget left for a useful part of another epoch plus its validation.
-      if (state.epoch < config.epochs && performance.now() / 1000 + 2 * (valSeconds ?? 0) + 5 >= budgetAt) {
+      if (state.epoch < config.epochs && performance.now() / 1000 + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt) {
         budgetStop = true;
         progress.note(`time budget of ${config.maxSeconds} s reached after epoch ${record.epoch}: stopped`);
         break;

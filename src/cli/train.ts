@@ -150,7 +150,8 @@ export function registerTrain(program: Command): void {
         if (fineTune?.fresh.length) log(`--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`);
         log(`training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${dataset.train.size} train / ${dataset.test.size} test images, ${dataset.classNames.length} classes), `
           + `backend ${backend.name} × ${backend.getThreads()} threads, batch ${config.batch}, lr ${config.lr} ${config.schedule.kind}, ${config.epochs} epochs`
-          + `${config.maxSeconds ? `, budget ${config.maxSeconds} s` : ''} → ${outDir}`);
+          + `${config.maxSeconds ? `, budget ${config.maxSeconds} s` : ''} → ${outDir}`
+          + (resume ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})` : ''));
         const progress = makeProgress({ tty: !o.json && !!process.stderr.isTTY });
         const result = await train({
           net, meta, dataset, config, outDir, resume, progress,
@@ -179,7 +180,7 @@ export function registerTrain(program: Command): void {
           threads: backend.getThreads(),
         };
         if (o.json) printJson(final);
-        else if (result.test) {
+        else if (result.test && !result.interrupted) {
           log(`test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, `
             + `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`);
         }

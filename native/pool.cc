@@ -3,6 +3,7 @@
 // flat index h·W + w within the plane, first maximum in row-major scan order (as PyTorch).
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 #include "threadpool.h"
@@ -16,33 +17,79 @@ void forPlanes(long planes, const std::function<void(long)>& fn) {
 }
 }  // namespace
 
+// Max over one window by direct scan (the rule itself; used where a window row holds a NaN).
+inline void maxWindowScan(const float* xp, long W, long h0, long h1, long w0, long w1,
+                          float* out, int32_t* idx) {
+  long bi = h0 * W + w0;
+  float best = xp[bi];
+  for (long ih = h0; ih < h1; ih++)
+    for (long iw = w0; iw < w1; iw++) {
+      const float v = xp[ih * W + iw];
+      // A later element wins only if strictly greater (first maximum in scan order) or NaN
+      // (NaN propagates: PyTorch's `val > max || isnan(val)`).
+      if (v > best || v != v) {
+        best = v;
+        bi = ih * W + iw;
+      }
+    }
+  *out = best;
+  if (idx) *idx = static_cast<int32_t>(bi);
+}
+
+// Two passes per output row: a vertical max over the window's rows for every input column
+// (contiguous, vectorisable), then a horizontal max over each window's columns. Ties keep the
+// row-major first maximum: equal values prefer the smaller row, then the smaller column.
 void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g) {
   forPlanes(g.n * g.c, [&](long plane) {
+    thread_local std::vector<float> vmax;
+    thread_local std::vector<int32_t> vrow;
+    vmax.resize(g.w);
+    vrow.resize(g.w);
+    float* vm = vmax.data();
+    int32_t* vr = vrow.data();
     const float* xp = x + plane * g.h * g.w;
     float* yp = y + plane * g.ho * g.wo;
     int32_t* ap = argmax ? argmax + plane * g.ho * g.wo : nullptr;
     for (long oh = 0; oh < g.ho; oh++) {
       const long h0 = std::max(0L, oh * g.stride - g.pad);
       const long h1 = std::min(g.h, oh * g.stride - g.pad + g.k);
+      const float* r0 = xp + h0 * g.w;
+      int nan = 0;
+      for (long iw = 0; iw < g.w; iw++) {
+        vm[iw] = r0[iw];
+        vr[iw] = static_cast<int32_t>(h0);
+        nan |= r0[iw] != r0[iw];
+      }
+      for (long ih = h0 + 1; ih < h1; ih++) {
+        const float* r = xp + ih * g.w;
+        const int32_t ihi = static_cast<int32_t>(ih);
+        for (long iw = 0; iw < g.w; iw++) {
+          const float v = r[iw];
+          const bool gt = v > vm[iw];
+          vm[iw] = gt ? v : vm[iw];
+          vr[iw] = gt ? ihi : vr[iw];
+          nan |= v != v;
+        }
+      }
       for (long ow = 0; ow < g.wo; ow++) {
         const long w0 = std::max(0L, ow * g.stride - g.pad);
         const long w1 = std::min(g.w, ow * g.stride - g.pad + g.k);
-        // Start from the window's first element; a later one wins only if strictly greater
-        // (first maximum in scan order) or NaN (NaN propagates: PyTorch's `val > max || isnan`).
-        long bi = h0 * g.w + w0;
-        float best = xp[bi];
-        for (long ih = h0; ih < h1; ih++) {
-          const float* row = xp + ih * g.w;
-          for (long iw = w0; iw < w1; iw++) {
-            const float v = row[iw];
-            if (v > best || v != v) {
-              best = v;
-              bi = ih * g.w + iw;
-            }
+        if (nan) {
+          maxWindowScan(xp, g.w, h0, h1, w0, w1, yp + oh * g.wo + ow,
+                        ap ? ap + oh * g.wo + ow : nullptr);
+          continue;
+        }
+        float best = vm[w0];
+        long bw = w0;
+        for (long iw = w0 + 1; iw < w1; iw++) {
+          const float v = vm[iw];
+          if (v > best || (v == best && vr[iw] < vr[bw])) {
+            best = v;
+            bw = iw;
           }
         }
         yp[oh * g.wo + ow] = best;
-        if (ap) ap[oh * g.wo + ow] = static_cast<int32_t>(bi);
+        if (ap) ap[oh * g.wo + ow] = static_cast<int32_t>(vr[bw] * g.w + bw);
       }
     }
   });

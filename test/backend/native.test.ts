@@ -22,7 +22,7 @@ import { Rng } from '../../src/util/rng.js';
 
 const required = process.env.CI === 'true';
 const skip = !nativeBackend && !required
-  ? `native addon not built (${nativeLoadError}); run \`npx node-gyp rebuild\`` : false;
+  ? `native addon unavailable: ${nativeLoadError}` : false;
 
 const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512'];
 

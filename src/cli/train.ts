@@ -28,6 +28,7 @@ interface TrainOptions {
   schedule?: string;
   stepSize?: number;
   patience?: number;
+  warmup?: number;
   multipliers?: 'none' | 'caffe';
   init?: string;
   labelSmoothing?: number;
@@ -84,6 +85,7 @@ export function configFrom(o: TrainOptions): TrainConfig {
   if (o.schedule !== undefined) c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
   if (o.stepSize !== undefined) c.schedule.stepSize = o.stepSize;
   if (o.patience !== undefined) c.schedule.patience = o.patience;
+  if (o.warmup !== undefined) c.schedule.warmup = o.warmup;
   if (o.freeze !== undefined) c.freeze = o.freeze.split(',').map((s) => s.trim()).filter(Boolean);
   if (o.maxSeconds === 0) c.maxSeconds = null;
   if (c.data === '') usage(`--preset ${o.preset} needs --data DIR (an ImageFolder tree)`);
@@ -105,6 +107,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES))
     .option('--step-size <n>', 'step schedule: iterations between ×0.1 cuts', positiveInt)
     .option('--patience <n>', 'plateau schedule: epochs without improvement before ÷10', positiveInt)
+    .option('--warmup <n>', 'linear learning-rate warm-up over the first n iterations (0: none)', nonNegativeInt)
     .addOption(new Option('--multipliers <rule>', 'per-parameter lr/decay multipliers (caffe: biases lr×2, no decay)').choices(['none', 'caffe']))
     .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES))
     .option('--label-smoothing <x>', 'label smoothing ε in [0, 1)', fraction)

@@ -22,6 +22,10 @@ export const scheduleSpecSchema = z.object({
   gamma: z.number().positive().default(0.1),
   /** Lowest learning rate (plateau and cosine). */
   floor: z.number().nonnegative().default(1e-5),
+  /** Linear warm-up from lr/warmup to lr over the first `warmup` iterations (any kind; 0: none).
+   *  Not in the paper: it keeps a high lr with momentum from collapsing a freshly initialised
+   *  net to the class prior in its first steps. */
+  warmup: z.number().int().nonnegative().default(0),
 });
 export type ScheduleSpec = z.infer<typeof scheduleSpecSchema>;
 
@@ -43,6 +47,11 @@ export class LrSchedule {
    *  the cosine's step/totalSteps if it is further along — a time-budgeted run anneals over the
    *  time it has rather than over epochs it will not reach. */
   lr(step: number, progress?: number): number {
+    const w = this.spec.warmup;
+    return step < w ? this.scheduled(step, progress) * (step + 1) / w : this.scheduled(step, progress);
+  }
+
+  private scheduled(step: number, progress?: number): number {
     const s = this.spec;
     switch (s.kind) {
       case 'constant':

@@ -58,3 +58,8 @@ test('cosine from lr to the floor over the run; constant', () => {
   assert.equal(c.lr(0), 0.01);
   assert.equal(c.lr(1e6), 0.01);
 });
+
+test('linear warm-up over the first iterations, then the schedule', () => {
+  const s = new LrSchedule(spec({ kind: 'constant', warmup: 4 }), 0.04, 100);
+  assert.deepEqual([0, 1, 2, 3, 4, 50].map((i) => s.lr(i)), [0.01, 0.02, 0.03, 0.04, 0.04, 0.04]);
+});

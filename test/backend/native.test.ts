@@ -183,7 +183,7 @@ describe('native backend vs ref', { skip }, () => {
 
   it('linear forward and backward, odd sizes', () => {
     const rng = new Rng(7);
-    for (const [n, d, f] of [[1, 1, 1], [5, 37, 19], [3, 300, 70], [130, 33, 40], [1, 513, 10]]) {
+    for (const [n, d, f] of [[1, 1, 1], [5, 37, 19], [3, 300, 70], [130, 33, 40], [1, 513, 10], [9, 70, 37], [32, 300, 129]]) {
       const x = rand(n * d, rng);
       const w = rand(f * d, rng);
       const b = rand(f, rng);

@@ -60,7 +60,9 @@ export function registerEval(program: Command): void {
       if (o.views === '10' && meta.config.channels === 1) {
         usage('--views 10: Fashion-MNIST models see whole 28×28 images resized, so only the centre view makes sense');
       }
-      const dataset = await openData(src, { inputSize: meta.config.inputSize, normalize, workers: o.workers, augment: false });
+      // Grey data is normalised exactly as the model's training data was (its stored mean/std).
+      const stats = pre?.colorOrder === 'gray' ? { mean: pre.mean[0], std: pre.std[0] } : undefined;
+      const dataset = await openData(src, { inputSize: meta.config.inputSize, normalize, workers: o.workers, augment: false, stats });
       try {
         if (dataset.classNames.length !== meta.config.classes) {
           usage(`--data ${src}: ${dataset.classNames.length} classes, the model has ${meta.config.classes}`);

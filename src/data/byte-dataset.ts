@@ -12,6 +12,8 @@ export interface ByteDatasetOptions {
   normalize?: boolean;
   /** Prepare batches on a worker thread (default true). */
   workers?: boolean;
+  /** Use these statistics (a model's, at evaluation) instead of the training split's. */
+  stats?: { mean: number; std: number };
 }
 
 export const FASHION_CLASSES = [
@@ -26,7 +28,7 @@ export class ByteDataset implements Dataset {
 
   constructor(readonly id: string, readonly classNames: string[], train: ByteImages, test: ByteImages,
     readonly skipped: { where: string; why: string }[], opts: ByteDatasetOptions) {
-    const { mean, std } = opts.normalize === false ? { mean: 0, std: 1 } : byteMeanStd(train.images);
+    const { mean, std } = opts.stats ?? (opts.normalize === false ? { mean: 0, std: 1 } : byteMeanStd(train.images));
     const plan = planFor(opts.inputSize, mean, std);
     let pool: FillPool | null = null;
     if (opts.workers !== false) {

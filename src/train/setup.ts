@@ -26,6 +26,8 @@ export interface OpenDataOptions {
   seed?: number;
   /** ImageFolder: PCA colour noise on training batches. */
   augment?: boolean;
+  /** Grey byte images: normalise with these (a model's) instead of the training split's. */
+  stats?: { mean: number; std: number };
   log?: (line: string) => void;
 }
 

@@ -85,3 +85,44 @@ test('predict: a PNG → top-k Fashion-MNIST labels; a broken image is a one-lin
   writeFileSync(join(dir, 'broken.png'), 'not a png');
   assertUsage(runCli(['predict', '--model', modelPath, join(dir, 'broken.png'), '--backend', 'ref']), /broken.png: cannot read image/);
 });
+
+test('train on an IDX directory → eval → resume, end to end through the CLI', async () => {
+  const { gzipSync } = await import('node:zlib');
+  const idxDir = join(dir, 'idx');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(idxDir);
+  const idx = (dims: number[], data: Uint8Array): Buffer => {
+    const head = Buffer.alloc(4 + 4 * dims.length);
+    head[2] = 0x08;
+    head[3] = dims.length;
+    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+    return Buffer.concat([head, data]);
+  };
+  const images = new Uint8Array(40 * 784).map((_, i) => (i * 7) % 256);
+  const labels = Uint8Array.from({ length: 40 }, (_, i) => i % 10);
+  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([40, 28, 28], images)));
+  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([40], labels)));
+  writeFileSync(join(idxDir, 't10k-images-idx3-ubyte'), idx([10, 28, 28], images.subarray(0, 7840)));
+  writeFileSync(join(idxDir, 't10k-labels-idx1-ubyte'), idx([10], labels.subarray(0, 10)));
+  const out = join(dir, 'run');
+  const r = runCli(['train', '--data', idxDir, '--epochs', '1', '--batch', '20', '--out', out, '--json', '--max-seconds', '0']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines[0].event, 'epoch');
+  const final = lines[lines.length - 1];
+  assert.equal(final.event, 'final');
+  assert.ok(final.testAccuracy >= 0 && final.testAccuracy <= 1 && final.testTop5 >= final.testAccuracy);
+  assert.equal(final.steps, 2);
+  for (const f of ['model.safetensors', 'checkpoint.safetensors', 'metrics.jsonl', 'curves.svg', 'curves.png']) assert.ok(existsSync(join(out, f)), f);
+  const ev = runCli(['eval', '--model', join(out, 'model.safetensors'), '--data', idxDir, '--json']);
+  assert.equal(ev.status, 0, ev.stderr);
+  const e = JSON.parse(ev.stdout);
+  assert.equal(e.samples, 10);
+  assert.equal(e.top1, final.testAccuracy, 'eval reproduces the training run\'s test accuracy');
+  assert.equal(e.confusion.length, 10);
+  const re = runCli(['train', '--resume', join(out, 'checkpoint.safetensors'), '--epochs', '2', '--json']);
+  assert.equal(re.status, 0, re.stderr);
+  const reFinal = JSON.parse(re.stdout.trim().split('\n').pop()!);
+  assert.equal(reFinal.steps, 4);
+  assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
+});

@@ -8,6 +8,7 @@
         "native/isa.cc",
         "native/gemm.cc",
         "native/conv.cc",
+        "native/im2col_pack.cc",
         "native/linear.cc",
         "native/pool.cc",
         "native/lrn.cc",

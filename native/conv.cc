@@ -20,6 +20,7 @@
 
 #include "buffer.h"
 #include "gemm.h"
+#include "im2col_pack.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -220,26 +221,35 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
   const long P = g.ho * g.wo;
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
-  std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
+  const bool implicit = gemmPanelWidth() == 32;  // AVX-512: B panels packed from the image
+  std::unique_ptr<OffsetTable> table(!implicit && g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
   // The weights are packed for the GEMM once, not once per chunk.
   const size_t wPack = packedASize(cog, kc);
   float* packedW = gPackedW.get(wPack * G);
   for (long gi = 0; gi < G; gi++) packWholeA(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
-    float* col = tCol.get(static_cast<size_t>(kc) * ld);
+    float* col = implicit ? nullptr : tCol.get(static_cast<size_t>(kc) * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
-      im2colChunk(x, g, n0, m, gi * cig, col, table.get());
       const float* wg = packedW + gi * wPack;
+      // col[Kc, ld] · packed W: packed from the image directly, or through an im2col buffer.
+      auto product = [&](float* c) {
+        if (implicit)
+          sgemmSerialPackedASrcB(wg, cog, ld, kc, Im2colPanels(x, g, n0, m, gi * cig), 0.f,
+                                 c, ld);
+        else
+          sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
+      };
+      if (!implicit) im2colChunk(x, g, n0, m, gi * cig, col, table.get());
       if (m == 1) {
         float* yg = y + (n0 * g.cOut + gi * cog) * P;
-        sgemmSerialPackedA(wg, false, cog, P, kc, col, P, 0.f, yg, P);
+        product(yg);
         if (b || relu)
           for (long o = 0; o < cog; o++)
             epilogue(yg + o * P, yg + o * P, P, b ? b[gi * cog + o] : 0.f, relu);
       } else {
-        sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, out, ld);
+        product(out);
         for (long i = 0; i < m; i++)
           for (long o = 0; o < cog; o++)
             epilogue(out + o * ld + i * P, y + ((n0 + i) * g.cOut + gi * cog + o) * P, P,

@@ -339,7 +339,8 @@ constexpr long MC_PANELS = 16;
 // prepackedA: all of A already packed by packWholeA (then i0 = 0, i1 = M), or null.
 void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, long j0, long j1,
               long K, const float* A, long lda, const float* B, long ldb, bool accumulate,
-              float* C, long ldc, const float* prepackedA = nullptr) {
+              float* C, long ldc, const float* prepackedA = nullptr,
+              const BPanelSource* srcB = nullptr) {
   const int mr = ks.mr, nr = ks.nr;
   float* bufA = prepackedA ? nullptr : tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
   float* bufB = tPackB.get(static_cast<size_t>((NC + nr - 1) / nr) * nr * KC);
@@ -355,8 +356,12 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
     for (long pc = 0; pc < K; pc += KC) {
       const long kc = std::min(KC, K - pc);
       const bool acc = pc > 0 || accumulate;
-      for (long p = 0; p < nPanels; p++)
-        packB(transB, B, ldb, j1, jc + p * nr, pc, kc, nr, bufB + p * nr * kc, ks.avx512);
+      for (long p = 0; p < nPanels; p++) {
+        if (srcB)
+          srcB->pack(jc + p * nr, std::min<long>(nr, j1 - jc - p * nr), pc, kc, bufB + p * nr * kc);
+        else
+          packB(transB, B, ldb, j1, jc + p * nr, pc, kc, nr, bufB + p * nr * kc, ks.avx512);
+      }
       for (long ic = i0; ic < i1; ic += MC_PANELS * mr) {
         const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + mr - 1) / mr);
         const float* blockA;
@@ -417,6 +422,24 @@ void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long 
                                                       beta, C, ldc);
   gemmPart(specFor(currentIsa()), false, transB, 0, M, 0, N, K, nullptr, 1, B, ldb, beta != 0.f,
            C, ldc, packedA);
+}
+
+long gemmPanelWidth() { return specFor(currentIsa()).nr; }
+
+void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const BPanelSource& B,
+                            float beta, float* C, long ldc) {
+  if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(false, false, M, N, K, nullptr, 1, nullptr,
+                                                      1, beta, C, ldc);
+  gemmPart(specFor(currentIsa()), false, false, 0, M, 0, N, K, nullptr, 1, nullptr, 1,
+           beta != 0.f, C, ldc, packedA, &B);
+}
+
+void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,
+                     const BPanelSource& B, float beta, float* C, long ldc) {
+  if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(transA, false, M, N, K, A, lda, nullptr, 1,
+                                                      beta, C, ldc);
+  gemmPart(specFor(currentIsa()), transA, false, 0, M, 0, N, K, A, lda, nullptr, 1, beta != 0.f,
+           C, ldc, nullptr, &B);
 }
 
 void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,

@@ -26,4 +26,19 @@ void packWholeA(bool transA, long M, long K, const float* A, long lda, float* pa
 void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K,
                         const float* B, long ldb, float beta, float* C, long ldc);
 
+/** A B operand that is never stored whole: the GEMM asks it for one packed micro-panel at a
+ *  time, op(B)[p0 : p0+kc, j0 : j0+cols] → dst[kc][nr] (columns ≥ cols zero). Conv packs the
+ *  column matrix straight from the image this way (im2col_pack.cc). Only with nr = 32, the
+ *  AVX-512 micro-kernel's width: callers check gemmPanelWidth() first. */
+struct BPanelSource {
+  virtual void pack(long j0, long cols, long p0, long kc, float* dst) const = 0;
+  virtual ~BPanelSource() = default;
+};
+long gemmPanelWidth();
+/** sgemmSerialPackedA / sgemmSerial with B given by a panel source. */
+void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const BPanelSource& B,
+                            float beta, float* C, long ldc);
+void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,
+                     const BPanelSource& B, float beta, float* C, long ldc);
+
 }  // namespace anative

@@ -1,0 +1,36 @@
+// Implicit im2col: the conv GEMMs' column-matrix operand packed into micro-panels straight from
+// the image, never written out whole (it is 2–5 MB per chunk at AlexNet shapes: it went through
+// L3 twice, once written by im2col and once read back by the packing).
+//
+// The column matrix of a chunk of m images, one group: col[Kc, m·P], Kc = Ci/G·Kh·Kw rows
+// r = (c, ki, kj), P = Ho·Wo columns q = (image i, oh, ow):
+//   col[r, q] = x[i, c0 + c, oh·s − pad + ki, ow·s − pad + kj]   (0 outside the image)
+// It is the forward product's B operand: Y[Co/G, m·P] = W · col, op(B)(k, j) = col[k, j]
+// (GEMM depth: rows r, width: columns q). dW (dY · colᵀ) and dX still use the explicit im2col
+// and col2im in conv.cc: a gathered colᵀ (lanes along rows) measured slower than those.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "gemm.h"
+#include "kernels.h"
+
+namespace anative {
+
+class Im2colPanels : public BPanelSource {
+ public:
+  /** x: the whole batch [N, Ci, H, W]; images [n0, n0+m), channels [c0, c0 + Ci/G). */
+  Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, long c0);
+  void pack(long j0, long cols, long p0, long kc, float* dst) const override;
+
+ private:
+  const float* base_;  // x at image n0, channel c0
+  long h_, w_;
+  // Per column q: offset of the window's top-left (possibly outside the image) from base_,
+  // and its top-left row and column. Per row r: offset c·H·W + ki·W + kj, and ki, kj.
+  // Padded by 32 entries, so a 16-lane load past the end stays inside.
+  std::vector<int32_t> colOff_, colIh_, colIw_, rowOff_, rowKi_, rowKj_;
+  long nCols_, nRows_;
+};
+
+}  // namespace anative

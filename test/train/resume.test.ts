@@ -11,6 +11,7 @@ import type { Net } from '../../src/nn/net.js';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import type { Progress } from '../../src/train/progress.js';
 import { train } from '../../src/train/trainer.js';
+import { backendsUnderTest } from '../helpers/backends.js';
 import { tinyConfig, tinyDataset, tinyMeta, tinyNet } from './tiny.js';
 
 function freshNet(seed: number): Net {
@@ -61,6 +62,28 @@ test('2 epochs straight = 1 epoch + resume + 1 epoch, bit for bit (worker-prepar
     assert.equal(lines.length, 2, 'the metrics log holds one line per epoch across the resume');
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('resume is exact on every backend under test (native: multi-threaded kernels)', async () => {
+  for (const backend of await backendsUnderTest()) {
+    if (backend === refBackend) continue; // covered above
+    const root = mkdtempSync(join(tmpdir(), 'alexnet-resume-native-'));
+    try {
+      const ds = tinyDataset({ workers: false });
+      const netFor = (): Net => { const n = tinyNet(backend, 7); initialize(n, 'kaiming', 7); return n; };
+      const straight = netFor();
+      await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'a'), plots: false });
+      await train({ net: netFor(), meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1 }), outDir: join(root, 'b'), plots: false });
+      const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
+      const resumed = tinyNet(backend, 7);
+      resumed.loadStateDict(ck.tensors, 'checkpoint');
+      await train({ net: resumed, meta: tinyMeta(ds), dataset: ds, config: { ...ck.state.config, epochs: 2 }, outDir: join(root, 'b'), resume: ck, plots: false });
+      assertSameTensors(straight, resumed);
+      await ds.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   }
 });
 

@@ -236,7 +236,7 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
       // col[Kc, ld] · packed W: packed from the image directly, or through an im2col buffer.
       auto product = [&](float* c) {
         if (implicit)
-          sgemmSerialPackedASrcB(wg, cog, ld, kc, Im2colPanels(x, g, n0, m, gi * cig), 0.f,
+          sgemmSerialPackedASrcB(wg, cog, ld, kc, Im2colPanels(x, g, n0, m, gi * cig, false), 0.f,
                                  c, ld);
         else
           sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
@@ -285,6 +285,9 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
   // dW: one partial per chunk, summed at the end in chunk order, so the result does not depend
   // on which thread happened to take which chunk (runs are reproducible bit for bit).
   float* partial = dw ? gDwPartial.get(static_cast<size_t>(tasks) * wl) : nullptr;
+  // AVX-512 at stride 1: dW's colᵀ packed from the image (at stride 4 its rows are not runs of
+  // the image and the gathers measured no faster than im2col + transposing pack).
+  const bool implicit = g.stride == 1 && gemmPanelWidth() == 32;
   std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
   // dX uses W_gᵀ [Kc, cog] as its A operand: packed once, not once per chunk.
   const size_t wPack = packedASize(kc, cog);
@@ -294,7 +297,7 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
       packWholeA(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
-    float* col = dw ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
+    float* col = dw && !implicit ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
     float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
     float* dyc = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
@@ -306,7 +309,10 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
                         sizeof(float) * P);
         dyg = dyc;
       }
-      if (dw) {
+      if (dw && implicit) {
+        sgemmSerialSrcB(false, cog, kc, ld, dyg, ld, Im2colPanels(x, g, n0, m, gi * cig, true),
+                        0.f, partial + t * wl + gi * cog * kc, kc);
+      } else if (dw) {
         im2colChunk(x, g, n0, m, gi * cig, col, table.get());
         sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, 0.f, partial + t * wl + gi * cog * kc,
                     kc);

@@ -1,5 +1,6 @@
 // Implicit im2col (see im2col_pack.h). A packed micro-panel is [kc][32]: 32 lanes of the GEMM's
-// width (columns q = j0…j0+31), kc steps of its depth (rows r = p0…). Element (r, q) is
+// width, kc steps of its depth: forward, lanes are columns q and steps rows r; dW the reverse
+// (then 16×16 tiles are built along columns and transposed). Element (r, q) is
 //   x[colOff[q] + rowOff[r]], valid where 0 ≤ colIh[q] + rowKi[r] < H and
 //   0 ≤ colIw[q] + rowKj[r] < W (padding reads 0),
 // loaded as a few masked contiguous runs where the columns allow (stride 1), else gathered.
@@ -10,10 +11,12 @@
 
 #include <algorithm>
 
+#include "transpose16.h"
+
 namespace anative {
 
-Im2colPanels::Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, long c0)
-    : base_(x + (n0 * g.cIn + c0) * g.h * g.w), h_(g.h), w_(g.w) {
+Im2colPanels::Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, long c0, bool forDw)
+    : base_(x + (n0 * g.cIn + c0) * g.h * g.w), h_(g.h), w_(g.w), forDw_(forDw) {
   const long P = g.ho * g.wo, kk = g.kh * g.kw;
   nCols_ = m * P;
   nRows_ = (g.cIn / g.groups) * kk;
@@ -41,94 +44,108 @@ Im2colPanels::Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, l
 
 namespace {
 
-// dst[k][0..32) for k < kc: lanes l take the "lane" tables at l0 + l (valid for l < cols), each
-// step k the "step" tables at s0 + k. off/ih/iw: lane tables; soff/sih/siw: step tables.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void gatherPanel(const float* base, long H, long W, const int32_t* off, const int32_t* ih,
-                 const int32_t* iw, long cols, const int32_t* soff, const int32_t* sih,
-                 const int32_t* siw, long kc, float* dst) {
-  const __mmask16 live0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
-  const __mmask16 live1 =
-      cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : static_cast<__mmask16>((1u << (cols - 16)) - 1);
-  const __m512i off0 = _mm512_loadu_si512(off), off1 = _mm512_loadu_si512(off + 16);
-  const __m512i ih0 = _mm512_loadu_si512(ih), ih1 = _mm512_loadu_si512(ih + 16);
-  const __m512i iw0 = _mm512_loadu_si512(iw), iw1 = _mm512_loadu_si512(iw + 16);
-  const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(H));
-  const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(W));
-  for (long k = 0; k < kc; k++) {
-    const __m512i so = _mm512_set1_epi32(soff[k]);
-    const __m512i sh = _mm512_set1_epi32(sih[k]);
-    const __m512i sw = _mm512_set1_epi32(siw[k]);
-    // Unsigned compares: a negative row or column is a huge unsigned value, so < H fails too.
-    const __mmask16 m0 = _mm512_mask_cmplt_epu32_mask(
-        _mm512_mask_cmplt_epu32_mask(live0, _mm512_add_epi32(ih0, sh), hv),
-        _mm512_add_epi32(iw0, sw), wv);
-    const __mmask16 m1 = _mm512_mask_cmplt_epu32_mask(
-        _mm512_mask_cmplt_epu32_mask(live1, _mm512_add_epi32(ih1, sh), hv),
-        _mm512_add_epi32(iw1, sw), wv);
-    const __m512 v0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, _mm512_add_epi32(off0, so),
-                                               base, 4);
-    const __m512 v1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, _mm512_add_epi32(off1, so),
-                                               base, 4);
-    _mm512_store_ps(dst + k * 32, v0);
-    _mm512_store_ps(dst + k * 32 + 16, v1);
+#define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+// 16 lanes of columns (q0 … q0 + live) split into runs of consecutive image offsets: lanes of
+// run i read base[off[i] + lane]. n = 0 where there are more than MAX runs (gather instead).
+struct Runs {
+  static constexpr int MAX = 4;
+  __mmask16 mask[MAX];
+  long off[MAX];
+  int n = 0;
+};
+
+Runs findRuns(const int32_t* off, long live) {
+  Runs r;
+  for (long l = 0; l < live; l++) {
+    if (l == 0 || off[l] != off[l - 1] + 1) {
+      if (r.n == Runs::MAX) return Runs();
+      r.mask[r.n] = 0;
+      r.off[r.n] = off[l] - l;
+      r.n++;
+    }
+    r.mask[r.n - 1] |= static_cast<__mmask16>(1u << l);
   }
+  return r;
 }
 
-// The forward panel when consecutive columns often read consecutive addresses (stride 1: the
-// columns of one output row): each 16-lane half splits into runs of consecutive offsets, and
-// each run is one masked load (lanes of the run read base[run offset + lane]) instead of 16
-// gathered elements. Returns false, doing nothing, where a half has more than MAX_RUNS runs.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-bool runPanel(const float* base, long H, long W, const int32_t* off, const int32_t* ih,
-              const int32_t* iw, long cols, const int32_t* soff, const int32_t* sih,
-              const int32_t* siw, long kc, float* dst) {
-  constexpr int MAX_RUNS = 4;
-  __mmask16 runMask[2][MAX_RUNS];
-  long runOff[2][MAX_RUNS];
-  int runs[2] = {0, 0};
-  for (int h = 0; h < 2; h++)
-    for (long l = 0; l < 16 && h * 16 + l < cols; l++) {
-      const long q = h * 16 + l;
-      if (l == 0 || off[q] != off[q - 1] + 1) {
-        if (runs[h] == MAX_RUNS) return false;
-        runMask[h][runs[h]] = 0;
-        runOff[h][runs[h]] = off[q] - l;
-        runs[h]++;
-      }
-      runMask[h][runs[h] - 1] |= static_cast<__mmask16>(1u << l);
-    }
-  const __m512i ih0 = _mm512_loadu_si512(ih), ih1 = _mm512_loadu_si512(ih + 16);
-  const __m512i iw0 = _mm512_loadu_si512(iw), iw1 = _mm512_loadu_si512(iw + 16);
-  const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(H));
-  const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(W));
-  for (long k = 0; k < kc; k++) {
-    const __m512i sh = _mm512_set1_epi32(sih[k]);
-    const __m512i sw = _mm512_set1_epi32(siw[k]);
-    const __mmask16 valid[2] = {
-        _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(_mm512_add_epi32(ih0, sh), hv),
-                                     _mm512_add_epi32(iw0, sw), wv),
-        _mm512_mask_cmplt_epu32_mask(_mm512_cmplt_epu32_mask(_mm512_add_epi32(ih1, sh), hv),
-                                     _mm512_add_epi32(iw1, sw), wv)};
-    const float* src = base + soff[k];
-    for (int h = 0; h < 2; h++) {
-      __m512 v = _mm512_setzero_ps();
-      for (int r = 0; r < runs[h]; r++)  // masked-off lanes are not read (no fault past an edge)
-        v = _mm512_mask_loadu_ps(v, runMask[h][r] & valid[h], src + runOff[h][r]);
-      _mm512_store_ps(dst + k * 32 + h * 16, v);
-    }
-  }
-  return true;
+// The column tables of 16 lanes, loaded once per panel.
+struct Lanes {
+  __m512i off, ih, iw;
+  __mmask16 live;
+  Runs runs;
+};
+
+ANATIVE_AVX512 inline Lanes loadLanes(const int32_t* off, const int32_t* ih, const int32_t* iw,
+                                      long live) {
+  Lanes l;
+  l.off = _mm512_loadu_si512(off);
+  l.ih = _mm512_loadu_si512(ih);
+  l.iw = _mm512_loadu_si512(iw);
+  l.live = live >= 16 ? 0xFFFF : live <= 0 ? 0 : static_cast<__mmask16>((1u << live) - 1);
+  l.runs = live > 0 ? findRuns(off, std::min(16L, live)) : Runs();
+  return l;
+}
+
+// Row r of the column matrix (offset soff, kernel offsets ki, kj) at the 16 lanes' columns.
+ANATIVE_AVX512 inline __m512 rowAt(const float* base, const Lanes& l, __m512i hv, __m512i wv,
+                                   int32_t soff, int32_t ki, int32_t kj) {
+  // Unsigned compares: a negative row or column is a huge unsigned value, so < H fails too.
+  const __mmask16 valid = _mm512_mask_cmplt_epu32_mask(
+      _mm512_mask_cmplt_epu32_mask(l.live, _mm512_add_epi32(l.ih, _mm512_set1_epi32(ki)), hv),
+      _mm512_add_epi32(l.iw, _mm512_set1_epi32(kj)), wv);
+  if (l.runs.n == 0)
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid,
+                                    _mm512_add_epi32(l.off, _mm512_set1_epi32(soff)), base, 4);
+  const float* src = base + soff;
+  __m512 v = _mm512_setzero_ps();
+  for (int i = 0; i < l.runs.n; i++)  // masked-off lanes are not read (no fault past an edge)
+    v = _mm512_mask_loadu_ps(v, l.runs.mask[i] & valid, src + l.runs.off[i]);
+  return v;
 }
 
 }  // namespace
 
-// Lanes: columns j0…j0+cols; steps: rows p0…p0+kc.
+// Forward: lanes = columns j0…j0+cols, steps = rows p0…p0+kc. dst[k][32] = col[p0+k, j0…].
+ANATIVE_AVX512 void Im2colPanels::packColumns(long j0, long cols, long p0, long kc,
+                                              float* dst) const {
+  const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(h_));
+  const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(w_));
+  const Lanes l0 = loadLanes(colOff_.data() + j0, colIh_.data() + j0, colIw_.data() + j0, cols);
+  const Lanes l1 = loadLanes(colOff_.data() + j0 + 16, colIh_.data() + j0 + 16,
+                             colIw_.data() + j0 + 16, cols - 16);
+  for (long k = 0; k < kc; k++) {
+    const long r = p0 + k;
+    _mm512_store_ps(dst + k * 32, rowAt(base_, l0, hv, wv, rowOff_[r], rowKi_[r], rowKj_[r]));
+    _mm512_store_ps(dst + k * 32 + 16, rowAt(base_, l1, hv, wv, rowOff_[r], rowKi_[r], rowKj_[r]));
+  }
+}
+
+// dW: lanes = rows j0…j0+cols, steps = columns p0…p0+kc. dst[k][32] = col[j0…, p0+k]. Built as
+// 16×16 tiles of rows × columns (each row a few contiguous runs of the image), transposed in
+// registers.
+ANATIVE_AVX512 void Im2colPanels::packRows(long j0, long cols, long p0, long kc, float* dst) const {
+  const __m512i hv = _mm512_set1_epi32(static_cast<int32_t>(h_));
+  const __m512i wv = _mm512_set1_epi32(static_cast<int32_t>(w_));
+  for (long k0 = 0; k0 < kc; k0 += 16) {
+    const long kn = std::min(16L, kc - k0), q = p0 + k0;
+    const Lanes l = loadLanes(colOff_.data() + q, colIh_.data() + q, colIw_.data() + q, kn);
+    for (long h = 0; h < 32; h += 16) {
+      __m512 t[16];
+      for (long i = 0; i < 16; i++) {
+        const long r = j0 + h + i;
+        t[i] = h + i < cols ? rowAt(base_, l, hv, wv, rowOff_[r], rowKi_[r], rowKj_[r])
+                            : _mm512_setzero_ps();
+      }
+      transpose16(t);
+      for (long k = 0; k < kn; k++) _mm512_store_ps(dst + (k0 + k) * 32 + h, t[k]);
+    }
+  }
+}
+
 void Im2colPanels::pack(long j0, long cols, long p0, long kc, float* dst) const {
-  const int32_t *off = colOff_.data() + j0, *ih = colIh_.data() + j0, *iw = colIw_.data() + j0;
-  const int32_t *soff = rowOff_.data() + p0, *sih = rowKi_.data() + p0, *siw = rowKj_.data() + p0;
-  if (!runPanel(base_, h_, w_, off, ih, iw, cols, soff, sih, siw, kc, dst))
-    gatherPanel(base_, h_, w_, off, ih, iw, cols, soff, sih, siw, kc, dst);
+  if (forDw_) packRows(j0, cols, p0, kc, dst);
+  else packColumns(j0, cols, p0, kc, dst);
 }
 
 }  // namespace anative

@@ -5,9 +5,10 @@
 // The column matrix of a chunk of m images, one group: col[Kc, m·P], Kc = Ci/G·Kh·Kw rows
 // r = (c, ki, kj), P = Ho·Wo columns q = (image i, oh, ow):
 //   col[r, q] = x[i, c0 + c, oh·s − pad + ki, ow·s − pad + kj]   (0 outside the image)
-// It is the forward product's B operand: Y[Co/G, m·P] = W · col, op(B)(k, j) = col[k, j]
-// (GEMM depth: rows r, width: columns q). dW (dY · colᵀ) and dX still use the explicit im2col
-// and col2im in conv.cc: a gathered colᵀ (lanes along rows) measured slower than those.
+// As a GEMM B operand it is used two ways:
+//   forward  Y[Co/G, m·P]  = W · col      op(B)(k, j) = col[k, j]   (depth: rows, width: columns)
+//   dW       dW[Co/G, Kc] = dY · colᵀ     op(B)(k, j) = col[j, k]   (depth: columns, width: rows)
+// dX still goes through an explicit dcol and col2im in conv.cc.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -19,13 +20,18 @@ namespace anative {
 
 class Im2colPanels : public BPanelSource {
  public:
-  /** x: the whole batch [N, Ci, H, W]; images [n0, n0+m), channels [c0, c0 + Ci/G). */
-  Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, long c0);
+  /** x: the whole batch [N, Ci, H, W]; images [n0, n0+m), channels [c0, c0 + Ci/G).
+   *  forDw: the dW operand colᵀ instead of the forward operand col. */
+  Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, long c0, bool forDw);
   void pack(long j0, long cols, long p0, long kc, float* dst) const override;
 
  private:
+  void packColumns(long j0, long cols, long p0, long kc, float* dst) const;
+  void packRows(long j0, long cols, long p0, long kc, float* dst) const;
+
   const float* base_;  // x at image n0, channel c0
   long h_, w_;
+  bool forDw_;
   // Per column q: offset of the window's top-left (possibly outside the image) from base_,
   // and its top-left row and column. Per row r: offset c·H·W + ki·W + kj, and ki, kj.
   // Padded by 32 entries, so a 16-lane load past the end stays inside.

@@ -147,12 +147,25 @@ inline void epilogue(const float* src, float* dst, long P, float bias, bool relu
 }
 
 // Images per chunk in the batch-parallel path: about TARGET columns per GEMM, and a number of
-// chunks that is a multiple of the thread count (so the last round keeps every thread busy).
+// chunks that is a multiple of the thread count where one exists near that size (so the last
+// round keeps every thread busy: 32 images of 13×13 in chunks of 3 gave 11 chunks, 6 on one
+// thread and 5 on the other; chunks of 2 give 16).
 long chunkImages(const ConvGeom& g, int threads) {
   constexpr long TARGET_COLUMNS = 512;  // = the GEMM's NC: one packed B block per chunk
   const long P = g.ho * g.wo;
-  long nb = std::max(1L, std::min(g.n, TARGET_COLUMNS / P));
-  long tasks = (g.n + nb - 1) / nb;
+  const long nb = std::max(1L, std::min(g.n, TARGET_COLUMNS / P));
+  if (threads <= 1) return nb;
+  // A multiple of `threads` chunks, and the thread that gets the short last chunk idle for at
+  // most 1/8 of its share.
+  auto balanced = [&](long b) {
+    const long tasks = (g.n + b - 1) / b, rem = g.n % b;
+    return tasks % threads == 0 && (rem == 0 || 8 * (b - rem) <= (tasks / threads) * b);
+  };
+  for (long d = 0; d < nb; d++) {  // nearest first, smaller before larger
+    if (nb - d >= 1 && balanced(nb - d)) return nb - d;
+    if (nb + d <= std::min(g.n, 2 * nb) && d > 0 && balanced(nb + d)) return nb + d;
+  }
+  long tasks = (g.n + nb - 1) / nb;  // none: at least a multiple of `threads` chunk slots
   tasks = ((tasks + threads - 1) / threads) * threads;
   return std::max(1L, (g.n + tasks - 1) / tasks);
 }

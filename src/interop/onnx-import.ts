@@ -14,6 +14,7 @@ import { CAFFE_PREPROCESS, TORCHVISION_PREPROCESS, importedMeta } from './conven
 import { DataType, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
 import { modelMetaSchema, type ModelMeta } from '../models/config.js';
 import type { Imported } from './torchvision.js';
+import { halfToFloat } from '../tensor/half.js';
 
 /** A graph node reduced to what matters for matching. */
 export type Token =
@@ -81,15 +82,6 @@ export function tensorFromOnnx(t: OnnxTensor, source: string): Tensor {
       return bad(`has unsupported data type ${type}`);
   }
   return new Tensor(dims, out);
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 const describe = (n: OnnxNode): string => `node "${n.name || n.output?.[0] || '?'}" (${n.opType})`;

@@ -8,6 +8,7 @@ import { unzipSync } from 'fflate';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { PyTuple, isTensor, storageFromPid, unpickle, type PyValue, type StorageDtype, type StorageRef, type TensorRef } from './pickle.js';
+import { halfToFloat } from '../tensor/half.js';
 
 const WIDTH: Record<StorageDtype, number> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
@@ -174,15 +175,6 @@ function reader(dtype: StorageDtype, v: DataView): (i: number) => number {
     case 'uint8':
     case 'bool': return (i) => v.getUint8(i);
   }
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** The tensors of a state dict (a name → tensor mapping, possibly inside {'state_dict': …}). */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Tensor, sizeOf } from './tensor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { usage } from '../util/errors.js';
+import { halfToFloat } from './half.js';
 
 export interface SafetensorsFile {
   tensors: Map<string, Tensor>;
@@ -93,15 +94,6 @@ function decode(buf: Uint8Array, offset: number, count: number, dtype: string): 
       break;
   }
   return out;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** Encodes tensors (in the given order) and string metadata as one safetensors buffer list. */

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace anative {
@@ -27,11 +28,22 @@ void activationForward(Activation kind, const float* x, float* y, long len) {
   });
 }
 
+// ReLU backward: dx = y > 0 ? dy : 0. Both operands are loaded unconditionally, so the loop is
+// a vector blend (the conditional load of dy kept it scalar), compiled for each ISA.
+ANATIVE_INLINE void reluBackwardBody(const float* y, const float* dy, float* dx, long b, long e) {
+  for (long i = b; i < e; i++) {
+    const float d = dy[i];
+    dx[i] = y[i] > 0.f ? d : 0.f;
+  }
+}
+ANATIVE_MULTIVERSION(reluBackward, (const float* y, const float* dy, float* dx, long b, long e),
+                     (y, dy, dx, b, e))
+
 void activationBackward(Activation kind, const float* y, const float* dy, float* dx, long len) {
   parallelRange(len, CHUNK, [&](long b, long e) {
     switch (kind) {
       case Activation::Relu:
-        for (long i = b; i < e; i++) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+        reluBackward(y, dy, dx, b, e);
         break;
       case Activation::Tanh:
         for (long i = b; i < e; i++) dx[i] = dy[i] * (1.f - y[i] * y[i]);

@@ -14,7 +14,7 @@
 namespace anative {
 namespace {
 
-thread_local Buffer gRatio;  // per calling (JS) thread
+thread_local Buffer tRing;  // ratio planes, per pool thread
 constexpr long MAX_WINDOW = 127;  // the binding rejects larger sizes
 
 void forPlanes(long planes, const std::function<void(long)>& fn) {
@@ -98,17 +98,38 @@ void lrnBackward(const float* x, const float* y, const float* scale, const float
   const long HW = p.h * p.w, half = p.size / 2;
   const float s = p.perSize ? p.alpha / static_cast<float>(p.size) : p.alpha;
   const float coef = 2.f * p.beta * s;
+  const long win = 2 * half + 1;
+  // The ratio planes dy·b/scale are computed as the window reaches them, into a per-thread
+  // ring of `win` planes (slot j mod win), instead of in a first pass over a whole-batch buffer
+  // (37 MB at pool1's input, batch 32: written and read back from memory). Planes are taken in
+  // order within each thread's range, so each ratio plane is computed once per range.
+  // If dx aliases dy, a plane's dy must be read (into its ratio) before any thread writes its
+  // dx: then each thread takes whole images (within one image the order guarantees it).
   const long total = p.n * p.c * HW;
-  float* ratio = gRatio.get(static_cast<size_t>(total));  // dy·b/scale
-  parallelRange(total, 1 << 14, [&](long b, long e) { lrnRatio(dy, y, scale, ratio, b, e); });
-  forPlanes(p.n * p.c, [&](long plane) {
-    const long img = plane / p.c, c = plane % p.c;
-    const long j0 = c - half < 0 ? 0 : c - half, j1 = c + half > p.c - 1 ? p.c - 1 : c + half;
-    const float* rs[MAX_WINDOW];
-    long nwin = 0;
-    for (long j = j0; j <= j1 && nwin < MAX_WINDOW; j++) rs[nwin++] = ratio + (img * p.c + j) * HW;
-    lrnBackwardPlane(rs, nwin, x + plane * HW, scale + plane * HW, dy + plane * HW,
-                     dx + plane * HW, HW, coef, p.beta);
+  const bool alias = dx < dy + total && dy < dx + total;
+  const long unit = alias ? p.c : 1;
+  parallelRange(p.n * p.c / unit, 2, [&](long ub, long ue) {
+    const long b = ub * unit, e = ue * unit;
+    float* ring = tRing.get(static_cast<size_t>(win) * HW);
+    long curImg = -1, computedHi = 0;  // ratio planes [.., computedHi) of image curImg are in the ring
+    for (long plane = b; plane < e; plane++) {
+      const long img = plane / p.c, c = plane % p.c;
+      const long j0 = c - half < 0 ? 0 : c - half, j1 = c + half > p.c - 1 ? p.c - 1 : c + half;
+      if (img != curImg || computedHi < j0) {
+        curImg = img;
+        computedHi = j0;
+      }
+      for (long j = computedHi; j <= j1; j++) {
+        const long o = (img * p.c + j) * HW;
+        lrnRatio(dy + o, y + o, scale + o, ring + (j % win) * HW, 0, HW);
+      }
+      if (j1 + 1 > computedHi) computedHi = j1 + 1;
+      const float* rs[MAX_WINDOW];
+      long nwin = 0;
+      for (long j = j0; j <= j1 && nwin < MAX_WINDOW; j++) rs[nwin++] = ring + (j % win) * HW;
+      lrnBackwardPlane(rs, nwin, x + plane * HW, scale + plane * HW, dy + plane * HW,
+                       dx + plane * HW, HW, coef, p.beta);
+    }
   });
 }
 

@@ -226,10 +226,40 @@ void backwardFewImages(const float* x, const float* w, const float* dy, float* d
 
 }  // namespace
 
+// Few images on AVX-512: per image and group, the threads split the output positions (whole
+// 32-column panels) and each runs the GEMM with implicit im2col on its own columns against the
+// weights packed once: one dispatch per image and group, no column buffer, no packing done twice.
+static void forwardSplitColumns(const float* x, const float* w, const float* b, float* y,
+                         const ConvGeom& g, bool relu, int threads) {
+  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
+  const long P = g.ho * g.wo, nr = gemmPanelWidth();
+  const size_t wPack = packedASize(cog, kc);
+  float* packedW = gPackedW.get(wPack * G);
+  for (long gi = 0; gi < G; gi++) packWholeA(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
+  const long panels = (P + nr - 1) / nr;
+  const long parts = std::min<long>(threads, panels), per = (panels + parts - 1) / parts;
+  for (long n0 = 0; n0 < g.n; n0++)
+    for (long gi = 0; gi < G; gi++) {
+      const Im2colPanels cols(x, g, n0, 1, gi * cig, false);
+      float* yg = y + (n0 * g.cOut + gi * cog) * P;
+      parallelFor(static_cast<int>(parts), [&](int t, int) {
+        const long j0 = t * per * nr, j1 = std::min(P, (t + 1) * per * nr);
+        if (j0 >= j1) return;
+        sgemmSerialPackedASrcBCols(packedW + gi * wPack, cog, P, kc, j0, j1, cols, 0.f, yg, P);
+        if (b || relu)
+          for (long o = 0; o < cog; o++)
+            epilogue(yg + o * P + j0, yg + o * P + j0, j1 - j0, b ? b[gi * cog + o] : 0.f, relu);
+      });
+    }
+}
+
 void conv2dForward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
                    bool relu) {
   const int threads = getThreads();
-  if (!batchParallel(g, threads)) return forwardFewImages(x, w, b, y, g, relu);
+  if (!batchParallel(g, threads)) {
+    if (gemmPanelWidth() == 32) return forwardSplitColumns(x, w, b, y, g, relu, threads);
+    return forwardFewImages(x, w, b, y, g, relu);
+  }
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   const long nb = chunkImages(g, threads);

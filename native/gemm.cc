@@ -414,6 +414,14 @@ void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const 
            beta != 0.f, C, ldc, packedA, &B);
 }
 
+void sgemmSerialPackedASrcBCols(const float* packedA, long M, long N, long K, long j0, long j1,
+                                const BPanelSource& B, float beta, float* C, long ldc) {
+  j1 = std::min(j1, N);
+  if (M <= 0 || j1 <= j0 || K <= 0) return;
+  gemmPart(specFor(currentIsa()), false, false, 0, M, j0, j1, K, nullptr, 1, nullptr, 1,
+           beta != 0.f, C, ldc, packedA, &B);
+}
+
 void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,
                      const BPanelSource& B, float beta, float* C, long ldc) {
   if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(transA, false, M, N, K, A, lda, nullptr, 1,

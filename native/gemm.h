@@ -38,6 +38,9 @@ long gemmPanelWidth();
 /** sgemmSerialPackedA / sgemmSerial with B given by a panel source. */
 void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const BPanelSource& B,
                             float beta, float* C, long ldc);
+/** Columns [j0, j1) only (C addressed as for the whole product): threads split one product. */
+void sgemmSerialPackedASrcBCols(const float* packedA, long M, long N, long K, long j0, long j1,
+                                const BPanelSource& B, float beta, float* C, long ldc);
 void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,
                      const BPanelSource& B, float beta, float* C, long ldc);
 

@@ -3,8 +3,8 @@
 // seconds, imagesPerSecond); progress goes to stderr. Ctrl-C finishes the step, saves, exits 130.
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, Option } from 'commander';
-import { ARCHS } from '../models/config.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ARCHS, defaultConfig } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
@@ -56,13 +56,17 @@ function fraction(value: string): number {
 
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) usage(`${value}: must be a non-negative number`);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
   return n;
 }
 
 /** The preset with the flags laid over it. */
 export function configFrom(o: TrainOptions): TrainConfig {
   const c = preset(o.preset);
+  // Another variant than the preset's brings its own input size unless --input-size says otherwise.
+  if (o.arch !== undefined && o.inputSize === undefined && o.arch !== c.arch) {
+    c.inputSize = defaultConfig(o.arch as TrainConfig['arch']).inputSize;
+  }
   const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => { if (v !== undefined) c[k] = v; };
   set('arch', o.arch as TrainConfig['arch'] | undefined);
   set('data', o.data);
@@ -81,7 +85,6 @@ export function configFrom(o: TrainOptions): TrainConfig {
   set('maxTrain', o.maxTrain);
   set('maxTest', o.maxTest);
   set('seed', o.seed);
-  if (o.arch !== undefined && o.inputSize === undefined && o.arch !== c.arch) c.inputSize = o.arch === 'd2l' ? 224 : 227;
   if (o.schedule !== undefined) c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
   if (o.stepSize !== undefined) c.schedule.stepSize = o.stepSize;
   if (o.patience !== undefined) c.schedule.patience = o.patience;

@@ -2,7 +2,8 @@
 // measured fp32 peak (never part of `npm test`). Each figure is the best of several timed runs:
 // on a shared machine the minimum is the least disturbed measurement.
 //
-//   npx tsc -p . && node dist/bench/kernels.js [--threads N] [--only fashion|alexnet]
+//   npx tsc -p . && node dist/bench/kernels.js [--threads N] [--only fashion|alexnet|torchvision]
+//     [--batch N] [--forward]   (--forward: inference only, no backward timings)
 
 import { convOutputSize, type ConvGeom } from '../src/backend/backend.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../src/backend/native/index.js';
@@ -43,6 +44,9 @@ function main(): void {
   if (ti >= 0) nativeBackend.setThreads(Number(args[ti + 1]));
   const oi = args.indexOf('--only');
   const only = oi >= 0 ? args[oi + 1] : undefined;
+  const bi = args.indexOf('--batch');
+  const batch = bi >= 0 ? Number(args[bi + 1]) : undefined;
+  const forwardOnly = args.includes('--forward');
   const nb = nativeBackend;
   const peak = Math.max(nativeBinding.peakGflops(0.3), nativeBinding.peakGflops(0.3));
   console.log(`isa ${nativeBinding.isa()}, threads ${nb.getThreads()}, measured peak ${peak.toFixed(1)} GFLOP/s`);
@@ -74,9 +78,21 @@ function main(): void {
       ],
       fcs: [[9216, 4096], [4096, 4096], [4096, 1000]],
     },
+    {
+      id: 'torchvision', n: 32, hw: 224,
+      convs: [
+        { name: 'conv1', cIn: 3, cOut: 64, k: 11, stride: 4, pad: 2, groups: 1 },
+        { name: 'conv2', cIn: 64, cOut: 192, k: 5, stride: 1, pad: 2, groups: 1 },
+        { name: 'conv3', cIn: 192, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+        { name: 'conv4', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
+        { name: 'conv5', cIn: 256, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
+      ],
+      fcs: [[9216, 4096], [4096, 4096], [4096, 1000]],
+    },
   ];
   for (const net of nets) {
     if (only && only !== net.id) continue;
+    if (batch) net.n = batch;
     console.log(`\n${net.id}: batch ${net.n}, input ${net.hw}`);
     let hw = net.hw;
     let total = 0;
@@ -93,9 +109,9 @@ function main(): void {
       const flops = 2 * g.n * g.cOut * g.ho * g.wo * (g.cIn / g.groups) * g.kh * g.kw;
       const shape = `${l.name} ${g.cIn}→${g.cOut} k${l.k} s${l.stride} G${l.groups} ${g.h}→${g.ho}`;
       const f = best(() => nb.conv2dForward(x, w, b, y, g, true));
-      const bw = best(() => nb.conv2dBackward(x, w, dy, dx, dw, db, g));
+      const bw = forwardOnly ? 0 : best(() => nb.conv2dBackward(x, w, dy, dx, dw, db, g));
       row(`${shape} fwd`, f, flops);
-      row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1));
+      if (!forwardOnly) row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1));
       total += f + bw;
       hw = g.ho;
       if (l.name === 'conv1' || l.name === 'conv2' || l.name === 'conv5') hw = convOutputSize(hw, 3, 2, 0);
@@ -111,9 +127,9 @@ function main(): void {
       const db = new Float32Array(f);
       const flops = 2 * net.n * d * f;
       const tf = best(() => nb.linearForward(x, w, b, y, net.n, d, f, true));
-      const tb = best(() => nb.linearBackward(x, w, dy, dx, dw, db, net.n, d, f));
+      const tb = forwardOnly ? 0 : best(() => nb.linearBackward(x, w, dy, dx, dw, db, net.n, d, f));
       row(`fc ${d}→${f} fwd`, tf, flops);
-      row(`fc ${d}→${f} bwd`, tb, 2 * flops);
+      if (!forwardOnly) row(`fc ${d}→${f} bwd`, tb, 2 * flops);
       total += tf + tb;
     }
     console.log(`conv+fc forward+backward total ${total.toFixed(1)} ms → ≤ ${(1000 * net.n / total).toFixed(0)} images/s (GEMM layers only)`);

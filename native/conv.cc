@@ -27,7 +27,7 @@
 namespace anative {
 namespace {
 
-thread_local Buffer tCol, tDcol, tOut;
+thread_local Buffer tCol, tDcol, tOut, tDec;
 thread_local Buffer gDwPartial, gPackedW;  // per calling (JS) thread
 
 // For small output maps (Wo < 8) the rows of the column matrix are too short for memcpy and
@@ -174,7 +174,7 @@ bool batchParallel(const ConvGeom& g, int threads) { return threads == 1 || g.n 
 
 // ---- the path for few images: parallel inside each step -------------------------------------
 
-thread_local Buffer gCol, gDcol, gOut;
+thread_local Buffer gCol, gDcol, gOut, gDec;
 
 void im2colParallel(const float* x, const ConvGeom& g, long n0, long m, long c0, float* col) {
   const long cig = g.cIn / g.groups, P = g.ho * g.wo, ld = m * P, kk = g.kh * g.kw;
@@ -226,31 +226,70 @@ void backwardFewImages(const float* x, const float* w, const float* dy, float* d
 
 }  // namespace
 
-// Few images on AVX-512: per image and group, the threads split the output positions (whole
-// 32-column panels) and each runs the GEMM with implicit im2col on its own columns against the
-// weights packed once: one dispatch per image and group, no column buffer, no packing done twice.
+// Few images on AVX-512: per image, one dispatch in which the threads split the work of the
+// groups' GEMMs (implicit im2col, bias and ReLU fused into the stores, no column buffer, no
+// separate dispatch to pack the weights):
+//   - whole groups, where there are as many groups as threads (conv2, conv4, conv5 at G = 2);
+//   - else output positions, in whole 32-column panels, where the map has enough of them
+//     (conv1's 55×55 is 95 panels);
+//   - else output channels, in whole 14-row tiles (13×13 is 5 panels and 9 columns: split by
+//     columns one thread got 96 columns, the other 80 and did not keep up).
 static void forwardSplitColumns(const float* x, const float* w, const float* b, float* y,
                          const ConvGeom& g, bool relu, int threads) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
-  const long P = g.ho * g.wo, nr = gemmPanelWidth();
-  const size_t wPack = packedASize(cog, kc);
-  float* packedW = gPackedW.get(wPack * G);
-  for (long gi = 0; gi < G; gi++) packWholeA(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
-  const long panels = (P + nr - 1) / nr;
-  const long parts = std::min<long>(threads, panels), per = (panels + parts - 1) / parts;
-  for (long n0 = 0; n0 < g.n; n0++)
-    for (long gi = 0; gi < G; gi++) {
-      const Im2colPanels cols(x, g, n0, 1, gi * cig, false);
-      float* yg = y + (n0 * g.cOut + gi * cog) * P;
-      parallelFor(static_cast<int>(parts), [&](int t, int) {
-        const long j0 = t * per * nr, j1 = std::min(P, (t + 1) * per * nr);
-        if (j0 >= j1) return;
-        sgemmSerialPackedASrcBCols(packedW + gi * wPack, cog, P, kc, j0, j1, cols, 0.f, yg, P);
-        if (b || relu)
-          for (long o = 0; o < cog; o++)
-            epilogue(yg + o * P + j0, yg + o * P + j0, j1 - j0, b ? b[gi * cog + o] : 0.f, relu);
+  const long P = g.ho * g.wo, nr = gemmPanelWidth(), mr = gemmTileRows();
+  const long colPanels = (P + nr - 1) / nr, rowPanels = (cog + mr - 1) / mr;
+  enum { WholeGroups, Columns, Rows } mode;
+  long panels = 1;
+  if (G % threads == 0) {
+    mode = WholeGroups;
+  } else if (colPanels >= 4 * threads || rowPanels < threads) {
+    mode = Columns;
+    panels = colPanels;
+  } else {
+    mode = Rows;
+    panels = rowPanels;
+  }
+  const long parts = std::min<long>(mode == WholeGroups ? 1 : threads, panels);
+  const long per = (panels + parts - 1) / parts;
+  const bool strided = g.stride > 1;
+  const size_t decSize = strided ? StridedPanels::bufferSize(g, 1) : 0;
+  float* dec = strided ? gDec.get(decSize * G) : nullptr;
+  const long decRows = strided ? StridedPanels::bufferRows(g, 1) : 0;
+  std::vector<std::unique_ptr<BPanelSource>> cols(G);
+  for (long n0 = 0; n0 < g.n; n0++) {
+    if (strided) {
+      parallelFor(threads, [&](int t, int) {
+        const long r0 = G * decRows * t / threads, r1 = G * decRows * (t + 1) / threads;
+        for (long r = r0; r < r1;) {  // rows of group r / decRows
+          const long gi = r / decRows, e = std::min(r1, (gi + 1) * decRows);
+          StridedPanels::fill(x, g, n0, 1, gi * cig, dec + gi * decSize, r - gi * decRows,
+                              e - gi * decRows);
+          r = e;
+        }
       });
     }
+    for (long gi = 0; gi < G; gi++) {
+      if (strided) cols[gi].reset(new StridedPanels(dec + gi * decSize, g, 1));
+      else cols[gi].reset(new Im2colPanels(x, g, n0, 1, gi * cig, false));
+    }
+    parallelFor(static_cast<int>(G * parts), [&](int t, int) {
+      const long gi = t / parts, part = t % parts;
+      long i0 = 0, i1 = cog, j0 = 0, j1 = P;
+      if (mode == Columns) {
+        j0 = part * per * nr;
+        j1 = std::min(P, (part + 1) * per * nr);
+      } else if (mode == Rows) {
+        i0 = part * per * mr;
+        i1 = std::min(cog, (part + 1) * per * mr);
+      }
+      if (i0 >= i1 || j0 >= j1) return;
+      // The weights are packed inside the task: each thread packs the rows it uses (conv1's
+      // small weights, split by columns, are packed by both).
+      sgemmSerialSrcBBlock(w + gi * cog * kc, kc, cog, P, kc, i0, i1, j0, j1, *cols[gi], 0.f,
+                           y + (n0 * g.cOut + gi * cog) * P, P, b ? b + gi * cog : nullptr, relu);
+    });
+  }
 }
 
 void conv2dForward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
@@ -274,29 +313,41 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = implicit ? nullptr : tCol.get(static_cast<size_t>(kc) * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
+    // Stride > 1: the panels come from a phase-split copy of the chunk (im2col_pack.h).
+    const bool strided = implicit && g.stride > 1;
+    float* dec = strided ? tDec.get(StridedPanels::bufferSize(g, m)) : nullptr;
     for (long gi = 0; gi < G; gi++) {
       const float* wg = packedW + gi * wPack;
-      // col[Kc, ld] · packed W: packed from the image directly, or through an im2col buffer.
+      const float* bg = b ? b + gi * cog : nullptr;
+      // col[Kc, ld] · packed W: packed from the image directly (bias and ReLU applied as the
+      // GEMM stores its tiles), or through an im2col buffer (then in a pass of their own).
       auto product = [&](float* c) {
-        if (implicit)
+        if (strided) {
+          StridedPanels::fill(x, g, n0, m, gi * cig, dec, 0, StridedPanels::bufferRows(g, m));
+          sgemmSerialPackedASrcB(wg, cog, ld, kc, StridedPanels(dec, g, m), 0.f, c, ld, bg, relu);
+        } else if (implicit) {
           sgemmSerialPackedASrcB(wg, cog, ld, kc, Im2colPanels(x, g, n0, m, gi * cig, false), 0.f,
-                                 c, ld);
-        else
+                                 c, ld, bg, relu);
+        } else {
           sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
+        }
       };
       if (!implicit) im2colChunk(x, g, n0, m, gi * cig, col, table.get());
+      const bool fused = implicit;
       if (m == 1) {
         float* yg = y + (n0 * g.cOut + gi * cog) * P;
         product(yg);
-        if (b || relu)
+        if (!fused && (b || relu))
           for (long o = 0; o < cog; o++)
             epilogue(yg + o * P, yg + o * P, P, b ? b[gi * cog + o] : 0.f, relu);
       } else {
         product(out);
         for (long i = 0; i < m; i++)
-          for (long o = 0; o < cog; o++)
-            epilogue(out + o * ld + i * P, y + ((n0 + i) * g.cOut + gi * cog + o) * P, P,
-                     b ? b[gi * cog + o] : 0.f, relu);
+          for (long o = 0; o < cog; o++) {
+            float* yo = y + ((n0 + i) * g.cOut + gi * cog + o) * P;
+            if (fused) std::memcpy(yo, out + o * ld + i * P, sizeof(float) * P);
+            else epilogue(out + o * ld + i * P, yo, P, b ? b[gi * cog + o] : 0.f, relu);
+          }
       }
     }
   });

@@ -25,21 +25,26 @@
 namespace anative {
 namespace {
 
-using KernelFn = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool acc);
+// bias (MR floats, or null) and relu: the conv epilogue relu(c + bias), applied as the tile is
+// stored (only on a product's last depth slice).
+using KernelFn = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                          const float* bias, bool relu);
 
 struct KernelSpec {
   int mr, nr;
   KernelFn fn;
   bool avx512;  // pack with the AVX-512 transposes
+  KernelFn half = nullptr;  // the first nr/2 columns only (edge panels that narrow), or null
 };
 
 // ---- micro-kernels ------------------------------------------------------------------------
 // a: packed A micro-panel [kc][MR]; b: packed B micro-panel [kc][NR]; c: C tile, row stride ldc.
-// acc: add to C (true) or overwrite it (false).
+// acc: add to C (true) or overwrite it (false). Then + bias[i] per row and max(·, 0) if asked.
 
 template <int MR>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
+void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                  const float* bias, bool relu) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
@@ -59,22 +64,64 @@ void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, b
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
       float* ci = c + i * ldc;
-      _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]));
-      _mm512_storeu_ps(ci + 16, _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]));
+      c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
+      c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
     }
-  } else {
+  }
+  if (bias) {
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
-      float* ci = c + i * ldc;
-      _mm512_storeu_ps(ci, c0[i]);
-      _mm512_storeu_ps(ci + 16, c1[i]);
+      const __m512 bv = _mm512_set1_ps(bias[i]);
+      c0[i] = _mm512_add_ps(c0[i], bv);
+      c1[i] = _mm512_add_ps(c1[i], bv);
     }
+  }
+  if (relu) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {  // max(x, 0) is 0 for NaN, as std::max(0.f, x)
+      c0[i] = _mm512_max_ps(c0[i], _mm512_setzero_ps());
+      c1[i] = _mm512_max_ps(c1[i], _mm512_setzero_ps());
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    _mm512_storeu_ps(ci, c0[i]);
+    _mm512_storeu_ps(ci + 16, c1[i]);
+  }
+}
+
+// The AVX-512 tile's left half, MR×16, for an edge panel of ≤ 16 columns (b keeps its 32-float
+// stride): a 13×13 map is 5 panels and 9 columns, and a full tile there did 3.5× the work.
+template <int MR>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                      const float* bias, bool relu) {
+  __m512 c0[MR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) c0[i] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_load_ps(b);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c0[i]);
+    a += MR;
+    b += 32;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    __m512 v = c0[i];
+    if (acc) v = _mm512_add_ps(_mm512_loadu_ps(ci), v);
+    if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
+    if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    _mm512_storeu_ps(ci, v);
   }
 }
 
 template <int MR>
 __attribute__((target("avx2,fma")))
-void kernelAvx2(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
+void kernelAvx2(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                const float* bias, bool relu) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm256_setzero_ps();
@@ -97,12 +144,22 @@ void kernelAvx2(long kc, const float* a, const float* b, float* c, long ldc, boo
       c0[i] = _mm256_add_ps(_mm256_loadu_ps(ci), c0[i]);
       c1[i] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), c1[i]);
     }
+    if (bias) {
+      const __m256 bv = _mm256_set1_ps(bias[i]);
+      c0[i] = _mm256_add_ps(c0[i], bv);
+      c1[i] = _mm256_add_ps(c1[i], bv);
+    }
+    if (relu) {
+      c0[i] = _mm256_max_ps(c0[i], _mm256_setzero_ps());
+      c1[i] = _mm256_max_ps(c1[i], _mm256_setzero_ps());
+    }
     _mm256_storeu_ps(ci, c0[i]);
     _mm256_storeu_ps(ci + 8, c1[i]);
   }
 }
 
-void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
+void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                  const float* bias, bool relu) {
   constexpr int MR = 4, NR = 8;
   float t[MR][NR] = {};
   for (long k = 0; k < kc; k++) {
@@ -112,12 +169,17 @@ void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, b
     b += NR;
   }
   for (int i = 0; i < MR; i++)
-    for (int j = 0; j < NR; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+    for (int j = 0; j < NR; j++) {
+      float v = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
+      if (bias) v += bias[i];
+      if (relu) v = std::max(0.f, v);
+      c[i * ldc + j] = v;
+    }
 }
 
 KernelSpec specFor(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return {14, 32, kernelAvx512<14>, true};
+    case Isa::Avx512: return {14, 32, kernelAvx512<14>, true, kernelAvx512Half<14>};
     case Isa::Avx2: return {6, 16, kernelAvx2<6>, false};
     default: return {4, 8, kernelScalar, false};
   }
@@ -316,15 +378,17 @@ constexpr long MC_PANELS = 16;
 
 // C[i0:i1, j0:j1] of the product, serially. Rows ≥ i1 and columns ≥ j1 are zero-padded in the
 // packed panels and never written.
-// prepackedA: all of A already packed by packWholeA (then i0 = 0, i1 = M), or null.
+// prepackedA: all of A (packedM rows) already packed by packWholeA, or null; then i0 is a
+// multiple of MR.
 void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, long j0, long j1,
               long K, const float* A, long lda, const float* B, long ldb, bool accumulate,
               float* C, long ldc, const float* prepackedA = nullptr,
-              const BPanelSource* srcB = nullptr) {
+              const BPanelSource* srcB = nullptr, const float* rowBias = nullptr,
+              bool relu = false, long packedM = 0) {
   const int mr = ks.mr, nr = ks.nr;
   float* bufA = prepackedA ? nullptr : tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
   float* bufB = tPackB.get(static_cast<size_t>((NC + nr - 1) / nr) * nr * KC);
-  const long mPanelsAll = (i1 - i0 + mr - 1) / mr;
+  const long mPanelsAll = ((packedM > 0 ? packedM : i1) + mr - 1) / mr;
   alignas(64) float tile[16 * 32];
   // Column blocks of equal width (≤ NC, whole micro-panels), so that N = 539 does not leave a
   // 27-column block that repacks all of A for one panel.
@@ -336,6 +400,7 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
     for (long pc = 0; pc < K; pc += KC) {
       const long kc = std::min(KC, K - pc);
       const bool acc = pc > 0 || accumulate;
+      const bool last = pc + kc >= K;  // the epilogue goes with the last depth slice
       for (long p = 0; p < nPanels; p++) {
         if (srcB)
           srcB->pack(jc + p * nr, std::min<long>(nr, j1 - jc - p * nr), pc, kc, bufB + p * nr * kc);
@@ -346,7 +411,7 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
         const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + mr - 1) / mr);
         const float* blockA;
         if (prepackedA) {
-          blockA = prepackedA + pc * mPanelsAll * mr + ((ic - i0) / mr) * mr * kc;
+          blockA = prepackedA + pc * mPanelsAll * mr + (ic / mr) * mr * kc;
         } else {
           for (long q = 0; q < mPanels; q++)
             packA(transA, A, lda, i1, ic + q * mr, pc, kc, mr, bufA + q * mr * kc, ks.avx512);
@@ -356,18 +421,32 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
           const float* ap = blockA + q * mr * kc;
           const long i = ic + q * mr;
           const long rows = std::min<long>(mr, i1 - i);
+          const float* bias = nullptr;
+          alignas(64) float biasTile[16] = {};
+          if (last && rowBias) {
+            if (rows == mr) {
+              bias = rowBias + i;
+            } else {  // the panel's rows past i1 read zeros, not past the end of the bias
+              for (long r = 0; r < rows; r++) biasTile[r] = rowBias[i + r];
+              bias = biasTile;
+            }
+          }
+          const bool rl = last && relu;
           for (long p = 0; p < nPanels; p++) {
             const float* bp = bufB + p * nr * kc;
             const long j = jc + p * nr;
             const long cols = std::min<long>(nr, j1 - j);
             float* c = C + i * ldc + j;
+            const KernelFn fn = ks.half && 2 * cols <= nr ? ks.half : ks.fn;
             if (rows == mr && cols == nr) {
-              ks.fn(kc, ap, bp, c, ldc, acc);
+              ks.fn(kc, ap, bp, c, ldc, acc, bias, rl);
+            } else if (rows == mr && fn == ks.half && 2 * cols == nr) {
+              fn(kc, ap, bp, c, ldc, acc, bias, rl);
             } else {
               if (acc)
                 for (long r = 0; r < rows; r++)
                   for (long t = 0; t < cols; t++) tile[r * nr + t] = c[r * ldc + t];
-              ks.fn(kc, ap, bp, tile, nr, acc);
+              fn(kc, ap, bp, tile, nr, acc, bias, rl);
               for (long r = 0; r < rows; r++)
                 for (long t = 0; t < cols; t++) c[r * ldc + t] = tile[r * nr + t];
             }
@@ -407,19 +486,42 @@ void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long 
 long gemmPanelWidth() { return specFor(currentIsa()).nr; }
 
 void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const BPanelSource& B,
-                            float beta, float* C, long ldc) {
-  if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(false, false, M, N, K, nullptr, 1, nullptr,
-                                                      1, beta, C, ldc);
-  gemmPart(specFor(currentIsa()), false, false, 0, M, 0, N, K, nullptr, 1, nullptr, 1,
-           beta != 0.f, C, ldc, packedA, &B);
+                            float beta, float* C, long ldc, const float* bias, bool relu) {
+  sgemmSerialPackedASrcBCols(packedA, M, N, K, 0, N, B, beta, C, ldc, bias, relu);
 }
 
 void sgemmSerialPackedASrcBCols(const float* packedA, long M, long N, long K, long j0, long j1,
-                                const BPanelSource& B, float beta, float* C, long ldc) {
+                                const BPanelSource& B, float beta, float* C, long ldc,
+                                const float* bias, bool relu) {
+  sgemmSerialPackedASrcBBlock(packedA, M, N, K, 0, M, j0, j1, B, beta, C, ldc, bias, relu);
+}
+
+long gemmTileRows() { return specFor(currentIsa()).mr; }
+
+void sgemmSerialSrcBBlock(const float* A, long lda, long M, long N, long K, long i0, long i1,
+                          long j0, long j1, const BPanelSource& B, float beta, float* C, long ldc,
+                          const float* bias, bool relu) {
+  sgemmSerialPackedASrcBBlock(nullptr, M, N, K, i0, i1, j0, j1, B, beta, C, ldc, bias, relu, A,
+                              lda);
+}
+
+void sgemmSerialPackedASrcBBlock(const float* packedA, long M, long N, long K, long i0, long i1,
+                                 long j0, long j1, const BPanelSource& B, float beta, float* C,
+                                 long ldc, const float* bias, bool relu, const float* A,
+                                 long lda) {
   j1 = std::min(j1, N);
-  if (M <= 0 || j1 <= j0 || K <= 0) return;
-  gemmPart(specFor(currentIsa()), false, false, 0, M, j0, j1, K, nullptr, 1, nullptr, 1,
-           beta != 0.f, C, ldc, packedA, &B);
+  i1 = std::min(i1, M);
+  if (i1 <= i0 || j1 <= j0) return;
+  if (K <= 0) {  // C = relu(beta·C + bias)
+    for (long i = i0; i < i1; i++)
+      for (long j = j0; j < j1; j++) {
+        float v = (beta != 0.f ? C[i * ldc + j] : 0.f) + (bias ? bias[i] : 0.f);
+        C[i * ldc + j] = relu ? std::max(0.f, v) : v;
+      }
+    return;
+  }
+  gemmPart(specFor(currentIsa()), false, false, i0, i1, j0, j1, K, A, lda, nullptr, 1,
+           beta != 0.f, C, ldc, packedA, &B, bias, relu, M);
 }
 
 void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,

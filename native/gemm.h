@@ -35,12 +35,28 @@ struct BPanelSource {
   virtual ~BPanelSource() = default;
 };
 long gemmPanelWidth();
-/** sgemmSerialPackedA / sgemmSerial with B given by a panel source. */
+/** sgemmSerialPackedA / sgemmSerial with B given by a panel source. bias (M floats, or null)
+ *  and relu: C = relu(product + beta·C + bias[row]) as the tiles are stored (the conv
+ *  epilogue, with no second pass over C). */
 void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const BPanelSource& B,
-                            float beta, float* C, long ldc);
+                            float beta, float* C, long ldc, const float* bias = nullptr,
+                            bool relu = false);
 /** Columns [j0, j1) only (C addressed as for the whole product): threads split one product. */
 void sgemmSerialPackedASrcBCols(const float* packedA, long M, long N, long K, long j0, long j1,
-                                const BPanelSource& B, float beta, float* C, long ldc);
+                                const BPanelSource& B, float beta, float* C, long ldc,
+                                const float* bias = nullptr, bool relu = false);
+/** Rows [i0, i1) and columns [j0, j1) only; i0 a multiple of gemmTileRows(). (packedA null:
+ *  A [M, K] row-major with row stride lda, packed as it is used.) */
+long gemmTileRows();
+void sgemmSerialPackedASrcBBlock(const float* packedA, long M, long N, long K, long i0, long i1,
+                                 long j0, long j1, const BPanelSource& B, float beta, float* C,
+                                 long ldc, const float* bias = nullptr, bool relu = false,
+                                 const float* A = nullptr, long lda = 0);
+/** The same with A unpacked ([M, K], row stride lda): each caller packs only the rows it uses
+ *  (threads splitting one product by rows or by groups pack no weights twice). */
+void sgemmSerialSrcBBlock(const float* A, long lda, long M, long N, long K, long i0, long i1,
+                          long j0, long j1, const BPanelSource& B, float beta, float* C, long ldc,
+                          const float* bias = nullptr, bool relu = false);
 void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,
                      const BPanelSource& B, float beta, float* C, long ldc);
 

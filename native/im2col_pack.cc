@@ -148,4 +148,138 @@ void Im2colPanels::pack(long j0, long cols, long p0, long kc, float* dst) const 
   else packColumns(j0, cols, p0, kc, dst);
 }
 
+// ---- stride > 1: the phase-split copy ------------------------------------------------------
+
+namespace {
+struct StridedDims {
+  long cig, hp, wd, rowLen;  // channels, padded rows, floats per phase, floats per padded row
+  explicit StridedDims(const ConvGeom& g)
+      : cig(g.cIn / g.groups), hp(g.h + 2 * g.pad), wd(g.wo + (g.kw - 1) / g.stride),
+        rowLen(g.stride * (g.wo + (g.kw - 1) / g.stride)) {}
+};
+
+// Mask of the lanes t < 16 with 0 ≤ u0 + t < w.
+inline __mmask16 inRange(long u0, long w) {
+  const long lo = std::max(0L, -u0), hi = std::min(16L, w - u0);
+  if (hi <= lo) return 0;
+  return static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+// One image row at stride 4: dst[ph·wd + j] = src[4j + ph − pad] (0 outside [0, w)). Each 16
+// outputs of the four phases come from 64 consecutive input floats: 4 masked loads, and per
+// phase two two-source permutes (lanes 0–7 from the first 32 floats, 8–15 from the last 32).
+ANATIVE_AVX512 void splitRow4(const float* src, long w, long pad, long wd, float* dst) {
+  __m512i idx[4];
+  for (int ph = 0; ph < 4; ph++) {
+    alignas(64) int32_t t[16];
+    for (int l = 0; l < 16; l++) t[l] = 4 * (l % 8) + ph;
+    idx[ph] = _mm512_load_si512(t);
+  }
+  for (long j0 = 0; j0 < wd; j0 += 16) {
+    const long u0 = 4 * j0 - pad;
+    __m512 r[4];
+    for (int k = 0; k < 4; k++)  // masked-off lanes are not read (no fault past either end)
+      r[k] = _mm512_maskz_loadu_ps(inRange(u0 + 16 * k, w), src + u0 + 16 * k);
+    const __mmask16 store = wd - j0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (wd - j0)) - 1);
+    for (int ph = 0; ph < 4; ph++) {
+      const __m512 lo = _mm512_permutex2var_ps(r[0], idx[ph], r[1]);
+      const __m512 hi = _mm512_permutex2var_ps(r[2], idx[ph], r[3]);
+      _mm512_mask_storeu_ps(dst + ph * wd + j0, store, _mm512_mask_blend_ps(0xFF00, lo, hi));
+    }
+  }
+}
+}  // namespace
+
+size_t StridedPanels::bufferSize(const ConvGeom& g, long m) {
+  return static_cast<size_t>(bufferRows(g, m)) * StridedDims(g).rowLen;
+}
+
+long StridedPanels::bufferRows(const ConvGeom& g, long m) {
+  const StridedDims d(g);
+  return m * d.cig * d.hp;
+}
+
+void StridedPanels::fill(const float* x, const ConvGeom& g, long n0, long m, long c0, float* buf,
+                         long r0, long r1) {
+  (void)m;
+  const StridedDims d(g);
+  const long s = g.stride;
+  for (long row = r0; row < r1; row++) {
+    const long ihp = row % d.hp, ic = row / d.hp, c = ic % d.cig, i = ic / d.cig;
+    const long ih = ihp - g.pad;
+    float* dst = buf + row * d.rowLen;
+    if (ih < 0 || ih >= g.h) {
+      std::fill(dst, dst + d.rowLen, 0.f);
+      continue;
+    }
+    const float* src = x + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w + ih * g.w;
+    if (s == 4) {
+      splitRow4(src, g.w, g.pad, d.wd, dst);
+      continue;
+    }
+    for (long ph = 0; ph < s; ph++)
+      for (long j = 0; j < d.wd; j++) {
+        const long iw = j * s + ph - g.pad;
+        dst[ph * d.wd + j] = iw >= 0 && iw < g.w ? src[iw] : 0.f;
+      }
+  }
+}
+
+StridedPanels::StridedPanels(const float* buf, const ConvGeom& g, long m) : buf_(buf) {
+  const StridedDims d(g);
+  const long s = g.stride, P = g.ho * g.wo, kk = g.kh * g.kw;
+  colOff_.assign(m * P + 32, 0);
+  for (long i = 0, q = 0; i < m; i++)
+    for (long oh = 0; oh < g.ho; oh++)
+      for (long ow = 0; ow < g.wo; ow++, q++)
+        colOff_[q] = static_cast<int32_t>((i * d.cig * d.hp + oh * s) * d.rowLen + ow);
+  rowOff_.assign(d.cig * kk + 32, 0);
+  for (long r = 0; r < d.cig * kk; r++) {
+    const long c = r / kk, ki = (r / g.kw) % g.kh, kj = r % g.kw;
+    rowOff_[r] = static_cast<int32_t>((c * d.hp + ki) * d.rowLen + (kj % s) * d.wd + kj / s);
+  }
+}
+
+// dst[k][32] = col[p0 + k, j0 … j0 + cols): per 16 lanes, one masked load per run of
+// consecutive columns (one run, or two where the lanes wrap to the next output row); a
+// gather only where the map is so narrow that 16 lanes hold more than 4 runs.
+ANATIVE_AVX512 void StridedPanels::pack(long j0, long cols, long p0, long kc, float* dst) const {
+  Runs runs[2];
+  __mmask16 live[2];
+  __m512i off[2];
+  bool simple = true;  // both halves a single run
+  for (int h = 0; h < 2; h++) {
+    const long n = std::min(16L, cols - 16 * h);
+    live[h] = n >= 16 ? 0xFFFF : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
+    runs[h] = n > 0 ? findRuns(colOff_.data() + j0 + 16 * h, n) : Runs();
+    off[h] = _mm512_loadu_si512(colOff_.data() + j0 + 16 * h);
+    if (n > 0 && runs[h].n != 1) simple = false;
+  }
+  if (simple) {
+    const __mmask16 m0 = runs[0].mask[0], m1 = live[1] ? runs[1].mask[0] : 0;
+    const float* s0 = buf_ + runs[0].off[0];
+    const float* s1 = buf_ + (live[1] ? runs[1].off[0] : 0);
+    for (long k = 0; k < kc; k++) {
+      const long ro = rowOff_[p0 + k];
+      _mm512_store_ps(dst + k * 32, _mm512_maskz_loadu_ps(m0, s0 + ro));
+      _mm512_store_ps(dst + k * 32 + 16, _mm512_maskz_loadu_ps(m1, s1 + ro));
+    }
+    return;
+  }
+  for (long k = 0; k < kc; k++) {
+    const int32_t ro = rowOff_[p0 + k];
+    for (int h = 0; h < 2; h++) {
+      __m512 v = _mm512_setzero_ps();
+      if (live[h] && runs[h].n == 0) {
+        v = _mm512_mask_i32gather_ps(v, live[h], _mm512_add_epi32(off[h], _mm512_set1_epi32(ro)),
+                                     buf_, 4);
+      } else {
+        const float* src = buf_ + ro;
+        for (int i = 0; i < runs[h].n; i++) v = _mm512_mask_loadu_ps(v, runs[h].mask[i], src + runs[h].off[i]);
+      }
+      _mm512_store_ps(dst + k * 32 + 16 * h, v);
+    }
+  }
+}
+
 }  // namespace anative

@@ -39,4 +39,31 @@ class Im2colPanels : public BPanelSource {
   long nCols_, nRows_;
 };
 
+/** The forward operand col at stride s > 1 (conv1: 11×11 at stride 4), whose columns are not
+ *  runs of the image (gathers, one element per lane). It is read instead from a copy of the
+ *  chunk's images, zero-padded and split into the s column phases of each row:
+ *    xd[i][c][ihp][ph][j] = x[n0 + i][c0 + c][ihp − pad][j·s + ph − pad]   (0 outside the image)
+ *  ihp < Hp = H + 2·pad, j < Wd = Wo + (Kw − 1)/s. Then element (r = (c, ki, kj), q = (i, oh, ow))
+ *  is xd at colOff[q] + rowOff[r] with
+ *    colOff = ((i·Ci/G·Hp) + oh·s)·s·Wd + ow,   rowOff = (c·Hp + ki)·s·Wd + (kj mod s)·Wd + kj/s,
+ *  consecutive in ow: a panel row is one or two contiguous loads, with no bounds checks. */
+class StridedPanels : public BPanelSource {
+ public:
+  /** Floats of the copy of m images (one group's channels). */
+  static size_t bufferSize(const ConvGeom& g, long m);
+  /** Rows of the copy (m · Ci/G · Hp, each s·Wd floats): fill() takes a range of them, so that
+   *  threads can split the copying. */
+  static long bufferRows(const ConvGeom& g, long m);
+  /** Copies rows [r0, r1) of images [n0, n0+m), channels [c0, c0 + Ci/G) of x into buf. */
+  static void fill(const float* x, const ConvGeom& g, long n0, long m, long c0, float* buf,
+                   long r0, long r1);
+  /** buf: the filled copy. */
+  StridedPanels(const float* buf, const ConvGeom& g, long m);
+  void pack(long j0, long cols, long p0, long kc, float* dst) const override;
+
+ private:
+  const float* buf_;
+  std::vector<int32_t> colOff_, rowOff_;  // padded by 32 entries
+};
+
 }  // namespace anative

@@ -134,14 +134,67 @@ ANATIVE_TARGET_AVX512 long horizontalMaxAvx512(const float* vm, const int32_t* v
   return ow1;
 }
 
+// Inference (no argmax) at stride 2, one output row: the vertical max in vectors, then each
+// 16 outputs' window columns taken from vm with two-source permutes (even lanes of 32
+// consecutive floats) instead of gathers. Only the values are wanted, so the order among equal
+// values does not matter — except for the sign of a zero, and NaN, which propagates: rows
+// holding a NaN or a −0 return false and take the exact path. vm: W + 64 floats.
+ANATIVE_TARGET_AVX512 bool maxRowStride2Avx512(const float* xp, long W, long h0, long h1, long k,
+                                               long pad, long wo, float* vm, float* yrow) {
+  const __m512i negZero = _mm512_set1_epi32(static_cast<int32_t>(0x80000000u));
+  // The rows of the next output rows (or the next plane, which follows this one): conv1's
+  // output at batch 32 is 25 MB, read from memory, and the hardware prefetcher alone left the
+  // pass latency-bound.
+  for (long off = h1 * W; off < (h1 + 4) * W; off += 16)
+    _mm_prefetch(reinterpret_cast<const char*>(xp + off), _MM_HINT_T0);
+  __mmask16 odd = 0;
+  for (long iw = 0; iw < W; iw += 16) {
+    const __mmask16 live = W - iw >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (W - iw)) - 1);
+    __m512 m = _mm512_maskz_loadu_ps(live, xp + h0 * W + iw);
+    odd |= _mm512_mask_cmp_ps_mask(live, m, m, _CMP_UNORD_Q) |
+           _mm512_mask_cmpeq_epi32_mask(live, _mm512_castps_si512(m), negZero);
+    for (long ih = h0 + 1; ih < h1; ih++) {
+      const __m512 v = _mm512_maskz_loadu_ps(live, xp + ih * W + iw);
+      odd |= _mm512_mask_cmp_ps_mask(live, v, v, _CMP_UNORD_Q) |
+             _mm512_mask_cmpeq_epi32_mask(live, _mm512_castps_si512(v), negZero);
+      m = _mm512_max_ps(m, v);
+    }
+    _mm512_storeu_ps(vm + iw, m);
+  }
+  if (odd) return false;
+  // Outputs whose windows need no clipping: [owIn0, owIn1).
+  const long owIn0 = (pad + 1) / 2;
+  long owIn1 = owIn0;
+  if (W + pad - k >= 0) owIn1 = std::min(wo, (W + pad - k) / 2 + 1);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (long ow = owIn0; ow < owIn1; ow += 16) {
+    const long n = std::min(16L, owIn1 - ow);
+    const __mmask16 live = static_cast<__mmask16>((1u << n) - 1);
+    const float* base = vm + 2 * ow - pad;  // within vm's W + 64 floats
+    __m512 best = _mm512_permutex2var_ps(_mm512_loadu_ps(base), even, _mm512_loadu_ps(base + 16));
+    for (long kk = 1; kk < k; kk++)
+      best = _mm512_max_ps(best, _mm512_permutex2var_ps(_mm512_loadu_ps(base + kk), even,
+                                                        _mm512_loadu_ps(base + kk + 16)));
+    _mm512_mask_storeu_ps(yrow + ow, live, best);
+  }
+  for (long ow = 0; ow < wo; ow++) {  // clipped windows at the edges
+    if (ow >= owIn0 && ow < owIn1) continue;
+    const long w0 = std::max(0L, 2 * ow - pad), w1 = std::min(W, 2 * ow - pad + k);
+    float best = vm[w0];
+    for (long iw = w0 + 1; iw < w1; iw++) best = std::max(best, vm[iw]);
+    yrow[ow] = best;
+  }
+  return true;
+}
+
 void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g) {
   const bool avx512 = currentIsa() == Isa::Avx512;
   forPlanes(g.n * g.c, [&](long plane) {
     thread_local std::vector<float> vmax;
     thread_local std::vector<int32_t> vrow;
-    if (static_cast<long>(vmax.size()) < g.w) {
-      vmax.resize(g.w);
-      vrow.resize(g.w);
+    if (static_cast<long>(vmax.size()) < g.w + 64) {
+      vmax.resize(g.w + 64);
+      vrow.resize(g.w + 64);
     }
     float* vm = vmax.data();
     int32_t* vr = vrow.data();
@@ -151,6 +204,9 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
     for (long oh = 0; oh < g.ho; oh++) {
       const long h0 = std::max(0L, oh * g.stride - g.pad);
       const long h1 = std::min(g.h, oh * g.stride - g.pad + g.k);
+      if (avx512 && !ap && g.stride == 2 &&
+          maxRowStride2Avx512(xp, g.w, h0, h1, g.k, g.pad, g.wo, vm, yp + oh * g.wo))
+        continue;
       bool nan = false;
       if (avx512) nan = verticalMaxAvx512Explicit(xp, g.w, h0, h1, vm, vr);
       else verticalMax(xp, g.w, h0, h1, vm, vr, &nan);

@@ -2,7 +2,7 @@
 // the same run — onnxruntime-node for inference, PyTorch (Debian's python3-torch, when installed)
 // for training — and printed as a table of images/s with same-run ratios. Each measurement runs
 // in its own process so one's memory and threads don't disturb the next.
-//   npm run bench -- [--quick] [--iterations N] [--threads N]
+//   npm run bench -- [--quick] [--iterations N] [--threads N] [--only ARCH:MODE:BATCH[,…]]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -36,6 +36,13 @@ const cases: Row[] = [
   { arch: 'torchvision', mode: 'train', batch: 32 },
 ];
 if (!quick) cases.push({ arch: 'alexnet2012', mode: 'train', batch: 128 });
+// --only torchvision:infer:32,alexnet2012:train:32 keeps just those rows.
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+const selected = only ? cases.filter((r) => only.includes(`${r.arch}:${r.mode}:${r.batch}`)) : cases;
+if (only && selected.length === 0) {
+  process.stderr.write(`bench: --only ${only.join(',')} matches no row (ARCH:MODE:BATCH, e.g. torchvision:infer:32)\n`);
+  process.exit(2);
+}
 
 function ours(r: Row): void {
   const out = execFileSync(process.execPath, [join(root, 'bin', 'alexnet.js'), 'bench', '--json', '--arch', r.arch,
@@ -97,7 +104,7 @@ function makeOnnx(torch: boolean): string {
 
 const torch = hasTorch();
 const onnxDir = makeOnnx(torch);
-for (const r of cases) {
+for (const r of selected) {
   ours(r);
   if (r.mode === 'infer') await onnxruntime(r, onnxDir);
   else if (torch) pytorch(r);

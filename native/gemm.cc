@@ -35,13 +35,18 @@ struct KernelSpec {
   KernelFn fn;
   bool avx512;  // pack with the AVX-512 transposes
   KernelFn half = nullptr;  // the first nr/2 columns only (edge panels that narrow), or null
+  // Kernels for an edge panel of r < mr rows (A panels keep their mr stride), indexed by r, at
+  // full and at half width, or null: the last 8 of conv1's 64 channels ran a 14-row tile
+  // through a scratch copy.
+  const KernelFn* edge = nullptr;
+  const KernelFn* edgeHalf = nullptr;
 };
 
 // ---- micro-kernels ------------------------------------------------------------------------
 // a: packed A micro-panel [kc][MR]; b: packed B micro-panel [kc][NR]; c: C tile, row stride ldc.
 // acc: add to C (true) or overwrite it (false). Then + bias[i] per row and max(·, 0) if asked.
 
-template <int MR>
+template <int MR, int AS = MR>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                   const float* bias, bool relu) {
@@ -57,7 +62,7 @@ void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, b
       c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
       c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
     }
-    a += MR;
+    a += AS;
     b += 32;
   }
   if (acc) {
@@ -93,7 +98,7 @@ void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, b
 
 // The AVX-512 tile's left half, MR×16, for an edge panel of ≤ 16 columns (b keeps its 32-float
 // stride): a 13×13 map is 5 panels and 9 columns, and a full tile there did 3.5× the work.
-template <int MR>
+template <int MR, int AS = MR>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                       const float* bias, bool relu) {
@@ -104,7 +109,7 @@ void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ld
     const __m512 b0 = _mm512_load_ps(b);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c0[i]);
-    a += MR;
+    a += AS;
     b += 32;
   }
 #pragma GCC unroll 32
@@ -115,6 +120,45 @@ void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ld
     if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
     if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
     _mm512_storeu_ps(ci, v);
+  }
+}
+
+// The full AVX-512 tile (no epilogue) that also prefetches into L2, one line per depth step, the
+// next depth slice of the MR rows of an unpacked A it is streaming: pf[r·pfStride + 16·l] for
+// row r = k / 16 < MR and line l = k mod 16 (a 256-deep slice: 16 lines of each row). The tall,
+// skinny products (fc layers at batch 32) read w once, at memory speed only if the next slice
+// arrives while this one computes.
+template <int MR>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                          const float* pf, long pfStride) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (long k = 0; k < kc; k++) {
+    if (pf && (k >> 4) < MR)
+      _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
+                   _MM_HINT_T1);
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
+      const __m512 av = _mm512_set1_ps(a[i]);
+      c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+    }
+    a += MR;
+    b += 32;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc) {
+      c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
+      c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
+    }
+    _mm512_storeu_ps(ci, c0[i]);
+    _mm512_storeu_ps(ci + 16, c1[i]);
   }
 }
 
@@ -177,9 +221,22 @@ void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, b
     }
 }
 
+const KernelFn kEdgeAvx512[14] = {
+    nullptr,               kernelAvx512<1, 14>,  kernelAvx512<2, 14>,  kernelAvx512<3, 14>,
+    kernelAvx512<4, 14>,   kernelAvx512<5, 14>,  kernelAvx512<6, 14>,  kernelAvx512<7, 14>,
+    kernelAvx512<8, 14>,   kernelAvx512<9, 14>,  kernelAvx512<10, 14>, kernelAvx512<11, 14>,
+    kernelAvx512<12, 14>,  kernelAvx512<13, 14>};
+const KernelFn kEdgeHalfAvx512[14] = {
+    nullptr,                 kernelAvx512Half<1, 14>,  kernelAvx512Half<2, 14>,
+    kernelAvx512Half<3, 14>,  kernelAvx512Half<4, 14>,  kernelAvx512Half<5, 14>,
+    kernelAvx512Half<6, 14>,  kernelAvx512Half<7, 14>,  kernelAvx512Half<8, 14>,
+    kernelAvx512Half<9, 14>,  kernelAvx512Half<10, 14>, kernelAvx512Half<11, 14>,
+    kernelAvx512Half<12, 14>, kernelAvx512Half<13, 14>};
+
 KernelSpec specFor(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return {14, 32, kernelAvx512<14>, true, kernelAvx512Half<14>};
+    case Isa::Avx512:
+      return {14, 32, kernelAvx512<14>, true, kernelAvx512Half<14>, kEdgeAvx512, kEdgeHalfAvx512};
     case Isa::Avx2: return {6, 16, kernelAvx2<6>, false};
     default: return {4, 8, kernelScalar, false};
   }
@@ -376,6 +433,29 @@ constexpr long KC = 256;
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
 
+// One micro-tile of C (rows × cols ≤ MR × NR) from packed panels: the full kernel in place, the
+// half kernel for an edge panel of exactly NR/2 columns, else through a scratch tile.
+void tileProduct(const KernelSpec& ks, long kc, const float* ap, const float* bp, float* c,
+                 long ldc, long rows, long cols, bool acc, const float* bias, bool relu) {
+  const int mr = ks.mr, nr = ks.nr;
+  const KernelFn fn = ks.half && 2 * cols <= nr ? ks.half : ks.fn;
+  if (rows < mr && ks.edge && (cols == nr || (ks.edgeHalf && 2 * cols == nr))) {
+    (cols == nr ? ks.edge : ks.edgeHalf)[rows](kc, ap, bp, c, ldc, acc, bias, relu);
+  } else if (rows == mr && cols == nr) {
+    ks.fn(kc, ap, bp, c, ldc, acc, bias, relu);
+  } else if (rows == mr && fn == ks.half && 2 * cols == nr) {
+    fn(kc, ap, bp, c, ldc, acc, bias, relu);
+  } else {
+    alignas(64) float tile[16 * 32];
+    if (acc)
+      for (long r = 0; r < rows; r++)
+        for (long t = 0; t < cols; t++) tile[r * nr + t] = c[r * ldc + t];
+    fn(kc, ap, bp, tile, nr, acc, bias, relu);
+    for (long r = 0; r < rows; r++)
+      for (long t = 0; t < cols; t++) c[r * ldc + t] = tile[r * nr + t];
+  }
+}
+
 // C[i0:i1, j0:j1] of the product, serially. Rows ≥ i1 and columns ≥ j1 are zero-padded in the
 // packed panels and never written.
 // prepackedA: all of A (packedM rows) already packed by packWholeA, or null; then i0 is a
@@ -389,7 +469,6 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
   float* bufA = prepackedA ? nullptr : tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
   float* bufB = tPackB.get(static_cast<size_t>((NC + nr - 1) / nr) * nr * KC);
   const long mPanelsAll = ((packedM > 0 ? packedM : i1) + mr - 1) / mr;
-  alignas(64) float tile[16 * 32];
   // Column blocks of equal width (≤ NC, whole micro-panels), so that N = 539 does not leave a
   // 27-column block that repacks all of A for one panel.
   const long nBlocks = (j1 - j0 + NC - 1) / NC;
@@ -436,25 +515,59 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
             const float* bp = bufB + p * nr * kc;
             const long j = jc + p * nr;
             const long cols = std::min<long>(nr, j1 - j);
-            float* c = C + i * ldc + j;
-            const KernelFn fn = ks.half && 2 * cols <= nr ? ks.half : ks.fn;
-            if (rows == mr && cols == nr) {
-              ks.fn(kc, ap, bp, c, ldc, acc, bias, rl);
-            } else if (rows == mr && fn == ks.half && 2 * cols == nr) {
-              fn(kc, ap, bp, c, ldc, acc, bias, rl);
-            } else {
-              if (acc)
-                for (long r = 0; r < rows; r++)
-                  for (long t = 0; t < cols; t++) tile[r * nr + t] = c[r * ldc + t];
-              fn(kc, ap, bp, tile, nr, acc, bias, rl);
-              for (long r = 0; r < rows; r++)
-                for (long t = 0; t < cols; t++) c[r * ldc + t] = tile[r * nr + t];
-            }
+            tileProduct(ks, kc, ap, bp, C + i * ldc + j, ldc, rows, cols, acc, bias, rl);
           }
         }
       }
     }
   }
+}
+
+
+// ---- tall and skinny: many rows of A, few columns of B (fc layers, transposed, batch ≤ 64) ----
+// yᵀ[F, N] = w[F, D]·xᵀ streams all of w (fc6: 151 MB) once per call. gemmPart's loop order —
+// depth slices outside row blocks — reads w in 1 KB pieces scattered over every row, which the
+// prefetchers follow badly (fc6 at batch 32: ~9 GB/s, 16 ms). Here all of B (K × ≤ 64 floats,
+// ≤ 2.4 MB) is packed once, and each task carries 14-row panels of A through the whole depth:
+// 14 sequential streams of w, with C's tile accumulated across the depth slices.
+constexpr long TALL_MAX_N = 64;
+constexpr long TALL_PANELS_PER_TASK = 2;
+
+void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, const float* A,
+                    long lda, const float* B, long ldb, bool accumulate, float* C, long ldc) {
+  const int mr = ks.mr, nr = ks.nr;
+  const long nPanels = (N + nr - 1) / nr, slices = (K + KC - 1) / KC;
+  const long sliceStride = nPanels * nr * KC;  // floats per packed depth slice of B
+  float* bufB = tPackB.get(static_cast<size_t>(slices * sliceStride));
+  parallelFor(static_cast<int>(slices * nPanels), [&](int t, int) {
+    const long s = t / nPanels, p = t % nPanels, pc = s * KC, kc = std::min(KC, K - pc);
+    packB(transB, B, ldb, N, p * nr, pc, kc, nr, bufB + s * sliceStride + p * nr * kc, ks.avx512);
+  });
+  const long mPanels = (M + mr - 1) / mr;
+  const long tasks = (mPanels + TALL_PANELS_PER_TASK - 1) / TALL_PANELS_PER_TASK;
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
+    float* ap = tPackA.get(static_cast<size_t>(mr) * KC);
+    const long q1 = std::min(mPanels, (t + 1) * TALL_PANELS_PER_TASK);
+    for (long q = t * TALL_PANELS_PER_TASK; q < q1; q++) {
+      const long i = q * mr, rows = std::min<long>(mr, M - i);
+      for (long s = 0; s < slices; s++) {
+        const long pc = s * KC, kc = std::min(KC, K - pc);
+        packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
+        // what to prefetch meanwhile: this panel's next slice, or the next panel's first
+        const float* next = s + 1 < slices ? A + i * lda + pc + KC
+                            : q + 1 < mPanels ? A + (i + mr) * lda : nullptr;
+        for (long p = 0; p < nPanels; p++) {
+          const float* bp = bufB + s * sliceStride + p * nr * kc;
+          const long cols = std::min<long>(nr, N - p * nr);
+          const bool acc = s > 0 || accumulate;
+          if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0)
+            kernelAvx512Prefetch<14>(kc, ap, bp, C + i * ldc + p * nr, ldc, acc, next, lda);
+          else
+            tileProduct(ks, kc, ap, bp, C + i * ldc + p * nr, ldc, rows, cols, acc, nullptr, false);
+        }
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -556,6 +669,8 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
   if (M <= GEMV_MAX_ROWS && !transA && transB) return gemvT(M, N, K, A, lda, B, ldb, acc, C, ldc);
   const KernelSpec ks = specFor(currentIsa());
   const int threads = getThreads();
+  if (!transA && N <= TALL_MAX_N && M >= 64L * ks.mr && K >= KC)
+    return gemmTallSkinny(ks, transB, M, N, K, A, lda, B, ldb, acc, C, ldc);
   const double flops = 2.0 * M * N * K;
   // C is cut into one part per thread along its longer side (in whole micro-tiles), and each
   // part is a complete serial GEMM: one dispatch per call, no barrier per depth slice. The

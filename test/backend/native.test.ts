@@ -98,7 +98,9 @@ describe('native backend vs ref', { skip }, () => {
 
   it('raw GEMM, all transposes, odd sizes and several depth slices', () => {
     const rng = new Rng(1);
-    const shapes: [number, number, number][] = [[1, 1, 1], [15, 33, 7], [29, 65, 300], [100, 47, 513], [3, 200, 20], [14, 32, 256], [4, 70, 1000], [5, 9, 17]];
+    const shapes: [number, number, number][] = [[1, 1, 1], [15, 33, 7], [29, 65, 300], [100, 47, 513], [3, 200, 20], [14, 32, 256], [4, 70, 1000], [5, 9, 17],
+      // tall and skinny (≥ 64 row tiles, ≤ 64 columns): fc layers' transposed path, edge rows
+      [1000, 40, 300], [910, 32, 512]];
     for (const [m, n, k] of shapes) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
@@ -191,7 +193,7 @@ describe('native backend vs ref', { skip }, () => {
 
   it('linear forward and backward, odd sizes', () => {
     const rng = new Rng(7);
-    for (const [n, d, f] of [[1, 1, 1], [5, 37, 19], [3, 300, 70], [130, 33, 40], [1, 513, 10], [9, 70, 37], [32, 300, 129]]) {
+    for (const [n, d, f] of [[1, 1, 1], [5, 37, 19], [3, 300, 70], [130, 33, 40], [1, 513, 10], [9, 70, 37], [32, 300, 129], [32, 600, 1000], [33, 520, 900]]) {
       const x = rand(n * d, rng);
       const w = rand(f * d, rng);
       const b = rand(f, rng);

@@ -46,14 +46,23 @@ struct KernelSpec {
 // a: packed A micro-panel [kc][MR]; b: packed B micro-panel [kc][NR]; c: C tile, row stride ldc.
 // acc: add to C (true) or overwrite it (false). Then + bias[i] per row and max(·, 0) if asked.
 
-template <int MR, int AS = MR>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                  const float* bias, bool relu) {
+// PREFETCH: also prefetch into L2, one line per depth step, the next depth slice of the MR rows
+// of an unpacked A being streamed: pf[r·pfStride + 16·l] for row r = k / 16 < MR and line
+// l = k mod 16 (a 256-deep slice: 16 lines of each row). The tall, skinny products (fc layers at
+// batch 32) read w once, at memory speed only if the next slice arrives while this one computes.
+template <int MR, int AS, bool PREFETCH>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"), always_inline))
+inline void tileAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                       const float* bias, bool relu, const float* pf, long pfStride) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
   for (long k = 0; k < kc; k++) {
+    if constexpr (PREFETCH) {
+      if (pf && (k >> 4) < MR)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
+                     _MM_HINT_T1);
+    }
     __m512 b0 = _mm512_load_ps(b);
     __m512 b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 32
@@ -96,6 +105,19 @@ void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, b
   }
 }
 
+template <int MR, int AS = MR>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                  const float* bias, bool relu) {
+  tileAvx512<MR, AS, false>(kc, a, b, c, ldc, acc, bias, relu, nullptr, 0);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                          const float* pf, long pfStride) {
+  tileAvx512<14, 14, true>(kc, a, b, c, ldc, acc, nullptr, false, pf, pfStride);
+}
+
 // The AVX-512 tile's left half, MR×16, for an edge panel of ≤ 16 columns (b keeps its 32-float
 // stride): a 13×13 map is 5 panels and 9 columns, and a full tile there did 3.5× the work.
 template <int MR, int AS = MR>
@@ -120,45 +142,6 @@ void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ld
     if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
     if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
     _mm512_storeu_ps(ci, v);
-  }
-}
-
-// The full AVX-512 tile (no epilogue) that also prefetches into L2, one line per depth step, the
-// next depth slice of the MR rows of an unpacked A it is streaming: pf[r·pfStride + 16·l] for
-// row r = k / 16 < MR and line l = k mod 16 (a 256-deep slice: 16 lines of each row). The tall,
-// skinny products (fc layers at batch 32) read w once, at memory speed only if the next slice
-// arrives while this one computes.
-template <int MR>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                          const float* pf, long pfStride) {
-  __m512 c0[MR], c1[MR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-  for (long k = 0; k < kc; k++) {
-    if (pf && (k >> 4) < MR)
-      _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
-                   _MM_HINT_T1);
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; i++) {
-      const __m512 av = _mm512_set1_ps(a[i]);
-      c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
-    }
-    a += MR;
-    b += 32;
-  }
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; i++) {
-    float* ci = c + i * ldc;
-    if (acc) {
-      c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
-      c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
-    }
-    _mm512_storeu_ps(ci, c0[i]);
-    _mm512_storeu_ps(ci + 16, c1[i]);
   }
 }
 
@@ -561,7 +544,7 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
           const long cols = std::min<long>(nr, N - p * nr);
           const bool acc = s > 0 || accumulate;
           if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0)
-            kernelAvx512Prefetch<14>(kc, ap, bp, C + i * ldc + p * nr, ldc, acc, next, lda);
+            kernelAvx512Prefetch(kc, ap, bp, C + i * ldc + p * nr, ldc, acc, next, lda);
           else
             tileProduct(ks, kc, ap, bp, C + i * ldc + p * nr, ldc, rows, cols, acc, nullptr, false);
         }

@@ -200,6 +200,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         const idx = batchIdx(b);
         const m = idx.length;
         await next;
+        // One turn of the event loop per step: a SIGINT is handled at the next step even when
+        // every batch was ready before it was asked for (it waited for the epoch's end).
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const t0 = performance.now();
         next = b + 1 < batches ? fillBatch(b + 1, state.step + 1) : null;
         for (let i = 0; i < m; i++) labels[i] = split.labels[idx[i]];

@@ -416,8 +416,9 @@ constexpr long KC = 256;
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
 
-// One micro-tile of C (rows × cols ≤ MR × NR) from packed panels: the full kernel in place, the
-// half kernel for an edge panel of exactly NR/2 columns, else through a scratch tile.
+// One micro-tile of C (rows × cols ≤ MR × NR) from packed panels, in place where a kernel fits
+// it — the full tile, an r-row edge kernel (full or half width), the half kernel for exactly
+// NR/2 columns — else through a scratch tile.
 void tileProduct(const KernelSpec& ks, long kc, const float* ap, const float* bp, float* c,
                  long ldc, long rows, long cols, bool acc, const float* bias, bool relu) {
   const int mr = ks.mr, nr = ks.nr;

@@ -37,10 +37,11 @@ const cases: Row[] = [
 ];
 if (!quick) cases.push({ arch: 'alexnet2012', mode: 'train', batch: 128 });
 // --only torchvision:infer:32,alexnet2012:train:32 keeps just those rows.
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] ?? '' : undefined;
+const only = onlyArg?.split(',').filter((x) => x !== '');
 const selected = only ? cases.filter((r) => only.includes(`${r.arch}:${r.mode}:${r.batch}`)) : cases;
 if (only && selected.length === 0) {
-  process.stderr.write(`bench: --only ${only.join(',')} matches no row (ARCH:MODE:BATCH, e.g. torchvision:infer:32)\n`);
+  process.stderr.write(`bench: --only '${onlyArg}' matches no row (ARCH:MODE:BATCH, e.g. torchvision:infer:32)\n`);
   process.exit(2);
 }
 

@@ -1,6 +1,7 @@
 // `alexnet train`: a preset (default fashion-quick) with any flag overriding it, then the library's
 // training loop. --json prints one JSON object per epoch and a final one (testAccuracy, testTop5,
-// seconds, imagesPerSecond); progress goes to stderr. Ctrl-C finishes the step, saves, exits 130.
+// seconds, imagesPerSecond); progress goes to stderr. Ctrl-C finishes the step, saves and exits 130;
+// SIGTERM does the same and exits 143.
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -179,7 +180,7 @@ export function registerTrain(program: Command): void {
           seconds,
           imagesPerSecond: result.stepSeconds > 0 ? result.images / result.stepSeconds : 0,
           budgetStop: result.budgetStop,
-          interrupted: result.interrupted,
+          interrupted: result.interrupted !== null,
           model: result.modelPath,
           checkpoint: result.checkpointPath,
           backend: backend.name,
@@ -190,7 +191,7 @@ export function registerTrain(program: Command): void {
           log(`test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, `
             + `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`);
         }
-        if (result.interrupted) process.exitCode = 130;
+        if (result.interrupted) process.exitCode = result.interrupted === 'SIGTERM' ? 143 : 130;
       } finally {
         await dataset.close();
       }

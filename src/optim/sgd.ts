@@ -1,8 +1,9 @@
 // SGD with momentum and weight decay, exactly the paper's rule (§5), one backend call per tensor:
 //   v ← momentum·v − (decay·decayMult)·(lr·lrMult)·w − (lr·lrMult)·∂L/∂w ;  w ← w + v
 // Per-parameter multipliers follow Caffe's lr_mult/decay_mult (bvlc_alexnet: biases lr×2, no
-// decay). Frozen parameters are skipped entirely (their velocity stays as it was). The velocity
-// buffers are part of the training state and travel in checkpoints as `momentum.<param name>`.
+// decay). Frozen parameters are skipped entirely (their velocity stays as it was). With momentum
+// > 0 the velocity buffers are part of the training state and travel in checkpoints as
+// `momentum.<param name>`; with momentum 0 (plain SGD) they are not state and are not written.
 import type { Backend } from '../backend/backend.js';
 import type { Param } from '../nn/layer.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -48,17 +49,22 @@ export class Sgd {
     }
   }
 
-  /** The velocity buffers as tensors named `momentum.<param>` (for checkpoints). */
+  /**
+   * The velocity buffers as tensors named `momentum.<param>` (for checkpoints). With momentum 0 a
+   * step never reads the old velocity, so there is no state to keep and none is written.
+   */
   stateTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
+    if (this.opts.momentum === 0) return out;
     for (const p of this.params) out.set(MOMENTUM_PREFIX + p.name, new Tensor(p.shape, this.velocity.get(p.name)!));
     return out;
   }
 
-  /** Restores the velocity buffers written by stateTensors(); every one must be present. */
+  /** Restores the velocity buffers written by stateTensors(); with momentum > 0 every one must be present. */
   loadStateTensors(tensors: Map<string, Tensor>, source: string): void {
     for (const p of this.params) {
       const t = tensors.get(MOMENTUM_PREFIX + p.name);
+      if (!t && this.opts.momentum === 0) continue;
       if (!t) usage(`${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} is missing (not a training checkpoint?)`);
       if (t.size !== p.data.length) usage(`${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} has ${t.size} values, the parameter ${p.data.length}`);
       this.velocity.get(p.name)!.set(t.data);

@@ -1,6 +1,6 @@
 // The training loop (SPEC §2): seeded shuffling, batches prepared on the data worker while the
 // backend computes the previous one, the paper's SGD, a learning-rate schedule, per-epoch
-// validation top-1/top-5, and after every epoch (and on SIGINT, after finishing the current step)
+// validation top-1/top-5, and after every epoch (and on SIGINT or SIGTERM, after finishing the current step)
 // OUT/model.safetensors, OUT/checkpoint.safetensors, OUT/metrics.jsonl and OUT/curves.{svg,png},
 // all written atomically. A resumed run continues exactly: same batches, dropout masks, learning
 // rates and updates as if it had never stopped.
@@ -44,7 +44,7 @@ export interface TrainSetup {
   resume?: LoadedCheckpoint;
   progress?: Progress;
   onEpoch?: (r: EpochRecord) => void;
-  /** Install a SIGINT handler: finish the step, save, stop (default true). */
+  /** Install SIGINT and SIGTERM handlers: finish the step, save, stop (default true). */
   handleSignals?: boolean;
   /** Write curves.png/svg (default true; tests switch it off for speed). */
   plots?: boolean;
@@ -54,7 +54,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** The last evaluation of the test/validation split. */
   test: { top1: number; top5: number; loss: number } | null;
-  interrupted: boolean;
+  /** A signal stopped the run (after saving a checkpoint): SIGINT or SIGTERM, else null. */
+  interrupted: NodeJS.Signals | null;
   /** Training ended before `epochs` because of the time budget. */
   budgetStop: boolean;
   /** Images trained on by this process, and the seconds its training steps took. */
@@ -126,14 +127,16 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     net.rng.setState(state.dropoutRng);
   }
 
-  // SIGINT: finish the current step, save, stop. A second one exits at once (writes are atomic).
-  let interrupt = false;
-  const onSigint = (): void => {
-    if (interrupt) process.exit(130);
-    interrupt = true;
-    progress.note('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)');
+  // SIGINT (Ctrl-C) or SIGTERM (what process managers send): finish the current step, save, stop.
+  // A second signal exits at once (writes are atomic, so nothing is left half-written).
+  let interrupt: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupt) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    interrupt = signal;
+    progress.note(`interrupt (${signal}): finishing the current step and saving a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`);
   };
-  if (setup.handleSignals !== false) process.on('SIGINT', onSigint);
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((s) => [s, () => onSignal(s)] as const);
+  if (setup.handleSignals !== false) for (const [s, h] of handlers) process.on(s, h);
 
   const save = async (): Promise<void> => {
     state.schedule = schedule.getState();
@@ -154,7 +157,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   let valSeconds: number | null = null; // measured by the first validation
   let images = 0;
   let stepSeconds = 0;
-  let interrupted = false;
+  let interrupted: NodeJS.Signals | null = null;
   let budgetStop = false;
   let test: TrainResult['test'] = null;
 
@@ -251,7 +254,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       progress.done();
 
       if (interrupt) {
-        interrupted = true;
+        interrupted = interrupt;
         await save();
         progress.note(`interrupted at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${batches}; saved ${checkpointPath} (continue with --resume ${checkpointPath})`);
         break;
@@ -295,7 +298,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       }
     }
   } finally {
-    if (setup.handleSignals !== false) process.off('SIGINT', onSigint);
+    if (setup.handleSignals !== false) for (const [s, h] of handlers) process.off(s, h);
     progress.done();
   }
   return { history: state.history, test, interrupted, budgetStop, images, stepSeconds, modelPath, checkpointPath };

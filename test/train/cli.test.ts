@@ -2,9 +2,11 @@
 // file, exit code 2, nothing written. Also predict end to end on a generated PNG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { FASHION_CLASSES } from '../../src/data/byte-dataset.js';
@@ -14,7 +16,8 @@ import { defaultConfig } from '../../src/models/config.js';
 import { initialize } from '../../src/models/init.js';
 import { writeSafetensors } from '../../src/tensor/safetensors.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
+import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-cli-train-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -86,10 +89,8 @@ test('predict: a PNG → top-k Fashion-MNIST labels; a broken image is a one-lin
   assertUsage(runCli(['predict', '--model', modelPath, join(dir, 'broken.png'), '--backend', 'ref']), /broken.png: cannot read image/);
 });
 
-test('train on an IDX directory → eval → resume, end to end through the CLI', async () => {
-  const { gzipSync } = await import('node:zlib');
-  const idxDir = join(dir, 'idx');
-  const { mkdirSync } = await import('node:fs');
+/** Writes a Fashion-MNIST-shaped IDX directory (train .gz, test raw) of `n` training images. */
+function writeIdxDir(idxDir: string, n: number): void {
   mkdirSync(idxDir);
   const idx = (dims: number[], data: Uint8Array): Buffer => {
     const head = Buffer.alloc(4 + 4 * dims.length);
@@ -98,12 +99,17 @@ test('train on an IDX directory → eval → resume, end to end through the CLI'
     dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
     return Buffer.concat([head, data]);
   };
-  const images = new Uint8Array(40 * 784).map((_, i) => (i * 7) % 256);
-  const labels = Uint8Array.from({ length: 40 }, (_, i) => i % 10);
-  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([40, 28, 28], images)));
-  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([40], labels)));
+  const images = new Uint8Array(n * 784).map((_, i) => (i * 7) % 256);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([n, 28, 28], images)));
+  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([n], labels)));
   writeFileSync(join(idxDir, 't10k-images-idx3-ubyte'), idx([10, 28, 28], images.subarray(0, 7840)));
   writeFileSync(join(idxDir, 't10k-labels-idx1-ubyte'), idx([10], labels.subarray(0, 10)));
+}
+
+test('train on an IDX directory → eval → resume, end to end through the CLI', () => {
+  const idxDir = join(dir, 'idx');
+  writeIdxDir(idxDir, 40);
   const out = join(dir, 'run');
   const r = runCli(['train', '--data', idxDir, '--epochs', '1', '--batch', '20', '--out', out, '--json', '--max-seconds', '0']);
   assert.equal(r.status, 0, r.stderr);
@@ -125,4 +131,32 @@ test('train on an IDX directory → eval → resume, end to end through the CLI'
   const reFinal = JSON.parse(re.stdout.trim().split('\n').pop()!);
   assert.equal(reFinal.steps, 4);
   assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
+});
+
+test('SIGTERM to a running `alexnet train`: the step finishes, the checkpoint is saved, exit 143', async () => {
+  const idxDir = join(dir, 'idx-term');
+  writeIdxDir(idxDir, 2000);
+  const out = join(dir, 'run-term');
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'alexnet.js'), 'train', '--data', idxDir, '--epochs', '5',
+    '--batch', '20', '--out', out, '--json', '--max-seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d; });
+  const status = await new Promise<number | null>((resolve) => {
+    // Signal once training has begun (the first progress line), well before 5 epochs can end.
+    child.stderr.on('data', (d: Buffer) => {
+      const first = !/ batch \d+\//.test(stderr);
+      stderr += d;
+      if (first && / batch \d+\//.test(stderr)) child.kill('SIGTERM');
+    });
+    child.on('close', (code) => resolve(code));
+  });
+  assert.equal(status, 143, stderr);
+  assert.match(stderr, /interrupted at epoch \d+, batch \d+\/100; saved .*checkpoint\.safetensors/);
+  const final = JSON.parse(stdout.trim().split('\n').pop()!);
+  assert.equal(final.interrupted, true);
+  assert.ok(final.epochs < 5);
+  const ck = loadTrainingCheckpoint(join(out, 'checkpoint.safetensors'));
+  assert.equal(ck.state.epoch, final.epochs, 'saved in the epoch that was interrupted');
+  assert.ok(ck.state.batchInEpoch > 0 && ck.state.batchInEpoch < 100, `saved mid-epoch (batch ${ck.state.batchInEpoch})`);
 });

@@ -1,5 +1,6 @@
 // Resume is exact: 2 epochs straight and 1 epoch + resume + 1 epoch give bit-identical weights
-// and momentum; so does an interrupt (SIGINT) in the middle of an epoch followed by --resume.
+// and momentum; so does an interrupt (SIGINT or SIGTERM) in the middle of an epoch followed by
+// --resume, and so does plain SGD, whose checkpoint carries no momentum buffers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -87,25 +88,46 @@ test('resume is exact on every backend under test (native: multi-threaded kernel
   }
 });
 
-test('SIGINT mid-epoch: finish the step, save, and resuming continues exactly', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'alexnet-sigint-'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} mid-epoch: finish the step, save, and resuming continues exactly`, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'alexnet-signal-'));
+    try {
+      const ds = tinyDataset({ workers: false });
+      const straight = freshNet(7);
+      await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'a'), plots: false });
+
+      const interrupted = freshNet(7);
+      const progress: Progress = {
+        step(i) { if (i.epoch === 2 && i.batch === 3) process.emit(signal); },
+        note() {},
+        done() {},
+      };
+      const r = await train({ net: interrupted, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'b'), progress, plots: false });
+      assert.equal(r.interrupted, signal);
+      assert.equal(process.listenerCount(signal), 0, 'the handler is removed when training ends');
+      const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
+      assert.equal(ck.state.epoch, 1);
+      assert.equal(ck.state.batchInEpoch, 3);
+      await ds.close();
+      const resumed = await resumeFrom(join(root, 'b'), 2);
+      assertSameTensors(straight, resumed);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+test('plain SGD (momentum 0): the checkpoint has no momentum buffers and resume is still exact', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'alexnet-plain-sgd-'));
   try {
     const ds = tinyDataset({ workers: false });
     const straight = freshNet(7);
-    await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'a'), plots: false });
-
-    const interrupted = freshNet(7);
-    const progress: Progress = {
-      step(i) { if (i.epoch === 2 && i.batch === 3) process.emit('SIGINT'); },
-      note() {},
-      done() {},
-    };
-    const r = await train({ net: interrupted, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'b'), progress, plots: false });
-    assert.equal(r.interrupted, true);
-    const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
-    assert.equal(ck.state.epoch, 1);
-    assert.equal(ck.state.batchInEpoch, 3);
+    await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2, momentum: 0 }), outDir: join(root, 'a'), plots: false });
+    await train({ net: freshNet(7), meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1, momentum: 0 }), outDir: join(root, 'b'), plots: false });
     await ds.close();
+    const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
+    assert.deepEqual([...ck.tensors.keys()].filter((k) => k.startsWith('momentum.')), []);
+    assert.equal(ck.tensors.size, straight.params.length, 'only the weights');
     const resumed = await resumeFrom(join(root, 'b'), 2);
     assertSameTensors(straight, resumed);
   } finally {

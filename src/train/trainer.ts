@@ -1,8 +1,8 @@
 // The training loop (SPEC §2): seeded shuffling, batches prepared on the data worker while the
 // backend computes the previous one, the paper's SGD, a learning-rate schedule, per-epoch
-// validation top-1/top-5, and after every epoch (and on SIGINT or SIGTERM, after finishing the current step)
-// OUT/model.safetensors, OUT/checkpoint.safetensors, OUT/metrics.jsonl and OUT/curves.{svg,png},
-// all written atomically. A resumed run continues exactly: same batches, dropout masks, learning
+// validation top-1/top-5, and after every epoch (and on SIGINT or SIGTERM, after finishing the
+// current step) OUT/model.safetensors, OUT/checkpoint.safetensors, OUT/metrics.jsonl and
+// OUT/curves.{svg,png}, all written atomically. A resumed run continues exactly: same batches, dropout masks, learning
 // rates and updates as if it had never stopped.
 //
 // Where the randomness comes from (all from config.seed): the epoch's order — Rng(seed, epoch);

@@ -1,5 +1,6 @@
 // Bad input to train/eval/predict through the built CLI: one line on stderr naming the flag or
-// file, exit code 2, nothing written. Also predict end to end on a generated PNG.
+// file, exit code 2, nothing written. Also predict end to end on a generated PNG, train → eval →
+// resume on an IDX directory, and a SIGTERM to a running train.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -144,10 +145,10 @@ test('SIGTERM to a running `alexnet train`: the step finishes, the checkpoint is
   child.stdout.on('data', (d: Buffer) => { stdout += d; });
   const status = await new Promise<number | null>((resolve) => {
     // Signal once training has begun (the first progress line), well before 5 epochs can end.
+    let sent = false;
     child.stderr.on('data', (d: Buffer) => {
-      const first = !/ batch \d+\//.test(stderr);
       stderr += d;
-      if (first && / batch \d+\//.test(stderr)) child.kill('SIGTERM');
+      if (!sent && / batch \d+\//.test(stderr)) sent = child.kill('SIGTERM');
     });
     child.on('close', (code) => resolve(code));
   });

@@ -12,7 +12,7 @@ import { loadTrainingCheckpoint } from '../train/checkpoint.js';
 import { DEFAULT_PRESET, PRESET_NAMES, preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
 import { makeProgress } from '../train/progress.js';
 import { openData, prepareNet } from '../train/setup.js';
-import { train } from '../train/trainer.js';
+import { signalExitCode, train } from '../train/trainer.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, nonNegativeInt, positiveInt, positiveNumber, printJson } from './options.js';
 
@@ -191,7 +191,7 @@ export function registerTrain(program: Command): void {
           log(`test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, `
             + `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`);
         }
-        if (result.interrupted) process.exitCode = result.interrupted === 'SIGTERM' ? 143 : 130;
+        if (result.interrupted) process.exitCode = signalExitCode(result.interrupted);
       } finally {
         await dataset.close();
       }

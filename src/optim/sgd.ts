@@ -60,7 +60,7 @@ export class Sgd {
     return out;
   }
 
-  /** Restores the velocity buffers written by stateTensors(); with momentum > 0 every one must be present. */
+  /** Restores the buffers written by stateTensors(); with momentum > 0 every one must be present. */
   loadStateTensors(tensors: Map<string, Tensor>, source: string): void {
     for (const p of this.params) {
       const t = tensors.get(MOMENTUM_PREFIX + p.name);

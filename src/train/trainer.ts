@@ -2,12 +2,13 @@
 // backend computes the previous one, the paper's SGD, a learning-rate schedule, per-epoch
 // validation top-1/top-5, and after every epoch (and on SIGINT or SIGTERM, after finishing the
 // current step) OUT/model.safetensors, OUT/checkpoint.safetensors, OUT/metrics.jsonl and
-// OUT/curves.{svg,png}, all written atomically. A resumed run continues exactly: same batches, dropout masks, learning
-// rates and updates as if it had never stopped.
+// OUT/curves.{svg,png}, all written atomically. A resumed run continues exactly: same batches,
+// dropout masks, learning rates and updates as if it had never stopped.
 //
 // Where the randomness comes from (all from config.seed): the epoch's order — Rng(seed, epoch);
 // a batch's augmentation — its global step; dropout masks — net.rng, whose state is checkpointed.
 import { mkdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Dataset } from '../data/dataset.js';
@@ -100,6 +101,11 @@ export function freshState(config: TrainConfig, net: Net): TrainingState {
   };
 }
 
+/** The shell's exit status for a process ended by `signal`: 128 + its number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
+}
+
 export async function train(setup: TrainSetup): Promise<TrainResult> {
   const { net, dataset, config, meta } = setup;
   const progress = setup.progress ?? makeProgress({ tty: false, quiet: true });
@@ -131,7 +137,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   // A second signal exits at once (writes are atomic, so nothing is left half-written).
   let interrupt: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupt) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    if (interrupt) process.exit(signalExitCode(signal));
     interrupt = signal;
     progress.note(`interrupt (${signal}): finishing the current step and saving a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`);
   };
@@ -203,7 +209,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         const idx = batchIdx(b);
         const m = idx.length;
         await next;
-        // One turn of the event loop per step: a SIGINT is handled at the next step even when
+        // One turn of the event loop per step: a signal is handled at the next step even when
         // every batch was ready before it was asked for (it waited for the epoch's end).
         await new Promise<void>((resolve) => setImmediate(resolve));
         const t0 = performance.now();

@@ -14,6 +14,7 @@ import { loadFashionRaw, openFashion } from '../../src/data/fashion.js';
 import { openIdx, readIdx } from '../../src/data/idx.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
 import { ROOT } from '../helpers/cli.js';
+import { encodeIdx } from '../helpers/idx.js';
 
 test('bundled Fashion-MNIST: 6,000 train / 1,000 test per class, the two empty entries skipped', () => {
   const raw = loadFashionRaw();
@@ -81,23 +82,15 @@ test('bilinear 28 → 67 and 28 → 224 match PyTorch (align_corners=False)', ()
   }
 });
 
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head[2] = 0x08;
-  head[3] = dims.length;
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([head, data]);
-}
-
 test('IDX files, plain and gzipped; bad ones are one-line usage errors', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'alexnet-idx-'));
   try {
     const trainImages = new Uint8Array(20 * 784).map((_, i) => i % 251);
     const trainLabels = Uint8Array.from({ length: 20 }, (_, i) => i % 10);
-    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([20, 28, 28], trainImages)));
-    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx([20], trainLabels));
-    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), idx([5, 28, 28], trainImages.subarray(0, 5 * 784)));
-    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([5], trainLabels.subarray(0, 5))));
+    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(encodeIdx([20, 28, 28], trainImages)));
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), encodeIdx([20], trainLabels));
+    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), encodeIdx([5, 28, 28], trainImages.subarray(0, 5 * 784)));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([5], trainLabels.subarray(0, 5))));
     const ds = openIdx(dir, { inputSize: 67, workers: false });
     assert.equal(ds.train.size, 20);
     assert.equal(ds.test.size, 5);
@@ -106,7 +99,7 @@ test('IDX files, plain and gzipped; bad ones are one-line usage errors', async (
     await ds.close();
     writeFileSync(join(dir, 'bad'), Buffer.from([0, 0, 8, 3, 0, 0, 0, 9]));
     assert.throws(() => readIdx(join(dir, 'bad')), /IDX header is truncated|bytes, its header/);
-    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([4], trainLabels.subarray(0, 4))));
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([4], trainLabels.subarray(0, 4))));
     assert.throws(() => openIdx(dir, { inputSize: 67, workers: false }), /4 labels for 5 images/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

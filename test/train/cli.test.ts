@@ -19,6 +19,7 @@ import { writeSafetensors } from '../../src/tensor/safetensors.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { encodeIdx } from '../helpers/idx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-cli-train-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -93,19 +94,12 @@ test('predict: a PNG → top-k Fashion-MNIST labels; a broken image is a one-lin
 /** Writes a Fashion-MNIST-shaped IDX directory (train .gz, test raw) of `n` training images. */
 function writeIdxDir(idxDir: string, n: number): void {
   mkdirSync(idxDir);
-  const idx = (dims: number[], data: Uint8Array): Buffer => {
-    const head = Buffer.alloc(4 + 4 * dims.length);
-    head[2] = 0x08;
-    head[3] = dims.length;
-    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-    return Buffer.concat([head, data]);
-  };
   const images = new Uint8Array(n * 784).map((_, i) => (i * 7) % 256);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([n, 28, 28], images)));
-  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([n], labels)));
-  writeFileSync(join(idxDir, 't10k-images-idx3-ubyte'), idx([10, 28, 28], images.subarray(0, 7840)));
-  writeFileSync(join(idxDir, 't10k-labels-idx1-ubyte'), idx([10], labels.subarray(0, 10)));
+  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(encodeIdx([n, 28, 28], images)));
+  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([n], labels)));
+  writeFileSync(join(idxDir, 't10k-images-idx3-ubyte'), encodeIdx([10, 28, 28], images.subarray(0, 7840)));
+  writeFileSync(join(idxDir, 't10k-labels-idx1-ubyte'), encodeIdx([10], labels.subarray(0, 10)));
 }
 
 test('train on an IDX directory → eval → resume, end to end through the CLI', () => {

@@ -19,19 +19,58 @@ const N = arg('images', 320);
 const B = arg('batch', 32);
 const T = arg('threads', 2);
 const alexnet = (args: string[]): string =>
-  execFileSync(process.execPath, [join(root, 'bin', 'alexnet.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  execFileSync(process.execPath, [join(root, 'bin', 'alexnet.js'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 
 const dir = tempDir('alexnet-folder-bench-');
 try {
-  for (let i = 0; i < N; i++) await writeImage(join(dir, `class${i % 8}`, `${i}.jpg`), patternImage(500, 375, i), 500, 375);
-  const epochs = alexnet(['train', '--data', dir, '--arch', 'alexnet2012', '--epochs', '2', '--batch', String(B),
-    '--threads', String(T), '--json', '--out', join(dir, 'run'), '--max-seconds', '0'])
-    .trim().split('\n').map((l) => JSON.parse(l)).filter((j) => j.event === 'epoch');
+  for (let i = 0; i < N; i++)
+    await writeImage(join(dir, `class${i % 8}`, `${i}.jpg`), patternImage(500, 375, i), 500, 375);
+  const epochs = alexnet([
+    'train',
+    '--data',
+    dir,
+    '--arch',
+    'alexnet2012',
+    '--epochs',
+    '2',
+    '--batch',
+    String(B),
+    '--threads',
+    String(T),
+    '--json',
+    '--out',
+    join(dir, 'run'),
+    '--max-seconds',
+    '0',
+  ])
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((j) => j.event === 'epoch');
   const folder = epochs[epochs.length - 1].imagesPerSecond as number;
-  const memory = JSON.parse(alexnet(['bench', '--arch', 'alexnet2012', '--mode', 'train', '--batch', String(B),
-    '--threads', String(T), '--iterations', '5', '--json'])).imagesPerSecond as number;
-  process.stdout.write(`alexnet2012 training, batch ${B}, ${T} threads: from a folder of ${N} JPEGs (500×375) ${folder.toFixed(1)} images/s, `
-    + `from tensors in memory ${memory.toFixed(1)} images/s: folder/memory = ${(folder / memory).toFixed(3)}\n`);
+  const memory = JSON.parse(
+    alexnet([
+      'bench',
+      '--arch',
+      'alexnet2012',
+      '--mode',
+      'train',
+      '--batch',
+      String(B),
+      '--threads',
+      String(T),
+      '--iterations',
+      '5',
+      '--json',
+    ]),
+  ).imagesPerSecond as number;
+  process.stdout.write(
+    `alexnet2012 training, batch ${B}, ${T} threads: from a folder of ${N} JPEGs (500×375) ${folder.toFixed(1)} images/s, ` +
+      `from tensors in memory ${memory.toFixed(1)} images/s: folder/memory = ${(folder / memory).toFixed(3)}\n`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -8,11 +8,32 @@
 import { convOutputSize, type ConvGeom } from '../src/backend/backend.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../src/backend/native/index.js';
 
-interface ConvLayer { name: string; cIn: number; cOut: number; k: number; stride: number; pad: number; groups: number }
+interface ConvLayer {
+  name: string;
+  cIn: number;
+  cOut: number;
+  k: number;
+  stride: number;
+  pad: number;
+  groups: number;
+}
 
 function geom(n: number, hw: number, l: ConvLayer): ConvGeom {
   const o = convOutputSize(hw, l.k, l.stride, l.pad);
-  return { n, cIn: l.cIn, h: hw, w: hw, cOut: l.cOut, kh: l.k, kw: l.k, stride: l.stride, pad: l.pad, groups: l.groups, ho: o, wo: o };
+  return {
+    n,
+    cIn: l.cIn,
+    h: hw,
+    w: hw,
+    cOut: l.cOut,
+    kh: l.k,
+    kw: l.k,
+    stride: l.stride,
+    pad: l.pad,
+    groups: l.groups,
+    ho: o,
+    wo: o,
+  };
 }
 
 function best(fn: () => void, budgetMs = 600, minReps = 3): number {
@@ -49,47 +70,70 @@ function main(): void {
   const forwardOnly = args.includes('--forward');
   const nb = nativeBackend;
   const peak = Math.max(nativeBinding.peakGflops(0.3), nativeBinding.peakGflops(0.3));
-  console.log(`isa ${nativeBinding.isa()}, threads ${nb.getThreads()}, measured peak ${peak.toFixed(1)} GFLOP/s`);
+  console.log(
+    `isa ${nativeBinding.isa()}, threads ${nb.getThreads()}, measured peak ${peak.toFixed(1)} GFLOP/s`,
+  );
   const row = (name: string, ms: number, flops: number): void => {
     const gf = flops / ms / 1e6;
-    console.log(`${name.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms ${gf.toFixed(1).padStart(7)} GFLOP/s ${(100 * gf / peak).toFixed(0).padStart(4)}% of peak`);
+    console.log(
+      `${name.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms ${gf.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf) / peak).toFixed(0).padStart(4)}% of peak`,
+    );
   };
 
-  const nets: { id: string; n: number; hw: number; convs: ConvLayer[]; fcs: [number, number][] }[] = [
-    {
-      id: 'fashion', n: 128, hw: 67,
-      convs: [
-        { name: 'conv1', cIn: 1, cOut: 96, k: 11, stride: 4, pad: 1, groups: 1 },
-        { name: 'conv2', cIn: 96, cOut: 256, k: 5, stride: 1, pad: 2, groups: 1 },
-        { name: 'conv3', cIn: 256, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
-        { name: 'conv4', cIn: 384, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
-        { name: 'conv5', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
-      ],
-      fcs: [[256, 4096], [4096, 4096], [4096, 10]],
-    },
-    {
-      id: 'alexnet', n: 32, hw: 227,
-      convs: [
-        { name: 'conv1', cIn: 3, cOut: 96, k: 11, stride: 4, pad: 0, groups: 1 },
-        { name: 'conv2', cIn: 96, cOut: 256, k: 5, stride: 1, pad: 2, groups: 2 },
-        { name: 'conv3', cIn: 256, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
-        { name: 'conv4', cIn: 384, cOut: 384, k: 3, stride: 1, pad: 1, groups: 2 },
-        { name: 'conv5', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 2 },
-      ],
-      fcs: [[9216, 4096], [4096, 4096], [4096, 1000]],
-    },
-    {
-      id: 'torchvision', n: 32, hw: 224,
-      convs: [
-        { name: 'conv1', cIn: 3, cOut: 64, k: 11, stride: 4, pad: 2, groups: 1 },
-        { name: 'conv2', cIn: 64, cOut: 192, k: 5, stride: 1, pad: 2, groups: 1 },
-        { name: 'conv3', cIn: 192, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
-        { name: 'conv4', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
-        { name: 'conv5', cIn: 256, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
-      ],
-      fcs: [[9216, 4096], [4096, 4096], [4096, 1000]],
-    },
-  ];
+  const nets: { id: string; n: number; hw: number; convs: ConvLayer[]; fcs: [number, number][] }[] =
+    [
+      {
+        id: 'fashion',
+        n: 128,
+        hw: 67,
+        convs: [
+          { name: 'conv1', cIn: 1, cOut: 96, k: 11, stride: 4, pad: 1, groups: 1 },
+          { name: 'conv2', cIn: 96, cOut: 256, k: 5, stride: 1, pad: 2, groups: 1 },
+          { name: 'conv3', cIn: 256, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+          { name: 'conv4', cIn: 384, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+          { name: 'conv5', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
+        ],
+        fcs: [
+          [256, 4096],
+          [4096, 4096],
+          [4096, 10],
+        ],
+      },
+      {
+        id: 'alexnet',
+        n: 32,
+        hw: 227,
+        convs: [
+          { name: 'conv1', cIn: 3, cOut: 96, k: 11, stride: 4, pad: 0, groups: 1 },
+          { name: 'conv2', cIn: 96, cOut: 256, k: 5, stride: 1, pad: 2, groups: 2 },
+          { name: 'conv3', cIn: 256, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+          { name: 'conv4', cIn: 384, cOut: 384, k: 3, stride: 1, pad: 1, groups: 2 },
+          { name: 'conv5', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 2 },
+        ],
+        fcs: [
+          [9216, 4096],
+          [4096, 4096],
+          [4096, 1000],
+        ],
+      },
+      {
+        id: 'torchvision',
+        n: 32,
+        hw: 224,
+        convs: [
+          { name: 'conv1', cIn: 3, cOut: 64, k: 11, stride: 4, pad: 2, groups: 1 },
+          { name: 'conv2', cIn: 64, cOut: 192, k: 5, stride: 1, pad: 2, groups: 1 },
+          { name: 'conv3', cIn: 192, cOut: 384, k: 3, stride: 1, pad: 1, groups: 1 },
+          { name: 'conv4', cIn: 384, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
+          { name: 'conv5', cIn: 256, cOut: 256, k: 3, stride: 1, pad: 1, groups: 1 },
+        ],
+        fcs: [
+          [9216, 4096],
+          [4096, 4096],
+          [4096, 1000],
+        ],
+      },
+    ];
   for (const net of nets) {
     if (only && only !== net.id) continue;
     if (batch) net.n = batch;
@@ -114,7 +158,8 @@ function main(): void {
       if (!forwardOnly) row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1));
       total += f + bw;
       hw = g.ho;
-      if (l.name === 'conv1' || l.name === 'conv2' || l.name === 'conv5') hw = convOutputSize(hw, 3, 2, 0);
+      if (l.name === 'conv1' || l.name === 'conv2' || l.name === 'conv5')
+        hw = convOutputSize(hw, 3, 2, 0);
     }
     for (const [d, f] of net.fcs) {
       const x = fill(net.n * d, 1);
@@ -132,7 +177,9 @@ function main(): void {
       if (!forwardOnly) row(`fc ${d}→${f} bwd`, tb, 2 * flops);
       total += tf + tb;
     }
-    console.log(`conv+fc forward+backward total ${total.toFixed(1)} ms → ≤ ${(1000 * net.n / total).toFixed(0)} images/s (GEMM layers only)`);
+    console.log(
+      `conv+fc forward+backward total ${total.toFixed(1)} ms → ≤ ${((1000 * net.n) / total).toFixed(0)} images/s (GEMM layers only)`,
+    );
   }
 }
 

@@ -26,18 +26,28 @@ const CLASSES = 8;
 const dir = tempDir('alexnet-loader-bench-');
 try {
   const rng = new Rng(1);
-  const w = 500, h = 375;
-  await mapLimit(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
-    // Smooth gradients plus noise: JPEG-compresses like a photo rather than like a flat colour.
-    const px = new Uint8Array(w * h * 3);
-    const r0 = rng.int(256), g0 = rng.int(256), b0 = rng.int(256);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      const n = (x * 31 + y * 17 + i) % 23;
-      px[o] = (r0 + x / 2 + n) & 255; px[o + 1] = (g0 + y / 2 + n) & 255; px[o + 2] = (b0 + (x + y) / 4) & 255;
-    }
-    await writeImage(join(dir, `class${i % CLASSES}`, `${i}.jpg`), px, w, h);
-  });
+  const w = 500,
+    h = 375;
+  await mapLimit(
+    Array.from({ length: N }, (_, i) => i),
+    16,
+    async (i) => {
+      // Smooth gradients plus noise: JPEG-compresses like a photo rather than like a flat colour.
+      const px = new Uint8Array(w * h * 3);
+      const r0 = rng.int(256),
+        g0 = rng.int(256),
+        b0 = rng.int(256);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const o = (y * w + x) * 3;
+          const n = (x * 31 + y * 17 + i) % 23;
+          px[o] = (r0 + x / 2 + n) & 255;
+          px[o + 1] = (g0 + y / 2 + n) & 255;
+          px[o + 2] = (b0 + (x + y) / 4) & 255;
+        }
+      await writeImage(join(dir, `class${i % CLASSES}`, `${i}.jpg`), px, w, h);
+    },
+  );
 
   let t = performance.now();
   const ds = await openImageFolder(dir, { inputSize: S, seed: 0, valFraction: 0, workers: W });
@@ -57,7 +67,12 @@ try {
     for (let k = 0; k < batches; k++) await ds.train.fill(batch(k), x, true, k);
     const augSec = (performance.now() - t) / 1000;
 
-    const inline = await openImageFolder(dir, { inputSize: S, seed: 0, valFraction: 0, workers: 0 });
+    const inline = await openImageFolder(dir, {
+      inputSize: S,
+      seed: 0,
+      valFraction: 0,
+      workers: 0,
+    });
     t = performance.now();
     for (let k = 0; k < batches; k++) await inline.train.fill(batch(k), x, true, k);
     const inlineSec = (performance.now() - t) / 1000;
@@ -65,11 +80,11 @@ try {
 
     const f = (v: number): string => v.toFixed(0).padStart(7);
     process.stdout.write(
-      `loader bench: ${N} JPEGs ${w}×${h}, ${CLASSES} classes, input ${S}, batch ${B}, ${cpus().length} cores\n`
-      + `  decode → 256×256 cache (once; sharp, ${Math.max(4, cpus().length)} in flight, incl. mean/PCA pass): ${f(N / openSec)} images/s\n`
-      + `  augmented batches from the cache, ${W} worker threads:                      ${f((batches * B) / augSec)} images/s\n`
-      + `  augmented batches from the cache, on the main thread:                    ${f((batches * B) / inlineSec)} images/s\n`
-      + `  (decode + augment, end to end for one epoch of a fresh folder: ${f(N / (openSec + N / ((batches * B) / augSec)))} images/s)\n`,
+      `loader bench: ${N} JPEGs ${w}×${h}, ${CLASSES} classes, input ${S}, batch ${B}, ${cpus().length} cores\n` +
+        `  decode → 256×256 cache (once; sharp, ${Math.max(4, cpus().length)} in flight, incl. mean/PCA pass): ${f(N / openSec)} images/s\n` +
+        `  augmented batches from the cache, ${W} worker threads:                      ${f((batches * B) / augSec)} images/s\n` +
+        `  augmented batches from the cache, on the main thread:                    ${f((batches * B) / inlineSec)} images/s\n` +
+        `  (decode + augment, end to end for one epoch of a fresh folder: ${f(N / (openSec + N / ((batches * B) / augSec)))} images/s)\n`,
     );
   } finally {
     await ds.close();

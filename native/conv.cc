@@ -44,8 +44,9 @@ struct OffsetTable {
         for (long oh = 0; oh < g.ho; oh++)
           for (long ow = 0; ow < g.wo; ow++) {
             const long ih = oh * g.stride - g.pad + ki, iw = ow * g.stride - g.pad + kj;
-            at[(ki * g.kw + kj) * P + oh * g.wo + ow] =
-                (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) ? -1 : static_cast<int32_t>(ih * g.w + iw);
+            at[(ki * g.kw + kj) * P + oh * g.wo + ow] = (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
+                                                            ? -1
+                                                            : static_cast<int32_t>(ih * g.w + iw);
           }
   }
 };
@@ -170,7 +171,9 @@ long chunkImages(const ConvGeom& g, int threads) {
   return std::max(1L, (g.n + tasks - 1) / tasks);
 }
 
-bool batchParallel(const ConvGeom& g, int threads) { return threads == 1 || g.n >= 2 * threads; }
+bool batchParallel(const ConvGeom& g, int threads) {
+  return threads == 1 || g.n >= 2 * threads;
+}
 
 // ---- the path for few images: parallel inside each step -------------------------------------
 
@@ -184,8 +187,8 @@ void im2colParallel(const float* x, const ConvGeom& g, long n0, long m, long c0,
   });
 }
 
-void forwardFewImages(const float* x, const float* w, const float* b, float* y,
-                      const ConvGeom& g, bool relu) {
+void forwardFewImages(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
+                      bool relu) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   float* col = gCol.get(static_cast<size_t>(kc) * P);
@@ -212,8 +215,7 @@ void backwardFewImages(const float* x, const float* w, const float* dy, float* d
       const float* dyg = dy + (n0 * g.cOut + gi * cog) * P;
       if (dw) {
         im2colParallel(x, g, n0, 1, gi * cig, col);
-        sgemm(false, true, cog, kc, P, dyg, P, col, P, n0 == 0 ? 0.f : 1.f, dw + gi * cog * kc,
-              kc);
+        sgemm(false, true, cog, kc, P, dyg, P, col, P, n0 == 0 ? 0.f : 1.f, dw + gi * cog * kc, kc);
       }
       if (dx) {
         sgemm(true, false, kc, P, cog, w + gi * cog * kc, kc, dyg, P, 0.f, dcol, P);
@@ -235,7 +237,7 @@ void backwardFewImages(const float* x, const float* w, const float* dy, float* d
 //   - else output channels, in whole 14-row tiles (13×13 is 5 panels and 9 columns: split by
 //     columns one thread got 96 columns, the other 80 and did not keep up).
 static void forwardSplitColumns(const float* x, const float* w, const float* b, float* y,
-                         const ConvGeom& g, bool relu, int threads) {
+                                const ConvGeom& g, bool relu, int threads) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo, nr = gemmPanelWidth(), mr = gemmTileRows();
   const long colPanels = (P + nr - 1) / nr, rowPanels = (cog + mr - 1) / mr;
@@ -270,8 +272,10 @@ static void forwardSplitColumns(const float* x, const float* w, const float* b, 
       });
     }
     for (long gi = 0; gi < G; gi++) {
-      if (strided) cols[gi].reset(new StridedPanels(dec + gi * decSize, g, 1));
-      else cols[gi].reset(new Im2colPanels(x, g, n0, 1, gi * cig, false));
+      if (strided)
+        cols[gi].reset(new StridedPanels(dec + gi * decSize, g, 1));
+      else
+        cols[gi].reset(new Im2colPanels(x, g, n0, 1, gi * cig, false));
     }
     parallelFor(static_cast<int>(G * parts), [&](int t, int) {
       const long gi = t / parts, part = t % parts;
@@ -304,11 +308,13 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
   const bool implicit = gemmPanelWidth() == 32;  // AVX-512: B panels packed from the image
-  std::unique_ptr<OffsetTable> table(!implicit && g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
+  std::unique_ptr<OffsetTable> table(!implicit && g.wo < SMALL_MAP_WO ? new OffsetTable(g)
+                                                                      : nullptr);
   // The weights are packed for the GEMM once, not once per chunk.
   const size_t wPack = packedASize(cog, kc);
   float* packedW = gPackedW.get(wPack * G);
-  for (long gi = 0; gi < G; gi++) packWholeA(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
+  for (long gi = 0; gi < G; gi++)
+    packWholeA(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = implicit ? nullptr : tCol.get(static_cast<size_t>(kc) * ld);
@@ -345,8 +351,10 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
         for (long i = 0; i < m; i++)
           for (long o = 0; o < cog; o++) {
             float* yo = y + ((n0 + i) * g.cOut + gi * cog + o) * P;
-            if (fused) std::memcpy(yo, out + o * ld + i * P, sizeof(float) * P);
-            else epilogue(out + o * ld + i * P, yo, P, b ? b[gi * cog + o] : 0.f, relu);
+            if (fused)
+              std::memcpy(yo, out + o * ld + i * P, sizeof(float) * P);
+            else
+              epilogue(out + o * ld + i * P, yo, P, b ? b[gi * cog + o] : 0.f, relu);
           }
       }
     }
@@ -404,12 +412,12 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
         dyg = dyc;
       }
       if (dw && implicit) {
-        sgemmSerialSrcB(false, cog, kc, ld, dyg, ld, Im2colPanels(x, g, n0, m, gi * cig, true),
-                        0.f, partial + t * wl + gi * cog * kc, kc);
+        sgemmSerialSrcB(false, cog, kc, ld, dyg, ld, Im2colPanels(x, g, n0, m, gi * cig, true), 0.f,
+                        partial + t * wl + gi * cog * kc, kc);
       } else if (dw) {
         im2colChunk(x, g, n0, m, gi * cig, col, table.get());
-        sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, 0.f, partial + t * wl + gi * cog * kc,
-                    kc);
+        sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, 0.f,
+                    partial + t * wl + gi * cog * kc, kc);
       }
       if (dx) {
         sgemmSerialPackedA(packedWt + gi * wPack, false, kc, ld, cog, dyg, ld, 0.f, dcol, ld);

@@ -33,7 +33,7 @@ using KernelFn = void (*)(long kc, const float* a, const float* b, float* c, lon
 struct KernelSpec {
   int mr, nr;
   KernelFn fn;
-  bool avx512;  // pack with the AVX-512 transposes
+  bool avx512;              // pack with the AVX-512 transposes
   KernelFn half = nullptr;  // the first nr/2 columns only (edge panels that narrow), or null
   // Kernels for an edge panel of r < mr rows (A panels keep their mr stride), indexed by r, at
   // full and at half width, or null: the last 8 of conv1's 64 channels ran a 14-row tile
@@ -51,9 +51,9 @@ struct KernelSpec {
 // l = k mod 16 (a 256-deep slice: 16 lines of each row). The tall, skinny products (fc layers at
 // batch 32) read w once, at memory speed only if the next slice arrives while this one computes.
 template <int MR, int AS, bool PREFETCH>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"), always_inline))
-inline void tileAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                       const float* bias, bool relu, const float* pf, long pfStride) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"), always_inline)) inline void
+tileAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc, const float* bias,
+           bool relu, const float* pf, long pfStride) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
@@ -106,24 +106,24 @@ inline void tileAvx512(long kc, const float* a, const float* b, float* c, long l
 }
 
 template <int MR, int AS = MR>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void kernelAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                  const float* bias, bool relu) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx512(
+    long kc, const float* a, const float* b, float* c, long ldc, bool acc, const float* bias,
+    bool relu) {
   tileAvx512<MR, AS, false>(kc, a, b, c, ldc, acc, bias, relu, nullptr, 0);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                          const float* pf, long pfStride) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx512Prefetch(
+    long kc, const float* a, const float* b, float* c, long ldc, bool acc, const float* pf,
+    long pfStride) {
   tileAvx512<14, 14, true>(kc, a, b, c, ldc, acc, nullptr, false, pf, pfStride);
 }
 
 // The AVX-512 tile's left half, MR×16, for an edge panel of ≤ 16 columns (b keeps its 32-float
 // stride): a 13×13 map is 5 panels and 9 columns, and a full tile there did 3.5× the work.
 template <int MR, int AS = MR>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                      const float* bias, bool relu) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx512Half(
+    long kc, const float* a, const float* b, float* c, long ldc, bool acc, const float* bias,
+    bool relu) {
   __m512 c0[MR];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) c0[i] = _mm512_setzero_ps();
@@ -146,9 +146,9 @@ void kernelAvx512Half(long kc, const float* a, const float* b, float* c, long ld
 }
 
 template <int MR>
-__attribute__((target("avx2,fma")))
-void kernelAvx2(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
-                const float* bias, bool relu) {
+__attribute__((target("avx2,fma"))) void kernelAvx2(long kc, const float* a, const float* b,
+                                                    float* c, long ldc, bool acc, const float* bias,
+                                                    bool relu) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm256_setzero_ps();
@@ -204,24 +204,43 @@ void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, b
     }
 }
 
-const KernelFn kEdgeAvx512[14] = {
-    nullptr,               kernelAvx512<1, 14>,  kernelAvx512<2, 14>,  kernelAvx512<3, 14>,
-    kernelAvx512<4, 14>,   kernelAvx512<5, 14>,  kernelAvx512<6, 14>,  kernelAvx512<7, 14>,
-    kernelAvx512<8, 14>,   kernelAvx512<9, 14>,  kernelAvx512<10, 14>, kernelAvx512<11, 14>,
-    kernelAvx512<12, 14>,  kernelAvx512<13, 14>};
-const KernelFn kEdgeHalfAvx512[14] = {
-    nullptr,                 kernelAvx512Half<1, 14>,  kernelAvx512Half<2, 14>,
-    kernelAvx512Half<3, 14>,  kernelAvx512Half<4, 14>,  kernelAvx512Half<5, 14>,
-    kernelAvx512Half<6, 14>,  kernelAvx512Half<7, 14>,  kernelAvx512Half<8, 14>,
-    kernelAvx512Half<9, 14>,  kernelAvx512Half<10, 14>, kernelAvx512Half<11, 14>,
-    kernelAvx512Half<12, 14>, kernelAvx512Half<13, 14>};
+const KernelFn kEdgeAvx512[14] = {nullptr,
+                                  kernelAvx512<1, 14>,
+                                  kernelAvx512<2, 14>,
+                                  kernelAvx512<3, 14>,
+                                  kernelAvx512<4, 14>,
+                                  kernelAvx512<5, 14>,
+                                  kernelAvx512<6, 14>,
+                                  kernelAvx512<7, 14>,
+                                  kernelAvx512<8, 14>,
+                                  kernelAvx512<9, 14>,
+                                  kernelAvx512<10, 14>,
+                                  kernelAvx512<11, 14>,
+                                  kernelAvx512<12, 14>,
+                                  kernelAvx512<13, 14>};
+const KernelFn kEdgeHalfAvx512[14] = {nullptr,
+                                      kernelAvx512Half<1, 14>,
+                                      kernelAvx512Half<2, 14>,
+                                      kernelAvx512Half<3, 14>,
+                                      kernelAvx512Half<4, 14>,
+                                      kernelAvx512Half<5, 14>,
+                                      kernelAvx512Half<6, 14>,
+                                      kernelAvx512Half<7, 14>,
+                                      kernelAvx512Half<8, 14>,
+                                      kernelAvx512Half<9, 14>,
+                                      kernelAvx512Half<10, 14>,
+                                      kernelAvx512Half<11, 14>,
+                                      kernelAvx512Half<12, 14>,
+                                      kernelAvx512Half<13, 14>};
 
 KernelSpec specFor(Isa isa) {
   switch (isa) {
     case Isa::Avx512:
       return {14, 32, kernelAvx512<14>, true, kernelAvx512Half<14>, kEdgeAvx512, kEdgeHalfAvx512};
-    case Isa::Avx2: return {6, 16, kernelAvx2<6>, false};
-    default: return {4, 8, kernelScalar, false};
+    case Isa::Avx2:
+      return {6, 16, kernelAvx2<6>, false};
+    default:
+      return {4, 8, kernelScalar, false};
   }
 }
 
@@ -249,7 +268,6 @@ ANATIVE_AVX512 void transposePack(const float* src, long lds, long nrows, long k
   }
 }
 
-
 // ---- few rows times a transposed matrix (inference at batch 1–4) -----------------------------
 // y[m, f] = Σ_k x[m, k]·w[f, k] for m < M ≤ 4: the linear layers at small batch are bound by
 // reading w once (fc6 is 151 MB), so w's rows are streamed straight through FMAs, four at a time,
@@ -274,7 +292,8 @@ ANATIVE_AVX512 void gemvTAvx512(long M, long f0, long f1, long K, const float* A
         xv[m] = m < M ? _mm512_maskz_loadu_ps(mask, A + m * lda + k) : _mm512_setzero_ps();
       for (int r = 0; r < 4; r++) {
         if (r >= nf) break;
-        _mm_prefetch(reinterpret_cast<const char*>(B + (f + r) * ldb + k + GEMV_PREFETCH), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(B + (f + r) * ldb + k + GEMV_PREFETCH),
+                     _MM_HINT_T0);
         const __m512 wv = _mm512_maskz_loadu_ps(mask, B + (f + r) * ldb + k);
         for (int m = 0; m < GEMV_MAX_ROWS; m++)
           if (m < M) s[r][m] = _mm512_fmadd_ps(xv[m], wv, s[r][m]);
@@ -333,9 +352,12 @@ void gemvT(long M, long N, long K, const float* A, long lda, const float* B, lon
   const long per = 64;  // rows of w per task (64 × K floats: a few hundred KB at AlexNet sizes)
   parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
     const long f0 = t * per, f1 = std::min(N, f0 + per);
-    if (isa == Isa::Avx512) gemvTAvx512(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
-    else if (isa == Isa::Avx2) gemvTAvx2(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
-    else gemvTScalar(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    if (isa == Isa::Avx512)
+      gemvTAvx512(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    else if (isa == Isa::Avx2)
+      gemvTAvx2(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    else
+      gemvTScalar(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
   });
 }
 
@@ -445,10 +467,9 @@ void tileProduct(const KernelSpec& ks, long kc, const float* ap, const float* bp
 // prepackedA: all of A (packedM rows) already packed by packWholeA, or null; then i0 is a
 // multiple of MR.
 void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, long j0, long j1,
-              long K, const float* A, long lda, const float* B, long ldb, bool accumulate,
-              float* C, long ldc, const float* prepackedA = nullptr,
-              const BPanelSource* srcB = nullptr, const float* rowBias = nullptr,
-              bool relu = false, long packedM = 0) {
+              long K, const float* A, long lda, const float* B, long ldb, bool accumulate, float* C,
+              long ldc, const float* prepackedA = nullptr, const BPanelSource* srcB = nullptr,
+              const float* rowBias = nullptr, bool relu = false, long packedM = 0) {
   const int mr = ks.mr, nr = ks.nr;
   float* bufA = prepackedA ? nullptr : tPackA.get(static_cast<size_t>(MC_PANELS) * mr * KC);
   float* bufB = tPackB.get(static_cast<size_t>((NC + nr - 1) / nr) * nr * KC);
@@ -507,7 +528,6 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
   }
 }
 
-
 // ---- tall and skinny: many rows of A, few columns of B (fc layers, transposed, batch ≤ 64) ----
 // yᵀ[F, N] = w[F, D]·xᵀ streams all of w (fc6: 151 MB) once per call. gemmPart's loop order —
 // depth slices outside row blocks — reads w in 1 KB pieces scattered over every row, which the
@@ -538,8 +558,9 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
         const long pc = s * KC, kc = std::min(KC, K - pc);
         packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
         // what to prefetch meanwhile: this panel's next slice, or the next panel's first
-        const float* next = s + 1 < slices ? A + i * lda + pc + KC
-                            : q + 1 < mPanels ? A + (i + mr) * lda : nullptr;
+        const float* next = s + 1 < slices    ? A + i * lda + pc + KC
+                            : q + 1 < mPanels ? A + (i + mr) * lda
+                                              : nullptr;
         for (long p = 0; p < nPanels; p++) {
           const float* bp = bufB + s * sliceStride + p * nr * kc;
           const long cols = std::min<long>(nr, N - p * nr);
@@ -572,15 +593,17 @@ void packWholeA(bool transA, long M, long K, const float* A, long lda, float* pa
   });
 }
 
-void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K,
-                        const float* B, long ldb, float beta, float* C, long ldc) {
-  if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(false, transB, M, N, K, nullptr, 1, B, ldb,
-                                                      beta, C, ldc);
-  gemmPart(specFor(currentIsa()), false, transB, 0, M, 0, N, K, nullptr, 1, B, ldb, beta != 0.f,
-           C, ldc, packedA);
+void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K, const float* B,
+                        long ldb, float beta, float* C, long ldc) {
+  if (M <= 0 || N <= 0 || K <= 0)
+    return sgemmSerial(false, transB, M, N, K, nullptr, 1, B, ldb, beta, C, ldc);
+  gemmPart(specFor(currentIsa()), false, transB, 0, M, 0, N, K, nullptr, 1, B, ldb, beta != 0.f, C,
+           ldc, packedA);
 }
 
-long gemmPanelWidth() { return specFor(currentIsa()).nr; }
+long gemmPanelWidth() {
+  return specFor(currentIsa()).nr;
+}
 
 void sgemmSerialPackedASrcB(const float* packedA, long M, long N, long K, const BPanelSource& B,
                             float beta, float* C, long ldc, const float* bias, bool relu) {
@@ -593,7 +616,9 @@ void sgemmSerialPackedASrcBCols(const float* packedA, long M, long N, long K, lo
   sgemmSerialPackedASrcBBlock(packedA, M, N, K, 0, M, j0, j1, B, beta, C, ldc, bias, relu);
 }
 
-long gemmTileRows() { return specFor(currentIsa()).mr; }
+long gemmTileRows() {
+  return specFor(currentIsa()).mr;
+}
 
 void sgemmSerialSrcBBlock(const float* A, long lda, long M, long N, long K, long i0, long i1,
                           long j0, long j1, const BPanelSource& B, float beta, float* C, long ldc,
@@ -604,8 +629,7 @@ void sgemmSerialSrcBBlock(const float* A, long lda, long M, long N, long K, long
 
 void sgemmSerialPackedASrcBBlock(const float* packedA, long M, long N, long K, long i0, long i1,
                                  long j0, long j1, const BPanelSource& B, float beta, float* C,
-                                 long ldc, const float* bias, bool relu, const float* A,
-                                 long lda) {
+                                 long ldc, const float* bias, bool relu, const float* A, long lda) {
   j1 = std::min(j1, N);
   i1 = std::min(i1, M);
   if (i1 <= i0 || j1 <= j0) return;
@@ -617,16 +641,16 @@ void sgemmSerialPackedASrcBBlock(const float* packedA, long M, long N, long K, l
       }
     return;
   }
-  gemmPart(specFor(currentIsa()), false, false, i0, i1, j0, j1, K, A, lda, nullptr, 1,
-           beta != 0.f, C, ldc, packedA, &B, bias, relu, M);
+  gemmPart(specFor(currentIsa()), false, false, i0, i1, j0, j1, K, A, lda, nullptr, 1, beta != 0.f,
+           C, ldc, packedA, &B, bias, relu, M);
 }
 
 void sgemmSerialSrcB(bool transA, long M, long N, long K, const float* A, long lda,
                      const BPanelSource& B, float beta, float* C, long ldc) {
-  if (M <= 0 || N <= 0 || K <= 0) return sgemmSerial(transA, false, M, N, K, A, lda, nullptr, 1,
-                                                      beta, C, ldc);
-  gemmPart(specFor(currentIsa()), transA, false, 0, M, 0, N, K, A, lda, nullptr, 1, beta != 0.f,
-           C, ldc, nullptr, &B);
+  if (M <= 0 || N <= 0 || K <= 0)
+    return sgemmSerial(transA, false, M, N, K, A, lda, nullptr, 1, beta, C, ldc);
+  gemmPart(specFor(currentIsa()), transA, false, 0, M, 0, N, K, A, lda, nullptr, 1, beta != 0.f, C,
+           ldc, nullptr, &B);
 }
 
 void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,

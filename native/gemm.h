@@ -23,8 +23,8 @@ void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* 
  *  The packing is tied to the ISA in use: pack and multiply without switching ISA between. */
 size_t packedASize(long M, long K);
 void packWholeA(bool transA, long M, long K, const float* A, long lda, float* packed);
-void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K,
-                        const float* B, long ldb, float beta, float* C, long ldc);
+void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K, const float* B,
+                        long ldb, float beta, float* C, long ldc);
 
 /** A B operand that is never stored whole: the GEMM asks it for one packed micro-panel at a
  *  time, op(B)[p0 : p0+kc, j0 : j0+cols] → dst[kc][nr] (columns ≥ cols zero). Conv packs the

@@ -144,8 +144,10 @@ ANATIVE_AVX512 void Im2colPanels::packRows(long j0, long cols, long p0, long kc,
 }
 
 void Im2colPanels::pack(long j0, long cols, long p0, long kc, float* dst) const {
-  if (forDw_) packRows(j0, cols, p0, kc, dst);
-  else packColumns(j0, cols, p0, kc, dst);
+  if (forDw_)
+    packRows(j0, cols, p0, kc, dst);
+  else
+    packColumns(j0, cols, p0, kc, dst);
 }
 
 // ---- stride > 1: the phase-split copy ------------------------------------------------------
@@ -154,7 +156,9 @@ namespace {
 struct StridedDims {
   long cig, hp, wd, rowLen;  // channels, padded rows, floats per phase, floats per padded row
   explicit StridedDims(const ConvGeom& g)
-      : cig(g.cIn / g.groups), hp(g.h + 2 * g.pad), wd(g.wo + (g.kw - 1) / g.stride),
+      : cig(g.cIn / g.groups),
+        hp(g.h + 2 * g.pad),
+        wd(g.wo + (g.kw - 1) / g.stride),
         rowLen(g.stride * (g.wo + (g.kw - 1) / g.stride)) {}
 };
 
@@ -275,7 +279,8 @@ ANATIVE_AVX512 void StridedPanels::pack(long j0, long cols, long p0, long kc, fl
                                      buf_, 4);
       } else {
         const float* src = buf_ + ro;
-        for (int i = 0; i < runs[h].n; i++) v = _mm512_mask_loadu_ps(v, runs[h].mask[i], src + runs[h].off[i]);
+        for (int i = 0; i < runs[h].n; i++)
+          v = _mm512_mask_loadu_ps(v, runs[h].mask[i], src + runs[h].off[i]);
       }
       _mm512_store_ps(dst + k * 32 + 16 * h, v);
     }

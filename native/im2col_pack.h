@@ -55,8 +55,8 @@ class StridedPanels : public BPanelSource {
    *  threads can split the copying. */
   static long bufferRows(const ConvGeom& g, long m);
   /** Copies rows [r0, r1) of images [n0, n0+m), channels [c0, c0 + Ci/G) of x into buf. */
-  static void fill(const float* x, const ConvGeom& g, long n0, long m, long c0, float* buf,
-                   long r0, long r1);
+  static void fill(const float* x, const ConvGeom& g, long n0, long m, long c0, float* buf, long r0,
+                   long r1);
   /** buf: the filled copy. */
   StridedPanels(const float* buf, const ConvGeom& g, long m);
   void pack(long j0, long cols, long p0, long kc, float* dst) const override;

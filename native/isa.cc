@@ -34,7 +34,9 @@ static Isa& isaRef() {
   return isa;
 }
 
-Isa currentIsa() { return isaRef(); }
+Isa currentIsa() {
+  return isaRef();
+}
 
 void setIsa(Isa isa) {
   if (static_cast<int>(isa) > static_cast<int>(detectIsa()))
@@ -44,9 +46,12 @@ void setIsa(Isa isa) {
 
 const char* isaName(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    default: return "scalar";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    default:
+      return "scalar";
   }
 }
 
@@ -54,7 +59,8 @@ Isa parseIsa(const char* name) {
   if (!std::strcmp(name, "avx512")) return Isa::Avx512;
   if (!std::strcmp(name, "avx2")) return Isa::Avx2;
   if (!std::strcmp(name, "scalar")) return Isa::Scalar;
-  throw std::runtime_error(std::string("unknown ISA '") + name + "' (expected avx512, avx2 or scalar)");
+  throw std::runtime_error(std::string("unknown ISA '") + name +
+                           "' (expected avx512, avx2 or scalar)");
 }
 
 }  // namespace anative

@@ -30,8 +30,8 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
                     float* db, const ConvGeom& g);
 
 // conv.cc (fully connected shares the GEMM) — x: [N, D]  w: [F, D]  b: [F]  y, dy: [N, F]
-void linearForward(const float* x, const float* w, const float* b, float* y, long n, long d,
-                   long f, bool relu);
+void linearForward(const float* x, const float* w, const float* b, float* y, long n, long d, long f,
+                   bool relu);
 void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                     float* db, long n, long d, long f);
 

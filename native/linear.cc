@@ -24,7 +24,9 @@ thread_local Buffer gTransposed;  // per calling (JS) thread
 
 // Transposed products pay when the batch is big enough for whole micro-panels and the
 // weights are much larger than the activations.
-bool useTransposed(long n, long d, long f) { return n >= 8 && n <= 512 && d >= 4 * n && f >= 4 * n; }
+bool useTransposed(long n, long d, long f) {
+  return n >= 8 && n <= 512 && d >= 4 * n && f >= 4 * n;
+}
 
 // dst[r, c] = src[c, r] for src [cols, rows] (rows = N small), over the pool in row bands.
 void transposeOut(const float* src, long rows, long cols, float* dst) {
@@ -38,8 +40,8 @@ void transposeOut(const float* src, long rows, long cols, float* dst) {
 
 }  // namespace
 
-void linearForward(const float* x, const float* w, const float* b, float* y, long n, long d,
-                   long f, bool relu) {
+void linearForward(const float* x, const float* w, const float* b, float* y, long n, long d, long f,
+                   bool relu) {
   if (useTransposed(n, d, f)) {
     float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N]
     sgemm(false, true, f, n, d, w, d, x, d, 0.f, yT, n);

@@ -14,7 +14,7 @@
 namespace anative {
 namespace {
 
-thread_local Buffer tRing;  // ratio planes, per pool thread
+thread_local Buffer tRing;        // ratio planes, per pool thread
 constexpr long MAX_WINDOW = 127;  // the binding rejects larger sizes
 
 void forPlanes(long planes, const std::function<void(long)>& fn) {
@@ -111,7 +111,8 @@ void lrnBackward(const float* x, const float* y, const float* scale, const float
   parallelRange(p.n * p.c / unit, 2, [&](long ub, long ue) {
     const long b = ub * unit, e = ue * unit;
     float* ring = tRing.get(static_cast<size_t>(win) * HW);
-    long curImg = -1, computedHi = 0;  // ratio planes [.., computedHi) of image curImg are in the ring
+    long curImg = -1,
+         computedHi = 0;  // ratio planes [.., computedHi) of image curImg are in the ring
     for (long plane = b; plane < e; plane++) {
       const long img = plane / p.c, c = plane % p.c;
       const long j0 = c - half < 0 ? 0 : c - half, j1 = c + half > p.c - 1 ? p.c - 1 : c + half;

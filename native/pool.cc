@@ -21,8 +21,8 @@ void forPlanes(long planes, const std::function<void(long)>& fn) {
 }  // namespace
 
 // Max over one window by direct scan (the rule itself; used where a window row holds a NaN).
-inline void maxWindowScan(const float* xp, long W, long h0, long h1, long w0, long w1,
-                          float* out, int32_t* idx) {
+inline void maxWindowScan(const float* xp, long W, long h0, long h1, long w0, long w1, float* out,
+                          int32_t* idx) {
   long bi = h0 * W + w0;
   float best = xp[bi];
   for (long ih = h0; ih < h1; ih++)
@@ -100,17 +100,18 @@ ANATIVE_TARGET_AVX512 bool verticalMaxAvx512Explicit(const float* xp, long W, lo
 // y[ow] = max of vm over columns [ow·s − pad, +k), argmax = vr·W + column of the winner (the
 // tie rule as above). 16 outputs at a time: their window columns are gathered with stride s.
 // Returns ow1 (the outputs done end there).
-ANATIVE_TARGET_AVX512 long horizontalMaxAvx512(const float* vm, const int32_t* vr, long W,
-                                               long k, long s, long pad, long ow0, long ow1,
-                                               float* y, int32_t* am) {
+ANATIVE_TARGET_AVX512 long horizontalMaxAvx512(const float* vm, const int32_t* vr, long W, long k,
+                                               long s, long pad, long ow0, long ow1, float* y,
+                                               int32_t* am) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i stride = _mm512_set1_epi32(static_cast<int32_t>(s));
   const __m512i width = _mm512_set1_epi32(static_cast<int32_t>(W));
   for (long ow = ow0; ow < ow1; ow += 16) {
     const long n = std::min(16L, ow1 - ow);
     const __mmask16 live = static_cast<__mmask16>((1u << n) - 1);
-    const __m512i col0 = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(
-        lane, _mm512_set1_epi32(static_cast<int32_t>(ow))), stride),
+    const __m512i col0 = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(ow))),
+                           stride),
         _mm512_set1_epi32(static_cast<int32_t>(-pad)));
     __m512 best = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, col0, vm, 4);
     __m512i brow = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, col0, vr, 4);
@@ -119,9 +120,9 @@ ANATIVE_TARGET_AVX512 long horizontalMaxAvx512(const float* vm, const int32_t* v
       const __m512i col = _mm512_add_epi32(col0, _mm512_set1_epi32(static_cast<int32_t>(kk)));
       const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, col, vm, 4);
       const __m512i r = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, col, vr, 4);
-      const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
-                             (_mm512_cmp_ps_mask(v, best, _CMP_EQ_OQ) &
-                              _mm512_cmplt_epi32_mask(r, brow));
+      const __mmask16 take =
+          _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+          (_mm512_cmp_ps_mask(v, best, _CMP_EQ_OQ) & _mm512_cmplt_epi32_mask(r, brow));
       best = _mm512_mask_mov_ps(best, take, v);
       brow = _mm512_mask_mov_epi32(brow, take, r);
       bcol = _mm512_mask_mov_epi32(bcol, take, col);
@@ -208,14 +209,16 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
           maxRowStride2Avx512(xp, g.w, h0, h1, g.k, g.pad, g.wo, vm, yp + oh * g.wo))
         continue;
       bool nan = false;
-      if (avx512) nan = verticalMaxAvx512Explicit(xp, g.w, h0, h1, vm, vr);
-      else verticalMax(xp, g.w, h0, h1, vm, vr, &nan);
+      if (avx512)
+        nan = verticalMaxAvx512Explicit(xp, g.w, h0, h1, vm, vr);
+      else
+        verticalMax(xp, g.w, h0, h1, vm, vr, &nan);
       // Outputs whose windows need no clipping: ow·s ≥ pad and ow·s − pad + k ≤ W.
       long done = -1, owIn0 = (g.pad + g.stride - 1) / g.stride, owIn1 = owIn0;
       if (g.w + g.pad - g.k >= 0) owIn1 = std::min(g.wo, (g.w + g.pad - g.k) / g.stride + 1);
       if (!nan && avx512 && owIn1 > owIn0)
-        done = horizontalMaxAvx512(vm, vr, g.w, g.k, g.stride, g.pad, owIn0, owIn1,
-                                   yp + oh * g.wo, ap ? ap + oh * g.wo : nullptr);
+        done = horizontalMaxAvx512(vm, vr, g.w, g.k, g.stride, g.pad, owIn0, owIn1, yp + oh * g.wo,
+                                   ap ? ap + oh * g.wo : nullptr);
       for (long ow = 0; ow < g.wo; ow++) {
         if (ow >= owIn0 && ow < done) continue;
         const long w0 = std::max(0L, ow * g.stride - g.pad);
@@ -296,9 +299,8 @@ void avgPoolBackward(const float* dy, float* dx, const PoolGeom& g) {
 void adaptiveAvgPoolForward(const float* x, float* y, long n, long c, long h, long w, long ho,
                             long wo) {
   if (h == ho && w == wo) {  // every bin one element (torchvision's 6×6 at 224): a copy
-    parallelRange(n * c * h * w, 1 << 15, [&](long b, long e) {
-      std::memcpy(y + b, x + b, sizeof(float) * (e - b));
-    });
+    parallelRange(n * c * h * w, 1 << 15,
+                  [&](long b, long e) { std::memcpy(y + b, x + b, sizeof(float) * (e - b)); });
     return;
   }
   forPlanes(n * c, [&](long plane) {

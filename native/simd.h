@@ -16,14 +16,23 @@
 #endif
 
 // Defines NAME(args) dispatching to NAME##Body(args) compiled for each ISA.
-#define ANATIVE_MULTIVERSION(NAME, PARAMS, ARGS)                               \
-  ANATIVE_TARGET_AVX512 static void NAME##Avx512 PARAMS { NAME##Body ARGS; } \
-  ANATIVE_TARGET_AVX2 static void NAME##Avx2 PARAMS { NAME##Body ARGS; }     \
-  static void NAME##Base PARAMS { NAME##Body ARGS; }                           \
-  static void NAME PARAMS {                                                    \
-    switch (currentIsa()) {                                                    \
-      case Isa::Avx512: return NAME##Avx512 ARGS;                              \
-      case Isa::Avx2: return NAME##Avx2 ARGS;                                  \
-      default: return NAME##Base ARGS;                                         \
-    }                                                                          \
+#define ANATIVE_MULTIVERSION(NAME, PARAMS, ARGS)          \
+  ANATIVE_TARGET_AVX512 static void NAME##Avx512 PARAMS { \
+    NAME##Body ARGS;                                      \
+  }                                                       \
+  ANATIVE_TARGET_AVX2 static void NAME##Avx2 PARAMS {     \
+    NAME##Body ARGS;                                      \
+  }                                                       \
+  static void NAME##Base PARAMS {                         \
+    NAME##Body ARGS;                                      \
+  }                                                       \
+  static void NAME PARAMS {                               \
+    switch (currentIsa()) {                               \
+      case Isa::Avx512:                                   \
+        return NAME##Avx512 ARGS;                         \
+      case Isa::Avx2:                                     \
+        return NAME##Avx2 ARGS;                           \
+      default:                                            \
+        return NAME##Base ARGS;                           \
+    }                                                     \
   }

@@ -70,8 +70,10 @@ class Pool {
     }
     claimAndRun(gen, 0);
     for (long spin = 0; done_.load(std::memory_order_acquire) != ntasks; spin++) {
-      if (spin < 4096) ANATIVE_PAUSE();
-      else std::this_thread::yield();
+      if (spin < 4096)
+        ANATIVE_PAUSE();
+      else
+        std::this_thread::yield();
     }
     fn_ = nullptr;
     if (error_) {
@@ -249,7 +251,8 @@ void parallelEach(const std::function<void(int)>& fn) {
   if (tInsideTask) return runSerially(1, [&](int, int) { fn(0); });
   ensurePool();
   std::shared_lock<std::shared_mutex> lock(gPoolMu);
-  gPool->run(0, [&](int, int thread) { fn(thread); }, true);
+  gPool->run(
+      0, [&](int, int thread) { fn(thread); }, true);
 }
 
 void parallelRange(long n, long minChunk, const std::function<void(long, long)>& fn) {

@@ -5,7 +5,8 @@
 namespace anative {
 
 // r[i] = row i (16 floats) → r[i] = column i.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) inline void transpose16(__m512 r[16]) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) inline void transpose16(
+    __m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);

@@ -66,23 +66,52 @@ export interface Backend {
   // ---- convolution -------------------------------------------------------------------
   /** y = conv(x, w) + b, then ReLU if `relu`.
    *  x: [N, Ci, H, W]   w: [Co, Ci/G, Kh, Kw]   b: [Co] | null   y: [N, Co, Ho, Wo] */
-  conv2dForward(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
-    g: ConvGeom, relu: boolean): void;
+  conv2dForward(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    y: Float32Array,
+    g: ConvGeom,
+    relu: boolean,
+  ): void;
   /** Gradients of y = conv(x, w) + b given dy (any ReLU already folded into dy by the caller).
    *  x: [N, Ci, H, W]  w: [Co, Ci/G, Kh, Kw]  dy: [N, Co, Ho, Wo]
    *  dx: [N, Ci, H, W] | null   dw: [Co, Ci/G, Kh, Kw] | null   db: [Co] | null */
-  conv2dBackward(x: Float32Array, w: Float32Array, dy: Float32Array,
-    dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null, g: ConvGeom): void;
+  conv2dBackward(
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    g: ConvGeom,
+  ): void;
 
   // ---- fully connected ---------------------------------------------------------------
   /** y = x · wᵀ + b, then ReLU if `relu`.
    *  x: [N, D]   w: [F, D]   b: [F] | null   y: [N, F] */
-  linearForward(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
-    n: number, d: number, f: number, relu: boolean): void;
+  linearForward(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    y: Float32Array,
+    n: number,
+    d: number,
+    f: number,
+    relu: boolean,
+  ): void;
   /** x: [N, D]  w: [F, D]  dy: [N, F]   dx: [N, D] | null   dw: [F, D] | null   db: [F] | null */
-  linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array,
-    dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null,
-    n: number, d: number, f: number): void;
+  linearBackward(
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    n: number,
+    d: number,
+    f: number,
+  ): void;
 
   // ---- pooling -----------------------------------------------------------------------
   /** Max pooling; argmax (optional) records, per output, the flat index h·W + w of the winner
@@ -99,18 +128,40 @@ export interface Backend {
   /** Adaptive average pooling to [Ho, Wo] with PyTorch's bins:
    *  start = floor(i·H/Ho), end = ceil((i+1)·H/Ho).
    *  x: [N, C, H, W]   y: [N, C, Ho, Wo] */
-  adaptiveAvgPoolForward(x: Float32Array, y: Float32Array,
-    n: number, c: number, h: number, w: number, ho: number, wo: number): void;
+  adaptiveAvgPoolForward(
+    x: Float32Array,
+    y: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    ho: number,
+    wo: number,
+  ): void;
   /** dy: [N, C, Ho, Wo]   dx: [N, C, H, W] (overwritten) */
-  adaptiveAvgPoolBackward(dy: Float32Array, dx: Float32Array,
-    n: number, c: number, h: number, w: number, ho: number, wo: number): void;
+  adaptiveAvgPoolBackward(
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    ho: number,
+    wo: number,
+  ): void;
 
   // ---- local response normalisation ---------------------------------------------------
   /** x, y: [N, C, H, W]; scale: [N, C, H, W] | null receives k + s·Σa² (what backward needs). */
   lrnForward(x: Float32Array, y: Float32Array, scale: Float32Array | null, p: LrnParams): void;
   /** x, y, scale, dy, dx: [N, C, H, W] — scale from lrnForward on the same x. */
-  lrnBackward(x: Float32Array, y: Float32Array, scale: Float32Array, dy: Float32Array,
-    dx: Float32Array, p: LrnParams): void;
+  lrnBackward(
+    x: Float32Array,
+    y: Float32Array,
+    scale: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    p: LrnParams,
+  ): void;
 
   // ---- elementwise --------------------------------------------------------------------
   /** y = act(x), any shape; y may be x (in place). */
@@ -127,15 +178,28 @@ export interface Backend {
   /** Mean softmax cross-entropy over the batch with label smoothing ε (target: 1−ε on the
    *  label plus ε/L everywhere). Writes probs (softmax) and dlogits = (probs − target)/N.
    *  logits, probs, dlogits: [N, L]   labels: [N] (0 ≤ label < L). Returns the mean loss. */
-  softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, n: number, l: number,
-    smoothing: number, probs: Float32Array, dlogits: Float32Array | null): number;
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    labels: Int32Array,
+    n: number,
+    l: number,
+    smoothing: number,
+    probs: Float32Array,
+    dlogits: Float32Array | null,
+  ): number;
 
   // ---- optimiser ----------------------------------------------------------------------
   /** The paper's SGD rule in one pass, for one parameter tensor (any shape, flat):
    *  v ← momentum·v − weightDecay·lr·w − lr·g ;  w ← w + v.
    *  w, g, v: same length */
-  sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array,
-    lr: number, momentum: number, weightDecay: number): void;
+  sgdUpdate(
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+  ): void;
 }
 
 export function convOutputSize(inSize: number, k: number, stride: number, pad: number): number {

@@ -25,7 +25,8 @@ export function selectBackend(id: BackendId | undefined, threads?: number): Back
       if (!fallbackReported) {
         fallbackReported = true;
         process.stderr.write(
-          `alexnet: native backend unavailable (${nativeLoadError}); using the ref backend\n`);
+          `alexnet: native backend unavailable (${nativeLoadError}); using the ref backend\n`,
+        );
       }
       backend = refBackend;
     }

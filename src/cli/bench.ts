@@ -19,14 +19,22 @@ interface BenchOptions {
 }
 
 export function registerBench(program: Command): void {
-  program.command('bench')
+  program
+    .command('bench')
     .description('measure images/s for inference or training of a variant on a backend')
     .addOption(new Option('--arch <id>', 'network variant').choices(ARCHS).default('alexnet2012'))
     .option('--batch <n>', 'batch size', positiveInt, 32)
-    .addOption(new Option('--mode <mode>', 'what to time').choices(['infer', 'train']).default('infer'))
-    .option('--input-size <n>', 'input size (default: the variant\'s)', positiveInt)
-    .option('--classes <n>', 'classes (default: the variant\'s)', positiveInt)
-    .option('--iterations <n>', 'timed batches after one warm-up (the median is reported)', positiveInt, 5)
+    .addOption(
+      new Option('--mode <mode>', 'what to time').choices(['infer', 'train']).default('infer'),
+    )
+    .option('--input-size <n>', "input size (default: the variant's)", positiveInt)
+    .option('--classes <n>', "classes (default: the variant's)", positiveInt)
+    .option(
+      '--iterations <n>',
+      'timed batches after one warm-up (the median is reported)',
+      positiveInt,
+      5,
+    )
     .option('--layers', 'also print the time of every layer')
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
@@ -35,19 +43,34 @@ export function registerBench(program: Command): void {
       const backend = backendFrom(o);
       const config = defaultConfig(o.arch, { inputSize: o.inputSize, classes: o.classes });
       const peak = await measuredPeak();
-      const r = measureThroughput({ config, backend, mode: o.mode, batch: o.batch, iterations: o.iterations, profile: !!o.layers, peakGflops: peak });
+      const r = measureThroughput({
+        config,
+        backend,
+        mode: o.mode,
+        batch: o.batch,
+        iterations: o.iterations,
+        profile: !!o.layers,
+        peakGflops: peak,
+      });
       if (o.json) {
         printJson({ ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 });
         return;
       }
-      const peakText = r.peakFraction !== null ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak` : '';
-      process.stdout.write(`${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.threads} threads): `
-        + `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}\n`);
+      const peakText =
+        r.peakFraction !== null
+          ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak`
+          : '';
+      process.stdout.write(
+        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.threads} threads): ` +
+          `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}\n`,
+      );
       if (r.layers) {
         const total = r.layers.reduce((s, l) => s + l.forward + l.backward, 0);
         for (const l of r.layers) {
           const t = l.forward + l.backward;
-          process.stdout.write(`  ${l.name.padEnd(8)} fwd ${(1000 * l.forward).toFixed(2).padStart(8)} ms  bwd ${(1000 * l.backward).toFixed(2).padStart(8)} ms  ${(100 * t / total).toFixed(1).padStart(5)}%\n`);
+          process.stdout.write(
+            `  ${l.name.padEnd(8)} fwd ${(1000 * l.forward).toFixed(2).padStart(8)} ms  bwd ${(1000 * l.backward).toFixed(2).padStart(8)} ms  ${((100 * t) / total).toFixed(1).padStart(5)}%\n`,
+          );
         }
       }
     });

@@ -29,19 +29,29 @@ export function loadMembers(paths: string[], backend: Backend, arch?: string): L
   models.forEach((m, i) => {
     const c = m.meta.config;
     if (c.inputSize !== c0.inputSize || c.channels !== c0.channels || c.classes !== c0.classes) {
-      usage(`--ensemble ${paths[i]}: ${c.classes} classes at ${c.channels}×${c.inputSize}² does not match ${paths[0]} (${c0.classes} classes at ${c0.channels}×${c0.inputSize}²)`);
+      usage(
+        `--ensemble ${paths[i]}: ${c.classes} classes at ${c.channels}×${c.inputSize}² does not match ${paths[0]} (${c0.classes} classes at ${c0.channels}×${c0.inputSize}²)`,
+      );
     }
   });
   return models;
 }
 
 export function registerEval(program: Command): void {
-  program.command('eval')
+  program
+    .command('eval')
     .description('top-1/top-5 accuracy, per-class accuracy and confusion matrix on a test split')
     .requiredOption('--model <ckpt>', 'model file (.safetensors)')
-    .option('--ensemble <ckpt...>', 'more models whose softmax outputs are averaged with --model\'s')
-    .option('--data <src>', 'test data (default: the dataset in the model\'s metadata)')
-    .addOption(new Option('--views <mode>', 'test-time views: the centre, or the paper\'s 10 (ImageFolder data only)').choices(['center', '10']).default('center'))
+    .option('--ensemble <ckpt...>', "more models whose softmax outputs are averaged with --model's")
+    .option('--data <src>', "test data (default: the dataset in the model's metadata)")
+    .addOption(
+      new Option(
+        '--views <mode>',
+        "test-time views: the centre, or the paper's 10 (ImageFolder data only)",
+      )
+        .choices(['center', '10'])
+        .default('center'),
+    )
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
     .option('--batch <n>', 'images per forward pass', positiveInt, 128)
     .option('--backend <id>', 'ref or native (default: native when it loads)')
@@ -54,38 +64,66 @@ export function registerEval(program: Command): void {
       const models = loadMembers(paths, backend, o.arch);
       const meta = models[0].meta;
       const src = o.data ?? meta.dataset;
-      if (src === undefined) usage(`${o.model}: the model names no dataset in its metadata; give --data`);
+      if (src === undefined)
+        usage(`${o.model}: the model names no dataset in its metadata; give --data`);
       const pre = meta.preprocess;
-      const normalize = pre ? !(pre.mean.every((m) => m === 0) && pre.std.every((s) => s === 1)) : true;
+      const normalize = pre
+        ? !(pre.mean.every((m) => m === 0) && pre.std.every((s) => s === 1))
+        : true;
       if (o.views === '10' && meta.config.channels === 1) {
-        usage('--views 10: Fashion-MNIST models see whole 28×28 images resized, so only the centre view makes sense');
+        usage(
+          '--views 10: Fashion-MNIST models see whole 28×28 images resized, so only the centre view makes sense',
+        );
       }
       // Grey data is normalised exactly as the model's training data was (its stored mean/std).
       const stats = pre?.colorOrder === 'gray' ? { mean: pre.mean[0], std: pre.std[0] } : undefined;
-      const dataset = await openData(src, { inputSize: meta.config.inputSize, normalize, workers: o.workers, augment: false, stats });
+      const dataset = await openData(src, {
+        inputSize: meta.config.inputSize,
+        normalize,
+        workers: o.workers,
+        augment: false,
+        stats,
+      });
       try {
         if (dataset.classNames.length !== meta.config.classes) {
-          usage(`--data ${src}: ${dataset.classNames.length} classes, the model has ${meta.config.classes}`);
+          usage(
+            `--data ${src}: ${dataset.classNames.length} classes, the model has ${meta.config.classes}`,
+          );
         }
-        const probs = await predictSplit(models.map((m) => m.net), dataset.test, { batch: o.batch, views: o.views });
+        const probs = await predictSplit(
+          models.map((m) => m.net),
+          dataset.test,
+          { batch: o.batch, views: o.views },
+        );
         const r = report(probs, meta.classNames ?? dataset.classNames);
         if (o.json) {
           printJson({ models: paths, data: dataset.id, views: o.views, ...r });
           return;
         }
         const out: string[] = [];
-        out.push(`${paths.length > 1 ? `ensemble of ${paths.length}` : o.model} on ${dataset.id} (${r.samples} test images, ${o.views} view${o.views === '10' ? 's' : ''}):`);
-        out.push(`top-1 accuracy ${r.top1.toFixed(4)} (error ${(1 - r.top1).toFixed(4)}), top-5 accuracy ${r.top5.toFixed(4)} (error ${(1 - r.top5).toFixed(4)}), loss ${r.loss.toFixed(4)}`);
+        out.push(
+          `${paths.length > 1 ? `ensemble of ${paths.length}` : o.model} on ${dataset.id} (${r.samples} test images, ${o.views} view${o.views === '10' ? 's' : ''}):`,
+        );
+        out.push(
+          `top-1 accuracy ${r.top1.toFixed(4)} (error ${(1 - r.top1).toFixed(4)}), top-5 accuracy ${r.top5.toFixed(4)} (error ${(1 - r.top5).toFixed(4)}), loss ${r.loss.toFixed(4)}`,
+        );
         if (r.perClass.length <= 50) {
           const w = Math.max(5, ...r.perClass.map((c) => c.name.length));
           out.push('', `${'class'.padEnd(w)}  accuracy  images`);
-          for (const c of r.perClass) out.push(`${c.name.padEnd(w)}  ${c.accuracy.toFixed(4).padStart(8)}  ${String(c.count).padStart(6)}`);
+          for (const c of r.perClass)
+            out.push(
+              `${c.name.padEnd(w)}  ${c.accuracy.toFixed(4).padStart(8)}  ${String(c.count).padStart(6)}`,
+            );
         }
         if (r.confusion.length <= 20) {
           out.push('', 'confusion (rows: true class, columns: predicted)');
           const cw = Math.max(4, ...r.confusion.flat().map((v) => String(v).length));
           out.push('    ' + r.confusion.map((_, j) => String(j).padStart(cw)).join(' '));
-          r.confusion.forEach((row, i) => out.push(String(i).padStart(3) + ' ' + row.map((v) => String(v).padStart(cw)).join(' ')));
+          r.confusion.forEach((row, i) =>
+            out.push(
+              String(i).padStart(3) + ' ' + row.map((v) => String(v).padStart(cw)).join(' '),
+            ),
+          );
         }
         process.stdout.write(out.join('\n') + '\n');
       } finally {

@@ -15,19 +15,33 @@ interface ExportOptions {
 }
 
 export function registerExport(program: Command): void {
-  program.command('export')
+  program
+    .command('export')
     .description('export a model file to ONNX or safetensors')
     .argument('<ckpt>', 'model file (.safetensors)')
-    .addOption(new Option('--to <format>', 'output format').choices(['onnx', 'safetensors']).makeOptionMandatory())
+    .addOption(
+      new Option('--to <format>', 'output format')
+        .choices(['onnx', 'safetensors'])
+        .makeOptionMandatory(),
+    )
     .requiredOption('--output <out>', 'where to write it')
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
-    .option('--classes <n>', 'class count, when the file has no metadata (default: from fc8)', positiveInt)
+    .option(
+      '--classes <n>',
+      'class count, when the file has no metadata (default: from fc8)',
+      positiveInt,
+    )
     .option('--json', 'print a JSON summary')
     .action((ckpt: string, o: ExportOptions) => {
-      const { net, meta } = loadModel(ckpt, { backend: backendFrom({ backend: 'ref' }), arch: o.arch, classes: o.classes });
+      const { net, meta } = loadModel(ckpt, {
+        backend: backendFrom({ backend: 'ref' }),
+        arch: o.arch,
+        classes: o.classes,
+      });
       if (o.to === 'onnx') exportOnnx(o.output, net, meta);
       else saveModel(o.output, net, meta);
       if (o.json) printJson({ output: o.output, format: o.to, arch: meta.config.arch });
-      else process.stdout.write(`exported ${ckpt} (${meta.config.arch}) as ${o.to} → ${o.output}\n`);
+      else
+        process.stdout.write(`exported ${ckpt} (${meta.config.arch}) as ${o.to} → ${o.output}\n`);
     });
 }

@@ -18,8 +18,11 @@ interface FeaturesOptions {
 }
 
 export function registerFeatures(program: Command): void {
-  program.command('features')
-    .description('write a layer\'s activations (default fc7) for image files as an .npy array [N, …]')
+  program
+    .command('features')
+    .description(
+      "write a layer's activations (default fc7) for image files as an .npy array [N, …]",
+    )
     .argument('<images...>', 'image files')
     .requiredOption('--model <ckpt>', 'model file (.safetensors)')
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
@@ -34,6 +37,9 @@ export function registerFeatures(program: Command): void {
       const { features } = await extractFeatures(net, meta, images, o.layer, o.batch);
       writeNpy(o.output, features);
       if (o.json) printJson({ output: o.output, layer: o.layer, shape: features.shape, images });
-      else process.stdout.write(`${o.layer} features of ${images.length} image${images.length === 1 ? '' : 's'}: [${features.shape.join(', ')}] → ${o.output}\n`);
+      else
+        process.stdout.write(
+          `${o.layer} features of ${images.length} image${images.length === 1 ? '' : 's'}: [${features.shape.join(', ')}] → ${o.output}\n`,
+        );
     });
 }

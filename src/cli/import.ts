@@ -14,24 +14,42 @@ interface ImportCliOptions {
 }
 
 export function registerImport(program: Command): void {
-  program.command('import')
-    .description('import pretrained weights (torchvision .pth, Caffe .caffemodel, ONNX) as a model file')
+  program
+    .command('import')
+    .description(
+      'import pretrained weights (torchvision .pth, Caffe .caffemodel, ONNX) as a model file',
+    )
     .argument('<src>', 'the file to import')
-    .addOption(new Option('--from <format>', 'what the file is').choices([...IMPORT_FORMATS]).makeOptionMandatory())
+    .addOption(
+      new Option('--from <format>', 'what the file is')
+        .choices([...IMPORT_FORMATS])
+        .makeOptionMandatory(),
+    )
     .option('--arch <id>', 'the variant to import as (default: recognised from the file)')
     .option('--prototxt <file>', 'Caffe: the deploy prototxt, to confirm the layer order')
     .requiredOption('--output <out.safetensors>', 'where to write the model')
     .option('--json', 'print a JSON summary')
     .action((src: string, o: ImportCliOptions) => {
-      const { net, meta } = importModel(src, o.output, { from: o.from, arch: o.arch, prototxt: o.prototxt }, backendFrom({ backend: 'ref' }));
+      const { net, meta } = importModel(
+        src,
+        o.output,
+        { from: o.from, arch: o.arch, prototxt: o.prototxt },
+        backendFrom({ backend: 'ref' }),
+      );
       const summary = {
-        output: o.output, arch: meta.config.arch, classes: meta.config.classes, inputSize: meta.config.inputSize,
-        params: net.paramCount, colorOrder: meta.preprocess?.colorOrder,
+        output: o.output,
+        arch: meta.config.arch,
+        classes: meta.config.classes,
+        inputSize: meta.config.inputSize,
+        params: net.paramCount,
+        colorOrder: meta.preprocess?.colorOrder,
       };
       if (o.json) printJson(summary);
       else {
-        process.stdout.write(`imported ${src} (${o.from}) as ${meta.config.arch}: ${net.paramCount.toLocaleString('en-US')} parameters, ` +
-          `${meta.config.classes} classes, ${meta.config.inputSize}×${meta.config.inputSize} ${meta.preprocess?.colorOrder.toUpperCase()} input → ${o.output}\n`);
+        process.stdout.write(
+          `imported ${src} (${o.from}) as ${meta.config.arch}: ${net.paramCount.toLocaleString('en-US')} parameters, ` +
+            `${meta.config.classes} classes, ${meta.config.inputSize}×${meta.config.inputSize} ${meta.preprocess?.colorOrder.toUpperCase()} input → ${o.output}\n`,
+        );
       }
     });
 }

@@ -21,11 +21,16 @@ interface InferOptions {
 }
 
 export function registerInfer(program: Command): void {
-  program.command('infer')
-    .description('run a model on an .npy batch (NCHW float32) and write a layer\'s output as .npy')
+  program
+    .command('infer')
+    .description("run a model on an .npy batch (NCHW float32) and write a layer's output as .npy")
     .requiredOption('--model <ckpt>', 'model file (.safetensors)')
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
-    .option('--classes <n>', 'class count, when the file has no metadata (default: from fc8)', positiveInt)
+    .option(
+      '--classes <n>',
+      'class count, when the file has no metadata (default: from fc8)',
+      positiveInt,
+    )
     .requiredOption('--input <x.npy>', 'input array [N, C, H, W]')
     .requiredOption('--output <y.npy>', 'where to write the output')
     .option('--layer <name>', 'layer whose output to write (default: the logits)')
@@ -37,12 +42,21 @@ export function registerInfer(program: Command): void {
       const backend = backendFrom(o);
       const x = readNpy(o.input);
       // A file without metadata takes its input size from the array (224 vs 227 changes conv1).
-      const { net } = loadModel(o.model, { backend, arch: o.arch, classes: o.classes, inputSize: x.shape[3] });
+      const { net } = loadModel(o.model, {
+        backend,
+        arch: o.arch,
+        classes: o.classes,
+        inputSize: x.shape[3],
+      });
       const per = net.input;
       if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== per[i])) {
-        usage(`${o.input}: array has shape ${shapeString(x.shape)}, the model expects [N, ${per.join(', ')}]`);
+        usage(
+          `${o.input}: array has shape ${shapeString(x.shape)}, the model expects [N, ${per.join(', ')}]`,
+        );
       }
-      const y = runBatched(x, o.batch, (b) => (o.layer ? net.forwardTo(b, o.layer) : net.forward(b, false)));
+      const y = runBatched(x, o.batch, (b) =>
+        o.layer ? net.forwardTo(b, o.layer) : net.forward(b, false),
+      );
       writeNpy(o.output, y);
       if (o.json) printJson({ output: o.output, shape: y.shape, layer: o.layer ?? 'logits' });
     });

@@ -17,7 +17,9 @@ import { registerPredict } from './predict.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
-    .description('AlexNet (Krizhevsky, Sutskever & Hinton, 2012): train, evaluate, predict, import and export')
+    .description(
+      'AlexNet (Krizhevsky, Sutskever & Hinton, 2012): train, evaluate, predict, import and export',
+    )
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   registerSummary(program);

@@ -19,7 +19,8 @@ interface NeighborsOptions {
 }
 
 export function registerNeighbors(program: Command): void {
-  program.command('neighbors')
+  program
+    .command('neighbors')
     .description('find the images under --index nearest to each query by fc7 features (Euclidean)')
     .argument('<queries...>', 'query image files')
     .requiredOption('--model <ckpt>', 'model file (.safetensors)')
@@ -37,21 +38,32 @@ export function registerNeighbors(program: Command): void {
       if (files.length === 0) usage(`--index ${o.index}: no image files found`);
       const index = await extractFeatures(net, meta, files, o.layer, o.batch, true);
       for (const s of index.skipped) process.stderr.write(`alexnet: skipped ${s.reason}\n`);
-      if (index.paths.length === 0) usage(`--index ${o.index}: none of the ${files.length} images could be read`);
+      if (index.paths.length === 0)
+        usage(`--index ${o.index}: none of the ${files.length} images could be read`);
       const q = await extractFeatures(net, meta, queries, o.layer, o.batch);
       const d = q.features.size / Math.max(1, queries.length);
       const results = queries.map((query, i) => ({
         query,
-        neighbors: nearestNeighbors(index.features, q.features.data.subarray(i * d, (i + 1) * d), o.k)
-          .map((n) => ({ path: index.paths[n.index], distance: n.distance })),
+        neighbors: nearestNeighbors(
+          index.features,
+          q.features.data.subarray(i * d, (i + 1) * d),
+          o.k,
+        ).map((n) => ({ path: index.paths[n.index], distance: n.distance })),
       }));
       if (o.json) {
-        printJson({ layer: o.layer, indexed: index.paths.length, skipped: index.skipped.length, results });
+        printJson({
+          layer: o.layer,
+          indexed: index.paths.length,
+          skipped: index.skipped.length,
+          results,
+        });
         return;
       }
       for (const r of results) {
         process.stdout.write(`${r.query}\n`);
-        r.neighbors.forEach((n, j) => process.stdout.write(`  ${j + 1}. ${n.path}  ${n.distance.toFixed(3)}\n`));
+        r.neighbors.forEach((n, j) =>
+          process.stdout.write(`  ${j + 1}. ${n.path}  ${n.distance.toFixed(3)}\n`),
+        );
       }
     });
 }

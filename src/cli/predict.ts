@@ -21,12 +21,17 @@ interface PredictOptions {
 }
 
 export function registerPredict(program: Command): void {
-  program.command('predict')
+  program
+    .command('predict')
     .description('classify image files: top-k labels with probabilities')
     .requiredOption('--model <ckpt>', 'model file (.safetensors)')
     .argument('<image...>', 'PNG/JPEG/WebP files')
     .option('--top <k>', 'labels to show per image', positiveInt, 5)
-    .addOption(new Option('--views <mode>', 'the centre view, or the paper\'s 10 views averaged (RGB models)').choices(['center', '10']).default('center'))
+    .addOption(
+      new Option('--views <mode>', "the centre view, or the paper's 10 views averaged (RGB models)")
+        .choices(['center', '10'])
+        .default('center'),
+    )
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
@@ -35,24 +40,46 @@ export function registerPredict(program: Command): void {
       const backend = backendFrom(o);
       const { net, meta } = loadModel(o.model, { backend, arch: o.arch });
       const c = meta.config;
-      const pre = meta.preprocess ?? (c.channels === 1 ? DEFAULT_GRAY : { ...DEFAULT_RGB, cropSize: c.inputSize });
-      if (o.views === '10' && pre.colorOrder === 'gray') usage('--views 10: Fashion-MNIST models see whole 28×28 images, so only the centre view makes sense');
+      const pre =
+        meta.preprocess ??
+        (c.channels === 1 ? DEFAULT_GRAY : { ...DEFAULT_RGB, cropSize: c.inputSize });
+      if (o.views === '10' && pre.colorOrder === 'gray')
+        usage(
+          '--views 10: Fashion-MNIST models see whole 28×28 images, so only the centre view makes sense',
+        );
       const names = meta.classNames ?? Array.from({ length: c.classes }, (_, i) => String(i));
       const per = c.channels * c.inputSize * c.inputSize;
       for (const path of images) {
-        const views = o.views === '10'
-          ? viewsFor(await loadImage256(path, pre.resize), c.inputSize, '10', pre)
-          : [await imageToInput(path, pre, c.inputSize)];
+        const views =
+          o.views === '10'
+            ? viewsFor(await loadImage256(path, pre.resize), c.inputSize, '10', pre)
+            : [await imageToInput(path, pre, c.inputSize)];
         const x = new Tensor([views.length, c.channels, c.inputSize, c.inputSize]);
         views.forEach((v, i) => x.data.set(v.subarray(0, per), i * per));
         const logits = net.forward(x, false);
         const probs = new Float32Array(logits.size);
-        backend.softmaxCrossEntropy(logits.data, new Int32Array(views.length), views.length, c.classes, 0, probs, null);
+        backend.softmaxCrossEntropy(
+          logits.data,
+          new Int32Array(views.length),
+          views.length,
+          c.classes,
+          0,
+          probs,
+          null,
+        );
         const mean = new Float32Array(c.classes);
-        for (let v = 0; v < views.length; v++) for (let j = 0; j < c.classes; j++) mean[j] += probs[v * c.classes + j] / views.length;
-        const best = topK(mean, 0, c.classes, o.top).map((t) => ({ label: names[t.index], index: t.index, probability: t.score }));
+        for (let v = 0; v < views.length; v++)
+          for (let j = 0; j < c.classes; j++) mean[j] += probs[v * c.classes + j] / views.length;
+        const best = topK(mean, 0, c.classes, o.top).map((t) => ({
+          label: names[t.index],
+          index: t.index,
+          probability: t.score,
+        }));
         if (o.json) printJson({ image: path, views: o.views, top: best });
-        else process.stdout.write(`${path}\n${best.map((b) => `  ${b.probability.toFixed(4)}  ${b.label}`).join('\n')}\n`);
+        else
+          process.stdout.write(
+            `${path}\n${best.map((b) => `  ${b.probability.toFixed(4)}  ${b.label}`).join('\n')}\n`,
+          );
       }
     });
 }

@@ -9,7 +9,13 @@ import { ARCHS, defaultConfig } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
-import { DEFAULT_PRESET, PRESET_NAMES, preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
+import {
+  DEFAULT_PRESET,
+  PRESET_NAMES,
+  preset,
+  trainConfigSchema,
+  type TrainConfig,
+} from '../train/presets.js';
 import { makeProgress } from '../train/progress.js';
 import { openData, prepareNet } from '../train/setup.js';
 import { signalExitCode, train } from '../train/trainer.js';
@@ -51,7 +57,8 @@ interface TrainOptions {
 
 function fraction(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n >= 1) usage(`--label-smoothing ${value}: must be in [0, 1)`);
+  if (!Number.isFinite(n) || n < 0 || n >= 1)
+    usage(`--label-smoothing ${value}: must be in [0, 1)`);
   return n;
 }
 
@@ -68,7 +75,9 @@ export function configFrom(o: TrainOptions): TrainConfig {
   if (o.arch !== undefined && o.inputSize === undefined && o.arch !== c.arch) {
     c.inputSize = defaultConfig(o.arch as TrainConfig['arch']).inputSize;
   }
-  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => { if (v !== undefined) c[k] = v; };
+  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => {
+    if (v !== undefined) c[k] = v;
+  };
   set('arch', o.arch as TrainConfig['arch'] | undefined);
   set('data', o.data);
   set('inputSize', o.inputSize);
@@ -86,20 +95,30 @@ export function configFrom(o: TrainOptions): TrainConfig {
   set('maxTrain', o.maxTrain);
   set('maxTest', o.maxTest);
   set('seed', o.seed);
-  if (o.schedule !== undefined) c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
+  if (o.schedule !== undefined)
+    c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
   if (o.stepSize !== undefined) c.schedule.stepSize = o.stepSize;
   if (o.patience !== undefined) c.schedule.patience = o.patience;
   if (o.warmup !== undefined) c.schedule.warmup = o.warmup;
-  if (o.freeze !== undefined) c.freeze = o.freeze.split(',').map((s) => s.trim()).filter(Boolean);
+  if (o.freeze !== undefined)
+    c.freeze = o.freeze
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (o.maxSeconds === 0) c.maxSeconds = null;
   if (c.data === '') usage(`--preset ${o.preset} needs --data DIR (an ImageFolder tree)`);
   return trainConfigSchema.parse(c);
 }
 
 export function registerTrain(program: Command): void {
-  program.command('train')
+  program
+    .command('train')
     .description('train a network (default: the fashion-quick preset on the bundled Fashion-MNIST)')
-    .addOption(new Option('--preset <name>', 'starting configuration').choices(PRESET_NAMES).default(DEFAULT_PRESET))
+    .addOption(
+      new Option('--preset <name>', 'starting configuration')
+        .choices(PRESET_NAMES)
+        .default(DEFAULT_PRESET),
+    )
     .addOption(new Option('--arch <id>', 'network variant').choices(ARCHS))
     .option('--data <src>', 'fashion-mnist (bundled), an IDX directory, or an ImageFolder tree')
     .option('--input-size <n>', 'network input side (Fashion-MNIST is resized to it)', positiveInt)
@@ -110,23 +129,47 @@ export function registerTrain(program: Command): void {
     .option('--weight-decay <x>', 'weight decay', nonNegativeNumber)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULES))
     .option('--step-size <n>', 'step schedule: iterations between ×0.1 cuts', positiveInt)
-    .option('--patience <n>', 'plateau schedule: epochs without improvement before ÷10', positiveInt)
-    .option('--warmup <n>', 'linear learning-rate warm-up over the first n iterations (0: none)', nonNegativeInt)
-    .addOption(new Option('--multipliers <rule>', 'per-parameter lr/decay multipliers (caffe: biases lr×2, no decay)').choices(['none', 'caffe']))
+    .option(
+      '--patience <n>',
+      'plateau schedule: epochs without improvement before ÷10',
+      positiveInt,
+    )
+    .option(
+      '--warmup <n>',
+      'linear learning-rate warm-up over the first n iterations (0: none)',
+      nonNegativeInt,
+    )
+    .addOption(
+      new Option(
+        '--multipliers <rule>',
+        'per-parameter lr/decay multipliers (caffe: biases lr×2, no decay)',
+      ).choices(['none', 'caffe']),
+    )
     .addOption(new Option('--init <scheme>', 'weight initialisation').choices(INIT_SCHEMES))
     .option('--label-smoothing <x>', 'label smoothing ε in [0, 1)', fraction)
     .option('--augment', 'random flips (and crops/colour noise for ImageFolder data)')
     .option('--no-augment', 'no training augmentation')
     .option('--normalize', 'normalise inputs with the training mean/std')
     .option('--no-normalize', 'inputs are pixel/255')
-    .option('--max-seconds <s>', 'time budget for the whole run; training stops early to meet it (0: none)', nonNegativeNumber)
+    .option(
+      '--max-seconds <s>',
+      'time budget for the whole run; training stops early to meet it (0: none)',
+      nonNegativeNumber,
+    )
     .option('--max-train <n>', 'train on a seeded subset of n images', positiveInt)
     .option('--max-test <n>', 'validate and test on a seeded subset of n images', positiveInt)
     .option('--freeze <layers>', 'comma-separated layers to keep fixed, e.g. conv1,conv2')
-    .option('--seed <n>', 'the one seed for init, shuffling, augmentation and dropout', nonNegativeInt)
+    .option(
+      '--seed <n>',
+      'the one seed for init, shuffling, augmentation and dropout',
+      nonNegativeInt,
+    )
     .option('--out <dir>', 'output directory (default: runs/<preset>)')
     .option('--resume <ckpt>', 'continue a run exactly from OUT/checkpoint.safetensors')
-    .option('--from <ckpt>', 'fine-tune: start from the matching tensors of a model file (new fc8 if the class count differs)')
+    .option(
+      '--from <ckpt>',
+      'fine-tune: start from the matching tensors of a model file (new fc8 if the class count differs)',
+    )
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--no-workers', 'prepare batches on the main thread')
@@ -134,38 +177,91 @@ export function registerTrain(program: Command): void {
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
       const backend = backendFrom(o);
-      const log = (line: string): void => { process.stderr.write(line + '\n'); };
+      const log = (line: string): void => {
+        process.stderr.write(line + '\n');
+      };
       let config: TrainConfig;
       let resume;
       if (o.resume) {
         if (o.from) usage('--resume and --from exclude each other');
         resume = loadTrainingCheckpoint(o.resume);
         config = { ...resume.state.config };
-        const ignored = cmd.options.map((opt) => opt.attributeName())
-          .filter((k) => cmd.getOptionValueSource(k) === 'cli' && !['resume', 'epochs', 'maxSeconds', 'out', 'backend', 'threads', 'json', 'workers'].includes(k));
-        if (ignored.length) log(`--resume: continuing with the checkpoint's configuration; ignoring ${ignored.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
+        const ignored = cmd.options
+          .map((opt) => opt.attributeName())
+          .filter(
+            (k) =>
+              cmd.getOptionValueSource(k) === 'cli' &&
+              ![
+                'resume',
+                'epochs',
+                'maxSeconds',
+                'out',
+                'backend',
+                'threads',
+                'json',
+                'workers',
+              ].includes(k),
+          );
+        if (ignored.length)
+          log(
+            `--resume: continuing with the checkpoint's configuration; ignoring ${ignored.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`,
+          );
         if (o.epochs !== undefined) config.epochs = o.epochs;
-        if (o.maxSeconds !== undefined) config.maxSeconds = o.maxSeconds === 0 ? null : o.maxSeconds;
+        if (o.maxSeconds !== undefined)
+          config.maxSeconds = o.maxSeconds === 0 ? null : o.maxSeconds;
       } else {
         config = configFrom(o);
       }
       const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${o.preset}`);
-      const dataset = await openData(config.data, { inputSize: config.inputSize, normalize: config.normalize, workers: o.workers, seed: config.seed, augment: config.augment, log });
+      const dataset = await openData(config.data, {
+        inputSize: config.inputSize,
+        normalize: config.normalize,
+        workers: o.workers,
+        seed: config.seed,
+        augment: config.augment,
+        log,
+      });
       try {
-        const { net, meta, fineTune } = prepareNet(config, dataset, backend, { from: o.from, resume, resumePath: o.resume });
-        if (dataset.skipped.length) log(`${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped.slice(0, 3).map((s) => `${s.where}: ${s.why}`).join('; ')}${dataset.skipped.length > 3 ? '; …' : ''})`);
-        if (fineTune?.fresh.length) log(`--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`);
-        log(`training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${dataset.train.size} train / ${dataset.test.size} test images, ${dataset.classNames.length} classes), `
-          + `backend ${backend.name} × ${backend.getThreads()} threads, batch ${config.batch}, lr ${config.lr} ${config.schedule.kind}, ${config.epochs} epochs`
-          + `${config.maxSeconds ? `, budget ${config.maxSeconds} s` : ''} → ${outDir}`
-          + (resume ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})` : ''));
+        const { net, meta, fineTune } = prepareNet(config, dataset, backend, {
+          from: o.from,
+          resume,
+          resumePath: o.resume,
+        });
+        if (dataset.skipped.length)
+          log(
+            `${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped
+              .slice(0, 3)
+              .map((s) => `${s.where}: ${s.why}`)
+              .join('; ')}${dataset.skipped.length > 3 ? '; …' : ''})`,
+          );
+        if (fineTune?.fresh.length)
+          log(
+            `--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`,
+          );
+        log(
+          `training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${dataset.train.size} train / ${dataset.test.size} test images, ${dataset.classNames.length} classes), ` +
+            `backend ${backend.name} × ${backend.getThreads()} threads, batch ${config.batch}, lr ${config.lr} ${config.schedule.kind}, ${config.epochs} epochs` +
+            `${config.maxSeconds ? `, budget ${config.maxSeconds} s` : ''} → ${outDir}` +
+            (resume
+              ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
+              : ''),
+        );
         const progress = makeProgress({ tty: !o.json && !!process.stderr.isTTY });
         const result = await train({
-          net, meta, dataset, config, outDir, resume, progress,
+          net,
+          meta,
+          dataset,
+          config,
+          outDir,
+          resume,
+          progress,
           onEpoch: (r) => {
             if (o.json) printJson({ event: 'epoch', ...r });
-            else log(`epoch ${r.epoch}${r.partial ? ' (partial)' : ''}: train loss ${r.trainLoss.toFixed(4)} acc ${r.trainAccuracy.toFixed(4)} | `
-              + `val loss ${r.valLoss.toFixed(4)} top-1 ${r.valTop1.toFixed(4)} top-5 ${r.valTop5.toFixed(4)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(0)} s`);
+            else
+              log(
+                `epoch ${r.epoch}${r.partial ? ' (partial)' : ''}: train loss ${r.trainLoss.toFixed(4)} acc ${r.trainAccuracy.toFixed(4)} | ` +
+                  `val loss ${r.valLoss.toFixed(4)} top-1 ${r.valTop1.toFixed(4)} top-5 ${r.valTop5.toFixed(4)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(0)} s`,
+              );
           },
         });
         const seconds = (performance.now() - started) / 1000;
@@ -188,8 +284,10 @@ export function registerTrain(program: Command): void {
         };
         if (o.json) printJson(final);
         else if (result.test && !result.interrupted) {
-          log(`test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, `
-            + `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`);
+          log(
+            `test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, ` +
+              `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`,
+          );
         }
         if (result.interrupted) process.exitCode = signalExitCode(result.interrupted);
       } finally {

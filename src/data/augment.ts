@@ -81,7 +81,8 @@ export function cropInto(
       const row = ((p.y + i) * R + p.x) * 3 + c;
       let o = base + i * S + (p.flip ? S - 1 : 0);
       if (mi) {
-        for (let s = row, end = row + 3 * S; s < end; s += 3, o += step) out[o] = (src[s] - mi[s]) * a + b0;
+        for (let s = row, end = row + 3 * S; s < end; s += 3, o += step)
+          out[o] = (src[s] - mi[s]) * a + b0;
       } else {
         for (let s = row, end = row + 3 * S; s < end; s += 3, o += step) out[o] = src[s] * a + b0;
       }
@@ -92,7 +93,9 @@ export function cropInto(
 /** Views of a batch, packed for a worker: [n, 6] = (x, y, flip, shiftR, shiftG, shiftB). */
 export function packViews(views: readonly ViewParams[]): Float64Array {
   const a = new Float64Array(views.length * 6);
-  views.forEach((v, k) => a.set([v.x, v.y, v.flip ? 1 : 0, v.shift[0], v.shift[1], v.shift[2]], k * 6));
+  views.forEach((v, k) =>
+    a.set([v.x, v.y, v.flip ? 1 : 0, v.shift[0], v.shift[1], v.shift[2]], k * 6),
+  );
   return a;
 }
 

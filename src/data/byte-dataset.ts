@@ -1,7 +1,13 @@
 // A Dataset over in-memory grayscale byte images (bundled Fashion-MNIST, IDX files): both splits
 // share one batch worker; inputs are normalised with the TRAINING split's mean and std.
 import type { Preprocess } from '../models/config.js';
-import { ByteImageSplit, byteMeanStd, planFor, shareBytes, type ByteImages } from './byte-images.js';
+import {
+  ByteImageSplit,
+  byteMeanStd,
+  planFor,
+  shareBytes,
+  type ByteImages,
+} from './byte-images.js';
 import type { Dataset } from './dataset.js';
 import { FillPool } from './fill-pool.js';
 
@@ -17,7 +23,16 @@ export interface ByteDatasetOptions {
 }
 
 export const FASHION_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 export class ByteDataset implements Dataset {
@@ -26,9 +41,16 @@ export class ByteDataset implements Dataset {
   readonly preprocess: Preprocess;
   private readonly pool: FillPool | null;
 
-  constructor(readonly id: string, readonly classNames: string[], train: ByteImages, test: ByteImages,
-    readonly skipped: { where: string; why: string }[], opts: ByteDatasetOptions) {
-    const { mean, std } = opts.stats ?? (opts.normalize === false ? { mean: 0, std: 1 } : byteMeanStd(train.images));
+  constructor(
+    readonly id: string,
+    readonly classNames: string[],
+    train: ByteImages,
+    test: ByteImages,
+    readonly skipped: { where: string; why: string }[],
+    opts: ByteDatasetOptions,
+  ) {
+    const { mean, std } =
+      opts.stats ?? (opts.normalize === false ? { mean: 0, std: 1 } : byteMeanStd(train.images));
     const plan = planFor(opts.inputSize, mean, std);
     let pool: FillPool | null = null;
     if (opts.workers !== false) {
@@ -44,8 +66,13 @@ export class ByteDataset implements Dataset {
     // An image file is made to look like the dataset: gray, 28×28 (then resized to P as in
     // training), light object on black — dark-on-light photos are inverted.
     this.preprocess = {
-      colorOrder: 'gray', resize: train.side, cropSize: train.side, pixelScale: 1 / 255,
-      mean: [mean], std: [std], invert: true,
+      colorOrder: 'gray',
+      resize: train.side,
+      cropSize: train.side,
+      pixelScale: 1 / 255,
+      mean: [mean],
+      std: [std],
+      invert: true,
     };
   }
 

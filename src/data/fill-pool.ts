@@ -4,7 +4,10 @@
 import { Worker } from 'node:worker_threads';
 import type { FillPlan } from './byte-images.js';
 
-interface Pending { resolve: (x: Float32Array) => void; reject: (e: Error) => void }
+interface Pending {
+  resolve: (x: Float32Array) => void;
+  reject: (e: Error) => void;
+}
 
 export class FillPool {
   private readonly worker: Worker;
@@ -25,7 +28,9 @@ export class FillPool {
       else p.resolve(m.x);
     });
     this.worker.on('error', (e) => this.failAll(e));
-    this.worker.on('exit', (code) => { if (code !== 0) this.failAll(new Error(`batch worker exited with code ${code}`)); });
+    this.worker.on('exit', (code) => {
+      if (code !== 0) this.failAll(new Error(`batch worker exited with code ${code}`));
+    });
   }
 
   private failAll(e: Error): void {
@@ -38,13 +43,27 @@ export class FillPool {
     this.worker.postMessage({ kind: 'images', key, images, side });
   }
 
-  fill(key: string, indices: Int32Array, plan: FillPlan, augment: boolean, seed: number): Promise<Float32Array> {
+  fill(
+    key: string,
+    indices: Int32Array,
+    plan: FillPlan,
+    augment: boolean,
+    seed: number,
+  ): Promise<Float32Array> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ kind: 'fill', id, key, indices: Int32Array.from(indices), plan, augment, seed });
+      this.worker.postMessage({
+        kind: 'fill',
+        id,
+        key,
+        indices: Int32Array.from(indices),
+        plan,
+        augment,
+        seed,
+      });
     });
   }
 

@@ -4,8 +4,21 @@
 import { parentPort } from 'node:worker_threads';
 import { fillBatch, type FillPlan } from './byte-images.js';
 
-interface ImagesMessage { kind: 'images'; key: string; images: Uint8Array; side: number }
-interface FillMessage { kind: 'fill'; id: number; key: string; indices: Int32Array; plan: FillPlan; augment: boolean; seed: number }
+interface ImagesMessage {
+  kind: 'images';
+  key: string;
+  images: Uint8Array;
+  side: number;
+}
+interface FillMessage {
+  kind: 'fill';
+  id: number;
+  key: string;
+  indices: Int32Array;
+  plan: FillPlan;
+  augment: boolean;
+  seed: number;
+}
 
 const sets = new Map<string, { images: Uint8Array; side: number }>();
 

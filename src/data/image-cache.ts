@@ -34,7 +34,12 @@ export async function decode256(input: string | Buffer, side = SIDE): Promise<Ui
   const { data, info } = await sharp(input, { failOn: 'warning' })
     .autoOrient()
     .resize(rw, rh, { fit: 'fill', kernel: 'cubic' })
-    .extract({ left: Math.floor((rw - side) / 2), top: Math.floor((rh - side) / 2), width: side, height: side })
+    .extract({
+      left: Math.floor((rw - side) / 2),
+      top: Math.floor((rh - side) / 2),
+      width: side,
+      height: side,
+    })
     .toColourspace('srgb')
     .removeAlpha()
     .raw()
@@ -114,7 +119,12 @@ export async function buildCache(
   try {
     if (!index) index = { version: INDEX_VERSION, recordBytes: RECORD_BYTES, entries: {} };
     let next = Math.floor((await fh.stat()).size / RECORD_BYTES);
-    const stats = await mapLimit(files, 64, (f) => stat(join(root, f)).then((s) => s, (e: Error) => e));
+    const stats = await mapLimit(files, 64, (f) =>
+      stat(join(root, f)).then(
+        (s) => s,
+        (e: Error) => e,
+      ),
+    );
     const results: CacheResult[] = new Array(files.length);
     const keys: string[] = new Array(files.length);
     const todo: number[] = [];
@@ -128,7 +138,12 @@ export async function buildCache(
       }
       keys[i] = `${f}\0${s.size}\0${s.mtimeMs}`;
       const e = index!.entries[f];
-      if (e && e.size === s.size && e.mtimeMs === s.mtimeMs && (e.error !== undefined || (e.record ?? Infinity) < next)) {
+      if (
+        e &&
+        e.size === s.size &&
+        e.mtimeMs === s.mtimeMs &&
+        (e.error !== undefined || (e.record ?? Infinity) < next)
+      ) {
         results[i] = e.error !== undefined ? { error: e.error } : { record: e.record! };
         reused++;
       } else {
@@ -136,7 +151,10 @@ export async function buildCache(
       }
     });
     const log = opts.log;
-    if (todo.length >= 200 && log) log(`caching ${todo.length} images of ${root} (shorter side → 256, centre 256×256) in ${cacheDir}`);
+    if (todo.length >= 200 && log)
+      log(
+        `caching ${todo.length} images of ${root} (shorter side → 256, centre 256×256) in ${cacheDir}`,
+      );
     let done = 0;
     let sinceSave = 0;
     await mapLimit(todo, opts.concurrency ?? 8, async (i) => {
@@ -156,7 +174,8 @@ export async function buildCache(
       }
       index!.entries[f] = entry;
       done++;
-      if (++sinceSave >= 2000) { // an interrupted build of a large set keeps what it has done
+      if (++sinceSave >= 2000) {
+        // an interrupted build of a large set keeps what it has done
         sinceSave = 0;
         await fh.sync();
         writeIndex(indexPath, index!);
@@ -176,7 +195,12 @@ export async function buildCache(
 function readIndex(path: string): CacheIndex | null {
   try {
     const j = JSON.parse(readFileSync(path, 'utf8')) as CacheIndex;
-    if (j.version !== INDEX_VERSION || j.recordBytes !== RECORD_BYTES || typeof j.entries !== 'object') return null;
+    if (
+      j.version !== INDEX_VERSION ||
+      j.recordBytes !== RECORD_BYTES ||
+      typeof j.entries !== 'object'
+    )
+      return null;
     return j;
   } catch {
     return null;
@@ -188,7 +212,11 @@ function writeIndex(path: string, index: CacheIndex): void {
 }
 
 /** Runs f over items with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  f: (x: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const run = async (): Promise<void> => {

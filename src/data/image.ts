@@ -12,30 +12,57 @@ import { usage } from '../util/errors.js';
 import { resizeAxis, resizeBilinear } from './resize.js';
 
 /** Fashion-MNIST's conventions, for grey models whose file carries no preprocess metadata. */
-export const DEFAULT_GRAY: Preprocess = { colorOrder: 'gray', resize: 28, cropSize: 28, pixelScale: 1 / 255, mean: [0], std: [1], invert: true };
+export const DEFAULT_GRAY: Preprocess = {
+  colorOrder: 'gray',
+  resize: 28,
+  cropSize: 28,
+  pixelScale: 1 / 255,
+  mean: [0],
+  std: [1],
+  invert: true,
+};
 /** torchvision's ImageNet conventions, for RGB models without metadata. */
 export const DEFAULT_RGB: Preprocess = {
-  colorOrder: 'rgb', resize: 256, cropSize: 224, pixelScale: 1 / 255,
-  mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], invert: false,
+  colorOrder: 'rgb',
+  resize: 256,
+  cropSize: 224,
+  pixelScale: 1 / 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  invert: false,
 };
 
 function cannotRead(path: string, e: unknown): never {
   const err = e as NodeJS.ErrnoException;
-  return usage(`${path}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : String(err.message).split('\n')[0]})`);
+  return usage(
+    `${path}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : String(err.message).split('\n')[0]})`,
+  );
 }
 
 /** Mean of the outermost ring of pixels (the background, in a product photo). */
 function borderMean(g: Uint8Array, w: number, h: number): number {
   let s = 0;
   let n = 0;
-  for (let x = 0; x < w; x++) { s += g[x] + g[(h - 1) * w + x]; n += 2; }
-  for (let y = 1; y < h - 1; y++) { s += g[y * w] + g[y * w + w - 1]; n += 2; }
+  for (let x = 0; x < w; x++) {
+    s += g[x] + g[(h - 1) * w + x];
+    n += 2;
+  }
+  for (let y = 1; y < h - 1; y++) {
+    s += g[y * w] + g[y * w + w - 1];
+    n += 2;
+  }
   return s / Math.max(1, n);
 }
 
 /** x: [C, P, P] for one image file. */
-export async function imageToInput(path: string, preprocess: Preprocess, inputSize: number): Promise<Float32Array> {
-  return preprocess.colorOrder === 'gray' ? grayInput(path, preprocess, inputSize) : colorInput(path, preprocess, inputSize);
+export async function imageToInput(
+  path: string,
+  preprocess: Preprocess,
+  inputSize: number,
+): Promise<Float32Array> {
+  return preprocess.colorOrder === 'gray'
+    ? grayInput(path, preprocess, inputSize)
+    : colorInput(path, preprocess, inputSize);
 }
 
 async function grayInput(path: string, pre: Preprocess, p: number): Promise<Float32Array> {
@@ -43,10 +70,16 @@ async function grayInput(path: string, pre: Preprocess, p: number): Promise<Floa
   let w: number;
   let h: number;
   try {
-    const r = await sharp(path).flatten({ background: '#ffffff' }).grayscale().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const r = await sharp(path)
+      .flatten({ background: '#ffffff' })
+      .grayscale()
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     g = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.length);
     ({ width: w, height: h } = r.info);
-    if (r.info.channels !== 1) usage(`${path}: expected one grey channel after conversion, got ${r.info.channels}`);
+    if (r.info.channels !== 1)
+      usage(`${path}: expected one grey channel after conversion, got ${r.info.channels}`);
   } catch (e) {
     return cannotRead(path, e);
   }
@@ -54,11 +87,24 @@ async function grayInput(path: string, pre: Preprocess, p: number): Promise<Floa
   const side = pre.cropSize;
   const small = await sharp(Buffer.from(g), { raw: { width: w, height: h, channels: 1 } })
     .resize(side, side, { fit: 'contain', background: { r: 0, g: 0, b: 0 } })
-    .toColourspace('b-w').raw().toBuffer();
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer();
   const x = new Float32Array(p * p);
   const axis = resizeAxis(side, p);
   const a = pre.pixelScale / pre.std[0];
-  resizeBilinear(new Uint8Array(small.buffer, small.byteOffset, side * side), 0, side, axis, axis, x, 0, a, -pre.mean[0] / pre.std[0], false);
+  resizeBilinear(
+    new Uint8Array(small.buffer, small.byteOffset, side * side),
+    0,
+    side,
+    axis,
+    axis,
+    x,
+    0,
+    a,
+    -pre.mean[0] / pre.std[0],
+    false,
+  );
   return x;
 }
 
@@ -66,15 +112,21 @@ async function colorInput(path: string, pre: Preprocess, p: number): Promise<Flo
   const crop = pre.cropSize;
   let hwc: Uint8Array;
   try {
-    const buf = await sharp(path).removeAlpha().toColourspace('srgb')
+    const buf = await sharp(path)
+      .removeAlpha()
+      .toColourspace('srgb')
       .resize(pre.resize, pre.resize, { fit: 'outside' })
-      .raw().toBuffer({ resolveWithObject: true });
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const { width: w, height: h } = buf.info;
     const left = Math.floor((w - crop) / 2);
     const top = Math.floor((h - crop) / 2);
     hwc = new Uint8Array(crop * crop * 3);
     for (let y = 0; y < crop; y++) {
-      hwc.set(buf.data.subarray(((top + y) * w + left) * 3, ((top + y) * w + left + crop) * 3), y * crop * 3);
+      hwc.set(
+        buf.data.subarray(((top + y) * w + left) * 3, ((top + y) * w + left + crop) * 3),
+        y * crop * 3,
+      );
     }
   } catch (e) {
     return cannotRead(path, e);
@@ -88,7 +140,18 @@ async function colorInput(path: string, pre: Preprocess, p: number): Promise<Flo
     for (let i = 0; i < crop * crop; i++) plane[i] = hwc[i * 3 + src];
     const mean = pre.mean[c] ?? pre.mean[0];
     const std = pre.std[c] ?? pre.std[0];
-    resizeBilinear(plane, 0, crop, axis, axis, x, c * p * p, pre.pixelScale / std, -mean / std, false);
+    resizeBilinear(
+      plane,
+      0,
+      crop,
+      axis,
+      axis,
+      x,
+      c * p * p,
+      pre.pixelScale / std,
+      -mean / std,
+      false,
+    );
   }
   return x;
 }

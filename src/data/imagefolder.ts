@@ -5,14 +5,29 @@
 // Batches are cut from the cache on worker threads: random S×S crop + mirror + PCA colour noise
 // for training (paper §4.1), the centre crop otherwise, or the paper's ten views for evaluation.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { cpus } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import type { Preprocess } from '../models/config.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { usage } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { centerCrop, drawAlpha, drawCrop, type Normalize, packViews, type ViewParams } from './augment.js';
+import {
+  centerCrop,
+  drawAlpha,
+  drawCrop,
+  type Normalize,
+  packViews,
+  type ViewParams,
+} from './augment.js';
 import type { Dataset, Split } from './dataset.js';
 import { buildCache, cacheDirFor, RECORD_BYTES, SIDE } from './image-cache.js';
 import { PixelMoments, pcaLighting, pcaStatsSchema, readPca, type PcaStats } from './pca.js';
@@ -77,11 +92,16 @@ interface Sample {
   label: number;
 }
 
-export async function openImageFolder(dir: string, opts: ImageFolderOptions): Promise<ImageFolderDataset> {
+export async function openImageFolder(
+  dir: string,
+  opts: ImageFolderOptions,
+): Promise<ImageFolderDataset> {
   const S = opts.inputSize;
-  if (!Number.isInteger(S) || S <= 0 || S > SIDE) usage(`--input-size ${S}: must be an integer in 1..${SIDE} for ImageFolder data`);
+  if (!Number.isInteger(S) || S <= 0 || S > SIDE)
+    usage(`--input-size ${S}: must be an integer in 1..${SIDE} for ImageFolder data`);
   const valFraction = opts.valFraction ?? 0.1;
-  if (!(valFraction >= 0 && valFraction < 1)) usage(`valFraction ${valFraction}: must be in [0, 1)`);
+  if (!(valFraction >= 0 && valFraction < 1))
+    usage(`valFraction ${valFraction}: must be in [0, 1)`);
   const meanMode = opts.meanMode ?? 'channel';
   const warn = opts.warn ?? ((line: string) => process.stderr.write(line + '\n'));
   const root = resolve(dir);
@@ -89,14 +109,27 @@ export async function openImageFolder(dir: string, opts: ImageFolderOptions): Pr
   const { classNames, train, test } = scanFolder(root, dir, valFraction, opts.seed ?? 0);
   const cacheDir = opts.cacheDir ?? (await cacheDirFor(root));
   const all = [...train, ...test];
-  const built = await buildCache(root, all.map((s) => s.rel), cacheDir, {
-    concurrency: Math.max(4, cpus().length),
-    log: opts.log ?? ((line) => process.stderr.write(`alexnet: ${line}\n`)),
-  });
+  const built = await buildCache(
+    root,
+    all.map((s) => s.rel),
+    cacheDir,
+    {
+      concurrency: Math.max(4, cpus().length),
+      log: opts.log ?? ((line) => process.stderr.write(`alexnet: ${line}\n`)),
+    },
+  );
 
   const skipped: { where: string; why: string }[] = [];
-  const keep = (samples: Sample[], offset: number): { records: number[]; labels: number[]; paths: string[]; keys: string[] } => {
-    const r = { records: [] as number[], labels: [] as number[], paths: [] as string[], keys: [] as string[] };
+  const keep = (
+    samples: Sample[],
+    offset: number,
+  ): { records: number[]; labels: number[]; paths: string[]; keys: string[] } => {
+    const r = {
+      records: [] as number[],
+      labels: [] as number[],
+      paths: [] as string[],
+      keys: [] as string[],
+    };
     samples.forEach((s, i) => {
       const res = built.results[offset + i];
       const where = join(root, s.rel);
@@ -114,31 +147,66 @@ export async function openImageFolder(dir: string, opts: ImageFolderOptions): Pr
   };
   const tr = keep(train, 0);
   const te = keep(test, train.length);
-  if (tr.records.length === 0) usage(`${dir}: no images found that could be read (${skipped.length} skipped)`);
+  if (tr.records.length === 0)
+    usage(`${dir}: no images found that could be read (${skipped.length} skipped)`);
 
   const { stats, meanPath } = await trainingStats(cacheDir, built.binPath, tr.records, tr.keys);
-  const pca = opts.pca === undefined ? stats.pca
-    : typeof opts.pca === 'string' ? readPca(opts.pca) : pcaStatsSchema.parse(opts.pca);
+  const pca =
+    opts.pca === undefined
+      ? stats.pca
+      : typeof opts.pca === 'string'
+        ? readPca(opts.pca)
+        : pcaStatsSchema.parse(opts.pca);
 
   let normalize: Normalize;
   let preprocess: Preprocess;
   if (meanMode === 'torchvision') {
     normalize = { scale: 1 / 255, mean: TORCHVISION_MEAN, std: TORCHVISION_STD };
-    preprocess = { colorOrder: 'rgb', resize: SIDE, cropSize: S, pixelScale: 1 / 255, mean: TORCHVISION_MEAN, std: TORCHVISION_STD, invert: false };
+    preprocess = {
+      colorOrder: 'rgb',
+      resize: SIDE,
+      cropSize: S,
+      pixelScale: 1 / 255,
+      mean: TORCHVISION_MEAN,
+      std: TORCHVISION_STD,
+      invert: false,
+    };
   } else {
     // A checkpoint carries per-channel means only: in 'image' mode predict subtracts the mean
     // image's channel averages, which differ from the mean image by its spatial variation.
-    normalize = meanMode === 'image'
-      ? { scale: 1, mean: [0, 0, 0], std: [1, 1, 1], meanImage: readMeanImage(meanPath) }
-      : { scale: 1, mean: stats.channelMean, std: [1, 1, 1] };
-    preprocess = { colorOrder: 'rgb', resize: SIDE, cropSize: S, pixelScale: 1, mean: stats.channelMean, std: [1, 1, 1], invert: false };
+    normalize =
+      meanMode === 'image'
+        ? { scale: 1, mean: [0, 0, 0], std: [1, 1, 1], meanImage: readMeanImage(meanPath) }
+        : { scale: 1, mean: stats.channelMean, std: [1, 1, 1] };
+    preprocess = {
+      colorOrder: 'rgb',
+      resize: SIDE,
+      cropSize: S,
+      pixelScale: 1,
+      mean: stats.channelMean,
+      std: [1, 1, 1],
+      invert: false,
+    };
   }
 
-  const threads = opts.workers === undefined || opts.workers === true ? 2 : opts.workers === false ? 0 : opts.workers;
+  const threads =
+    opts.workers === undefined || opts.workers === true
+      ? 2
+      : opts.workers === false
+        ? 0
+        : opts.workers;
   const pool = new LoaderPool({ binPath: built.binPath, norm: normalize }, threads);
   const colorAugment = opts.colorAugment ?? true;
   const mk = (p: typeof tr): ImageFolderSplit =>
-    new ImageFolderSplit(pool, built.binPath, S, Int32Array.from(p.records), Int32Array.from(p.labels), p.paths, colorAugment ? pca : null);
+    new ImageFolderSplit(
+      pool,
+      built.binPath,
+      S,
+      Int32Array.from(p.records),
+      Int32Array.from(p.labels),
+      p.paths,
+      colorAugment ? pca : null,
+    );
 
   return {
     id: root,
@@ -181,7 +249,11 @@ export class ImageFolderSplit implements Split {
    *  leaves the crops as they were). Without `augment`: the centre crop, nothing drawn. */
   drawViews(n: number, augment: boolean, seed: number): ViewParams[] {
     const S = this.inputSize;
-    if (!augment) return Array.from({ length: n }, () => ({ ...centerCrop(SIDE, S), shift: [0, 0, 0] as const }));
+    if (!augment)
+      return Array.from({ length: n }, () => ({
+        ...centerCrop(SIDE, S),
+        shift: [0, 0, 0] as const,
+      }));
     const rng = new Rng(seed);
     const out: ViewParams[] = [];
     for (let k = 0; k < n; k++) {
@@ -195,10 +267,16 @@ export class ImageFolderSplit implements Split {
   async fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
     const n = indices.length;
     const per = 3 * this.inputSize * this.inputSize;
-    if (x.length < n * per) throw new RangeError(`fill: x holds ${x.length} floats, ${n} samples need ${n * per}`);
+    if (x.length < n * per)
+      throw new RangeError(`fill: x holds ${x.length} floats, ${n} samples need ${n * per}`);
     const records = this.recordsOf(indices, 1);
     const views = packViews(this.drawViews(n, augment, seed));
-    await this.pool.run(records, views, this.inputSize, x.length === n * per ? x : x.subarray(0, n * per));
+    await this.pool.run(
+      records,
+      views,
+      this.inputSize,
+      x.length === n * per ? x : x.subarray(0, n * per),
+    );
   }
 
   /** Test-time views (paper §4.1) of the samples at `indices`: x: [n, V, 3, S, S] with V = 1
@@ -208,16 +286,25 @@ export class ImageFolderSplit implements Split {
     const V = params.length;
     const n = indices.length;
     const per = 3 * this.inputSize * this.inputSize;
-    if (x.length < n * V * per) throw new RangeError(`fillViews: x holds ${x.length} floats, ${n}×${V} views need ${n * V * per}`);
+    if (x.length < n * V * per)
+      throw new RangeError(
+        `fillViews: x holds ${x.length} floats, ${n}×${V} views need ${n * V * per}`,
+      );
     const records = this.recordsOf(indices, V);
     const views: ViewParams[] = [];
     for (let k = 0; k < n; k++) for (const p of params) views.push({ ...p, shift: [0, 0, 0] });
-    await this.pool.run(records, packViews(views), this.inputSize, x.length === n * V * per ? x : x.subarray(0, n * V * per));
+    await this.pool.run(
+      records,
+      packViews(views),
+      this.inputSize,
+      x.length === n * V * per ? x : x.subarray(0, n * V * per),
+    );
   }
 
   /** The prepared [256, 256, 3] RGB image of sample i, from the cache. */
   image256(i: number): Uint8Array {
-    if (!(i >= 0 && i < this.size)) throw new RangeError(`sample ${i} out of range [0, ${this.size})`);
+    if (!(i >= 0 && i < this.size))
+      throw new RangeError(`sample ${i} out of range [0, ${this.size})`);
     const out = new Uint8Array(RECORD_BYTES);
     const fd = openSync(this.binPath, 'r');
     try {
@@ -232,7 +319,8 @@ export class ImageFolderSplit implements Split {
     const r = new Int32Array(indices.length * repeat);
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
-      if (!(i >= 0 && i < this.size)) throw new RangeError(`sample ${i} out of range [0, ${this.size})`);
+      if (!(i >= 0 && i < this.size))
+        throw new RangeError(`sample ${i} out of range [0, ${this.size})`);
       r.fill(this.records[i], k * repeat, (k + 1) * repeat);
     }
     return r;
@@ -241,34 +329,53 @@ export class ImageFolderSplit implements Split {
 
 // ---- the tree ------------------------------------------------------------------------------
 
-function scanFolder(root: string, shown: string, valFraction: number, seed: number): { classNames: string[]; train: Sample[]; test: Sample[] } {
+function scanFolder(
+  root: string,
+  shown: string,
+  valFraction: number,
+  seed: number,
+): { classNames: string[]; train: Sample[]; test: Sample[] } {
   if (!isDir(root)) usage(`${shown}: no such directory`);
-  const noImages = (): never => usage(`${shown}: no images found (expected ${shown}/<class>/<image>.jpg|png|webp, or ${shown}/train/<class>/… and ${shown}/val/<class>/…)`);
+  const noImages = (): never =>
+    usage(
+      `${shown}: no images found (expected ${shown}/<class>/<image>.jpg|png|webp, or ${shown}/train/<class>/… and ${shown}/val/<class>/…)`,
+    );
   const trainDir = join(root, 'train');
   const valDir = ['val', 'validation', 'test'].map((d) => join(root, d)).find(isDir);
   if (isDir(trainDir) && subdirs(trainDir).length > 0) {
     const classNames = subdirs(trainDir);
-    const train = classNames.flatMap((c, label) => listImages(root, join('train', c)).map((rel) => ({ rel, label })));
+    const train = classNames.flatMap((c, label) =>
+      listImages(root, join('train', c)).map((rel) => ({ rel, label })),
+    );
     if (train.length === 0) noImages();
-    if (!valDir) return { classNames, ...splitSamples(train, classNames.length, valFraction, seed) };
+    if (!valDir)
+      return { classNames, ...splitSamples(train, classNames.length, valFraction, seed) };
     const valName = valDir.slice(root.length + 1);
     const test: Sample[] = [];
     for (const c of subdirs(valDir)) {
       const label = classNames.indexOf(c);
       const files = listImages(root, join(valName, c));
-      if (label < 0 && files.length > 0) usage(`${join(shown, valName, c)}: class '${c}' is not among the training classes`);
+      if (label < 0 && files.length > 0)
+        usage(`${join(shown, valName, c)}: class '${c}' is not among the training classes`);
       for (const rel of files) test.push({ rel, label });
     }
     return { classNames, train, test };
   }
   const classNames = subdirs(root).filter((c) => listImages(root, c).length > 0);
   if (classNames.length === 0) noImages();
-  const samples = classNames.flatMap((c, label) => listImages(root, c).map((rel) => ({ rel, label })));
+  const samples = classNames.flatMap((c, label) =>
+    listImages(root, c).map((rel) => ({ rel, label })),
+  );
   return { classNames, ...splitSamples(samples, classNames.length, valFraction, seed) };
 }
 
 /** Holds out round(valFraction·n) of each class, chosen by a seeded shuffle. */
-function splitSamples(samples: Sample[], classes: number, valFraction: number, seed: number): { train: Sample[]; test: Sample[] } {
+function splitSamples(
+  samples: Sample[],
+  classes: number,
+  valFraction: number,
+  seed: number,
+): { train: Sample[]; test: Sample[] } {
   const rng = new Rng((seed ^ 0x5eed5) >>> 0);
   const train: Sample[] = [];
   const test: Sample[] = [];
@@ -303,7 +410,11 @@ function listImages(root: string, rel: string): string[] {
 
 function subdirs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (e.isSymbolicLink() && isDir(join(dir, e.name)))))
+    .filter(
+      (e) =>
+        !e.name.startsWith('.') &&
+        (e.isDirectory() || (e.isSymbolicLink() && isDir(join(dir, e.name)))),
+    )
     .map((e) => e.name)
     .sort();
 }
@@ -322,7 +433,10 @@ function isDir(p: string): boolean {
  *  training files (keyed by their paths, sizes and mtimes) and cached as stats-<key>.json and
  *  mean-<key>.bin (float32 [256, 256, 3]). */
 async function trainingStats(
-  cacheDir: string, binPath: string, records: number[], keys: string[],
+  cacheDir: string,
+  binPath: string,
+  records: number[],
+  keys: string[],
 ): Promise<{ stats: FolderStats; meanPath: string }> {
   const key = createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 16);
   const jsonPath = join(cacheDir, `stats-${key}.json`);
@@ -330,8 +444,11 @@ async function trainingStats(
   if (existsSync(jsonPath) && existsSync(meanPath)) {
     try {
       const s = JSON.parse(readFileSync(jsonPath, 'utf8')) as FolderStats;
-      if (s.images === records.length) return { stats: { images: s.images, channelMean: s.channelMean, pca: s.pca }, meanPath };
-    } catch { /* recompute */ }
+      if (s.images === records.length)
+        return { stats: { images: s.images, channelMean: s.channelMean, pca: s.pca }, meanPath };
+    } catch {
+      /* recompute */
+    }
   }
   const moments = new PixelMoments();
   const sum = new Float64Array(RECORD_BYTES);
@@ -350,14 +467,22 @@ async function trainingStats(
   }
   const mean = new Float32Array(RECORD_BYTES);
   for (let i = 0; i < RECORD_BYTES; i++) mean[i] = sum[i] / records.length;
-  const stats: FolderStats = { images: records.length, channelMean: moments.mean(), pca: moments.pca() };
+  const stats: FolderStats = {
+    images: records.length,
+    channelMean: moments.mean(),
+    pca: moments.pca(),
+  };
   writeFileAtomic(meanPath, new Uint8Array(mean.buffer));
-  writeFileAtomic(jsonPath, new TextEncoder().encode(JSON.stringify({ ...stats, key }, null, 2) + '\n'));
+  writeFileAtomic(
+    jsonPath,
+    new TextEncoder().encode(JSON.stringify({ ...stats, key }, null, 2) + '\n'),
+  );
   return { stats, meanPath };
 }
 
 function readMeanImage(path: string): Float32Array {
   const buf = readFileSync(path);
-  if (buf.length !== RECORD_BYTES * 4) throw new Error(`${path}: mean image damaged (delete it to recompute)`);
+  if (buf.length !== RECORD_BYTES * 4)
+    throw new Error(`${path}: mean image damaged (delete it to recompute)`);
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
 }

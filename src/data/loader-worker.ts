@@ -12,7 +12,16 @@ const scratch = new Uint8Array(RECORD_BYTES);
 parentPort!.on('message', (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    cropJob(fd, job.records, job.views, job.size, init.norm, new Float32Array(job.out), job.outOffset, scratch);
+    cropJob(
+      fd,
+      job.records,
+      job.views,
+      job.size,
+      init.norm,
+      new Float32Array(job.out),
+      job.outOffset,
+      scratch,
+    );
     reply = { id: job.id };
   } catch (e) {
     reply = { id: job.id, error: (e as Error).message };

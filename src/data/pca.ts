@@ -26,30 +26,48 @@ export type PcaStats = z.infer<typeof pcaStatsSchema>;
 /** Eigen-decomposition of a symmetric 3×3 matrix (row-major) by cyclic Jacobi rotations.
  *  Returns eigenvalues in decreasing order and the matching unit eigenvectors. */
 export function eigenSym3(m: ArrayLike<number>): { values: number[]; vectors: number[][] } {
-  const a = [[m[0], m[1], m[2]], [m[3], m[4], m[5]], [m[6], m[7], m[8]]];
-  const v = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]; // columns are the eigenvectors
+  const a = [
+    [m[0], m[1], m[2]],
+    [m[3], m[4], m[5]],
+    [m[6], m[7], m[8]],
+  ];
+  const v = [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ]; // columns are the eigenvectors
   for (let sweep = 0; sweep < 50; sweep++) {
     const off = a[0][1] ** 2 + a[0][2] ** 2 + a[1][2] ** 2;
     if (off < 1e-30 * (a[0][0] ** 2 + a[1][1] ** 2 + a[2][2] ** 2) || off === 0) break;
-    for (const [p, q] of [[0, 1], [0, 2], [1, 2]]) {
+    for (const [p, q] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]) {
       if (a[p][q] === 0) continue;
       // Rotation angle that zeroes a[p][q] (Numerical Recipes' stable form).
       const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
       const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
       const c = 1 / Math.sqrt(t * t + 1);
       const s = t * c;
-      for (let k = 0; k < 3; k++) { // a ← a·J
-        const akp = a[k][p], akq = a[k][q];
+      for (let k = 0; k < 3; k++) {
+        // a ← a·J
+        const akp = a[k][p],
+          akq = a[k][q];
         a[k][p] = c * akp - s * akq;
         a[k][q] = s * akp + c * akq;
       }
-      for (let k = 0; k < 3; k++) { // a ← Jᵀ·a
-        const apk = a[p][k], aqk = a[q][k];
+      for (let k = 0; k < 3; k++) {
+        // a ← Jᵀ·a
+        const apk = a[p][k],
+          aqk = a[q][k];
         a[p][k] = c * apk - s * aqk;
         a[q][k] = s * apk + c * aqk;
       }
-      for (let k = 0; k < 3; k++) { // v ← v·J
-        const vkp = v[k][p], vkq = v[k][q];
+      for (let k = 0; k < 3; k++) {
+        // v ← v·J
+        const vkp = v[k][p],
+          vkq = v[k][q];
         v[k][p] = c * vkp - s * vkq;
         v[k][q] = s * vkp + c * vkq;
       }
@@ -75,16 +93,40 @@ export class PixelMoments {
 
   /** img: [H, W, 3] uint8. Integer sums per image are exact, then folded into float64. */
   add(img: Uint8Array): void {
-    let r = 0, g = 0, b = 0, rr = 0, rg = 0, rb = 0, gg = 0, gb = 0, bb = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      rr = 0,
+      rg = 0,
+      rb = 0,
+      gg = 0,
+      gb = 0,
+      bb = 0;
     for (let i = 0; i < img.length; i += 3) {
-      const R = img[i], G = img[i + 1], B = img[i + 2];
-      r += R; g += G; b += B;
-      rr += R * R; rg += R * G; rb += R * B; gg += G * G; gb += G * B; bb += B * B;
+      const R = img[i],
+        G = img[i + 1],
+        B = img[i + 2];
+      r += R;
+      g += G;
+      b += B;
+      rr += R * R;
+      rg += R * G;
+      rb += R * B;
+      gg += G * G;
+      gb += G * B;
+      bb += B * B;
     }
     this.n += img.length / 3;
-    this.s[0] += r; this.s[1] += g; this.s[2] += b;
+    this.s[0] += r;
+    this.s[1] += g;
+    this.s[2] += b;
     const ss = this.ss;
-    ss[0] += rr; ss[1] += rg; ss[2] += rb; ss[4] += gg; ss[5] += gb; ss[8] += bb;
+    ss[0] += rr;
+    ss[1] += rg;
+    ss[2] += rb;
+    ss[4] += gg;
+    ss[5] += gb;
+    ss[8] += bb;
   }
 
   get pixels(): number {
@@ -114,7 +156,13 @@ export class PixelMoments {
   pca(): PcaStats {
     const { mean, covariance } = this.unitMoments();
     const { values, vectors } = eigenSym3(covariance);
-    return { eigenvalues: values.map((x) => Math.max(x, 0)), eigenvectors: vectors, mean, covariance, pixels: this.n };
+    return {
+      eigenvalues: values.map((x) => Math.max(x, 0)),
+      eigenvectors: vectors,
+      mean,
+      covariance,
+      pixels: this.n,
+    };
   }
 }
 
@@ -133,7 +181,9 @@ export function readPca(path: string): PcaStats {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    return usage(`${path}: cannot read PCA statistics (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return usage(
+      `${path}: cannot read PCA statistics (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let json: unknown;
   try {
@@ -142,7 +192,10 @@ export function readPca(path: string): PcaStats {
     return usage(`${path}: not JSON (expected the output of \`alexnet pca\`)`);
   }
   const r = pcaStatsSchema.safeParse(json);
-  if (!r.success) return usage(`${path}: not PCA statistics (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`);
+  if (!r.success)
+    return usage(
+      `${path}: not PCA statistics (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`,
+    );
   return r.data;
 }
 

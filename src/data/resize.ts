@@ -28,9 +28,18 @@ export function resizeAxis(inSize: number, outSize: number): ResizeAxis {
 /** Resizes one [inH, inW] byte image into out: [outH, outW] floats, applying value·a + b
  *  (a, b fold the pixel scale and mean/std normalisation), mirrored left–right when `flip`.
  *  src: [inH·inW] starting at srcOff   out: [outH·outW] starting at outOff */
-export function resizeBilinear(src: Uint8Array, srcOff: number, inW: number,
-  rows: ResizeAxis, cols: ResizeAxis, out: Float32Array, outOff: number,
-  a: number, b: number, flip: boolean): void {
+export function resizeBilinear(
+  src: Uint8Array,
+  srcOff: number,
+  inW: number,
+  rows: ResizeAxis,
+  cols: ResizeAxis,
+  out: Float32Array,
+  outOff: number,
+  a: number,
+  b: number,
+  flip: boolean,
+): void {
   const outH = rows.i0.length;
   const outW = cols.i0.length;
   for (let y = 0; y < outH; y++) {

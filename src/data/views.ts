@@ -31,16 +31,32 @@ export function viewParams(mode: ViewMode, srcSize: number, size: number): CropP
 }
 
 /** The centre view of a prepared image: [3, S, S]. */
-export function centerView(image: Uint8Array, size: number, norm: Normalize, srcSize = SIDE): Float32Array {
+export function centerView(
+  image: Uint8Array,
+  size: number,
+  norm: Normalize,
+  srcSize = SIDE,
+): Float32Array {
   return cutViews(image, [centerCrop(srcSize, size)], size, norm, srcSize)[0];
 }
 
 /** The paper's ten views of a prepared image, in `tenCropParams` order: 10 × [3, S, S]. */
-export function tenCropViews(image: Uint8Array, size: number, norm: Normalize, srcSize = SIDE): Float32Array[] {
+export function tenCropViews(
+  image: Uint8Array,
+  size: number,
+  norm: Normalize,
+  srcSize = SIDE,
+): Float32Array[] {
   return cutViews(image, tenCropParams(srcSize, size), size, norm, srcSize);
 }
 
-function cutViews(image: Uint8Array, params: CropParams[], size: number, norm: Normalize, srcSize: number): Float32Array[] {
+function cutViews(
+  image: Uint8Array,
+  params: CropParams[],
+  size: number,
+  norm: Normalize,
+  srcSize: number,
+): Float32Array[] {
   if (image.length !== srcSize * srcSize * 3) {
     throw new RangeError(`expected a ${srcSize}×${srcSize}×3 image, got ${image.length} bytes`);
   }
@@ -54,20 +70,34 @@ function cutViews(image: Uint8Array, params: CropParams[], size: number, norm: N
 /** A checkpoint's `Preprocess` as the crop function's normalisation (RGB or BGR images). */
 export function normalizeFrom(pre: Preprocess): Normalize {
   if (pre.colorOrder === 'gray') usage('views: a grey-scale model cannot take 256×256 RGB views');
-  if (pre.mean.length !== 3 || pre.std.length !== 3) usage('views: the model\'s preprocess needs 3 means and 3 stds');
-  return { scale: pre.pixelScale, mean: pre.mean, std: pre.std, order: pre.colorOrder === 'bgr' ? 'bgr' : 'rgb' };
+  if (pre.mean.length !== 3 || pre.std.length !== 3)
+    usage("views: the model's preprocess needs 3 means and 3 stds");
+  return {
+    scale: pre.pixelScale,
+    mean: pre.mean,
+    std: pre.std,
+    order: pre.colorOrder === 'bgr' ? 'bgr' : 'rgb',
+  };
 }
 
 /** What eval/predict call: the views of one prepared image ([256, 256, 3] RGB), each [3, S, S],
  *  normalised as `preprocess` says. mode 'center' gives one view, '10' the paper's ten. */
-export function viewsFor(image256: Uint8Array, inputSize: number, mode: ViewMode, preprocess: Preprocess): Float32Array[] {
+export function viewsFor(
+  image256: Uint8Array,
+  inputSize: number,
+  mode: ViewMode,
+  preprocess: Preprocess,
+): Float32Array[] {
   const norm = normalizeFrom(preprocess);
   const side = preprocess.resize;
   if (image256.length !== side * side * 3) {
     usage(`views: the image is not ${side}×${side}×3 (prepare it with loadImage256)`);
   }
-  if (inputSize > side) usage(`views: input size ${inputSize} is larger than the prepared ${side}×${side} image`);
-  return mode === '10' ? tenCropViews(image256, inputSize, norm, side) : [centerView(image256, inputSize, norm, side)];
+  if (inputSize > side)
+    usage(`views: input size ${inputSize} is larger than the prepared ${side}×${side} image`);
+  return mode === '10'
+    ? tenCropViews(image256, inputSize, norm, side)
+    : [centerView(image256, inputSize, norm, side)];
 }
 
 /** Reads an image file as training prepared it: shorter side → 256, centre 256×256, RGB uint8.
@@ -77,6 +107,8 @@ export async function loadImage256(path: string, side = SIDE): Promise<Uint8Arra
     return await decode256(path, side);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return usage(`${path}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : err.message.split('\n')[0]})`);
+    return usage(
+      `${path}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : err.message.split('\n')[0]})`,
+    );
   }
 }

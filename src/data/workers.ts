@@ -65,14 +65,18 @@ export class LoaderPool {
   private failure: Error | null = null;
   private closed = false;
 
-  constructor(private readonly init: WorkerInit, readonly threads: number) {
+  constructor(
+    private readonly init: WorkerInit,
+    readonly threads: number,
+  ) {
     for (let t = 0; t < threads; t++) {
       // The worker script sits beside this file, in src/ under ts-node-less runs and in dist/.
       const w = new Worker(new URL('./loader-worker.js', import.meta.url), { workerData: init });
       w.on('message', (m: WorkerReply) => this.settle(m.id, m.error));
       w.on('error', (e) => this.failAll(e));
       w.on('exit', (code) => {
-        if (code !== 0 && !this.closed) this.failAll(new Error(`loader worker exited with code ${code}`));
+        if (code !== 0 && !this.closed)
+          this.failAll(new Error(`loader worker exited with code ${code}`));
       });
       w.unref(); // idle workers never keep the process alive; pending jobs ref them
       this.workers.push(w);
@@ -80,7 +84,12 @@ export class LoaderPool {
   }
 
   /** Fills out: [n, 3, S, S] with the views of `records`. */
-  async run(records: Int32Array, views: Float64Array, size: number, out: Float32Array): Promise<void> {
+  async run(
+    records: Int32Array,
+    views: Float64Array,
+    size: number,
+    out: Float32Array,
+  ): Promise<void> {
     if (this.failure) throw this.failure;
     const n = records.length;
     if (this.threads === 0 || n === 0) {
@@ -98,14 +107,16 @@ export class LoaderPool {
     for (let t = 0; t < parts; t++) {
       const lo = Math.floor((t * n) / parts);
       const hi = Math.floor(((t + 1) * n) / parts);
-      jobs.push(this.post(this.workers[t], {
-        id: 0,
-        records: records.slice(lo, hi),
-        views: views.slice(lo * 6, hi * 6),
-        size,
-        out: sab,
-        outOffset: base + lo * per,
-      }));
+      jobs.push(
+        this.post(this.workers[t], {
+          id: 0,
+          records: records.slice(lo, hi),
+          views: views.slice(lo * 6, hi * 6),
+          size,
+          out: sab,
+          outOffset: base + lo * per,
+        }),
+      );
     }
     try {
       await Promise.all(jobs);

@@ -25,6 +25,11 @@ export interface ClassAccuracy {
 export function perClassAccuracy(confusion: number[][], classNames: string[]): ClassAccuracy[] {
   return confusion.map((row, t) => {
     const count = row.reduce((a, b) => a + b, 0);
-    return { index: t, name: classNames[t] ?? String(t), count, accuracy: count ? row[t] / count : 0 };
+    return {
+      index: t,
+      name: classNames[t] ?? String(t),
+      count,
+      accuracy: count ? row[t] / count : 0,
+    };
   });
 }

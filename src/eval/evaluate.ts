@@ -37,13 +37,20 @@ export interface EvaluateOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
-export async function predictSplit(nets: Net[], split: Split, opts: EvaluateOptions = {}): Promise<Probabilities> {
+export async function predictSplit(
+  nets: Net[],
+  split: Split,
+  opts: EvaluateOptions = {},
+): Promise<Probabilities> {
   if (nets.length === 0) usage('no networks to evaluate');
   const l = nets[0].outputShape[0];
   for (const net of nets) {
-    if (net.outputShape[0] !== l) usage(`ensemble members disagree on the class count (${l} vs ${net.outputShape[0]})`);
+    if (net.outputShape[0] !== l)
+      usage(`ensemble members disagree on the class count (${l} vs ${net.outputShape[0]})`);
     if (net.input.some((d, i) => d !== split.sampleShape[i])) {
-      usage(`the data gives [${split.sampleShape.join(', ')}] inputs, a network expects [${net.input.join(', ')}]`);
+      usage(
+        `the data gives [${split.sampleShape.join(', ')}] inputs, a network expects [${net.input.join(', ')}]`,
+      );
     }
   }
   const all = opts.indices ?? Int32Array.from({ length: split.size }, (_, i) => i);
@@ -55,14 +62,19 @@ export async function predictSplit(nets: Net[], split: Split, opts: EvaluateOpti
   for (let i = 0; i < n; i++) labels[i] = split.labels[all[i]];
   let v = 1;
   if (opts.views === '10') {
-    if (!hasViews(split)) usage('--views 10: this data has no 10-view crops (28×28 Fashion-MNIST images are resized whole: only the centre view makes sense)');
+    if (!hasViews(split))
+      usage(
+        '--views 10: this data has no 10-view crops (28×28 Fashion-MNIST images are resized whole: only the centre view makes sense)',
+      );
     v = 10;
   }
   const buffers = [new Float32Array(b * v * per), new Float32Array(b * v * per)];
   const start = (s: number): Promise<void> => {
     const idx = all.subarray(s, Math.min(n, s + b));
     const buf = buffers[(s / b) % 2].subarray(0, idx.length * v * per);
-    return v === 10 ? (split as ViewSplit).fillViews(idx, buf, '10') : split.fill(idx, buf, false, 0);
+    return v === 10
+      ? (split as ViewSplit).fillViews(idx, buf, '10')
+      : split.fill(idx, buf, false, 0);
   };
   let next: Promise<void> | null = n > 0 ? start(0) : null;
   const p = new Float32Array(b * l);
@@ -79,7 +91,8 @@ export async function predictSplit(nets: Net[], split: Split, opts: EvaluateOpti
       if (v === 1) x = new Tensor([m, ...split.sampleShape], buf.subarray(0, m * per));
       else {
         x = new Tensor([m, ...split.sampleShape]);
-        for (let k = 0; k < m; k++) x.data.set(buf.subarray((k * v + view) * per, (k * v + view + 1) * per), k * per);
+        for (let k = 0; k < m; k++)
+          x.data.set(buf.subarray((k * v + view) * per, (k * v + view + 1) * per), k * per);
       }
       for (const net of nets) {
         const logits = net.forward(x, false);

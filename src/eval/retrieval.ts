@@ -10,7 +10,17 @@ import type { Net } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage, UsageError } from '../util/errors.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.bmp',
+]);
 
 /** The model's preprocessing, or the conventional default for its channel count. */
 export function preprocessOf(meta: ModelMeta): Preprocess {
@@ -20,11 +30,17 @@ export function preprocessOf(meta: ModelMeta): Preprocess {
 /** Every image file under dir (recursively), sorted, so results do not depend on readdir order. */
 export function listImages(dir: string): string[] {
   let st;
-  try { st = statSync(dir); } catch { return usage(`--index ${dir}: no such directory`); }
+  try {
+    st = statSync(dir);
+  } catch {
+    return usage(`--index ${dir}: no such directory`);
+  }
   if (!st.isDirectory()) usage(`--index ${dir}: not a directory`);
   const out: string[] = [];
   const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
@@ -44,7 +60,14 @@ export interface FeatureResult {
 
 /** Runs the images through the network to `layer` in eval mode, `batch` at a time. With
  *  skipUnreadable, a file that cannot be decoded is reported in `skipped` instead of failing. */
-export async function extractFeatures(net: Net, meta: ModelMeta, paths: string[], layer: string, batch = 16, skipUnreadable = false): Promise<FeatureResult> {
+export async function extractFeatures(
+  net: Net,
+  meta: ModelMeta,
+  paths: string[],
+  layer: string,
+  batch = 16,
+  skipUnreadable = false,
+): Promise<FeatureResult> {
   const pre = preprocessOf(meta);
   const [c, p] = [net.input[0], net.input[1]];
   const per = c * p * p;
@@ -64,7 +87,8 @@ export async function extractFeatures(net: Net, meta: ModelMeta, paths: string[]
   for (const path of paths) {
     try {
       const x = await imageToInput(path, pre, p);
-      if (x.length !== per) usage(`${path}: prepared input has ${x.length} values, the model needs ${per}`);
+      if (x.length !== per)
+        usage(`${path}: prepared input has ${x.length} values, the model needs ${per}`);
       pending.push({ path, x });
     } catch (e) {
       if (!skipUnreadable || !(e instanceof UsageError)) throw e;
@@ -76,7 +100,10 @@ export async function extractFeatures(net: Net, meta: ModelMeta, paths: string[]
   if (chunks.length === 0) return { features: new Tensor([0]), paths: kept, skipped };
   const features = new Tensor([kept.length, ...chunks[0].shape.slice(1)]);
   let off = 0;
-  for (const t of chunks) { features.data.set(t.data, off); off += t.size; }
+  for (const t of chunks) {
+    features.data.set(t.data, off);
+    off += t.size;
+  }
   return { features, paths: kept, skipped };
 }
 
@@ -90,7 +117,8 @@ export interface Neighbor {
 export function nearestNeighbors(index: Tensor, query: Float32Array, k: number): Neighbor[] {
   const m = index.shape[0];
   const d = m > 0 ? index.size / m : 0;
-  if (m > 0 && query.length !== d) throw new Error(`query has ${query.length} features, the index ${d}`);
+  if (m > 0 && query.length !== d)
+    throw new Error(`query has ${query.length} features, the index ${d}`);
   const all: Neighbor[] = [];
   for (let i = 0; i < m; i++) {
     let s = 0;

@@ -4,7 +4,13 @@
 /** Whether the label is among the k highest scores of one row (ties counted pessimistically:
  *  a class tied with the label's score and listed before it takes a slot).
  *  scores: [N, L] flat   row: the sample */
-export function inTopK(scores: Float32Array, row: number, l: number, label: number, k: number): boolean {
+export function inTopK(
+  scores: Float32Array,
+  row: number,
+  l: number,
+  label: number,
+  k: number,
+): boolean {
   const base = row * l;
   const s = scores[base + label];
   let above = 0;
@@ -17,7 +23,12 @@ export function inTopK(scores: Float32Array, row: number, l: number, label: numb
 }
 
 /** Fraction of rows whose label is in the top k. scores: [N, L]  labels: [N] */
-export function topKAccuracy(scores: Float32Array, labels: Int32Array, l: number, k: number): number {
+export function topKAccuracy(
+  scores: Float32Array,
+  labels: Int32Array,
+  l: number,
+  k: number,
+): number {
   const n = labels.length;
   if (n === 0) return 0;
   let hits = 0;
@@ -26,7 +37,12 @@ export function topKAccuracy(scores: Float32Array, labels: Int32Array, l: number
 }
 
 /** The k best classes of one row, best first, with their scores. */
-export function topK(scores: Float32Array, row: number, l: number, k: number): { index: number; score: number }[] {
+export function topK(
+  scores: Float32Array,
+  row: number,
+  l: number,
+  k: number,
+): { index: number; score: number }[] {
   const items = Array.from({ length: l }, (_, j) => ({ index: j, score: scores[row * l + j] }));
   items.sort((a, b) => b.score - a.score || a.index - b.index);
   return items.slice(0, Math.min(k, l));

@@ -59,17 +59,40 @@ const descriptor = {
             shape: { type: 'BlobShape', id: 7 },
           },
         },
-        BlobShape: { fields: { dim: { rule: 'repeated', type: 'int64', id: 1, options: { packed: true } } } },
+        BlobShape: {
+          fields: { dim: { rule: 'repeated', type: 'int64', id: 1, options: { packed: true } } },
+        },
       },
     },
   },
 };
 
 const NetParameter = protobuf.Root.fromJSON(descriptor).lookupType('caffe.NetParameter');
-const V1_TYPE_NAMES: Record<number, string> = { 4: 'Convolution', 14: 'InnerProduct', 15: 'LRN', 17: 'Pooling', 18: 'ReLU', 6: 'Dropout', 20: 'Softmax', 5: 'Data' };
+const V1_TYPE_NAMES: Record<number, string> = {
+  4: 'Convolution',
+  14: 'InnerProduct',
+  15: 'LRN',
+  17: 'Pooling',
+  18: 'ReLU',
+  6: 'Dropout',
+  20: 'Softmax',
+  5: 'Data',
+};
 
-interface CaffeBlob { num?: number; channels?: number; height?: number; width?: number; data?: number[]; shape?: { dim?: number[] } }
-interface CaffeLayer { name?: string; type?: string | number; blobs?: CaffeBlob[]; lrnParam?: { localSize?: number; alpha?: number; beta?: number; k?: number } }
+interface CaffeBlob {
+  num?: number;
+  channels?: number;
+  height?: number;
+  width?: number;
+  data?: number[];
+  shape?: { dim?: number[] };
+}
+interface CaffeLayer {
+  name?: string;
+  type?: string | number;
+  blobs?: CaffeBlob[];
+  lrnParam?: { localSize?: number; alpha?: number; beta?: number; k?: number };
+}
 
 export interface CaffeLayerInfo {
   name: string;
@@ -82,7 +105,10 @@ export interface CaffeLayerInfo {
 export function parseCaffeModel(buf: Uint8Array, source: string): CaffeLayerInfo[] {
   let net: { layer?: CaffeLayer[]; layers?: CaffeLayer[] };
   try {
-    net = NetParameter.toObject(NetParameter.decode(buf), { longs: Number, arrays: true }) as typeof net;
+    net = NetParameter.toObject(NetParameter.decode(buf), {
+      longs: Number,
+      arrays: true,
+    }) as typeof net;
   } catch (e) {
     return usage(`${source}: not a readable Caffe model (${(e as Error).message.split('\n')[0]})`);
   }
@@ -90,16 +116,26 @@ export function parseCaffeModel(buf: Uint8Array, source: string): CaffeLayerInfo
   if (raw.length === 0) usage(`${source}: not a Caffe model (the NetParameter has no layers)`);
   return raw.map((l, i) => {
     const name = l.name ?? `layer${i}`;
-    const type = typeof l.type === 'number' ? V1_TYPE_NAMES[l.type] ?? `V1:${l.type}` : l.type ?? '';
-    const blobs = (l.blobs ?? []).map((b, j) => blobTensor(b, `${source}: layer ${name} blob ${j}`));
+    const type =
+      typeof l.type === 'number' ? (V1_TYPE_NAMES[l.type] ?? `V1:${l.type}`) : (l.type ?? '');
+    const blobs = (l.blobs ?? []).map((b, j) =>
+      blobTensor(b, `${source}: layer ${name} blob ${j}`),
+    );
     const p = l.lrnParam;
-    return { name, type, blobs, lrn: p ? { size: p.localSize, alpha: p.alpha, beta: p.beta, k: p.k } : undefined };
+    return {
+      name,
+      type,
+      blobs,
+      lrn: p ? { size: p.localSize, alpha: p.alpha, beta: p.beta, k: p.k } : undefined,
+    };
   });
 }
 
 function blobTensor(b: CaffeBlob, where: string): Tensor {
   const data = Float32Array.from(b.data ?? []);
-  let shape = b.shape?.dim?.length ? b.shape.dim : [b.num ?? 0, b.channels ?? 0, b.height ?? 0, b.width ?? 0];
+  let shape = b.shape?.dim?.length
+    ? b.shape.dim
+    : [b.num ?? 0, b.channels ?? 0, b.height ?? 0, b.width ?? 0];
   if (!b.shape?.dim?.length && shape.every((d) => d === 0)) shape = [data.length];
   const n = shape.reduce((a, d) => a * d, 1);
   if (!shape.every((d) => Number.isInteger(d) && d >= 0) || n !== data.length) {
@@ -119,15 +155,19 @@ export function mapCaffeLayers(layers: CaffeLayerInfo[], source: string): Map<st
   // bvlc_alexnet/caffenet name their layers conv1 … fc8; otherwise take them in order.
   const useNames = PARAM_LAYERS.every((n) => byName.has(n));
   if (!useNames && withBlobs.length !== PARAM_LAYERS.length) {
-    usage(`${source}: expected AlexNet's 8 weighted layers (conv1 … fc8), found ${withBlobs.length}: ${withBlobs.map((l) => l.name).join(', ')}`);
+    usage(
+      `${source}: expected AlexNet's 8 weighted layers (conv1 … fc8), found ${withBlobs.length}: ${withBlobs.map((l) => l.name).join(', ')}`,
+    );
   }
   PARAM_LAYERS.forEach((name, i) => {
     const l = useNames ? byName.get(name)! : withBlobs[i];
     const conv = name.startsWith('conv');
-    if (l.blobs.length !== 2) usage(`${source}: layer ${l.name} has ${l.blobs.length} blobs (expected weight and bias)`);
+    if (l.blobs.length !== 2)
+      usage(`${source}: layer ${l.name} has ${l.blobs.length} blobs (expected weight and bias)`);
     const [w, b] = l.blobs;
     const wShape = conv ? w.shape : squeezeLeading(w.shape, 2);
-    if (wShape.length !== (conv ? 4 : 2)) usage(`${source}: layer ${l.name} weight has shape [${w.shape.join(', ')}]`);
+    if (wShape.length !== (conv ? 4 : 2))
+      usage(`${source}: layer ${l.name} weight has shape [${w.shape.join(', ')}]`);
     out.set(`${name}.weight`, w.reshape(wShape));
     out.set(`${name}.bias`, b.reshape([b.size]));
   });
@@ -164,31 +204,54 @@ export function importCaffe(path: string, opts: { arch?: Arch; prototxt?: string
   try {
     buf = readFileSync(path);
   } catch (e) {
-    return usage(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return usage(
+      `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const layers = parseCaffeModel(buf, path);
   let detected = caffeLayerOrder(layers);
   if (opts.prototxt) {
     let text: string;
-    try { text = readFileSync(opts.prototxt, 'utf8'); } catch (e) {
-      return usage(`${opts.prototxt}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    try {
+      text = readFileSync(opts.prototxt, 'utf8');
+    } catch (e) {
+      return usage(
+        `${opts.prototxt}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
-    const fromProto = caffeLayerOrder(prototxtLayerTypes(text).map((type) => ({ name: '', type, blobs: [] })));
-    if (fromProto && detected && fromProto !== detected) usage(`${opts.prototxt}: layer order (${fromProto}) disagrees with ${path} (${detected})`);
+    const fromProto = caffeLayerOrder(
+      prototxtLayerTypes(text).map((type) => ({ name: '', type, blobs: [] })),
+    );
+    if (fromProto && detected && fromProto !== detected)
+      usage(`${opts.prototxt}: layer order (${fromProto}) disagrees with ${path} (${detected})`);
     detected ??= fromProto;
   }
-  if (opts.arch && opts.arch !== 'alexnet2012' && opts.arch !== 'caffenet') usage(`--arch ${opts.arch}: a Caffe model imports as alexnet2012 or caffenet`);
+  if (opts.arch && opts.arch !== 'alexnet2012' && opts.arch !== 'caffenet')
+    usage(`--arch ${opts.arch}: a Caffe model imports as alexnet2012 or caffenet`);
   if (opts.arch && detected && opts.arch !== detected) {
-    usage(`--arch ${opts.arch}: ${path} has ${detected === 'caffenet' ? 'pooling before LRN (caffenet)' : 'LRN before pooling (alexnet2012)'}`);
+    usage(
+      `--arch ${opts.arch}: ${path} has ${detected === 'caffenet' ? 'pooling before LRN (caffenet)' : 'LRN before pooling (alexnet2012)'}`,
+    );
   }
   const arch = opts.arch ?? detected ?? 'alexnet2012';
   const tensors = mapCaffeLayers(layers, path);
   const lrn = layers.find((l) => l.type === 'LRN')?.lrn;
   const lrnK = lrn?.k ?? 1; // Caffe's LRNParameter default k is 1
-  if (lrn && ((lrn.size ?? 5) !== 5 || Math.abs((lrn.alpha ?? 1) - 1e-4) > 1e-9 || Math.abs((lrn.beta ?? 0.75) - 0.75) > 1e-9)) {
-    usage(`${path}: LRN with size ${lrn.size}, alpha ${lrn.alpha}, beta ${lrn.beta} is not AlexNet's (5, 1e-4, 0.75)`);
+  if (
+    lrn &&
+    ((lrn.size ?? 5) !== 5 ||
+      Math.abs((lrn.alpha ?? 1) - 1e-4) > 1e-9 ||
+      Math.abs((lrn.beta ?? 0.75) - 0.75) > 1e-9)
+  ) {
+    usage(
+      `${path}: LRN with size ${lrn.size}, alpha ${lrn.alpha}, beta ${lrn.beta} is not AlexNet's (5, 1e-4, 0.75)`,
+    );
   }
   const conv1 = tensors.get('conv1.weight')!;
-  const meta = importedMeta(arch, { classes: tensors.get('fc8.weight')!.shape[0], channels: conv1.shape[1], lrnK }, CAFFE_PREPROCESS);
+  const meta = importedMeta(
+    arch,
+    { classes: tensors.get('fc8.weight')!.shape[0], channels: conv1.shape[1], lrnK },
+    CAFFE_PREPROCESS,
+  );
   return { tensors, meta };
 }

@@ -28,7 +28,8 @@ export function readForeignModel(src: string, opts: ImportOptions): Imported {
   const arch = opts.arch as Arch | undefined;
   switch (opts.from) {
     case 'torchvision':
-      if (arch && arch !== 'torchvision') usage(`--arch ${arch}: a torchvision state dict holds the torchvision variant`);
+      if (arch && arch !== 'torchvision')
+        usage(`--arch ${arch}: a torchvision state dict holds the torchvision variant`);
       return importTorchvision(src);
     case 'caffe':
       return importCaffe(src, { arch, prototxt: opts.prototxt });
@@ -38,7 +39,12 @@ export function readForeignModel(src: string, opts: ImportOptions): Imported {
 }
 
 /** Reads a foreign model, builds the matching network (checking every shape) and writes it. */
-export function importModel(src: string, output: string, opts: ImportOptions, backend: Backend): { net: Net; meta: ModelMeta } {
+export function importModel(
+  src: string,
+  output: string,
+  opts: ImportOptions,
+  backend: Backend,
+): { net: Net; meta: ModelMeta } {
   const { tensors, meta } = readForeignModel(src, opts);
   const net = buildNet(meta.config, backend);
   net.loadStateDict(tensors, src);

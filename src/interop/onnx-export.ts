@@ -18,7 +18,15 @@ import type { ModelMeta } from '../models/config.js';
 import { metaToStrings } from '../models/checkpoint.js';
 import { usage } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { AttrType, DataType, encodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import {
+  AttrType,
+  DataType,
+  encodeModel,
+  type OnnxAttribute,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxTensor,
+} from './onnx-proto.js';
 
 export const EXPORT_OPSET = 11;
 export const INPUT_NAME = 'input';
@@ -29,7 +37,12 @@ const int = (name: string, v: number): OnnxAttribute => ({ name, type: AttrType.
 const float = (name: string, v: number): OnnxAttribute => ({ name, type: AttrType.FLOAT, f: v });
 
 function floatTensor(name: string, dims: readonly number[], data: Float32Array): OnnxTensor {
-  return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
+  return {
+    name,
+    dims: [...dims],
+    dataType: DataType.FLOAT,
+    rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+  };
 }
 
 /** Builds the ONNX model of a network (eval mode: dropout is its test-time form). */
@@ -37,9 +50,20 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
   const nodes: OnnxNode[] = [];
   const initializer: OnnxTensor[] = [];
   let current = INPUT_NAME;
-  const emit = (layer: Layer, opType: string, extraInputs: string[], attribute: OnnxAttribute[]): void => {
+  const emit = (
+    layer: Layer,
+    opType: string,
+    extraInputs: string[],
+    attribute: OnnxAttribute[],
+  ): void => {
     const out = layer.name;
-    nodes.push({ name: layer.name, opType, input: [current, ...extraInputs], output: [out], attribute });
+    nodes.push({
+      name: layer.name,
+      opType,
+      input: [current, ...extraInputs],
+      output: [out],
+      attribute,
+    });
     current = out;
   };
   net.layers.forEach((layer, i) => {
@@ -48,27 +72,56 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
       case 'conv': {
         const c = layer as Conv2d;
         const { k, stride, pad, groups } = c.spec;
-        initializer.push(floatTensor(c.weight.name, c.weight.shape, c.weight.data), floatTensor(c.bias.name, c.bias.shape, c.bias.data));
-        emit(layer, 'Conv', [c.weight.name, c.bias.name], [
-          ints('kernel_shape', [k, k]), ints('strides', [stride, stride]), ints('pads', [pad, pad, pad, pad]),
-          ints('dilations', [1, 1]), int('group', groups),
-        ]);
+        initializer.push(
+          floatTensor(c.weight.name, c.weight.shape, c.weight.data),
+          floatTensor(c.bias.name, c.bias.shape, c.bias.data),
+        );
+        emit(
+          layer,
+          'Conv',
+          [c.weight.name, c.bias.name],
+          [
+            ints('kernel_shape', [k, k]),
+            ints('strides', [stride, stride]),
+            ints('pads', [pad, pad, pad, pad]),
+            ints('dilations', [1, 1]),
+            int('group', groups),
+          ],
+        );
         break;
       }
       case 'linear': {
         const l = layer as Linear;
-        initializer.push(floatTensor(l.weight.name, l.weight.shape, l.weight.data), floatTensor(l.bias.name, l.bias.shape, l.bias.data));
-        emit(layer, 'Gemm', [l.weight.name, l.bias.name], [float('alpha', 1), float('beta', 1), int('transB', 1)]);
+        initializer.push(
+          floatTensor(l.weight.name, l.weight.shape, l.weight.data),
+          floatTensor(l.bias.name, l.bias.shape, l.bias.data),
+        );
+        emit(
+          layer,
+          'Gemm',
+          [l.weight.name, l.bias.name],
+          [float('alpha', 1), float('beta', 1), int('transB', 1)],
+        );
         break;
       }
-      case 'relu': emit(layer, 'Relu', [], []); break;
-      case 'tanh': emit(layer, 'Tanh', [], []); break;
-      case 'sigmoid': emit(layer, 'Sigmoid', [], []); break;
+      case 'relu':
+        emit(layer, 'Relu', [], []);
+        break;
+      case 'tanh':
+        emit(layer, 'Tanh', [], []);
+        break;
+      case 'sigmoid':
+        emit(layer, 'Sigmoid', [], []);
+        break;
       case 'maxpool':
       case 'avgpool': {
         const { k, stride } = (layer as Pool2d).spec;
         const pad = (layer as Pool2d).spec.pad ?? 0;
-        const attrs = [ints('kernel_shape', [k, k]), ints('strides', [stride, stride]), ints('pads', [pad, pad, pad, pad])];
+        const attrs = [
+          ints('kernel_shape', [k, k]),
+          ints('strides', [stride, stride]),
+          ints('pads', [pad, pad, pad, pad]),
+        ];
         if (layer.kind === 'avgpool') attrs.push(int('count_include_pad', 1));
         emit(layer, layer.kind === 'maxpool' ? 'MaxPool' : 'AveragePool', [], attrs);
         break;
@@ -78,14 +131,31 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
         const [, h, w] = inShape;
         if (h === size && w === size) break; // already the target size: the identity
         if (h % size !== 0 || w % size !== 0) {
-          usage(`${layer.name}: adaptive pooling from ${h}×${w} to ${size}×${size} has uneven windows and no fixed ONNX form; export at an input size where it divides evenly (e.g. 224)`);
+          usage(
+            `${layer.name}: adaptive pooling from ${h}×${w} to ${size}×${size} has uneven windows and no fixed ONNX form; export at an input size where it divides evenly (e.g. 224)`,
+          );
         }
-        emit(layer, 'AveragePool', [], [ints('kernel_shape', [h / size, w / size]), ints('strides', [h / size, w / size])]);
+        emit(
+          layer,
+          'AveragePool',
+          [],
+          [ints('kernel_shape', [h / size, w / size]), ints('strides', [h / size, w / size])],
+        );
         break;
       }
       case 'lrn': {
         const { size, alpha, beta, k, alphaScaling } = (layer as Lrn).spec;
-        emit(layer, 'LRN', [], [int('size', size), float('alpha', alphaScaling === 'absolute' ? alpha * size : alpha), float('beta', beta), float('bias', k)]);
+        emit(
+          layer,
+          'LRN',
+          [],
+          [
+            int('size', size),
+            float('alpha', alphaScaling === 'absolute' ? alpha * size : alpha),
+            float('beta', beta),
+            float('bias', k),
+          ],
+        );
         break;
       }
       case 'dropout': {
@@ -96,7 +166,9 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
         emit(layer, 'Mul', [scaleName], []);
         break;
       }
-      case 'flatten': emit(layer, 'Flatten', [], [int('axis', 1)]); break;
+      case 'flatten':
+        emit(layer, 'Flatten', [], [int('axis', 1)]);
+        break;
       default:
         usage(`${layer.name}: layer kind ${layer.kind} has no ONNX export`);
     }
@@ -104,19 +176,34 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
   // The graph output is named "logits": rename the last node's output.
   const last = nodes[nodes.length - 1];
   last.output = [OUTPUT_NAME];
-  const dims = (shape: readonly number[]) => [{ dimParam: 'N' }, ...shape.map((d) => ({ dimValue: d }))];
+  const dims = (shape: readonly number[]) => [
+    { dimParam: 'N' },
+    ...shape.map((d) => ({ dimValue: d })),
+  ];
   return {
     irVersion: 6,
     producerName: 'alexnet-ts',
     producerVersion: '0.1.0',
     opsetImport: [{ domain: '', version: EXPORT_OPSET }],
-    metadataProps: Object.entries(metaToStrings(meta)).filter(([k]) => k !== 'format').map(([key, value]) => ({ key, value })),
+    metadataProps: Object.entries(metaToStrings(meta))
+      .filter(([k]) => k !== 'format')
+      .map(([key, value]) => ({ key, value })),
     graph: {
       name: meta.config.arch,
       node: nodes,
       initializer,
-      input: [{ name: INPUT_NAME, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims(net.input) } } } }],
-      output: [{ name: OUTPUT_NAME, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims(net.outputShape) } } } }],
+      input: [
+        {
+          name: INPUT_NAME,
+          type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims(net.input) } } },
+        },
+      ],
+      output: [
+        {
+          name: OUTPUT_NAME,
+          type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: dims(net.outputShape) } } },
+        },
+      ],
     },
   };
 }

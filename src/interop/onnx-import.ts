@@ -11,21 +11,50 @@ import { ARCHS, defaultConfig, type Arch, type ModelConfig } from '../models/con
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { CAFFE_PREPROCESS, TORCHVISION_PREPROCESS, importedMeta } from './conventions.js';
-import { DataType, decodeModel, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './onnx-proto.js';
+import {
+  DataType,
+  decodeModel,
+  type OnnxAttribute,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxTensor,
+} from './onnx-proto.js';
 import { modelMetaSchema, type ModelMeta } from '../models/config.js';
 import type { Imported } from './torchvision.js';
 import { halfToFloat } from '../tensor/half.js';
 
 /** A graph node reduced to what matters for matching. */
 export type Token =
-  | { op: 'conv'; node: OnnxNode; k: number; stride: number; pad: number; group: number; w: Tensor; b: Tensor }
+  | {
+      op: 'conv';
+      node: OnnxNode;
+      k: number;
+      stride: number;
+      pad: number;
+      group: number;
+      w: Tensor;
+      b: Tensor;
+    }
   | { op: 'linear'; node: OnnxNode; w: Tensor; b: Tensor }
   | { op: 'relu' | 'tanh' | 'sigmoid' | 'softmax'; node: OnnxNode }
   | { op: 'lrn'; node: OnnxNode; size: number; alpha: number; beta: number; bias: number }
   | { op: 'maxpool' | 'avgpool'; node: OnnxNode; k: number; stride: number; pad: number }
   | { op: 'mul'; node: OnnxNode; scale: number };
 
-const SKIPPED = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Cast', 'Slice', 'Identity', 'Dropout', 'Flatten', 'Reshape']);
+const SKIPPED = new Set([
+  'Constant',
+  'Shape',
+  'Gather',
+  'Unsqueeze',
+  'Squeeze',
+  'Concat',
+  'Cast',
+  'Slice',
+  'Identity',
+  'Dropout',
+  'Flatten',
+  'Reshape',
+]);
 
 export function parseOnnx(buf: Uint8Array, source: string): OnnxModel {
   try {
@@ -43,7 +72,10 @@ export function tensorFromOnnx(t: OnnxTensor, source: string): Tensor {
   const name = t.name ?? '?';
   const dims = t.dims ?? [];
   const bad = (why: string): never => usage(`${source}: initializer ${name} ${why}`);
-  if (t.dataLocation === 1) bad('lives in an external data file, which is not supported (save the model with its weights inside)');
+  if (t.dataLocation === 1)
+    bad(
+      'lives in an external data file, which is not supported (save the model with its weights inside)',
+    );
   if (!dims.every((d) => Number.isInteger(d) && d >= 0)) bad(`has bad dims [${dims.join(', ')}]`);
   const n = dims.reduce((a, d) => a * d, 1);
   const raw = t.rawData;
@@ -68,13 +100,17 @@ export function tensorFromOnnx(t: OnnxTensor, source: string): Tensor {
       out = raw?.length ? fromRaw(8, (v, i) => v.getFloat64(8 * i, true)) : fromList(t.doubleData);
       break;
     case DataType.INT64:
-      out = raw?.length ? fromRaw(8, (v, i) => Number(v.getBigInt64(8 * i, true))) : fromList(t.int64Data);
+      out = raw?.length
+        ? fromRaw(8, (v, i) => Number(v.getBigInt64(8 * i, true)))
+        : fromList(t.int64Data);
       break;
     case DataType.INT32:
       out = raw?.length ? fromRaw(4, (v, i) => v.getInt32(4 * i, true)) : fromList(t.int32Data);
       break;
     case DataType.FLOAT16: {
-      const half = raw?.length ? fromRaw(2, (v, i) => v.getUint16(2 * i, true)) : fromList(t.int32Data);
+      const half = raw?.length
+        ? fromRaw(2, (v, i) => v.getUint16(2 * i, true))
+        : fromList(t.int32Data);
       out = half.map(halfToFloat);
       break;
     }
@@ -92,7 +128,8 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
   const consts = new Map<string, OnnxTensor>();
   for (const t of graph.initializer ?? []) if (t.name) consts.set(t.name, t);
   for (const n of graph.node ?? []) {
-    const value = n.opType === 'Constant' ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
+    const value =
+      n.opType === 'Constant' ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
     if (value && n.output?.[0]) consts.set(n.output[0], value);
   }
   const tensor = (n: OnnxNode, i: number, what: string): Tensor => {
@@ -101,16 +138,19 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
     if (!t) usage(`${source}: ${describe(n)} has no ${what} initializer`);
     return tensorFromOnnx(t!, source);
   };
-  const attr = (n: OnnxNode, name: string): OnnxAttribute | undefined => n.attribute?.find((a) => a.name === name);
+  const attr = (n: OnnxNode, name: string): OnnxAttribute | undefined =>
+    n.attribute?.find((a) => a.name === name);
   const int = (n: OnnxNode, name: string, dflt: number): number => attr(n, name)?.i ?? dflt;
   const flt = (n: OnnxNode, name: string, dflt: number): number => attr(n, name)?.f ?? dflt;
   const square = (n: OnnxNode, name: string, dflt: number): number => {
     const v = attr(n, name)?.ints;
     if (!v || v.length === 0) return dflt;
-    if (v.some((x) => x !== v[0])) usage(`${source}: ${describe(n)} has non-square ${name} [${v.join(', ')}], not AlexNet's`);
+    if (v.some((x) => x !== v[0]))
+      usage(`${source}: ${describe(n)} has non-square ${name} [${v.join(', ')}], not AlexNet's`);
     return v[0];
   };
-  const fit = (n: OnnxNode, why: string): never => usage(`${source}: not an AlexNet: ${describe(n)} ${why}`);
+  const fit = (n: OnnxNode, why: string): never =>
+    usage(`${source}: not an AlexNet: ${describe(n)} ${why}`);
   const nodes = graph.node ?? [];
   const tokens: Token[] = [];
   for (let i = 0; i < nodes.length; i++) {
@@ -125,21 +165,39 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
         const dil = attr(n, 'dilations')?.ints ?? [1, 1];
         if (dil.some((d) => d !== 1)) fit(n, 'is dilated');
         const w = tensor(n, 1, 'weight');
-        if (w.shape.length !== 4 || w.shape[2] !== w.shape[3]) fit(n, `has weight shape [${w.shape.join(', ')}]`);
-        const b = n.input && n.input.length > 2 && n.input[2] ? tensor(n, 2, 'bias') : new Tensor([w.shape[0]]);
-        tokens.push({ op: 'conv', node: n, k: w.shape[2], stride: square(n, 'strides', 1), pad: pads[0], group: int(n, 'group', 1), w, b });
+        if (w.shape.length !== 4 || w.shape[2] !== w.shape[3])
+          fit(n, `has weight shape [${w.shape.join(', ')}]`);
+        const b =
+          n.input && n.input.length > 2 && n.input[2]
+            ? tensor(n, 2, 'bias')
+            : new Tensor([w.shape[0]]);
+        tokens.push({
+          op: 'conv',
+          node: n,
+          k: w.shape[2],
+          stride: square(n, 'strides', 1),
+          pad: pads[0],
+          group: int(n, 'group', 1),
+          w,
+          b,
+        });
         break;
       }
       case 'Gemm': {
-        if (flt(n, 'alpha', 1) !== 1 || flt(n, 'beta', 1) !== 1 || int(n, 'transA', 0) !== 0) fit(n, 'is a Gemm with alpha, beta or transA other than a plain fully connected layer');
+        if (flt(n, 'alpha', 1) !== 1 || flt(n, 'beta', 1) !== 1 || int(n, 'transA', 0) !== 0)
+          fit(n, 'is a Gemm with alpha, beta or transA other than a plain fully connected layer');
         let w = tensor(n, 1, 'weight');
         if (w.shape.length !== 2) fit(n, `has weight shape [${w.shape.join(', ')}]`);
         if (int(n, 'transB', 0) === 0) w = transpose2d(w);
-        const b = n.input && n.input.length > 2 && n.input[2] ? tensor(n, 2, 'bias') : new Tensor([w.shape[0]]);
+        const b =
+          n.input && n.input.length > 2 && n.input[2]
+            ? tensor(n, 2, 'bias')
+            : new Tensor([w.shape[0]]);
         tokens.push({ op: 'linear', node: n, w, b: b.reshape([b.size]) });
         break;
       }
-      case 'MatMul': { // MatMul(x, W[in, out]) + Add(bias), as some exporters write a linear layer
+      case 'MatMul': {
+        // MatMul(x, W[in, out]) + Add(bias), as some exporters write a linear layer
         const w = transpose2d(tensor(n, 1, 'weight'));
         const next = nodes[i + 1];
         let b = new Tensor([w.shape[0]]);
@@ -150,12 +208,27 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
         tokens.push({ op: 'linear', node: n, w, b: b.reshape([b.size]) });
         break;
       }
-      case 'Relu': tokens.push({ op: 'relu', node: n }); break;
-      case 'Tanh': tokens.push({ op: 'tanh', node: n }); break;
-      case 'Sigmoid': tokens.push({ op: 'sigmoid', node: n }); break;
-      case 'Softmax': tokens.push({ op: 'softmax', node: n }); break;
+      case 'Relu':
+        tokens.push({ op: 'relu', node: n });
+        break;
+      case 'Tanh':
+        tokens.push({ op: 'tanh', node: n });
+        break;
+      case 'Sigmoid':
+        tokens.push({ op: 'sigmoid', node: n });
+        break;
+      case 'Softmax':
+        tokens.push({ op: 'softmax', node: n });
+        break;
       case 'LRN':
-        tokens.push({ op: 'lrn', node: n, size: int(n, 'size', 0), alpha: flt(n, 'alpha', 1e-4), beta: flt(n, 'beta', 0.75), bias: flt(n, 'bias', 1) });
+        tokens.push({
+          op: 'lrn',
+          node: n,
+          size: int(n, 'size', 0),
+          alpha: flt(n, 'alpha', 1e-4),
+          beta: flt(n, 'beta', 0.75),
+          bias: flt(n, 'bias', 1),
+        });
         break;
       case 'MaxPool':
       case 'AveragePool': {
@@ -164,13 +237,23 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
         // pad 2) those never reach a window, so they are accepted and dropped.
         const pads = attr(n, 'pads')?.ints ?? [0, 0, 0, 0];
         const half = pads.length / 2;
-        if (pads.slice(0, half).some((p) => p !== pads[0]) || pads.slice(half).some((p) => p < pads[0] || p > pads[0] + 1)) {
+        if (
+          pads.slice(0, half).some((p) => p !== pads[0]) ||
+          pads.slice(half).some((p) => p < pads[0] || p > pads[0] + 1)
+        ) {
           fit(n, `has pads [${pads.join(', ')}]`);
         }
-        tokens.push({ op: op === 'MaxPool' ? 'maxpool' : 'avgpool', node: n, k: square(n, 'kernel_shape', 0), stride: square(n, 'strides', 1), pad: pads[0] });
+        tokens.push({
+          op: op === 'MaxPool' ? 'maxpool' : 'avgpool',
+          node: n,
+          k: square(n, 'kernel_shape', 0),
+          stride: square(n, 'strides', 1),
+          pad: pads[0],
+        });
         break;
       }
-      case 'Mul': { // classic dropout's test-time scale, as this project exports it
+      case 'Mul': {
+        // classic dropout's test-time scale, as this project exports it
         const s = tensor(n, 1, 'scale');
         if (s.size !== 1) fit(n, 'multiplies by a non-scalar');
         tokens.push({ op: 'mul', node: n, scale: s.data[0] });
@@ -202,7 +285,10 @@ export interface OnnxMatch {
  * when the tensors are loaded), so reduced-width test nets match their variant's structure.
  * Returns the match, or the index of the first token that does not fit.
  */
-export function matchVariant(tokens: Token[], arch: Arch): OnnxMatch | { failAt: number; expected: string } {
+export function matchVariant(
+  tokens: Token[],
+  arch: Arch,
+): OnnxMatch | { failAt: number; expected: string } {
   const specs = layerSpecs(defaultConfig(arch));
   const tensors = new Map<string, Tensor>();
   const config: Partial<ModelConfig> = {};
@@ -214,18 +300,27 @@ export function matchVariant(tokens: Token[], arch: Arch): OnnxMatch | { failAt:
       case 'flatten':
         continue;
       case 'dropout':
-        if (tok?.op === 'mul' && Math.abs(tok.scale - (1 - spec.p)) < 1e-6) { config.dropoutMode = 'classic'; t++; }
+        if (tok?.op === 'mul' && Math.abs(tok.scale - (1 - spec.p)) < 1e-6) {
+          config.dropoutMode = 'classic';
+          t++;
+        }
         continue;
       case 'adaptiveavgpool': // omitted when the map is already 6×6, else a fixed AveragePool
         if (tok?.op === 'avgpool') t++;
         continue;
       case 'conv': {
         if (tok?.op !== 'conv') return fail(`${spec.name} (Conv ${spec.k}×${spec.k})`);
-        const padOk = spec.name === 'conv1' && arch !== 'torchvision' && arch !== 'd2l' ? tok.pad === 0 || tok.pad === 2 : tok.pad === spec.pad;
+        const padOk =
+          spec.name === 'conv1' && arch !== 'torchvision' && arch !== 'd2l'
+            ? tok.pad === 0 || tok.pad === 2
+            : tok.pad === spec.pad;
         if (tok.k !== spec.k || tok.stride !== spec.stride || !padOk || tok.group !== spec.groups) {
-          return fail(`${spec.name}: Conv ${spec.k}×${spec.k} stride ${spec.stride} pad ${spec.pad} group ${spec.groups}`);
+          return fail(
+            `${spec.name}: Conv ${spec.k}×${spec.k} stride ${spec.stride} pad ${spec.pad} group ${spec.groups}`,
+          );
         }
-        if (spec.name === 'conv1' && arch !== 'torchvision' && arch !== 'd2l') config.inputSize = tok.pad === 2 ? 224 : 227;
+        if (spec.name === 'conv1' && arch !== 'torchvision' && arch !== 'd2l')
+          config.inputSize = tok.pad === 2 ? 224 : 227;
         tensors.set(`${spec.name}.weight`, tok.w);
         tensors.set(`${spec.name}.bias`, tok.b);
         break;
@@ -237,13 +332,16 @@ export function matchVariant(tokens: Token[], arch: Arch): OnnxMatch | { failAt:
         break;
       case 'maxpool':
       case 'avgpool':
-        if (tok?.op !== spec.kind || tok.k !== spec.k || tok.stride !== spec.stride) return fail(`${spec.name}: ${spec.kind} ${spec.k}×${spec.k} stride ${spec.stride}`);
+        if (tok?.op !== spec.kind || tok.k !== spec.k || tok.stride !== spec.stride)
+          return fail(`${spec.name}: ${spec.kind} ${spec.k}×${spec.k} stride ${spec.stride}`);
         break;
       case 'lrn': {
-        if (tok?.op !== 'lrn' || tok.size !== spec.size || Math.abs(tok.beta - spec.beta) > 1e-6) return fail(`${spec.name}: LRN size ${spec.size}`);
+        if (tok?.op !== 'lrn' || tok.size !== spec.size || Math.abs(tok.beta - spec.beta) > 1e-6)
+          return fail(`${spec.name}: LRN size ${spec.size}`);
         // ONNX's alpha is per-size (divided by size inside); α·size means the paper's 'absolute' form.
         if (Math.abs(tok.alpha - spec.alpha) < 1e-9) config.lrnAlphaScaling = 'per-size';
-        else if (Math.abs(tok.alpha - spec.alpha * spec.size) < 1e-9) config.lrnAlphaScaling = 'absolute';
+        else if (Math.abs(tok.alpha - spec.alpha * spec.size) < 1e-9)
+          config.lrnAlphaScaling = 'absolute';
         else return fail(`${spec.name}: LRN alpha ${spec.alpha}`);
         config.lrnK = tok.bias;
         break;
@@ -272,7 +370,9 @@ export function recognise(tokens: Token[], source: string, arch?: Arch): OnnxMat
   }
   const tok = tokens[best!.failAt];
   const where = tok ? describe(tok.node) : 'the graph ends early';
-  return usage(`${source}: not an AlexNet: ${where} does not fit ${best!.arch} (expected ${best!.expected})`);
+  return usage(
+    `${source}: not an AlexNet: ${where} does not fit ${best!.arch} (expected ${best!.expected})`,
+  );
 }
 
 export function importOnnx(path: string, opts: { arch?: Arch }): Imported {
@@ -280,12 +380,18 @@ export function importOnnx(path: string, opts: { arch?: Arch }): Imported {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    return usage(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return usage(
+      `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const model = parseOnnx(buf, path);
   const match = recognise(graphTokens(model, path), path, opts.arch);
   const conv1 = match.tensors.get('conv1.weight')!;
-  const over: Partial<ModelConfig> = { ...match.config, classes: match.tensors.get('fc8.weight')!.shape[0], channels: conv1.shape[1] };
+  const over: Partial<ModelConfig> = {
+    ...match.config,
+    classes: match.tensors.get('fc8.weight')!.shape[0],
+    channels: conv1.shape[1],
+  };
   // Our own exports carry their metadata; otherwise the variant says whose conventions apply.
   const own = ownMeta(model);
   let meta: ModelMeta;
@@ -308,4 +414,3 @@ function ownMeta(model: OnnxModel): ModelMeta | undefined {
     return undefined;
   }
 }
-

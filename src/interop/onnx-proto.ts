@@ -20,8 +20,12 @@ const descriptor = {
             metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
           },
         },
-        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
-        StringStringEntryProto: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
+        OperatorSetIdProto: {
+          fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } },
+        },
+        StringStringEntryProto: {
+          fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } },
+        },
         GraphProto: {
           fields: {
             node: { rule: 'repeated', type: 'NodeProto', id: 1 },
@@ -69,11 +73,24 @@ const descriptor = {
             dataLocation: { type: 'int32', id: 14 }, // 0 DEFAULT, 1 EXTERNAL
           },
         },
-        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 }, docString: { type: 'string', id: 3 } } },
+        ValueInfoProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            type: { type: 'TypeProto', id: 2 },
+            docString: { type: 'string', id: 3 },
+          },
+        },
         TypeProto: { fields: { tensorType: { type: 'TypeProtoTensor', id: 1 } } },
-        TypeProtoTensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+        TypeProtoTensor: {
+          fields: {
+            elemType: { type: 'int32', id: 1 },
+            shape: { type: 'TensorShapeProto', id: 2 },
+          },
+        },
         TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
-        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
+        Dimension: {
+          fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } },
+        },
       },
     },
   },
@@ -83,7 +100,15 @@ const root = protobuf.Root.fromJSON(descriptor);
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
+export const DataType = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT32: 6,
+  INT64: 7,
+  FLOAT16: 10,
+  DOUBLE: 11,
+} as const;
 
 // Plain shapes of the decoded messages (toObject with longs as Numbers, bytes as Uint8Array).
 export interface OnnxTensor {
@@ -117,7 +142,12 @@ export interface OnnxNode {
 }
 export interface OnnxValueInfo {
   name?: string;
-  type?: { tensorType?: { elemType?: number; shape?: { dim?: { dimValue?: number; dimParam?: string }[] } } };
+  type?: {
+    tensorType?: {
+      elemType?: number;
+      shape?: { dim?: { dimValue?: number; dimParam?: string }[] };
+    };
+  };
 }
 export interface OnnxGraph {
   node?: OnnxNode[];

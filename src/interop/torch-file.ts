@@ -7,11 +7,29 @@ import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { PyTuple, isTensor, storageFromPid, unpickle, type PyValue, type StorageDtype, type StorageRef, type TensorRef } from './pickle.js';
+import {
+  PyTuple,
+  isTensor,
+  storageFromPid,
+  unpickle,
+  type PyValue,
+  type StorageDtype,
+  type StorageRef,
+  type TensorRef,
+} from './pickle.js';
 import { halfToFloat } from '../tensor/half.js';
 
 const WIDTH: Record<StorageDtype, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 /** 2^28 floats (1 GiB): far above AlexNet's largest tensor (fc6, 37.7M), below what would exhaust memory. */
 const MAX_ELEMENTS = 2 ** 28;
@@ -36,7 +54,8 @@ export function readTorchFile(path: string): TorchFile {
 
 export function parseTorchFile(buf: Uint8Array, source: string): TorchFile {
   const bad = (why: string): never => usage(`${source}: not a readable torch.save file (${why})`);
-  if (buf.length >= 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04) return parseZip(buf, source, bad);
+  if (buf.length >= 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04)
+    return parseZip(buf, source, bad);
   if (buf.length >= 2 && buf[0] === 0x80 && buf[1] <= 5) return parseLegacy(buf, source, bad);
   return bad('neither a zip archive nor a pickle');
 }
@@ -52,7 +71,8 @@ function parseZip(buf: Uint8Array, source: string, bad: (why: string) => never):
   if (!pklName) return bad('no data.pkl in the archive');
   const prefix = pklName.slice(0, pklName.length - 'data.pkl'.length);
   const order = files[`${prefix}byteorder`];
-  if (order && Buffer.from(order).toString('latin1') !== 'little') bad('big-endian storages are not supported');
+  if (order && Buffer.from(order).toString('latin1') !== 'little')
+    bad('big-endian storages are not supported');
   const storages = new Map<string, Uint8Array>();
   const persistentLoad = (pid: PyValue): PyValue => {
     const s = storageFromPid(pid, bad);
@@ -75,12 +95,14 @@ function parseLegacy(buf: Uint8Array, source: string, bad: (why: string) => neve
     return r.value;
   };
   const magic = next(noPid);
-  if (!(typeof magic === 'bigint' ? magic === LEGACY_MAGIC : false)) bad('a plain pickle, not a torch.save file (no legacy magic number)');
+  if (!(typeof magic === 'bigint' ? magic === LEGACY_MAGIC : false))
+    bad('a plain pickle, not a torch.save file (no legacy magic number)');
   next(noPid); // protocol version
   next(noPid); // sys info: endianness, type sizes
   const root = next(persistentLoad);
   const keys = next(noPid);
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) bad('bad storage key list');
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number'))
+    bad('bad storage key list');
   // Storage sizes come from the persistent ids seen in the object pickle.
   const widths = new Map<string, number>();
   collectStorages(root, (s) => widths.set(s.key, WIDTH[s.dtype]));
@@ -104,14 +126,28 @@ function parseLegacy(buf: Uint8Array, source: string, bad: (why: string) => neve
 function collectStorages(v: PyValue, f: (s: StorageRef) => void, seen = new Set<object>()): void {
   if (v === null || typeof v !== 'object' || seen.has(v)) return;
   seen.add(v);
-  if (isTensor(v)) { f(v.storage); return; }
-  if (v instanceof Map) { for (const x of v.values()) collectStorages(x, f, seen); return; }
-  if (Array.isArray(v)) { for (const x of v) collectStorages(x, f, seen); return; }
+  if (isTensor(v)) {
+    f(v.storage);
+    return;
+  }
+  if (v instanceof Map) {
+    for (const x of v.values()) collectStorages(x, f, seen);
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (const x of v) collectStorages(x, f, seen);
+    return;
+  }
   if (v instanceof PyTuple) for (const x of v.items) collectStorages(x, f, seen);
 }
 
 /** Materialises a strided view of a storage as a contiguous float32 tensor. */
-export function materialize(t: TensorRef, storages: Map<string, Uint8Array>, name: string, source: string): Tensor {
+export function materialize(
+  t: TensorRef,
+  storages: Map<string, Uint8Array>,
+  name: string,
+  source: string,
+): Tensor {
   const bad = (why: string): never => usage(`${source}: tensor ${name} ${why}`);
   const bytes = storages.get(t.storage.key) ?? bad(`refers to missing storage ${t.storage.key}`);
   const width = WIDTH[t.storage.dtype];
@@ -121,7 +157,8 @@ export function materialize(t: TensorRef, storages: Map<string, Uint8Array>, nam
   if (count > 0) {
     let last = t.offset;
     for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
-    if (last >= Math.min(available, t.storage.numel || available)) bad(`reaches past its storage (${available} elements)`);
+    if (last >= Math.min(available, t.storage.numel || available))
+      bad(`reaches past its storage (${available} elements)`);
   }
   if (t.storage.dtype === 'float32' && isContiguous(t.shape, t.stride)) {
     // The common case: a dense float32 view is a byte copy (into a fresh, aligned buffer).
@@ -160,33 +197,48 @@ function isContiguous(shape: number[], stride: number[]): boolean {
 
 function reader(dtype: StorageDtype, v: DataView): (i: number) => number {
   switch (dtype) {
-    case 'float32': return (i) => v.getFloat32(4 * i, true);
-    case 'float64': return (i) => v.getFloat64(8 * i, true);
-    case 'float16': return (i) => halfToFloat(v.getUint16(2 * i, true));
+    case 'float32':
+      return (i) => v.getFloat32(4 * i, true);
+    case 'float64':
+      return (i) => v.getFloat64(8 * i, true);
+    case 'float16':
+      return (i) => halfToFloat(v.getUint16(2 * i, true));
     case 'bfloat16': {
       const f = new Float32Array(1);
       const u = new Uint32Array(f.buffer);
-      return (i) => { u[0] = v.getUint16(2 * i, true) << 16; return f[0]; };
+      return (i) => {
+        u[0] = v.getUint16(2 * i, true) << 16;
+        return f[0];
+      };
     }
-    case 'int64': return (i) => Number(v.getBigInt64(8 * i, true));
-    case 'int32': return (i) => v.getInt32(4 * i, true);
-    case 'int16': return (i) => v.getInt16(2 * i, true);
-    case 'int8': return (i) => v.getInt8(i);
+    case 'int64':
+      return (i) => Number(v.getBigInt64(8 * i, true));
+    case 'int32':
+      return (i) => v.getInt32(4 * i, true);
+    case 'int16':
+      return (i) => v.getInt16(2 * i, true);
+    case 'int8':
+      return (i) => v.getInt8(i);
     case 'uint8':
-    case 'bool': return (i) => v.getUint8(i);
+    case 'bool':
+      return (i) => v.getUint8(i);
   }
 }
 
 /** The tensors of a state dict (a name → tensor mapping, possibly inside {'state_dict': …}). */
 export function stateDictTensors(file: TorchFile, source: string): Map<string, Tensor> {
   let root = file.root;
-  if (root instanceof Map && !([...root.values()].some(isTensor))) {
+  if (root instanceof Map && ![...root.values()].some(isTensor)) {
     for (const key of ['state_dict', 'model_state_dict', 'model']) {
       const inner = root.get(key);
-      if (inner instanceof Map) { root = inner; break; }
+      if (inner instanceof Map) {
+        root = inner;
+        break;
+      }
     }
   }
-  if (!(root instanceof Map)) usage(`${source}: holds no state dict (save model.state_dict(), not the model)`);
+  if (!(root instanceof Map))
+    usage(`${source}: holds no state dict (save model.state_dict(), not the model)`);
   const out = new Map<string, Tensor>();
   for (const [k, v] of root as Map<PyValue, PyValue>) {
     if (typeof k !== 'string') usage(`${source}: state dict has a non-string key`);

@@ -10,12 +10,21 @@ import { TORCHVISION_PREPROCESS, importedMeta } from './conventions.js';
 import { readTorchFile, stateDictTensors } from './torch-file.js';
 
 export const TORCHVISION_LAYER_NAMES: Readonly<Record<string, string>> = {
-  'features.0': 'conv1', 'features.3': 'conv2', 'features.6': 'conv3', 'features.8': 'conv4', 'features.10': 'conv5',
-  'classifier.1': 'fc6', 'classifier.4': 'fc7', 'classifier.6': 'fc8',
+  'features.0': 'conv1',
+  'features.3': 'conv2',
+  'features.6': 'conv3',
+  'features.8': 'conv4',
+  'features.10': 'conv5',
+  'classifier.1': 'fc6',
+  'classifier.4': 'fc7',
+  'classifier.6': 'fc8',
 };
 
 /** Renames torchvision keys (optionally under DataParallel's `module.`) to conv1.weight … fc8.bias. */
-export function mapTorchvisionKeys(state: Map<string, Tensor>, source: string): Map<string, Tensor> {
+export function mapTorchvisionKeys(
+  state: Map<string, Tensor>,
+  source: string,
+): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [key, t] of state) {
     const k = key.startsWith('module.') ? key.slice('module.'.length) : key;
@@ -23,7 +32,9 @@ export function mapTorchvisionKeys(state: Map<string, Tensor>, source: string): 
     const layer = TORCHVISION_LAYER_NAMES[k.slice(0, dot)];
     const param = k.slice(dot + 1);
     if (!layer || (param !== 'weight' && param !== 'bias')) {
-      usage(`${source}: key ${key} is not part of torchvision's AlexNet (expected features.{0,3,6,8,10} and classifier.{1,4,6} weights and biases)`);
+      usage(
+        `${source}: key ${key} is not part of torchvision's AlexNet (expected features.{0,3,6,8,10} and classifier.{1,4,6} weights and biases)`,
+      );
     }
     out.set(`${layer}.${param}`, t);
   }
@@ -39,7 +50,12 @@ export function importTorchvision(path: string): Imported {
   const tensors = mapTorchvisionKeys(stateDictTensors(readTorchFile(path), path), path);
   const fc8 = tensors.get('fc8.weight');
   const conv1 = tensors.get('conv1.weight');
-  if (!fc8 || !conv1) usage(`${path}: tensor ${fc8 ? 'features.0.weight' : 'classifier.6.weight'} is missing`);
-  const meta = importedMeta('torchvision', { classes: fc8.shape[0], channels: conv1.shape[1] }, TORCHVISION_PREPROCESS);
+  if (!fc8 || !conv1)
+    usage(`${path}: tensor ${fc8 ? 'features.0.weight' : 'classifier.6.weight'} is missing`);
+  const meta = importedMeta(
+    'torchvision',
+    { classes: fc8.shape[0], channels: conv1.shape[1] },
+    TORCHVISION_PREPROCESS,
+  );
   return { tensors, meta };
 }

@@ -6,10 +6,23 @@ import type { LayerSpec } from '../nn/net.js';
 import { Net } from '../nn/net.js';
 import type { ModelConfig } from './config.js';
 
-const lrn = (name: string, k: number, c: ModelConfig): LayerSpec =>
-  ({ kind: 'lrn', name, size: 5, alpha: 1e-4, beta: 0.75, k: c.lrnK ?? k, alphaScaling: c.lrnAlphaScaling });
-const conv = (name: string, out: number, k: number, stride: number, pad: number, groups = 1): LayerSpec =>
-  ({ kind: 'conv', name, out, k, stride, pad, groups });
+const lrn = (name: string, k: number, c: ModelConfig): LayerSpec => ({
+  kind: 'lrn',
+  name,
+  size: 5,
+  alpha: 1e-4,
+  beta: 0.75,
+  k: c.lrnK ?? k,
+  alphaScaling: c.lrnAlphaScaling,
+});
+const conv = (
+  name: string,
+  out: number,
+  k: number,
+  stride: number,
+  pad: number,
+  groups = 1,
+): LayerSpec => ({ kind: 'conv', name, out, k, stride, pad, groups });
 const relu = (name: string): LayerSpec => ({ kind: 'relu', name });
 const maxpool = (name: string): LayerSpec => ({ kind: 'maxpool', name, k: 3, stride: 2 }); // overlapping, §3.4
 const fc = (name: string, out: number | 'classes'): LayerSpec => ({ kind: 'linear', name, out });
@@ -19,8 +32,12 @@ const flatten: LayerSpec = { kind: 'flatten', name: 'flatten' };
 /** The classifier shared by the paper's layouts: fc6 → ReLU → dropout → fc7 → ReLU → dropout → fc8. */
 const paperClassifier: LayerSpec[] = [
   flatten,
-  fc('fc6', 4096), relu('relu6'), dropout('drop6'),
-  fc('fc7', 4096), relu('relu7'), dropout('drop7'),
+  fc('fc6', 4096),
+  relu('relu6'),
+  dropout('drop6'),
+  fc('fc7', 4096),
+  relu('relu7'),
+  dropout('drop7'),
   fc('fc8', 'classes'),
 ];
 
@@ -31,42 +48,82 @@ export function layerSpecs(c: ModelConfig): LayerSpec[] {
   switch (c.arch) {
     case 'alexnet2012': // the paper: towers as groups=2 in conv2, conv4, conv5; LRN after ReLU, before pool
       return [
-        conv('conv1', 96, 11, 4, conv1Pad(c)), relu('relu1'), lrn('norm1', 2, c), maxpool('pool1'),
-        conv('conv2', 256, 5, 1, 2, 2), relu('relu2'), lrn('norm2', 2, c), maxpool('pool2'),
-        conv('conv3', 384, 3, 1, 1), relu('relu3'),
-        conv('conv4', 384, 3, 1, 1, 2), relu('relu4'),
-        conv('conv5', 256, 3, 1, 1, 2), relu('relu5'), maxpool('pool5'),
+        conv('conv1', 96, 11, 4, conv1Pad(c)),
+        relu('relu1'),
+        lrn('norm1', 2, c),
+        maxpool('pool1'),
+        conv('conv2', 256, 5, 1, 2, 2),
+        relu('relu2'),
+        lrn('norm2', 2, c),
+        maxpool('pool2'),
+        conv('conv3', 384, 3, 1, 1),
+        relu('relu3'),
+        conv('conv4', 384, 3, 1, 1, 2),
+        relu('relu4'),
+        conv('conv5', 256, 3, 1, 1, 2),
+        relu('relu5'),
+        maxpool('pool5'),
         ...paperClassifier,
       ];
     case 'caffenet': // BVLC reference CaffeNet: pooling before normalisation, Caffe's k = 1
       return [
-        conv('conv1', 96, 11, 4, conv1Pad(c)), relu('relu1'), maxpool('pool1'), lrn('norm1', 1, c),
-        conv('conv2', 256, 5, 1, 2, 2), relu('relu2'), maxpool('pool2'), lrn('norm2', 1, c),
-        conv('conv3', 384, 3, 1, 1), relu('relu3'),
-        conv('conv4', 384, 3, 1, 1, 2), relu('relu4'),
-        conv('conv5', 256, 3, 1, 1, 2), relu('relu5'), maxpool('pool5'),
+        conv('conv1', 96, 11, 4, conv1Pad(c)),
+        relu('relu1'),
+        maxpool('pool1'),
+        lrn('norm1', 1, c),
+        conv('conv2', 256, 5, 1, 2, 2),
+        relu('relu2'),
+        maxpool('pool2'),
+        lrn('norm2', 1, c),
+        conv('conv3', 384, 3, 1, 1),
+        relu('relu3'),
+        conv('conv4', 384, 3, 1, 1, 2),
+        relu('relu4'),
+        conv('conv5', 256, 3, 1, 1, 2),
+        relu('relu5'),
+        maxpool('pool5'),
         ...paperClassifier,
       ];
     case 'torchvision': // "one weird trick" single tower; dropout BEFORE fc6 and fc7 as torchvision does
       return [
-        conv('conv1', 64, 11, 4, 2), relu('relu1'), maxpool('pool1'),
-        conv('conv2', 192, 5, 1, 2), relu('relu2'), maxpool('pool2'),
-        conv('conv3', 384, 3, 1, 1), relu('relu3'),
-        conv('conv4', 256, 3, 1, 1), relu('relu4'),
-        conv('conv5', 256, 3, 1, 1), relu('relu5'), maxpool('pool5'),
+        conv('conv1', 64, 11, 4, 2),
+        relu('relu1'),
+        maxpool('pool1'),
+        conv('conv2', 192, 5, 1, 2),
+        relu('relu2'),
+        maxpool('pool2'),
+        conv('conv3', 384, 3, 1, 1),
+        relu('relu3'),
+        conv('conv4', 256, 3, 1, 1),
+        relu('relu4'),
+        conv('conv5', 256, 3, 1, 1),
+        relu('relu5'),
+        maxpool('pool5'),
         { kind: 'adaptiveavgpool', name: 'avgpool', size: 6 },
         flatten,
-        dropout('drop6'), fc('fc6', 4096), relu('relu6'),
-        dropout('drop7'), fc('fc7', 4096), relu('relu7'),
+        dropout('drop6'),
+        fc('fc6', 4096),
+        relu('relu6'),
+        dropout('drop7'),
+        fc('fc7', 4096),
+        relu('relu7'),
         fc('fc8', 'classes'),
       ];
     case 'd2l': // the d2l chapter's Fashion-MNIST net: single tower, no LRN, conv1 pad 1
       return [
-        conv('conv1', 96, 11, 4, 1), relu('relu1'), maxpool('pool1'),
-        conv('conv2', 256, 5, 1, 2), relu('relu2'), maxpool('pool2'),
-        conv('conv3', 384, 3, 1, 1), relu('relu3'),
-        conv('conv4', 384, 3, 1, 1), relu('relu4'),
-        conv('conv5', 256, 3, 1, 1), relu('relu5'), maxpool('pool5'),
+        conv('conv1', 96, 11, 4, 1),
+        relu('relu1'),
+        maxpool('pool1'),
+        conv('conv2', 256, 5, 1, 2),
+        relu('relu2'),
+        maxpool('pool2'),
+        conv('conv3', 384, 3, 1, 1),
+        relu('relu3'),
+        conv('conv4', 384, 3, 1, 1),
+        relu('relu4'),
+        conv('conv5', 256, 3, 1, 1),
+        relu('relu5'),
+        maxpool('pool5'),
         ...paperClassifier,
       ];
   }
@@ -74,9 +131,14 @@ export function layerSpecs(c: ModelConfig): LayerSpec[] {
 
 /** Builds the network for a config; parameters are zero until initialised or loaded. */
 export function buildNet(c: ModelConfig, backend: Backend, seed = 0): Net {
-  return new Net(layerSpecs(c), {
-    input: [c.channels, c.inputSize, c.inputSize],
-    classes: c.classes,
-    dropoutMode: c.dropoutMode,
-  }, backend, seed);
+  return new Net(
+    layerSpecs(c),
+    {
+      input: [c.channels, c.inputSize, c.inputSize],
+      classes: c.classes,
+      dropoutMode: c.dropoutMode,
+    },
+    backend,
+    seed,
+  );
 }

@@ -32,35 +32,62 @@ export function metaToStrings(meta: ModelMeta): Record<string, string> {
   return { [META_KEY]: JSON.stringify(meta), format: 'pt' };
 }
 
-export function saveModel(path: string, net: Net, meta: ModelMeta, extra?: Map<string, Tensor>): void {
+export function saveModel(
+  path: string,
+  net: Net,
+  meta: ModelMeta,
+  extra?: Map<string, Tensor>,
+): void {
   const tensors = net.stateDict();
   if (extra) for (const [k, v] of extra) tensors.set(k, v);
   writeSafetensors(path, tensors, metaToStrings(meta));
 }
 
 /** Reads the metadata of a model file, or resolves it from --arch and the tensors' shapes. */
-export function resolveMeta(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string>, opts: Omit<LoadOptions, 'backend'>): ModelMeta {
+export function resolveMeta(
+  path: string,
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string>,
+  opts: Omit<LoadOptions, 'backend'>,
+): ModelMeta {
   if (opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) {
     usage(`--arch ${opts.arch}: unknown variant (choose ${ARCHS.join(', ')})`);
   }
   const raw = metadata[META_KEY];
   if (raw !== undefined) {
     let parsed: unknown;
-    try { parsed = JSON.parse(raw); } catch { usage(`${path}: metadata ${META_KEY} is not JSON`); }
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      usage(`${path}: metadata ${META_KEY} is not JSON`);
+    }
     const r = modelMetaSchema.safeParse(parsed);
-    if (!r.success) usage(`${path}: metadata ${META_KEY} is invalid (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`);
+    if (!r.success)
+      usage(
+        `${path}: metadata ${META_KEY} is invalid (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`,
+      );
     const meta = r.data;
     if (opts.arch && opts.arch !== meta.config.arch) {
       usage(`${path}: the file holds a ${meta.config.arch} model, not --arch ${opts.arch}`);
     }
     return meta;
   }
-  if (!opts.arch) usage(`${path}: the file has no alexnet metadata; say which network it holds with --arch (${ARCHS.join(', ')})`);
+  if (!opts.arch)
+    usage(
+      `${path}: the file has no alexnet metadata; say which network it holds with --arch (${ARCHS.join(', ')})`,
+    );
   const fc8 = tensors.get('fc8.weight');
   const conv1 = tensors.get('conv1.weight');
-  if (!fc8 || !conv1) usage(`${path}: tensor ${fc8 ? 'conv1.weight' : 'fc8.weight'} is missing (expected conv1.weight … fc8.bias)`);
+  if (!fc8 || !conv1)
+    usage(
+      `${path}: tensor ${fc8 ? 'conv1.weight' : 'fc8.weight'} is missing (expected conv1.weight … fc8.bias)`,
+    );
   const classes = opts.classes ?? fc8.shape[0];
-  const config = defaultConfig(opts.arch as Arch, { classes, channels: conv1.shape[1], inputSize: opts.inputSize });
+  const config = defaultConfig(opts.arch as Arch, {
+    classes,
+    channels: conv1.shape[1],
+    inputSize: opts.inputSize,
+  });
   return { config };
 }
 

@@ -21,7 +21,9 @@ export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Se
     const fanIn = w.shape.slice(1).reduce((a, d) => a * d, 1);
     const receptive = w.shape.slice(2).reduce((a, d) => a * d, 1);
     const fanOut = w.shape[0] * receptive;
-    const fill = (a: Float32Array, draw: () => number): void => { for (let i = 0; i < a.length; i++) a[i] = draw(); };
+    const fill = (a: Float32Array, draw: () => number): void => {
+      for (let i = 0; i < a.length; i++) a[i] = draw();
+    };
     switch (scheme) {
       case 'paper':
         fill(w.data, () => rng.normal(0, 0.01));

@@ -29,9 +29,14 @@ export class Conv2d implements Layer {
   private out = new Buffer32();
   private dxBuf = new Buffer32();
 
-  constructor(readonly spec: ConvSpec, readonly cIn: number) {
+  constructor(
+    readonly spec: ConvSpec,
+    readonly cIn: number,
+  ) {
     if (cIn % spec.groups !== 0 || spec.out % spec.groups !== 0) {
-      usage(`${spec.name}: ${cIn} input and ${spec.out} output channels are not divisible by groups=${spec.groups}`);
+      usage(
+        `${spec.name}: ${cIn} input and ${spec.out} output channels are not divisible by groups=${spec.groups}`,
+      );
     }
     this.name = spec.name;
     this.weight = makeParam(`${spec.name}.weight`, [spec.out, cIn / spec.groups, spec.k, spec.k]);
@@ -44,7 +49,10 @@ export class Conv2d implements Layer {
     const ho = convOutputSize(h, k, stride, pad);
     const wo = convOutputSize(w, k, stride, pad);
     if (c !== this.cIn) usage(`${name}: expects ${this.cIn} input channels, got ${c}`);
-    if (ho < 1 || wo < 1) usage(`${name}: the ${h}×${w} map vanishes under a ${k}×${k} kernel (stride ${stride}, pad ${pad}); use a larger input size`);
+    if (ho < 1 || wo < 1)
+      usage(
+        `${name}: the ${h}×${w} map vanishes under a ${k}×${k} kernel (stride ${stride}, pad ${pad}); use a larger input size`,
+      );
     return [out, ho, wo];
   }
 
@@ -77,8 +85,15 @@ export class Conv2d implements Layer {
     if (this.fuseRelu) ctx.backend.activationBackward('relu', this.y.data, dy.data, dy.data);
     const dx = needInput ? new Tensor(this.x.shape, this.dxBuf.get(this.x.size)) : null;
     const frozen = this.weight.frozen;
-    ctx.backend.conv2dBackward(this.x.data, this.weight.data, dy.data, dx ? dx.data : null,
-      frozen ? null : this.weight.grad, this.bias.frozen ? null : this.bias.grad, g);
+    ctx.backend.conv2dBackward(
+      this.x.data,
+      this.weight.data,
+      dy.data,
+      dx ? dx.data : null,
+      frozen ? null : this.weight.grad,
+      this.bias.frozen ? null : this.bias.grad,
+      g,
+    );
     return dx;
   }
 }

@@ -22,7 +22,10 @@ export class Dropout implements Layer {
   private out = new Buffer32();
   private dxBuf = new Buffer32();
 
-  constructor(readonly spec: DropoutSpec, readonly mode: DropoutMode) {
+  constructor(
+    readonly spec: DropoutSpec,
+    readonly mode: DropoutMode,
+  ) {
     this.name = spec.name;
   }
 

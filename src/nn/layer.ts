@@ -39,7 +39,13 @@ export interface Layer {
 export function makeParam(name: string, shape: Shape): Param {
   let n = 1;
   for (const d of shape) n *= d;
-  return { name, shape: [...shape], data: new Float32Array(n), grad: new Float32Array(n), frozen: false };
+  return {
+    name,
+    shape: [...shape],
+    data: new Float32Array(n),
+    grad: new Float32Array(n),
+    frozen: false,
+  };
 }
 
 /** A reusable output buffer: reallocated only when the requested shape's size changes. */

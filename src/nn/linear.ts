@@ -21,7 +21,11 @@ export class Linear implements Layer {
   private out = new Buffer32();
   private dxBuf = new Buffer32();
 
-  constructor(readonly spec: LinearSpec, readonly dIn: number, readonly fOut: number) {
+  constructor(
+    readonly spec: LinearSpec,
+    readonly dIn: number,
+    readonly fOut: number,
+  ) {
     this.name = spec.name;
     this.weight = makeParam(`${spec.name}.weight`, [fOut, dIn]);
     this.bias = makeParam(`${spec.name}.bias`, [fOut]);
@@ -30,7 +34,8 @@ export class Linear implements Layer {
 
   outputShape(input: Shape): Shape {
     const d = sizeOf(input);
-    if (d !== this.dIn) throw new Error(`${this.name}: expects ${this.dIn} input features, got ${d}`);
+    if (d !== this.dIn)
+      throw new Error(`${this.name}: expects ${this.dIn} input features, got ${d}`);
     return [this.fOut];
   }
 
@@ -41,7 +46,16 @@ export class Linear implements Layer {
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const n = x.shape[0];
     const y = new Tensor([n, this.fOut], this.out.get(n * this.fOut));
-    ctx.backend.linearForward(x.data, this.weight.data, this.bias.data, y.data, n, this.dIn, this.fOut, this.fuseRelu);
+    ctx.backend.linearForward(
+      x.data,
+      this.weight.data,
+      this.bias.data,
+      y.data,
+      n,
+      this.dIn,
+      this.fOut,
+      this.fuseRelu,
+    );
     if (ctx.training) {
       this.x = x;
       this.y = y;
@@ -54,9 +68,17 @@ export class Linear implements Layer {
     const n = this.x.shape[0];
     if (this.fuseRelu) ctx.backend.activationBackward('relu', this.y.data, dy.data, dy.data);
     const dx = needInput ? new Tensor(this.x.shape, this.dxBuf.get(this.x.size)) : null;
-    ctx.backend.linearBackward(this.x.data, this.weight.data, dy.data, dx ? dx.data : null,
-      this.weight.frozen ? null : this.weight.grad, this.bias.frozen ? null : this.bias.grad,
-      n, this.dIn, this.fOut);
+    ctx.backend.linearBackward(
+      this.x.data,
+      this.weight.data,
+      dy.data,
+      dx ? dx.data : null,
+      this.weight.frozen ? null : this.weight.grad,
+      this.bias.frozen ? null : this.bias.grad,
+      n,
+      this.dIn,
+      this.fOut,
+    );
     return dx;
   }
 }

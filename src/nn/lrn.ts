@@ -45,7 +45,12 @@ export class Lrn implements Layer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const y = new Tensor(x.shape, this.out.get(x.size));
-    ctx.backend.lrnForward(x.data, y.data, ctx.training ? this.scaleBuf.get(x.size) : null, this.params4(x));
+    ctx.backend.lrnForward(
+      x.data,
+      y.data,
+      ctx.training ? this.scaleBuf.get(x.size) : null,
+      this.params4(x),
+    );
     if (ctx.training) {
       this.x = x;
       this.y = y;
@@ -57,7 +62,14 @@ export class Lrn implements Layer {
     if (!this.x || !this.y) throw new Error(`${this.name}: backward without a training forward`);
     if (!needInput) return null;
     const dx = new Tensor(this.x.shape, this.dxBuf.get(this.x.size));
-    ctx.backend.lrnBackward(this.x.data, this.y.data, this.scaleBuf.get(this.x.size), dy.data, dx.data, this.params4(this.x));
+    ctx.backend.lrnBackward(
+      this.x.data,
+      this.y.data,
+      this.scaleBuf.get(this.x.size),
+      dy.data,
+      dx.data,
+      this.params4(this.x),
+    );
     return dx;
   }
 }

@@ -15,8 +15,15 @@ import { Linear, type LinearSpec } from './linear.js';
 import { Lrn, type LrnSpec } from './lrn.js';
 import { AdaptiveAvgPool2d, Pool2d, type AdaptivePoolSpec, type PoolSpec } from './pool.js';
 
-export type LayerSpec = ConvSpec | LinearSpec | PoolSpec | AdaptivePoolSpec | LrnSpec | ActivationSpec
-  | DropoutSpec | FlattenSpec;
+export type LayerSpec =
+  | ConvSpec
+  | LinearSpec
+  | PoolSpec
+  | AdaptivePoolSpec
+  | LrnSpec
+  | ActivationSpec
+  | DropoutSpec
+  | FlattenSpec;
 
 export interface NetOptions {
   /** Per-sample input shape [C, H, W]. */
@@ -56,9 +63,17 @@ export class Net {
     for (const spec of specs) {
       const layer = buildLayer(spec, shape, opts);
       shape = layer.outputShape(shape);
-      const macs = layer.macs(this.rows.length === 0 ? opts.input : this.rows[this.rows.length - 1].output);
+      const macs = layer.macs(
+        this.rows.length === 0 ? opts.input : this.rows[this.rows.length - 1].output,
+      );
       this.layers.push(layer);
-      this.rows.push({ name: layer.name, kind: layer.kind, output: shape, params: layer.params.reduce((s, p) => s + p.data.length, 0), macs });
+      this.rows.push({
+        name: layer.name,
+        kind: layer.kind,
+        output: shape,
+        params: layer.params.reduce((s, p) => s + p.data.length, 0),
+        macs,
+      });
       for (const p of layer.params) {
         this.params.push(p);
         this.paramsByName.set(p.name, p);
@@ -82,7 +97,8 @@ export class Net {
   private setFusion(on: boolean): void {
     for (let i = 0; i + 1 < this.layers.length; i++) {
       const layer = this.layers[i];
-      if ((layer instanceof Conv2d || layer instanceof Linear)) layer.fuseRelu = on && this.layers[i + 1].kind === 'relu';
+      if (layer instanceof Conv2d || layer instanceof Linear)
+        layer.fuseRelu = on && this.layers[i + 1].kind === 'relu';
     }
   }
 
@@ -98,7 +114,9 @@ export class Net {
   private checkInput(x: Tensor): void {
     const per = x.shape.slice(1);
     if (x.shape.length !== this.input.length + 1 || per.some((d, i) => d !== this.input[i])) {
-      usage(`input has shape ${shapeString(x.shape)}, the network expects [N, ${this.input.join(', ')}]`);
+      usage(
+        `input has shape ${shapeString(x.shape)}, the network expects [N, ${this.input.join(', ')}]`,
+      );
     }
   }
 
@@ -125,7 +143,10 @@ export class Net {
   /** Eval-mode forward that stops at the named layer and returns its output (e.g. fc7). */
   forwardTo(x: Tensor, layerName: string): Tensor {
     const stop = this.layers.findIndex((l) => l.name === layerName);
-    if (stop < 0) usage(`--layer ${layerName}: no such layer (have ${this.layers.map((l) => l.name).join(', ')})`);
+    if (stop < 0)
+      usage(
+        `--layer ${layerName}: no such layer (have ${this.layers.map((l) => l.name).join(', ')})`,
+      );
     this.checkInput(x);
     const ctx = this.context(false);
     // A layer whose ReLU is fused would return post-ReLU values: run it unfused when it is the target.
@@ -172,9 +193,16 @@ export class Net {
   loadStateDict(tensors: Map<string, Tensor>, source: string): void {
     for (const p of this.params) {
       const t = tensors.get(p.name);
-      if (!t) usage(`${source}: tensor ${p.name} is missing (the network needs ${shapeString(p.shape)})`);
-      if (t.size !== p.data.length || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-        usage(`${source}: tensor ${p.name} has shape ${shapeString(t.shape)}, the network needs ${shapeString(p.shape)}`);
+      if (!t)
+        usage(`${source}: tensor ${p.name} is missing (the network needs ${shapeString(p.shape)})`);
+      if (
+        t.size !== p.data.length ||
+        t.shape.length !== p.shape.length ||
+        t.shape.some((d, i) => d !== p.shape[i])
+      ) {
+        usage(
+          `${source}: tensor ${p.name} has shape ${shapeString(t.shape)}, the network needs ${shapeString(p.shape)}`,
+        );
       }
       p.data.set(t.data);
     }
@@ -184,7 +212,8 @@ export class Net {
 function buildLayer(spec: LayerSpec, input: Shape, opts: NetOptions): Layer {
   switch (spec.kind) {
     case 'conv':
-      if (input.length !== 3) usage(`${spec.name}: needs a [C, H, W] input, got ${shapeString(input)}`);
+      if (input.length !== 3)
+        usage(`${spec.name}: needs a [C, H, W] input, got ${shapeString(input)}`);
       return new Conv2d(spec, input[0]);
     case 'linear':
       return new Linear(spec, sizeOf(input), spec.out === 'classes' ? opts.classes : spec.out);

@@ -38,7 +38,8 @@ export class Pool2d implements Layer {
     const pad = this.spec.pad ?? 0;
     const ho = convOutputSize(h, k, stride, pad);
     const wo = convOutputSize(w, k, stride, pad);
-    if (ho < 1 || wo < 1) usage(`${name}: the ${h}×${w} map vanishes under ${k}×${k} pooling; use a larger input size`);
+    if (ho < 1 || wo < 1)
+      usage(`${name}: the ${h}×${w} map vanishes under ${k}×${k} pooling; use a larger input size`);
     return [c, ho, wo];
   }
 
@@ -49,7 +50,17 @@ export class Pool2d implements Layer {
   private geom(x: Tensor): PoolGeom {
     const [n, c, h, w] = x.shape;
     const [, ho, wo] = this.outputShape([c, h, w]);
-    return { n, c, h, w, k: this.spec.k, stride: this.spec.stride, pad: this.spec.pad ?? 0, ho, wo };
+    return {
+      n,
+      c,
+      h,
+      w,
+      k: this.spec.k,
+      stride: this.spec.stride,
+      pad: this.spec.pad ?? 0,
+      ho,
+      wo,
+    };
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
@@ -111,7 +122,16 @@ export class AdaptiveAvgPool2d implements Layer {
     if (!needInput) return null;
     const [n, c, h, w] = this.x.shape;
     const dx = new Tensor(this.x.shape, this.dxBuf.get(this.x.size));
-    ctx.backend.adaptiveAvgPoolBackward(dy.data, dx.data, n, c, h, w, this.spec.size, this.spec.size);
+    ctx.backend.adaptiveAvgPoolBackward(
+      dy.data,
+      dx.data,
+      n,
+      c,
+      h,
+      w,
+      this.spec.size,
+      this.spec.size,
+    );
     return dx;
   }
 }

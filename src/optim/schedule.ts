@@ -41,14 +41,20 @@ export class LrSchedule {
   private state: ScheduleState = { cuts: 0, best: null, badEpochs: 0, plateauLr: null };
 
   /** totalSteps: the run's length in iterations (only cosine uses it). */
-  constructor(readonly spec: ScheduleSpec, readonly baseLr: number, readonly totalSteps: number) {}
+  constructor(
+    readonly spec: ScheduleSpec,
+    readonly baseLr: number,
+    readonly totalSteps: number,
+  ) {}
 
   /** The learning rate for iteration `step` (0-based). `progress` (0..1), when given, overrides
    *  the cosine's step/totalSteps if it is further along — a time-budgeted run anneals over the
    *  time it has rather than over epochs it will not reach. */
   lr(step: number, progress?: number): number {
     const w = this.spec.warmup;
-    return step < w ? this.scheduled(step, progress) * (step + 1) / w : this.scheduled(step, progress);
+    return step < w
+      ? (this.scheduled(step, progress) * (step + 1)) / w
+      : this.scheduled(step, progress);
   }
 
   private scheduled(step: number, progress?: number): number {
@@ -79,7 +85,11 @@ export class LrSchedule {
     }
     st.badEpochs++;
     const current = st.plateauLr ?? this.baseLr;
-    if (st.badEpochs >= this.spec.patience && st.cuts < this.spec.maxCuts && current > this.spec.floor) {
+    if (
+      st.badEpochs >= this.spec.patience &&
+      st.cuts < this.spec.maxCuts &&
+      current > this.spec.floor
+    ) {
       st.plateauLr = Math.max(current / 10, this.spec.floor);
       st.cuts++;
       st.badEpochs = 0;

@@ -34,7 +34,11 @@ export class Sgd {
   readonly velocity = new Map<string, Float32Array>();
   private readonly mults: Multipliers[];
 
-  constructor(readonly params: readonly Param[], readonly backend: Backend, readonly opts: SgdOptions) {
+  constructor(
+    readonly params: readonly Param[],
+    readonly backend: Backend,
+    readonly opts: SgdOptions,
+  ) {
     for (const p of params) this.velocity.set(p.name, new Float32Array(p.data.length));
     this.mults = params.map((p) => multipliersFor(opts.multipliers ?? 'none', p.name));
   }
@@ -45,7 +49,14 @@ export class Sgd {
       const p = this.params[i];
       if (p.frozen) continue;
       const m = this.mults[i];
-      this.backend.sgdUpdate(p.data, p.grad, this.velocity.get(p.name)!, lr * m.lr, this.opts.momentum, this.opts.weightDecay * m.decay);
+      this.backend.sgdUpdate(
+        p.data,
+        p.grad,
+        this.velocity.get(p.name)!,
+        lr * m.lr,
+        this.opts.momentum,
+        this.opts.weightDecay * m.decay,
+      );
     }
   }
 
@@ -56,7 +67,8 @@ export class Sgd {
   stateTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     if (this.opts.momentum === 0) return out;
-    for (const p of this.params) out.set(MOMENTUM_PREFIX + p.name, new Tensor(p.shape, this.velocity.get(p.name)!));
+    for (const p of this.params)
+      out.set(MOMENTUM_PREFIX + p.name, new Tensor(p.shape, this.velocity.get(p.name)!));
     return out;
   }
 
@@ -65,8 +77,14 @@ export class Sgd {
     for (const p of this.params) {
       const t = tensors.get(MOMENTUM_PREFIX + p.name);
       if (!t && this.opts.momentum === 0) continue;
-      if (!t) usage(`${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} is missing (not a training checkpoint?)`);
-      if (t.size !== p.data.length) usage(`${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} has ${t.size} values, the parameter ${p.data.length}`);
+      if (!t)
+        usage(
+          `${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} is missing (not a training checkpoint?)`,
+        );
+      if (t.size !== p.data.length)
+        usage(
+          `${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} has ${t.size} values, the parameter ${p.data.length}`,
+        );
       this.velocity.get(p.name)!.set(t.data);
     }
   }

@@ -87,7 +87,11 @@ export function measureThroughput(o: ThroughputOptions): ThroughputResult {
     peakGflops: o.peakGflops,
     peakFraction: o.peakGflops ? gflops / o.peakGflops : null,
     layers: o.profile
-      ? [...profile].map(([name, t]) => ({ name, forward: t.forward / o.iterations, backward: t.backward / o.iterations }))
+      ? [...profile].map(([name, t]) => ({
+          name,
+          forward: t.forward / o.iterations,
+          backward: t.backward / o.iterations,
+        }))
       : undefined,
   };
 }

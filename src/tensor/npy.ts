@@ -19,18 +19,29 @@ export function readNpy(path: string): Tensor {
 
 export function parseNpy(buf: Buffer, source: string): Tensor {
   const bad = (why: string): never => usage(`${source}: not a usable .npy file (${why})`);
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC) bad('missing the \\x93NUMPY magic');
+  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC)
+    bad('missing the \\x93NUMPY magic');
   const major = buf[6];
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.length >= 12 ? buf.readUInt32LE(8) : -1;
   const headerStart = major === 1 ? 10 : 12;
-  if (![1, 2, 3].includes(major) || headerLen < 0 || headerStart + headerLen > buf.length) bad('bad header');
-  const header = buf.toString(major === 3 ? 'utf8' : 'latin1', headerStart, headerStart + headerLen);
+  if (![1, 2, 3].includes(major) || headerLen < 0 || headerStart + headerLen > buf.length)
+    bad('bad header');
+  const header = buf.toString(
+    major === 3 ? 'utf8' : 'latin1',
+    headerStart,
+    headerStart + headerLen,
+  );
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) bad('header lacks descr, fortran_order or shape');
+  if (!descr || !fortran || shapeText === undefined)
+    bad('header lacks descr, fortran_order or shape');
   if (fortran === 'True') bad('Fortran order is not supported; save it with np.ascontiguousarray');
-  const shape = shapeText!.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const shape = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) bad(`bad shape (${shapeText})`);
   const count = sizeOf(shape);
   const dataStart = headerStart + headerLen;
@@ -47,7 +58,8 @@ export function parseNpy(buf: Buffer, source: string): Tensor {
     bad(`dtype ${descr} is not supported (use float32)`);
   }
   const [width, get] = reader!;
-  if (buf.length - dataStart < count * width) bad(`data is truncated: ${buf.length - dataStart} bytes for ${count} elements of ${descr}`);
+  if (buf.length - dataStart < count * width)
+    bad(`data is truncated: ${buf.length - dataStart} bytes for ${count} elements of ${descr}`);
   const view = new DataView(buf.buffer, buf.byteOffset + dataStart, count * width);
   const out = new Float32Array(count);
   const le = order !== '>';
@@ -64,7 +76,11 @@ export function encodeNpy(t: Tensor): Uint8Array[] {
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
-  return [head, Buffer.from(header, 'latin1'), new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)];
+  return [
+    head,
+    Buffer.from(header, 'latin1'),
+    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  ];
 }
 
 export function writeNpy(path: string, t: Tensor): void {

@@ -30,14 +30,16 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
   if (buf.length < 8) bad('shorter than its 8-byte header length');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > buf.length - 8 || headerLen > 100_000_000) bad(`header length ${headerLen} exceeds the file`);
+  if (headerLen > buf.length - 8 || headerLen > 100_000_000)
+    bad(`header length ${headerLen} exceeds the file`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
   } catch {
     return bad('header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('header is not an object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    bad('header is not an object');
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, Tensor>();
@@ -55,7 +57,11 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
     }
     const [begin, end] = e.data_offsets!;
     let count = 0;
-    try { count = sizeOf(e.shape!); } catch { bad(`tensor ${name} has a bad shape`); }
+    try {
+      count = sizeOf(e.shape!);
+    } catch {
+      bad(`tensor ${name} has a bad shape`);
+    }
     if (!(begin >= 0 && end <= dataLen && end - begin === count * width!)) {
       bad(`tensor ${name} data [${begin}, ${end}) does not fit the file or its shape`);
     }
@@ -80,7 +86,10 @@ function decode(buf: Uint8Array, offset: number, count: number, dtype: string): 
     case 'BF16': {
       const u = new Uint32Array(1);
       const f = new Float32Array(u.buffer);
-      for (let i = 0; i < count; i++) { u[0] = view.getUint16(2 * i, true) << 16; out[i] = f[0]; }
+      for (let i = 0; i < count; i++) {
+        u[0] = view.getUint16(2 * i, true) << 16;
+        out[i] = f[0];
+      }
       break;
     }
     case 'I64':
@@ -97,12 +106,19 @@ function decode(buf: Uint8Array, offset: number, count: number, dtype: string): 
 }
 
 /** Encodes tensors (in the given order) and string metadata as one safetensors buffer list. */
-export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array[] {
+export function encodeSafetensors(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * t.size] };
+    header[name] = {
+      dtype: 'F32',
+      shape: [...t.shape],
+      data_offsets: [offset, offset + 4 * t.size],
+    };
     offset += 4 * t.size;
   }
   let json = JSON.stringify(header);
@@ -117,6 +133,10 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
   return chunks;
 }
 
-export function writeSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

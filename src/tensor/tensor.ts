@@ -11,7 +11,9 @@ export class Tensor {
   constructor(shape: Shape, data?: Float32Array) {
     const n = sizeOf(shape);
     if (data && data.length !== n) {
-      throw new Error(`tensor data has ${data.length} elements, shape [${shape.join(', ')}] needs ${n}`);
+      throw new Error(
+        `tensor data has ${data.length} elements, shape [${shape.join(', ')}] needs ${n}`,
+      );
     }
     this.shape = [...shape];
     this.data = data ?? new Float32Array(n);
@@ -34,7 +36,8 @@ export class Tensor {
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`bad dimension ${d} in shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`bad dimension ${d} in shape [${shape.join(', ')}]`);
     n *= d;
   }
   return n;

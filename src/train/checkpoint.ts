@@ -26,7 +26,10 @@ export const trainingStateSchema = z.object({
   /** Updates done in the whole run. */
   step: z.number().int().nonnegative(),
   schedule: scheduleStateSchema,
-  dropoutRng: z.object({ words: z.tuple([z.number(), z.number(), z.number(), z.number()]), spare: z.number().nullable() }),
+  dropoutRng: z.object({
+    words: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+    spare: z.number().nullable(),
+  }),
   /** Running sums of the epoch in progress: loss·images, correct, images. */
   epochSums: z.object({ loss: z.number(), correct: z.number(), seen: z.number() }),
   /** Seconds spent training so far (for images/s and budgets across resumes). */
@@ -35,7 +38,13 @@ export const trainingStateSchema = z.object({
 });
 export type TrainingState = z.infer<typeof trainingStateSchema>;
 
-export function saveTrainingCheckpoint(path: string, net: Net, meta: ModelMeta, sgd: Sgd, state: TrainingState): void {
+export function saveTrainingCheckpoint(
+  path: string,
+  net: Net,
+  meta: ModelMeta,
+  sgd: Sgd,
+  state: TrainingState,
+): void {
   const tensors = net.stateDict();
   for (const [k, v] of sgd.stateTensors()) tensors.set(k, v);
   writeSafetensors(path, tensors, { ...metaToStrings(meta), [TRAIN_KEY]: JSON.stringify(state) });
@@ -50,10 +59,20 @@ export interface LoadedCheckpoint {
 export function loadTrainingCheckpoint(path: string): LoadedCheckpoint {
   const { tensors, metadata } = readSafetensors(path);
   const raw = metadata[TRAIN_KEY];
-  if (raw === undefined) usage(`${path}: not a training checkpoint (no ${TRAIN_KEY} metadata; a model file cannot be resumed — use --from to fine-tune from it)`);
+  if (raw === undefined)
+    usage(
+      `${path}: not a training checkpoint (no ${TRAIN_KEY} metadata; a model file cannot be resumed — use --from to fine-tune from it)`,
+    );
   let parsed: unknown;
-  try { parsed = JSON.parse(raw); } catch { usage(`${path}: ${TRAIN_KEY} metadata is not JSON`); }
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    usage(`${path}: ${TRAIN_KEY} metadata is not JSON`);
+  }
   const r = trainingStateSchema.safeParse(parsed);
-  if (!r.success) usage(`${path}: ${TRAIN_KEY} metadata is invalid (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`);
+  if (!r.success)
+    usage(
+      `${path}: ${TRAIN_KEY} metadata is invalid (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`,
+    );
   return { tensors, metadata, state: r.data };
 }

@@ -21,5 +21,8 @@ export const epochRecordSchema = z.object({
 export type EpochRecord = z.infer<typeof epochRecordSchema>;
 
 export function writeMetrics(path: string, history: EpochRecord[]): void {
-  writeFileAtomic(path, Buffer.from(history.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8'));
+  writeFileAtomic(
+    path,
+    Buffer.from(history.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8'),
+  );
 }

@@ -61,19 +61,43 @@ const RAW_PRESETS = {
   // prior (without it, one of two measured runs lost ~100 steps there and ended at 0.847). The
   // cosine anneals over the time budget when that, not the epoch count, ends the run.
   'fashion-quick': {
-    ...base, arch: 'd2l', inputSize: 67, epochs: 3, batch: 128, lr: 0.04, init: 'xavier',
-    schedule: { kind: 'cosine', floor: 1e-4, warmup: 100 }, maxSeconds: 540,
+    ...base,
+    arch: 'd2l',
+    inputSize: 67,
+    epochs: 3,
+    batch: 128,
+    lr: 0.04,
+    init: 'xavier',
+    schedule: { kind: 'cosine', floor: 1e-4, warmup: 100 },
+    maxSeconds: 540,
   },
   // d2l's chapter: Fashion-MNIST resized to 224, batch 128, lr 0.01, 10 epochs, Xavier init.
   'fashion-d2l': {
-    ...base, arch: 'd2l', inputSize: 224, epochs: 10, batch: 128, lr: 0.01, momentum: 0, weightDecay: 0,
-    init: 'xavier', schedule: { kind: 'constant' }, normalize: false,
+    ...base,
+    arch: 'd2l',
+    inputSize: 224,
+    epochs: 10,
+    batch: 128,
+    lr: 0.01,
+    momentum: 0,
+    weightDecay: 0,
+    init: 'xavier',
+    schedule: { kind: 'constant' },
+    normalize: false,
   },
   // The paper (§5): batch 128, momentum 0.9, weight decay 5e-4, lr 0.01 divided by 10 on
   // plateaus (three times), paper init, about 90 epochs; data from --data DIR.
   'imagenet-2012': {
-    ...base, arch: 'alexnet2012', data: '', inputSize: 227, epochs: 90, batch: 128, lr: 0.01, init: 'paper',
-    schedule: { kind: 'plateau' }, augment: true,
+    ...base,
+    arch: 'alexnet2012',
+    data: '',
+    inputSize: 227,
+    epochs: 90,
+    batch: 128,
+    lr: 0.01,
+    init: 'paper',
+    schedule: { kind: 'plateau' },
+    augment: true,
   },
 } as const;
 
@@ -81,6 +105,7 @@ export const PRESET_NAMES = Object.keys(RAW_PRESETS) as (keyof typeof RAW_PRESET
 export const DEFAULT_PRESET = 'fashion-quick';
 
 export function preset(name: string): TrainConfig {
-  if (!(name in RAW_PRESETS)) usage(`--preset ${name}: unknown preset (choose ${PRESET_NAMES.join(', ')})`);
+  if (!(name in RAW_PRESETS))
+    usage(`--preset ${name}: unknown preset (choose ${PRESET_NAMES.join(', ')})`);
   return trainConfigSchema.parse(RAW_PRESETS[name as keyof typeof RAW_PRESETS]);
 }

@@ -41,15 +41,23 @@ class BarProgress implements Progress {
     if (!this.bar || this.epoch !== i.epoch) {
       this.done();
       this.epoch = i.epoch;
-      this.bar = new cliProgress.SingleBar({
-        stream: process.stderr,
-        format: `epoch ${i.epoch}/${i.epochs} [{bar}] {value}/{total} | loss {loss} | {ips} img/s | lr {lr} | ETA {etaText}`,
-        hideCursor: true,
-        clearOnComplete: false,
-      }, cliProgress.Presets.shades_classic);
+      this.bar = new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: `epoch ${i.epoch}/${i.epochs} [{bar}] {value}/{total} | loss {loss} | {ips} img/s | lr {lr} | ETA {etaText}`,
+          hideCursor: true,
+          clearOnComplete: false,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       this.bar.start(i.batches, 0, { loss: '-', ips: '-', lr: '-', etaText: '?' });
     }
-    this.bar.update(i.batch, { loss: i.loss.toFixed(4), ips: i.imagesPerSecond.toFixed(0), lr: i.lr.toExponential(2), etaText: fmtTime(i.eta) });
+    this.bar.update(i.batch, {
+      loss: i.loss.toFixed(4),
+      ips: i.imagesPerSecond.toFixed(0),
+      lr: i.lr.toExponential(2),
+      etaText: fmtTime(i.eta),
+    });
   }
 
   note(line: string): void {
@@ -72,8 +80,10 @@ class LineProgress implements Progress {
     const now = Date.now();
     if (now - this.last < 10_000 && i.batch !== i.batches) return;
     this.last = now;
-    process.stderr.write(`epoch ${i.epoch}/${i.epochs} batch ${i.batch}/${i.batches} loss ${i.loss.toFixed(4)} `
-      + `${i.imagesPerSecond.toFixed(0)} img/s lr ${i.lr.toExponential(2)} ETA ${fmtTime(i.eta)}\n`);
+    process.stderr.write(
+      `epoch ${i.epoch}/${i.epochs} batch ${i.batch}/${i.batches} loss ${i.loss.toFixed(4)} ` +
+        `${i.imagesPerSecond.toFixed(0)} img/s lr ${i.lr.toExponential(2)} ETA ${fmtTime(i.eta)}\n`,
+    );
   }
 
   note(line: string): void {

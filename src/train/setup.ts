@@ -36,15 +36,35 @@ export interface OpenDataOptions {
 export async function openData(src: string | undefined, opts: OpenDataOptions): Promise<Dataset> {
   if (src === undefined || src === '' || src === FASHION_ID) return openFashion(opts);
   let isDir = false;
-  try { isDir = statSync(src).isDirectory(); } catch (e) {
-    usage(`--data ${src}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  try {
+    isDir = statSync(src).isDirectory();
+  } catch (e) {
+    usage(
+      `--data ${src}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
-  if (!isDir) usage(`--data ${src}: not a directory (give an IDX directory, an ImageFolder tree, or fashion-mnist)`);
+  if (!isDir)
+    usage(
+      `--data ${src}: not a directory (give an IDX directory, an ImageFolder tree, or fashion-mnist)`,
+    );
   if (isIdxDir(src)) return openIdx(src, opts);
   let entries: string[];
-  try { entries = readdirSync(src); } catch (e) { return usage(`--data ${src}: cannot list (${(e as NodeJS.ErrnoException).code})`); }
-  const hasSubdirs = existsSync(join(src, 'train')) || entries.some((e) => { try { return statSync(join(src, e)).isDirectory(); } catch { return false; } });
-  if (!hasSubdirs) usage(`--data ${src}: neither IDX files nor an ImageFolder tree (class subfolders or train/)`);
+  try {
+    entries = readdirSync(src);
+  } catch (e) {
+    return usage(`--data ${src}: cannot list (${(e as NodeJS.ErrnoException).code})`);
+  }
+  const hasSubdirs =
+    existsSync(join(src, 'train')) ||
+    entries.some((e) => {
+      try {
+        return statSync(join(src, e)).isDirectory();
+      } catch {
+        return false;
+      }
+    });
+  if (!hasSubdirs)
+    usage(`--data ${src}: neither IDX files nor an ImageFolder tree (class subfolders or train/)`);
   // The ImageFolder pipeline lives in its own module (another part of the tree); a variable
   // specifier keeps this file compiling whether or not it is there yet.
   const specifier = '../data/imagefolder.js';
@@ -52,12 +72,18 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
   try {
     mod = await import(specifier);
   } catch (e) {
-    return usage(`--data ${src}: the ImageFolder loader is not available (${(e as Error).message})`);
+    return usage(
+      `--data ${src}: the ImageFolder loader is not available (${(e as Error).message})`,
+    );
   }
-  if (!mod.openImageFolder) usage(`--data ${src}: the ImageFolder loader exports no openImageFolder`);
+  if (!mod.openImageFolder)
+    usage(`--data ${src}: the ImageFolder loader exports no openImageFolder`);
   return mod.openImageFolder(src, {
-    inputSize: opts.inputSize, seed: opts.seed ?? 0, workers: opts.workers === false ? 0 : undefined,
-    colorAugment: opts.augment ?? true, warn: opts.log,
+    inputSize: opts.inputSize,
+    seed: opts.seed ?? 0,
+    workers: opts.workers === false ? 0 : undefined,
+    colorAugment: opts.augment ?? true,
+    warn: opts.log,
   });
 }
 
@@ -67,14 +93,20 @@ export function modelConfigFor(config: TrainConfig, dataset: Dataset): ModelConf
 }
 
 export function modelMetaFor(model: ModelConfig, dataset: Dataset): ModelMeta {
-  return { config: model, classNames: dataset.classNames, preprocess: dataset.preprocess, dataset: dataset.id };
+  return {
+    config: model,
+    classNames: dataset.classNames,
+    preprocess: dataset.preprocess,
+    dataset: dataset.id,
+  };
 }
 
 /** Marks the parameters of the named layers frozen; unknown names are a usage error. */
 export function freezeLayers(net: Net, names: readonly string[]): void {
   const layers = new Set(net.layers.filter((l) => l.params.length > 0).map((l) => l.name));
   for (const name of names) {
-    if (!layers.has(name)) usage(`--freeze ${name}: no such layer with parameters (have ${[...layers].join(', ')})`);
+    if (!layers.has(name))
+      usage(`--freeze ${name}: no such layer with parameters (have ${[...layers].join(', ')})`);
   }
   const set = new Set(names);
   for (const l of net.layers) for (const p of l.params) p.frozen = set.has(l.name);
@@ -90,8 +122,11 @@ export interface FineTuneReport {
  *  Refuses a file of another network (different variant, or nothing but the head matching). */
 export function loadMatching(net: Net, path: string, arch: string): FineTuneReport {
   const { tensors, metadata } = readSafetensors(path);
-  const meta = resolveMeta(path, tensors, metadata, { arch: metadata['alexnet.meta'] ? undefined : arch });
-  if (meta.config.arch !== arch) usage(`--from ${path}: the file holds a ${meta.config.arch} model, training a ${arch}`);
+  const meta = resolveMeta(path, tensors, metadata, {
+    arch: metadata['alexnet.meta'] ? undefined : arch,
+  });
+  if (meta.config.arch !== arch)
+    usage(`--from ${path}: the file holds a ${meta.config.arch} model, training a ${arch}`);
   const loaded: string[] = [];
   const fresh: string[] = [];
   for (const p of net.params) {
@@ -100,10 +135,14 @@ export function loadMatching(net: Net, path: string, arch: string): FineTuneRepo
       p.data.set(t.data);
       loaded.push(p.name);
     } else {
-      fresh.push(p.name + (t ? ` (file ${shapeString(t.shape)}, network ${shapeString(p.shape)})` : ' (missing)'));
+      fresh.push(
+        p.name +
+          (t ? ` (file ${shapeString(t.shape)}, network ${shapeString(p.shape)})` : ' (missing)'),
+      );
     }
   }
-  if (loaded.filter((n) => !n.startsWith('fc8.')).length === 0) usage(`--from ${path}: no tensor matches the network's shapes (a model of another network?)`);
+  if (loaded.filter((n) => !n.startsWith('fc8.')).length === 0)
+    usage(`--from ${path}: no tensor matches the network's shapes (a model of another network?)`);
   return { loaded, fresh };
 }
 
@@ -114,8 +153,12 @@ export interface NetSetup {
 }
 
 /** The network for a run: restored from a checkpoint, or initialised (and maybe fine-tuned). */
-export function prepareNet(config: TrainConfig, dataset: Dataset, backend: Backend,
-  opts: { from?: string; resume?: LoadedCheckpoint; resumePath?: string }): NetSetup {
+export function prepareNet(
+  config: TrainConfig,
+  dataset: Dataset,
+  backend: Backend,
+  opts: { from?: string; resume?: LoadedCheckpoint; resumePath?: string },
+): NetSetup {
   const model = modelConfigFor(config, dataset);
   const meta = modelMetaFor(model, dataset);
   const net = buildNet(model, backend, config.seed);

@@ -78,7 +78,12 @@ const AUGMENT = 2;
 const SUBSET = 3;
 
 /** All of [0, size), or a seeded subset of `max` of them (in increasing order). */
-export function subsetIndices(size: number, max: number | null, seed: number, salt: number): Int32Array {
+export function subsetIndices(
+  size: number,
+  max: number | null,
+  seed: number,
+  salt: number,
+): Int32Array {
   const all = Int32Array.from({ length: size }, (_, i) => i);
   if (max === null || max >= size) return all;
   new Rng(subSeed(seed, SUBSET, salt)).shuffle(all);
@@ -92,7 +97,11 @@ export function trainIndices(size: number, config: TrainConfig): Int32Array {
 
 export function freshState(config: TrainConfig, net: Net): TrainingState {
   return {
-    version: 1, config, epoch: 0, batchInEpoch: 0, step: 0,
+    version: 1,
+    config,
+    epoch: 0,
+    batchInEpoch: 0,
+    step: 0,
     schedule: { cuts: 0, best: null, badEpochs: 0, plateauLr: null },
     dropoutRng: net.rng.getState(),
     epochSums: { loss: 0, correct: 0, seen: 0 },
@@ -123,9 +132,15 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const classes = net.outputShape[0];
   const per = split.sampleShape[0] * split.sampleShape[1] * split.sampleShape[2];
 
-  const sgd = new Sgd(net.params, backend, { momentum: config.momentum, weightDecay: config.weightDecay, multipliers: config.multipliers });
+  const sgd = new Sgd(net.params, backend, {
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    multipliers: config.multipliers,
+  });
   const schedule = new LrSchedule(config.schedule, config.lr, config.epochs * batches);
-  const state: TrainingState = setup.resume ? structuredClone(setup.resume.state) : freshState(config, net);
+  const state: TrainingState = setup.resume
+    ? structuredClone(setup.resume.state)
+    : freshState(config, net);
   state.config = config;
   if (setup.resume) {
     sgd.loadStateTensors(setup.resume.tensors, 'the checkpoint');
@@ -139,7 +154,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupt) process.exit(signalExitCode(signal));
     interrupt = signal;
-    progress.note(`interrupt (${signal}): finishing the current step and saving a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`);
+    progress.note(
+      `interrupt (${signal}): finishing the current step and saving a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`,
+    );
   };
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((s) => [s, () => onSignal(s)] as const);
   if (setup.handleSignals !== false) for (const [s, h] of handlers) process.on(s, h);
@@ -152,7 +169,11 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     writeMetrics(join(setup.outDir, 'metrics.jsonl'), state.history);
     if (setup.plots !== false) {
       try {
-        await writeCurves(join(setup.outDir, 'curves.svg'), join(setup.outDir, 'curves.png'), state.history);
+        await writeCurves(
+          join(setup.outDir, 'curves.svg'),
+          join(setup.outDir, 'curves.png'),
+          state.history,
+        );
       } catch (e) {
         progress.note(`could not draw the training curves: ${(e as Error).message}`);
       }
@@ -185,7 +206,10 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const validate = async (): Promise<{ top1: number; top5: number; loss: number }> => {
     progress.note(`validating on ${testIndices.length} images`);
     const t0 = performance.now();
-    const r = report(await predictSplit([net], dataset.test, { batch, indices: testIndices }), dataset.classNames);
+    const r = report(
+      await predictSplit([net], dataset.test, { batch, indices: testIndices }),
+      dataset.classNames,
+    );
     valSeconds = (performance.now() - t0) / 1000;
     return { top1: r.top1, top5: r.top5, loss: r.loss };
   };
@@ -194,14 +218,21 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     while (state.epoch < config.epochs) {
       const order = indices.slice();
       new Rng(subSeed(config.seed, SHUFFLE, state.epoch)).shuffle(order);
-      const batchIdx = (b: number): Int32Array => order.subarray(b * batch, Math.min(n, (b + 1) * batch));
+      const batchIdx = (b: number): Int32Array =>
+        order.subarray(b * batch, Math.min(n, (b + 1) * batch));
       const fillBatch = (b: number, step: number): Promise<void> => {
         const idx = batchIdx(b);
-        return split.fill(idx, xBufs[step % 2].subarray(0, idx.length * per), config.augment, subSeed(config.seed, AUGMENT, step));
+        return split.fill(
+          idx,
+          xBufs[step % 2].subarray(0, idx.length * per),
+          config.augment,
+          subSeed(config.seed, AUGMENT, step),
+        );
       };
       const epochStart = performance.now();
       let epochImages = 0;
-      let next: Promise<void> | null = state.batchInEpoch < batches ? fillBatch(state.batchInEpoch, state.step) : null;
+      let next: Promise<void> | null =
+        state.batchInEpoch < batches ? fillBatch(state.batchInEpoch, state.step) : null;
       let lr = schedule.lr(state.step, timeProgress());
 
       while (state.batchInEpoch < batches) {
@@ -219,13 +250,24 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
 
         const x = new Tensor([m, ...split.sampleShape], xBufs[state.step % 2].subarray(0, m * per));
         const logits = net.forward(x, true);
-        const loss = backend.softmaxCrossEntropy(logits.data, labels.subarray(0, m), m, classes,
-          config.labelSmoothing, probs.subarray(0, m * classes), dlogits.subarray(0, m * classes));
+        const loss = backend.softmaxCrossEntropy(
+          logits.data,
+          labels.subarray(0, m),
+          m,
+          classes,
+          config.labelSmoothing,
+          probs.subarray(0, m * classes),
+          dlogits.subarray(0, m * classes),
+        );
         if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
           await next?.catch(() => {});
-          const kept = state.history.length ? ` (epoch ${state.history[state.history.length - 1].epoch})` : '';
-          throw new TrainingDiverged(`training diverged: loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}`
-            + `; kept the last good checkpoint${kept} in ${setup.outDir}; try a lower --lr (now ${config.lr})`);
+          const kept = state.history.length
+            ? ` (epoch ${state.history[state.history.length - 1].epoch})`
+            : '';
+          throw new TrainingDiverged(
+            `training diverged: loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}` +
+              `; kept the last good checkpoint${kept} in ${setup.outDir}; try a lower --lr (now ${config.lr})`,
+          );
         }
         net.backward(new Tensor([m, classes], dlogits.subarray(0, m * classes)));
         sgd.step(lr);
@@ -244,8 +286,13 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         state.seconds += dt;
         const ips = epochImages / ((performance.now() - epochStart) / 1000);
         progress.step({
-          epoch: state.epoch + 1, epochs: config.epochs, batch: state.batchInEpoch, batches,
-          loss: state.epochSums.loss / state.epochSums.seen, lr, imagesPerSecond: ips,
+          epoch: state.epoch + 1,
+          epochs: config.epochs,
+          batch: state.batchInEpoch,
+          batches,
+          loss: state.epochSums.loss / state.epochSums.seen,
+          lr,
+          imagesPerSecond: ips,
           eta: (n - state.batchInEpoch * batch) / ips,
         });
 
@@ -262,7 +309,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       if (interrupt) {
         interrupted = interrupt;
         await save();
-        progress.note(`interrupted at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${batches}; saved ${checkpointPath} (continue with --resume ${checkpointPath})`);
+        progress.note(
+          `interrupted at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${batches}; saved ${checkpointPath} (continue with --resume ${checkpointPath})`,
+        );
         break;
       }
 
@@ -285,7 +334,10 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       };
       state.history.push(record);
       if (!budgetStop) {
-        if (schedule.epochEnd(1 - test.top1)) progress.note(`validation error stopped improving: learning rate now ${schedule.lr(state.step).toExponential(2)}`);
+        if (schedule.epochEnd(1 - test.top1))
+          progress.note(
+            `validation error stopped improving: learning rate now ${schedule.lr(state.step).toExponential(2)}`,
+          );
         state.epoch++;
         state.batchInEpoch = 0;
         state.epochSums = { loss: 0, correct: 0, seen: 0 };
@@ -293,13 +345,20 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       await save();
       setup.onEpoch?.(record);
       if (budgetStop) {
-        progress.note(`time budget of ${config.maxSeconds} s reached during epoch ${record.epoch}: stopped training and evaluated`);
+        progress.note(
+          `time budget of ${config.maxSeconds} s reached during epoch ${record.epoch}: stopped training and evaluated`,
+        );
         break;
       }
       // Not enough budget left for a useful part of another epoch plus its validation.
-      if (state.epoch < config.epochs && performance.now() / 1000 + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt) {
+      if (
+        state.epoch < config.epochs &&
+        performance.now() / 1000 + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt
+      ) {
         budgetStop = true;
-        progress.note(`time budget of ${config.maxSeconds} s reached after epoch ${record.epoch}: stopped`);
+        progress.note(
+          `time budget of ${config.maxSeconds} s reached after epoch ${record.epoch}: stopped`,
+        );
         break;
       }
     }
@@ -307,5 +366,14 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     if (setup.handleSignals !== false) for (const [s, h] of handlers) process.off(s, h);
     progress.done();
   }
-  return { history: state.history, test, interrupted, budgetStop, images, stepSeconds, modelPath, checkpointPath };
+  return {
+    history: state.history,
+    test,
+    interrupted,
+    budgetStop,
+    images,
+    stepSeconds,
+    modelPath,
+    checkpointPath,
+  };
 }

@@ -15,7 +15,11 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | Uint8Array[])
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw e;
   }
   closeSync(fd);

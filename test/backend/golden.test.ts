@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import type { Activation, Backend, ConvGeom, LrnParams, PoolGeom } from '../../src/backend/backend.js';
+import type {
+  Activation,
+  Backend,
+  ConvGeom,
+  LrnParams,
+  PoolGeom,
+} from '../../src/backend/backend.js';
 import { convOutputSize } from '../../src/backend/backend.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
@@ -16,7 +22,10 @@ import { backendsUnderTest } from '../helpers/backends.js';
 /** Entry-wise |got − want| ≤ atol + rtol·|want|. The ref backend computes in float32 with the same
  *  summation as the definition, so 1e-4 relative is generous; native kernels reorder sums (blocking,
  *  threads, FMA), hence looser. Values in the fixtures are O(1)–O(10). */
-interface Tolerance { rtol: number; atol: number }
+interface Tolerance {
+  rtol: number;
+  atol: number;
+}
 const TOLERANCE: Record<string, Tolerance> = {
   ref: { rtol: 1e-4, atol: 1e-5 },
   native: { rtol: 1e-3, atol: 1e-4 },
@@ -44,14 +53,27 @@ const num = (m: Meta, key: string): number => {
 // ---- one runner per kernel kind: calls the backend the way a layer would ------------------
 
 function runConv(b: Backend, t: Tensors, m: Meta): Produced {
-  const x = get(t, 'x'), w = get(t, 'w'), y = get(t, 'y');
+  const x = get(t, 'x'),
+    w = get(t, 'w'),
+    y = get(t, 'y');
   const bias = m.bias === '1' ? get(t, 'b').data : null;
   const [n, cIn, h, wIn] = x.shape;
   const [cOut, , kh, kw] = w.shape;
-  const stride = num(m, 'stride'), pad = num(m, 'pad');
+  const stride = num(m, 'stride'),
+    pad = num(m, 'pad');
   const g: ConvGeom = {
-    n, cIn, h, w: wIn, cOut, kh, kw, stride, pad, groups: num(m, 'groups'),
-    ho: convOutputSize(h, kh, stride, pad), wo: convOutputSize(wIn, kw, stride, pad),
+    n,
+    cIn,
+    h,
+    w: wIn,
+    cOut,
+    kh,
+    kw,
+    stride,
+    pad,
+    groups: num(m, 'groups'),
+    ho: convOutputSize(h, kh, stride, pad),
+    wo: convOutputSize(wIn, kw, stride, pad),
   };
   const out = new Float32Array(y.size);
   const outRelu = new Float32Array(y.size);
@@ -61,28 +83,55 @@ function runConv(b: Backend, t: Tensors, m: Meta): Produced {
   const dw = new Float32Array(w.size).fill(NaN);
   const db = bias ? new Float32Array(cOut).fill(NaN) : null;
   b.conv2dBackward(x.data, w.data, get(t, 'dy').data, dx, dw, db, g);
-  const produced: Produced = [['y', out], ['y_relu', outRelu], ['dx', dx], ['dw', dw]];
+  const produced: Produced = [
+    ['y', out],
+    ['y_relu', outRelu],
+    ['dx', dx],
+    ['dw', dw],
+  ];
   if (db) produced.push(['db', db]);
   return produced;
 }
 
 function runLinear(b: Backend, t: Tensors): Produced {
-  const x = get(t, 'x'), w = get(t, 'w'), bias = get(t, 'b');
+  const x = get(t, 'x'),
+    w = get(t, 'w'),
+    bias = get(t, 'b');
   const [n, d] = x.shape;
   const f = w.shape[0];
-  const y = new Float32Array(n * f), yRelu = new Float32Array(n * f);
+  const y = new Float32Array(n * f),
+    yRelu = new Float32Array(n * f);
   b.linearForward(x.data, w.data, bias.data, y, n, d, f, false);
   b.linearForward(x.data, w.data, bias.data, yRelu, n, d, f, true);
-  const dx = new Float32Array(x.size).fill(NaN), dw = new Float32Array(w.size).fill(NaN);
+  const dx = new Float32Array(x.size).fill(NaN),
+    dw = new Float32Array(w.size).fill(NaN);
   const db = new Float32Array(f).fill(NaN);
   b.linearBackward(x.data, w.data, get(t, 'dy').data, dx, dw, db, n, d, f);
-  return [['y', y], ['y_relu', yRelu], ['dx', dx], ['dw', dw], ['db', db]];
+  return [
+    ['y', y],
+    ['y_relu', yRelu],
+    ['dx', dx],
+    ['dw', dw],
+    ['db', db],
+  ];
 }
 
 function poolGeom(x: Tensor, m: Meta): PoolGeom {
   const [n, c, h, w] = x.shape;
-  const k = num(m, 'k'), stride = num(m, 'stride'), pad = num(m, 'pad');
-  return { n, c, h, w, k, stride, pad, ho: convOutputSize(h, k, stride, pad), wo: convOutputSize(w, k, stride, pad) };
+  const k = num(m, 'k'),
+    stride = num(m, 'stride'),
+    pad = num(m, 'pad');
+  return {
+    n,
+    c,
+    h,
+    w,
+    k,
+    stride,
+    pad,
+    ho: convOutputSize(h, k, stride, pad),
+    wo: convOutputSize(w, k, stride, pad),
+  };
 }
 
 function runMaxPool(b: Backend, t: Tensors, m: Meta): Produced {
@@ -95,7 +144,11 @@ function runMaxPool(b: Backend, t: Tensors, m: Meta): Produced {
   b.maxPoolBackward(get(t, 'dy').data, argmax, dx, g);
   // argmax is compared like the rest: small integers are exact in float32, so any
   // disagreement (a tie broken differently from PyTorch) is an error of at least 1.
-  return [['y', y], ['argmax', Float32Array.from(argmax)], ['dx', dx]];
+  return [
+    ['y', y],
+    ['argmax', Float32Array.from(argmax)],
+    ['dx', dx],
+  ];
 }
 
 function runAvgPool(b: Backend, t: Tensors, m: Meta): Produced {
@@ -105,34 +158,53 @@ function runAvgPool(b: Backend, t: Tensors, m: Meta): Produced {
   b.avgPoolForward(x.data, y, g);
   const dx = new Float32Array(x.size).fill(NaN);
   b.avgPoolBackward(get(t, 'dy').data, dx, g);
-  return [['y', y], ['dx', dx]];
+  return [
+    ['y', y],
+    ['dx', dx],
+  ];
 }
 
 function runAdaptiveAvgPool(b: Backend, t: Tensors, m: Meta): Produced {
   const x = get(t, 'x');
   const [n, c, h, w] = x.shape;
-  const ho = num(m, 'ho'), wo = num(m, 'wo');
+  const ho = num(m, 'ho'),
+    wo = num(m, 'wo');
   const y = new Float32Array(n * c * ho * wo);
   b.adaptiveAvgPoolForward(x.data, y, n, c, h, w, ho, wo);
   const dx = new Float32Array(x.size).fill(NaN);
   b.adaptiveAvgPoolBackward(get(t, 'dy').data, dx, n, c, h, w, ho, wo);
-  return [['y', y], ['dx', dx]];
+  return [
+    ['y', y],
+    ['dx', dx],
+  ];
 }
 
 function runLrn(b: Backend, t: Tensors, m: Meta): Produced {
   const x = get(t, 'x');
   const [n, c, h, w] = x.shape;
   const scaling = m.alphaScaling;
-  if (scaling !== 'per-size' && scaling !== 'absolute') throw new Error(`bad alphaScaling ${scaling}`);
+  if (scaling !== 'per-size' && scaling !== 'absolute')
+    throw new Error(`bad alphaScaling ${scaling}`);
   const p: LrnParams = {
-    n, c, h, w, size: num(m, 'size'), alpha: num(m, 'alpha'), beta: num(m, 'beta'), k: num(m, 'k'),
+    n,
+    c,
+    h,
+    w,
+    size: num(m, 'size'),
+    alpha: num(m, 'alpha'),
+    beta: num(m, 'beta'),
+    k: num(m, 'k'),
     alphaScaling: scaling,
   };
-  const y = new Float32Array(x.size), scale = new Float32Array(x.size);
+  const y = new Float32Array(x.size),
+    scale = new Float32Array(x.size);
   b.lrnForward(x.data, y, scale, p);
   const dx = new Float32Array(x.size).fill(NaN);
   b.lrnBackward(x.data, y, scale, get(t, 'dy').data, dx, p);
-  return [['y', y], ['dx', dx]];
+  return [
+    ['y', y],
+    ['dx', dx],
+  ];
 }
 
 function runActivation(b: Backend, t: Tensors, m: Meta): Produced {
@@ -142,7 +214,10 @@ function runActivation(b: Backend, t: Tensors, m: Meta): Produced {
   b.activationForward(kind, x.data, y);
   const dx = new Float32Array(x.size).fill(NaN);
   b.activationBackward(kind, y, get(t, 'dy').data, dx);
-  return [['y', y], ['dx', dx]];
+  return [
+    ['y', y],
+    ['dx', dx],
+  ];
 }
 
 function runDropout(b: Backend, t: Tensors, m: Meta): Produced {
@@ -157,14 +232,28 @@ function runCrossEntropy(b: Backend, t: Tensors, m: Meta): Produced {
   const logits = get(t, 'logits');
   const [n, l] = logits.shape;
   const labels = Int32Array.from(get(t, 'labels').data);
-  const probs = new Float32Array(n * l), dlogits = new Float32Array(n * l).fill(NaN);
-  const loss = b.softmaxCrossEntropy(logits.data, labels, n, l, num(m, 'smoothing'), probs, dlogits);
-  return [['loss', [loss]], ['probs', probs], ['dlogits', dlogits]];
+  const probs = new Float32Array(n * l),
+    dlogits = new Float32Array(n * l).fill(NaN);
+  const loss = b.softmaxCrossEntropy(
+    logits.data,
+    labels,
+    n,
+    l,
+    num(m, 'smoothing'),
+    probs,
+    dlogits,
+  );
+  return [
+    ['loss', [loss]],
+    ['probs', probs],
+    ['dlogits', dlogits],
+  ];
 }
 
 function runSgd(b: Backend, t: Tensors, m: Meta): Produced {
   // torch.optim.SGD with constant lr equals the paper's rule with v = −lr·buf (see tools/golden_layers.py).
-  const lr = num(m, 'lr'), steps = num(m, 'steps');
+  const lr = num(m, 'lr'),
+    steps = num(m, 'steps');
   const w = Float32Array.from(get(t, 'w0').data);
   const v = new Float32Array(w.length);
   const produced: Produced = [];
@@ -193,29 +282,40 @@ const RUNNERS: Record<string, (b: Backend, t: Tensors, m: Meta) => Produced> = {
 
 function compare(label: string, got: ArrayLike<number>, want: Tensor, tol: Tolerance): string {
   assert.equal(got.length, want.size, `${label}: ${got.length} values, fixture has ${want.size}`);
-  let maxAbs = 0, maxRel = 0, worst = 0, worstRatio = -1;
+  let maxAbs = 0,
+    maxRel = 0,
+    worst = 0,
+    worstRatio = -1;
   for (let i = 0; i < got.length; i++) {
     const err = Math.abs(got[i] - want.data[i]);
     const ratio = err / (tol.atol + tol.rtol * Math.abs(want.data[i]));
-    if (!(ratio <= worstRatio)) { worstRatio = ratio; worst = i; } // NaN lands here too
+    if (!(ratio <= worstRatio)) {
+      worstRatio = ratio;
+      worst = i;
+    } // NaN lands here too
     maxAbs = Math.max(maxAbs, err);
     if (want.data[i] !== 0) maxRel = Math.max(maxRel, err / Math.abs(want.data[i]));
   }
   const summary = `${label}: max abs err ${maxAbs.toExponential(2)}, max rel err ${maxRel.toExponential(2)}`;
-  assert.ok(worstRatio <= 1,
+  assert.ok(
+    worstRatio <= 1,
     `${summary} (tolerance atol ${tol.atol} + rtol ${tol.rtol}·|want|); ` +
-    `worst [${worst}] got ${got[worst]}, want ${want.data[worst]}`);
+      `worst [${worst}] got ${got[worst]}, want ${want.data[worst]}`,
+  );
   return summary;
 }
 
 // ---- the tests ------------------------------------------------------------------------------
 
-const fixtures = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.safetensors')).sort();
+const fixtures = readdirSync(FIXTURE_DIR)
+  .filter((f) => f.endsWith('.safetensors'))
+  .sort();
 const backends = await backendsUnderTest();
 
 test('golden fixtures are present for every kernel kind', () => {
   const kinds = new Set(fixtures.map((f) => readSafetensors(FIXTURE_DIR + f).metadata.kind));
-  for (const kind of Object.keys(RUNNERS)) assert.ok(kinds.has(kind), `no fixture of kind '${kind}' in ${FIXTURE_DIR}`);
+  for (const kind of Object.keys(RUNNERS))
+    assert.ok(kinds.has(kind), `no fixture of kind '${kind}' in ${FIXTURE_DIR}`);
 });
 
 for (const file of fixtures) {
@@ -229,7 +329,9 @@ for (const file of fixtures) {
       const produced = run(backend, tensors, metadata);
       assert.ok(produced.length > 0);
       for (const [tensorName, got] of produced) {
-        t.diagnostic(compare(`${name}/${tensorName} on ${backend.name}`, got, get(tensors, tensorName), tol));
+        t.diagnostic(
+          compare(`${name}/${tensorName} on ${backend.name}`, got, get(tensors, tensorName), tol),
+        );
       }
     });
   }

@@ -10,13 +10,22 @@ import assert from 'node:assert/strict';
 import type { ConvGeom, LrnParams, PoolGeom } from '../../src/backend/backend.js';
 import { convOutputSize } from '../../src/backend/backend.js';
 import { conv2dBackward, conv2dForward } from '../../src/backend/ref/conv.js';
-import { activationBackward, activationForward, dropoutApply, scale } from '../../src/backend/ref/elementwise.js';
+import {
+  activationBackward,
+  activationForward,
+  dropoutApply,
+  scale,
+} from '../../src/backend/ref/elementwise.js';
 import { linearBackward, linearForward } from '../../src/backend/ref/linear.js';
 import { softmaxCrossEntropy } from '../../src/backend/ref/loss.js';
 import { lrnBackward, lrnForward } from '../../src/backend/ref/lrn.js';
 import {
-  adaptiveAvgPoolBackward, adaptiveAvgPoolForward, avgPoolBackward, avgPoolForward,
-  maxPoolBackward, maxPoolForward,
+  adaptiveAvgPoolBackward,
+  adaptiveAvgPoolForward,
+  avgPoolBackward,
+  avgPoolForward,
+  maxPoolBackward,
+  maxPoolForward,
 } from '../../src/backend/ref/pool.js';
 import { sgdUpdate } from '../../src/backend/ref/sgd.js';
 import { Rng } from '../../src/util/rng.js';
@@ -32,25 +41,54 @@ function randn(rng: Rng, len: number, std = 1): Float64Array {
   return a;
 }
 
-function assertGrad(name: string, f: () => number, x: Float64Array, analytic: Float64Array, tol = TOL): void {
+function assertGrad(
+  name: string,
+  f: () => number,
+  x: Float64Array,
+  analytic: Float64Array,
+  tol = TOL,
+): void {
   const r = gradcheck(name, f, x, analytic, tol);
   assert.ok(r.ok, r.message);
 }
 
 // ---- convolution ---------------------------------------------------------------------------
 
-function convGeom(n: number, cIn: number, h: number, w: number, cOut: number, kh: number, kw: number,
-  stride: number, pad: number, groups: number): ConvGeom {
+function convGeom(
+  n: number,
+  cIn: number,
+  h: number,
+  w: number,
+  cOut: number,
+  kh: number,
+  kw: number,
+  stride: number,
+  pad: number,
+  groups: number,
+): ConvGeom {
   return {
-    n, cIn, h, w, cOut, kh, kw, stride, pad, groups,
-    ho: convOutputSize(h, kh, stride, pad), wo: convOutputSize(w, kw, stride, pad),
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh,
+    kw,
+    stride,
+    pad,
+    groups,
+    ho: convOutputSize(h, kh, stride, pad),
+    wo: convOutputSize(w, kw, stride, pad),
   };
 }
 
 const CONV_CASES: Array<[string, ConvGeom]> = [
   ['groups=2 stride 2 pad 1, odd 7×5', convGeom(2, 4, 7, 5, 6, 3, 3, 2, 1, 2)],
   ['groups=2 stride 1 pad 2, 5×5 kernel (conv2-like)', convGeom(1, 4, 6, 7, 4, 5, 5, 1, 2, 2)],
-  ['groups=1 stride 4 no pad, 11×11 kernel (conv1-like)', convGeom(1, 3, 19, 17, 2, 11, 11, 4, 0, 1)],
+  [
+    'groups=1 stride 4 no pad, 11×11 kernel (conv1-like)',
+    convGeom(1, 3, 19, 17, 2, 11, 11, 4, 0, 1),
+  ],
   ['groups=1 stride 1 pad 1, non-square 3×2 kernel', convGeom(2, 3, 5, 6, 3, 3, 2, 1, 1, 1)],
   ['groups=3 stride 3 pad 2, kernel larger than stride', convGeom(1, 6, 8, 8, 3, 4, 4, 3, 2, 3)],
 ];
@@ -60,19 +98,25 @@ function naiveConv(x: Float64Array, w: Float64Array, b: Float64Array, g: ConvGeo
   const y = new Float64Array(g.n * g.cOut * g.ho * g.wo);
   const cig = g.cIn / g.groups;
   const cog = g.cOut / g.groups;
-  for (let n = 0; n < g.n; n++) for (let co = 0; co < g.cOut; co++) {
-    for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-      let s = b[co];
-      for (let cl = 0; cl < cig; cl++) for (let ky = 0; ky < g.kh; ky++) for (let kx = 0; kx < g.kw; kx++) {
-        const iy = oy * g.stride - g.pad + ky;
-        const ix = ox * g.stride - g.pad + kx;
-        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-        const ci = Math.floor(co / cog) * cig + cl;
-        s += w[((co * cig + cl) * g.kh + ky) * g.kw + kx] * x[((n * g.cIn + ci) * g.h + iy) * g.w + ix];
-      }
-      y[((n * g.cOut + co) * g.ho + oy) * g.wo + ox] = s;
+  for (let n = 0; n < g.n; n++)
+    for (let co = 0; co < g.cOut; co++) {
+      for (let oy = 0; oy < g.ho; oy++)
+        for (let ox = 0; ox < g.wo; ox++) {
+          let s = b[co];
+          for (let cl = 0; cl < cig; cl++)
+            for (let ky = 0; ky < g.kh; ky++)
+              for (let kx = 0; kx < g.kw; kx++) {
+                const iy = oy * g.stride - g.pad + ky;
+                const ix = ox * g.stride - g.pad + kx;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                const ci = Math.floor(co / cog) * cig + cl;
+                s +=
+                  w[((co * cig + cl) * g.kh + ky) * g.kw + kx] *
+                  x[((n * g.cIn + ci) * g.h + iy) * g.w + ix];
+              }
+          y[((n * g.cOut + co) * g.ho + oy) * g.wo + ox] = s;
+        }
     }
-  }
   return y;
 }
 
@@ -121,8 +165,13 @@ for (const [label, g] of CONV_CASES) {
 
 test('linear: dx/dw/db match central differences; relu flag clamps', () => {
   const rng = new Rng(12);
-  const n = 3, d = 7, f = 5;
-  const x = randn(rng, n * d), w = randn(rng, f * d), b = randn(rng, f), r = randn(rng, n * f);
+  const n = 3,
+    d = 7,
+    f = 5;
+  const x = randn(rng, n * d),
+    w = randn(rng, f * d),
+    b = randn(rng, f),
+    r = randn(rng, n * f);
   const y = new Float64Array(n * f);
   const probe = (): number => {
     linearForward(x, w, b, y, n, d, f, false);
@@ -130,11 +179,15 @@ test('linear: dx/dw/db match central differences; relu flag clamps', () => {
   };
   probe();
   // forward against the definition
-  for (let i = 0; i < n; i++) for (let o = 0; o < f; o++) {
-    let s = b[o];
-    for (let k = 0; k < d; k++) s += x[i * d + k] * w[o * d + k];
-    assert.ok(Math.abs(y[i * f + o] - s) <= 1e-12, `y[${i},${o}] = ${y[i * f + o]}, expected ${s}`);
-  }
+  for (let i = 0; i < n; i++)
+    for (let o = 0; o < f; o++) {
+      let s = b[o];
+      for (let k = 0; k < d; k++) s += x[i * d + k] * w[o * d + k];
+      assert.ok(
+        Math.abs(y[i * f + o] - s) <= 1e-12,
+        `y[${i},${o}] = ${y[i * f + o]}, expected ${s}`,
+      );
+    }
   const yRelu = new Float64Array(n * f);
   linearForward(x, w, b, yRelu, n, d, f, true);
   for (let i = 0; i < y.length; i++) assert.equal(yRelu[i], Math.max(0, y[i]));
@@ -150,8 +203,26 @@ test('linear: dx/dw/db match central differences; relu flag clamps', () => {
 
 // ---- max pooling ------------------------------------------------------------------------------
 
-function poolGeom(n: number, c: number, h: number, w: number, k: number, stride: number, pad: number): PoolGeom {
-  return { n, c, h, w, k, stride, pad, ho: convOutputSize(h, k, stride, pad), wo: convOutputSize(w, k, stride, pad) };
+function poolGeom(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  k: number,
+  stride: number,
+  pad: number,
+): PoolGeom {
+  return {
+    n,
+    c,
+    h,
+    w,
+    k,
+    stride,
+    pad,
+    ho: convOutputSize(h, k, stride, pad),
+    wo: convOutputSize(w, k, stride, pad),
+  };
 }
 
 for (const [label, g] of [
@@ -179,15 +250,19 @@ for (const [label, g] of [
 /** Brute force: the first maximum of each window in row-major order (PyTorch's rule). */
 function firstMaxRouting(x: Float64Array, g: PoolGeom): Int32Array {
   const idx = new Int32Array(g.n * g.c * g.ho * g.wo);
-  for (let p = 0; p < g.n * g.c; p++) for (let oy = 0; oy < g.ho; oy++) for (let ox = 0; ox < g.wo; ox++) {
-    const cells: number[] = [];
-    for (let ky = 0; ky < g.k; ky++) for (let kx = 0; kx < g.k; kx++) {
-      const iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
-      if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) cells.push(iy * g.w + ix);
-    }
-    const values = cells.map((q) => x[p * g.h * g.w + q]);
-    idx[(p * g.ho + oy) * g.wo + ox] = cells[values.indexOf(Math.max(...values))];
-  }
+  for (let p = 0; p < g.n * g.c; p++)
+    for (let oy = 0; oy < g.ho; oy++)
+      for (let ox = 0; ox < g.wo; ox++) {
+        const cells: number[] = [];
+        for (let ky = 0; ky < g.k; ky++)
+          for (let kx = 0; kx < g.k; kx++) {
+            const iy = oy * g.stride - g.pad + ky,
+              ix = ox * g.stride - g.pad + kx;
+            if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) cells.push(iy * g.w + ix);
+          }
+        const values = cells.map((q) => x[p * g.h * g.w + q]);
+        idx[(p * g.ho + oy) * g.wo + ox] = cells[values.indexOf(Math.max(...values))];
+      }
   return idx;
 }
 
@@ -205,7 +280,10 @@ test('max pool ties: the first maximum in row-major order wins and takes the who
   const dx = new Float64Array(25).fill(NaN);
   maxPoolBackward(dy, argmax, dx, g);
   const expected = new Float64Array(25);
-  expected[0] = 1; expected[2] = 10; expected[10] = 100; expected[12] = 1000;
+  expected[0] = 1;
+  expected[2] = 10;
+  expected[10] = 100;
+  expected[12] = 1000;
   assert.deepEqual(dx, expected);
 
   // Random small integers: many ties inside and across overlapping windows.
@@ -259,10 +337,17 @@ for (const [label, g] of [
 
 // ---- adaptive average pooling -------------------------------------------------------------
 
-for (const [h, w, ho, wo] of [[5, 5, 3, 3], [13, 13, 6, 6], [13, 11, 6, 4], [6, 6, 6, 6], [4, 7, 1, 1]]) {
+for (const [h, w, ho, wo] of [
+  [5, 5, 3, 3],
+  [13, 13, 6, 6],
+  [13, 11, 6, 4],
+  [6, 6, 6, 6],
+  [4, 7, 1, 1],
+]) {
   test(`adaptive avg pool ${h}×${w} → ${ho}×${wo}: dx matches central differences`, () => {
     const rng = new Rng(16);
-    const n = 2, c = 2;
+    const n = 2,
+      c = 2;
     const x = randn(rng, n * c * h * w);
     const r = randn(rng, n * c * ho * wo);
     const y = new Float64Array(r.length);
@@ -286,13 +371,37 @@ for (const [h, w, ho, wo] of [[5, 5, 3, 3], [13, 13, 6, 6], [13, 11, 6, 4], [6, 
 // ---- local response normalisation --------------------------------------------------------
 
 const LRN_CASES: Array<[string, Omit<LrnParams, 'n' | 'c' | 'h' | 'w'>, number]> = [
-  ['paper n=5 k=2 α=1e-4 β=0.75, per-size', { size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaScaling: 'per-size' }, 1],
-  ['paper n=5 k=2 α=1e-4 β=0.75, absolute', { size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaScaling: 'absolute' }, 1],
+  [
+    'paper n=5 k=2 α=1e-4 β=0.75, per-size',
+    { size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaScaling: 'per-size' },
+    1,
+  ],
+  [
+    'paper n=5 k=2 α=1e-4 β=0.75, absolute',
+    { size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaScaling: 'absolute' },
+    1,
+  ],
   // Inputs of size ~10 with α=1e-4 make s·Σa² ≈ 0.1·k, so the cross-channel term matters too.
-  ['paper constants, large inputs, per-size', { size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaScaling: 'per-size' }, 10],
-  ['α=0.5 (normalisation dominates), per-size', { size: 5, alpha: 0.5, beta: 0.75, k: 2, alphaScaling: 'per-size' }, 1],
-  ['α=0.5 (normalisation dominates), absolute', { size: 5, alpha: 0.5, beta: 0.75, k: 2, alphaScaling: 'absolute' }, 1],
-  ['size=3 k=1 β=0.5 α=0.3, absolute', { size: 3, alpha: 0.3, beta: 0.5, k: 1, alphaScaling: 'absolute' }, 1],
+  [
+    'paper constants, large inputs, per-size',
+    { size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaScaling: 'per-size' },
+    10,
+  ],
+  [
+    'α=0.5 (normalisation dominates), per-size',
+    { size: 5, alpha: 0.5, beta: 0.75, k: 2, alphaScaling: 'per-size' },
+    1,
+  ],
+  [
+    'α=0.5 (normalisation dominates), absolute',
+    { size: 5, alpha: 0.5, beta: 0.75, k: 2, alphaScaling: 'absolute' },
+    1,
+  ],
+  [
+    'size=3 k=1 β=0.5 α=0.3, absolute',
+    { size: 3, alpha: 0.3, beta: 0.5, k: 1, alphaScaling: 'absolute' },
+    1,
+  ],
 ];
 
 for (const [label, params, std] of LRN_CASES) {
@@ -314,15 +423,17 @@ for (const [label, params, std] of LRN_CASES) {
     const s = p.alphaScaling === 'per-size' ? p.alpha / p.size : p.alpha;
     const plane = p.h * p.w;
     let maxErr = 0;
-    for (let n = 0; n < p.n; n++) for (let i = 0; i < p.c; i++) for (let q = 0; q < plane; q++) {
-      let sum = 0;
-      for (let j = 0; j < p.c; j++) {
-        if (Math.abs(j - i) <= Math.floor(p.size / 2)) sum += x[(n * p.c + j) * plane + q] ** 2;
-      }
-      const at = (n * p.c + i) * plane + q;
-      const want = x[at] / (p.k + s * sum) ** p.beta;
-      maxErr = Math.max(maxErr, Math.abs(y[at] - want), Math.abs(sc[at] - (p.k + s * sum)));
-    }
+    for (let n = 0; n < p.n; n++)
+      for (let i = 0; i < p.c; i++)
+        for (let q = 0; q < plane; q++) {
+          let sum = 0;
+          for (let j = 0; j < p.c; j++) {
+            if (Math.abs(j - i) <= Math.floor(p.size / 2)) sum += x[(n * p.c + j) * plane + q] ** 2;
+          }
+          const at = (n * p.c + i) * plane + q;
+          const want = x[at] / (p.k + s * sum) ** p.beta;
+          maxErr = Math.max(maxErr, Math.abs(y[at] - want), Math.abs(sc[at] - (p.k + s * sum)));
+        }
     assert.ok(maxErr <= 1e-12, `LRN forward vs formula: max abs err ${maxErr}`);
 
     const dx = new Float64Array(len).fill(NaN);
@@ -335,11 +446,14 @@ test('LRN: absolute α equals per-size α·size, and the two conventions differ'
   const rng = new Rng(18);
   const base = { n: 1, c: 6, h: 2, w: 2, size: 5, beta: 0.75, k: 2 };
   const x = randn(rng, 24, 3);
-  const a = new Float64Array(24), b = new Float64Array(24), c = new Float64Array(24);
+  const a = new Float64Array(24),
+    b = new Float64Array(24),
+    c = new Float64Array(24);
   lrnForward(x, a, null, { ...base, alpha: 0.1, alphaScaling: 'absolute' });
   lrnForward(x, b, null, { ...base, alpha: 0.5, alphaScaling: 'per-size' });
   lrnForward(x, c, null, { ...base, alpha: 0.1, alphaScaling: 'per-size' });
-  let same = 0, diff = 0;
+  let same = 0,
+    diff = 0;
   for (let i = 0; i < 24; i++) {
     same = Math.max(same, Math.abs(a[i] - b[i]));
     diff = Math.max(diff, Math.abs(a[i] - c[i]));
@@ -382,7 +496,8 @@ for (const kind of ['relu', 'tanh', 'sigmoid'] as const) {
 for (const smoothing of [0, 0.1, 0.5]) {
   test(`softmax cross-entropy, smoothing ${smoothing}: loss value and dlogits`, () => {
     const rng = new Rng(20);
-    const n = 4, l = 6;
+    const n = 4,
+      l = 6;
     const logits = randn(rng, n * l, 3);
     logits[5] += 800; // a huge logit must not overflow
     const labels = Int32Array.from([0, 5, 2, 5]);
@@ -404,8 +519,10 @@ for (const smoothing of [0, 0.1, 0.5]) {
       }
       assert.ok(Math.abs(probSum - 1) <= 1e-12, `row ${i} probabilities sum to ${probSum}`);
     }
-    assert.ok(Number.isFinite(loss) && Math.abs(loss - want) <= 1e-12 * Math.max(1, Math.abs(want)),
-      `loss ${loss} vs definition ${want}`);
+    assert.ok(
+      Number.isFinite(loss) && Math.abs(loss - want) <= 1e-12 * Math.max(1, Math.abs(want)),
+      `loss ${loss} vs definition ${want}`,
+    );
 
     const probe = (): number => softmaxCrossEntropy(logits, labels, n, l, smoothing, probs, null);
     assertGrad('softmax CE dlogits', probe, logits, dlogits);
@@ -419,7 +536,9 @@ test('sgdUpdate follows the paper exactly: v ← m·v − wd·lr·w − lr·g ; 
   const w = Float32Array.from([2, -1, 0.5, 0]);
   const g = Float32Array.from([1, 0.25, -2, 4]);
   const v = Float32Array.from([4, 0, -0.5, 1]);
-  const lr = 0.5, momentum = 0.5, wd = 0.25;
+  const lr = 0.5,
+    momentum = 0.5,
+    wd = 0.25;
   // v' = 0.5·v − 0.125·w − 0.5·g
   const vWant = [2 - 0.25 - 0.5, 0 + 0.125 - 0.125, -0.25 - 0.0625 + 1, 0.5 - 0 - 2];
   const wWant = [2 + vWant[0], -1 + vWant[1], 0.5 + vWant[2], 0 + vWant[3]];
@@ -429,8 +548,10 @@ test('sgdUpdate follows the paper exactly: v ← m·v − wd·lr·w − lr·g ; 
 
   // The recipe's constants over several steps, against the rule evaluated in float64.
   const rng = new Rng(21);
-  const w32 = Float32Array.from(randn(rng, 50, 0.01)), v32 = new Float32Array(50);
-  const w64 = Float64Array.from(w32), v64 = new Float64Array(50);
+  const w32 = Float32Array.from(randn(rng, 50, 0.01)),
+    v32 = new Float32Array(50);
+  const w64 = Float64Array.from(w32),
+    v64 = new Float64Array(50);
   for (let step = 0; step < 5; step++) {
     const grad = randn(rng, 50);
     sgdUpdate(w32, Float32Array.from(grad), v32, 0.01, 0.9, 5e-4);

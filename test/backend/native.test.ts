@@ -12,8 +12,13 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { convOutputSize, type Backend, type ConvGeom, type LrnParams, type PoolGeom }
-  from '../../src/backend/backend.js';
+import {
+  convOutputSize,
+  type Backend,
+  type ConvGeom,
+  type LrnParams,
+  type PoolGeom,
+} from '../../src/backend/backend.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../../src/backend/native/index.js';
 import type { Isa } from '../../src/backend/native/binding.js';
@@ -21,8 +26,7 @@ import { selectBackend } from '../../src/backend/index.js';
 import { Rng } from '../../src/util/rng.js';
 
 const required = process.env.CI === 'true';
-const skip = !nativeBackend && !required
-  ? `native addon unavailable: ${nativeLoadError}` : false;
+const skip = !nativeBackend && !required ? `native addon unavailable: ${nativeLoadError}` : false;
 
 const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512'];
 
@@ -47,9 +51,11 @@ function expectClose(what: string, got: Float32Array, want: Float32Array, tol: n
       at = i;
     }
   }
-  assert.ok(worst <= tol,
+  assert.ok(
+    worst <= tol,
     `${what}: max scaled error ${worst.toExponential(2)} > ${tol.toExponential(2)} at ${at} ` +
-    `(native ${got[at]}, ref ${want[at]})`);
+      `(native ${got[at]}, ref ${want[at]})`,
+  );
 }
 
 /** Every (ISA, threads) configuration to run the native kernels under. */
@@ -70,24 +76,62 @@ function underEveryConfig(body: (nb: Backend, tag: string) => void): void {
   }
 }
 
-function convGeom(n: number, cIn: number, h: number, w: number, cOut: number, k: number,
-  stride: number, pad: number, groups: number, kw = k): ConvGeom {
+function convGeom(
+  n: number,
+  cIn: number,
+  h: number,
+  w: number,
+  cOut: number,
+  k: number,
+  stride: number,
+  pad: number,
+  groups: number,
+  kw = k,
+): ConvGeom {
   return {
-    n, cIn, h, w, cOut, kh: k, kw, stride, pad, groups,
-    ho: convOutputSize(h, k, stride, pad), wo: convOutputSize(w, kw, stride, pad),
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh: k,
+    kw,
+    stride,
+    pad,
+    groups,
+    ho: convOutputSize(h, k, stride, pad),
+    wo: convOutputSize(w, kw, stride, pad),
   };
 }
 
-function poolGeom(n: number, c: number, h: number, w: number, k: number, stride: number,
-  pad: number): PoolGeom {
-  return { n, c, h, w, k, stride, pad, ho: convOutputSize(h, k, stride, pad), wo: convOutputSize(w, k, stride, pad) };
+function poolGeom(
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  k: number,
+  stride: number,
+  pad: number,
+): PoolGeom {
+  return {
+    n,
+    c,
+    h,
+    w,
+    k,
+    stride,
+    pad,
+    ho: convOutputSize(h, k, stride, pad),
+    wo: convOutputSize(w, k, stride, pad),
+  };
 }
 
 describe('native backend vs ref', { skip }, () => {
   let savedIsa: Isa;
   let savedThreads: number;
   before(() => {
-    if (required) assert.ok(nativeBackend, `CI=true but the native addon did not load: ${nativeLoadError}`);
+    if (required)
+      assert.ok(nativeBackend, `CI=true but the native addon did not load: ${nativeLoadError}`);
     savedIsa = nativeBinding!.isa();
     savedThreads = nativeBinding!.getThreads();
   });
@@ -98,9 +142,19 @@ describe('native backend vs ref', { skip }, () => {
 
   it('raw GEMM, all transposes, odd sizes and several depth slices', () => {
     const rng = new Rng(1);
-    const shapes: [number, number, number][] = [[1, 1, 1], [15, 33, 7], [29, 65, 300], [100, 47, 513], [3, 200, 20], [14, 32, 256], [4, 70, 1000], [5, 9, 17],
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [15, 33, 7],
+      [29, 65, 300],
+      [100, 47, 513],
+      [3, 200, 20],
+      [14, 32, 256],
+      [4, 70, 1000],
+      [5, 9, 17],
       // tall and skinny (≥ 64 row tiles, ≤ 64 columns): fc layers' transposed path, edge rows
-      [1000, 40, 300], [910, 32, 512]];
+      [1000, 40, 300],
+      [910, 32, 512],
+    ];
     for (const [m, n, k] of shapes) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
@@ -111,7 +165,8 @@ describe('native backend vs ref', { skip }, () => {
           for (let i = 0; i < m; i++) {
             for (let j = 0; j < n; j++) {
               let s = 0;
-              for (let p = 0; p < k; p++) s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+              for (let p = 0; p < k; p++)
+                s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
               want[i * n + j] = s;
             }
           }
@@ -119,7 +174,12 @@ describe('native backend vs ref', { skip }, () => {
           underEveryConfig((_nb, tag) => {
             const c = new Float32Array(m * n).fill(Number.NaN); // beta = 0 must not read C
             nativeBinding!.gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, 0, c, n);
-            expectClose(`gemm ${m}×${n}×${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} ${tag}`, c, want, tolFor(k));
+            expectClose(
+              `gemm ${m}×${n}×${k} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} ${tag}`,
+              c,
+              want,
+              tolFor(k),
+            );
             const c1 = c0.slice();
             nativeBinding!.gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, 1, c1, n);
             expectClose(`gemm beta=1 ${m}×${n}×${k} ${tag}`, c1, wantAcc, tolFor(k));
@@ -193,7 +253,17 @@ describe('native backend vs ref', { skip }, () => {
 
   it('linear forward and backward, odd sizes', () => {
     const rng = new Rng(7);
-    for (const [n, d, f] of [[1, 1, 1], [5, 37, 19], [3, 300, 70], [130, 33, 40], [1, 513, 10], [9, 70, 37], [32, 300, 129], [32, 600, 1000], [33, 520, 900]]) {
+    for (const [n, d, f] of [
+      [1, 1, 1],
+      [5, 37, 19],
+      [3, 300, 70],
+      [130, 33, 40],
+      [1, 513, 10],
+      [9, 70, 37],
+      [32, 300, 129],
+      [32, 600, 1000],
+      [33, 520, 900],
+    ]) {
       const x = rand(n * d, rng);
       const w = rand(f * d, rng);
       const b = rand(f, rng);
@@ -228,10 +298,17 @@ describe('native backend vs ref', { skip }, () => {
 
   it('max pooling: values, argmax (first maximum wins ties), backward', () => {
     const rng = new Rng(11);
-    const cases = [poolGeom(1, 3, 13, 13, 3, 2, 0), poolGeom(5, 2, 7, 9, 2, 2, 1), poolGeom(2, 4, 6, 6, 3, 1, 1), poolGeom(1, 1, 55, 55, 3, 2, 0)];
+    const cases = [
+      poolGeom(1, 3, 13, 13, 3, 2, 0),
+      poolGeom(5, 2, 7, 9, 2, 2, 1),
+      poolGeom(2, 4, 6, 6, 3, 1, 1),
+      poolGeom(1, 1, 55, 55, 3, 2, 0),
+    ];
     for (const g of cases) {
       // Values from a small integer set, so ties are common.
-      const x = new Float32Array(g.n * g.c * g.h * g.w).map(() => Math.floor(rng.uniform() * 4) - 2);
+      const x = new Float32Array(g.n * g.c * g.h * g.w).map(
+        () => Math.floor(rng.uniform() * 4) - 2,
+      );
       const dy = rand(g.n * g.c * g.ho * g.wo, rng);
       const ry = new Float32Array(dy.length);
       const ram = new Int32Array(dy.length);
@@ -256,7 +333,11 @@ describe('native backend vs ref', { skip }, () => {
 
   it('average and adaptive average pooling, forward and backward', () => {
     const rng = new Rng(13);
-    for (const g of [poolGeom(2, 3, 7, 9, 3, 2, 1), poolGeom(1, 2, 6, 6, 2, 2, 0), poolGeom(5, 1, 5, 5, 3, 1, 1)]) {
+    for (const g of [
+      poolGeom(2, 3, 7, 9, 3, 2, 1),
+      poolGeom(1, 2, 6, 6, 2, 2, 0),
+      poolGeom(5, 1, 5, 5, 3, 1, 1),
+    ]) {
       const x = rand(g.n * g.c * g.h * g.w, rng);
       const dy = rand(g.n * g.c * g.ho * g.wo, rng);
       const ry = new Float32Array(dy.length);
@@ -272,7 +353,13 @@ describe('native backend vs ref', { skip }, () => {
         expectClose(`avgpool ${JSON.stringify(g)} dx ${tag}`, dx, rdx, 1e-6);
       });
     }
-    for (const [n, c, h, w, ho, wo] of [[2, 3, 13, 13, 6, 6], [1, 2, 5, 7, 3, 2], [5, 1, 6, 6, 6, 6], [1, 4, 7, 7, 1, 1], [1, 1, 3, 3, 6, 6]]) {
+    for (const [n, c, h, w, ho, wo] of [
+      [2, 3, 13, 13, 6, 6],
+      [1, 2, 5, 7, 3, 2],
+      [5, 1, 6, 6, 6, 6],
+      [1, 4, 7, 7, 1, 1],
+      [1, 1, 3, 3, 6, 6],
+    ]) {
       const x = rand(n * c * h * w, rng);
       const dy = rand(n * c * ho * wo, rng);
       const ry = new Float32Array(dy.length);
@@ -363,7 +450,12 @@ describe('native backend vs ref', { skip }, () => {
 
   it('softmax cross-entropy with and without label smoothing', () => {
     const rng = new Rng(23);
-    for (const [n, l] of [[1, 1], [5, 10], [3, 1000], [128, 10]]) {
+    for (const [n, l] of [
+      [1, 1],
+      [5, 10],
+      [3, 1000],
+      [128, 10],
+    ]) {
       const logits = rand(n * l, rng, -8, 8);
       const labels = new Int32Array(n).map(() => rng.int(l));
       for (const eps of [0, 0.1]) {
@@ -374,7 +466,10 @@ describe('native backend vs ref', { skip }, () => {
           const p = new Float32Array(n * l);
           const d = new Float32Array(n * l);
           const loss = nb.softmaxCrossEntropy(logits, labels, n, l, eps, p, d);
-          assert.ok(Math.abs(loss - rloss) <= 1e-5 * (1 + Math.abs(rloss)), `loss ${loss} vs ${rloss} ${tag}`);
+          assert.ok(
+            Math.abs(loss - rloss) <= 1e-5 * (1 + Math.abs(rloss)),
+            `loss ${loss} vs ${rloss} ${tag}`,
+          );
           expectClose(`probs ${n}×${l} ε=${eps} ${tag}`, p, rp, 1e-6);
           expectClose(`dlogits ${n}×${l} ε=${eps} ${tag}`, d, rd, 1e-6);
           const loss2 = nb.softmaxCrossEntropy(logits, labels, n, l, eps, p, null);
@@ -408,18 +503,55 @@ describe('native backend vs ref', { skip }, () => {
     const g = convGeom(1, 2, 5, 5, 3, 3, 1, 1, 1);
     const x = new Float32Array(50);
     const w = new Float32Array(54);
-    assert.throws(() => nb.conv2dForward(x, w, null, new Float32Array(74), g, false),
-      /y has 74 elements, expected 75/);
-    assert.throws(() => nb.conv2dForward(x, w, null, new Float32Array(75), { ...g, ho: 4 }, false),
-      /ho\/wo/);
-    assert.throws(() => nb.conv2dForward(x, w, null, new Float32Array(75), { ...g, groups: 2 }, false),
-      /divisible by groups/);
-    assert.throws(() => nb.linearForward(new Float64Array(4) as unknown as Float32Array, new Float32Array(4),
-      null, new Float32Array(4), 2, 2, 2, false), /must be a Float32Array/);
-    assert.throws(() => nb.softmaxCrossEntropy(new Float32Array(4), new Int32Array([0, 2]), 2, 2, 0,
-      new Float32Array(4), null), /label 2 at row 1/);
-    assert.throws(() => nb.maxPoolBackward(new Float32Array(1), new Int32Array([9]), new Float32Array(4),
-      poolGeom(1, 1, 2, 2, 2, 2, 0)), /argmax/);
+    assert.throws(
+      () => nb.conv2dForward(x, w, null, new Float32Array(74), g, false),
+      /y has 74 elements, expected 75/,
+    );
+    assert.throws(
+      () => nb.conv2dForward(x, w, null, new Float32Array(75), { ...g, ho: 4 }, false),
+      /ho\/wo/,
+    );
+    assert.throws(
+      () => nb.conv2dForward(x, w, null, new Float32Array(75), { ...g, groups: 2 }, false),
+      /divisible by groups/,
+    );
+    assert.throws(
+      () =>
+        nb.linearForward(
+          new Float64Array(4) as unknown as Float32Array,
+          new Float32Array(4),
+          null,
+          new Float32Array(4),
+          2,
+          2,
+          2,
+          false,
+        ),
+      /must be a Float32Array/,
+    );
+    assert.throws(
+      () =>
+        nb.softmaxCrossEntropy(
+          new Float32Array(4),
+          new Int32Array([0, 2]),
+          2,
+          2,
+          0,
+          new Float32Array(4),
+          null,
+        ),
+      /label 2 at row 1/,
+    );
+    assert.throws(
+      () =>
+        nb.maxPoolBackward(
+          new Float32Array(1),
+          new Int32Array([9]),
+          new Float32Array(4),
+          poolGeom(1, 1, 2, 2, 2, 2, 0),
+        ),
+      /argmax/,
+    );
     assert.throws(() => nativeBinding!.setIsa('sse9' as Isa), /unknown ISA/);
   });
 

@@ -24,7 +24,7 @@ function oneLineError(r: { status: number | null; stderr: string }, pattern: Reg
   assert.equal(r.stderr.trim().split('\n').length, 1, `more than one line: ${r.stderr}`);
 }
 
-test('summary --json gives the paper\'s totals', () => {
+test("summary --json gives the paper's totals", () => {
   const r = runCli(['summary', '--arch', 'alexnet2012', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
@@ -65,7 +65,20 @@ writeNpy(xPath, x);
 test('infer writes the logits and any named layer (fc7, conv1 pre-ReLU, relu1)', () => {
   for (const layer of [undefined, 'fc7', 'conv1', 'relu1']) {
     const out = join(dir, `y-${layer ?? 'logits'}.npy`);
-    const r = runCli(['infer', '--model', modelPath, '--input', xPath, '--output', out, '--backend', 'ref', '--batch', '2', ...(layer ? ['--layer', layer] : [])]);
+    const r = runCli([
+      'infer',
+      '--model',
+      modelPath,
+      '--input',
+      xPath,
+      '--output',
+      out,
+      '--backend',
+      'ref',
+      '--batch',
+      '2',
+      ...(layer ? ['--layer', layer] : []),
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const y = readNpy(out);
     const expected = layer ? net.forwardTo(x, layer) : net.forward(x, false);
@@ -75,21 +88,91 @@ test('infer writes the logits and any named layer (fc7, conv1 pre-ReLU, relu1)',
     assert.ok(err < 1e-5, `${layer ?? 'logits'}: max error ${err}`);
   }
   const conv1 = readNpy(join(dir, 'y-conv1.npy'));
-  assert.ok(conv1.data.some((v) => v < 0), 'conv1 output should be taken before its ReLU');
+  assert.ok(
+    conv1.data.some((v) => v < 0),
+    'conv1 output should be taken before its ReLU',
+  );
   assert.ok(readNpy(join(dir, 'y-relu1.npy')).data.every((v) => v >= 0));
 });
 
 test('infer: wrong input shape, wrong tensor shapes and missing --arch name the culprit', () => {
   const bad = join(dir, 'bad.npy');
   writeNpy(bad, new Tensor([2, 3, 67, 67]));
-  oneLineError(runCli(['infer', '--model', modelPath, '--input', bad, '--output', join(dir, 'o.npy'), '--backend', 'ref']), /bad\.npy.*\[2, 3, 67, 67\].*\[N, 1, 67, 67\]/);
+  oneLineError(
+    runCli([
+      'infer',
+      '--model',
+      modelPath,
+      '--input',
+      bad,
+      '--output',
+      join(dir, 'o.npy'),
+      '--backend',
+      'ref',
+    ]),
+    /bad\.npy.*\[2, 3, 67, 67\].*\[N, 1, 67, 67\]/,
+  );
   // A PyTorch-style file (no metadata) whose fc7 has the wrong shape.
   const sd = net.stateDict();
   sd.set('fc7.weight', new Tensor([10, 10]));
   const plain = join(dir, 'plain.safetensors');
   writeSafetensors(plain, sd);
-  oneLineError(runCli(['infer', '--model', plain, '--input', xPath, '--output', join(dir, 'o.npy'), '--backend', 'ref']), /no alexnet metadata.*--arch/);
-  oneLineError(runCli(['infer', '--model', plain, '--arch', 'd2l', '--input', xPath, '--output', join(dir, 'o.npy'), '--backend', 'ref']), /fc7\.weight has shape \[10, 10\]/);
-  oneLineError(runCli(['infer', '--model', join(dir, 'nope.safetensors'), '--input', xPath, '--output', join(dir, 'o.npy')]), /nope\.safetensors: cannot read/);
-  oneLineError(runCli(['infer', '--model', modelPath, '--input', xPath, '--output', join(dir, 'o.npy'), '--layer', 'fc9', '--backend', 'ref']), /--layer fc9/);
+  oneLineError(
+    runCli([
+      'infer',
+      '--model',
+      plain,
+      '--input',
+      xPath,
+      '--output',
+      join(dir, 'o.npy'),
+      '--backend',
+      'ref',
+    ]),
+    /no alexnet metadata.*--arch/,
+  );
+  oneLineError(
+    runCli([
+      'infer',
+      '--model',
+      plain,
+      '--arch',
+      'd2l',
+      '--input',
+      xPath,
+      '--output',
+      join(dir, 'o.npy'),
+      '--backend',
+      'ref',
+    ]),
+    /fc7\.weight has shape \[10, 10\]/,
+  );
+  oneLineError(
+    runCli([
+      'infer',
+      '--model',
+      join(dir, 'nope.safetensors'),
+      '--input',
+      xPath,
+      '--output',
+      join(dir, 'o.npy'),
+    ]),
+    /nope\.safetensors: cannot read/,
+  );
+  oneLineError(
+    runCli([
+      'infer',
+      '--model',
+      modelPath,
+      '--input',
+      xPath,
+      '--output',
+      join(dir, 'o.npy'),
+      '--layer',
+      'fc9',
+      '--backend',
+      'ref',
+    ]),
+    /--layer fc9/,
+  );
 });

@@ -20,8 +20,14 @@ test('bundled Fashion-MNIST: 6,000 train / 1,000 test per class, the two empty e
   const raw = loadFashionRaw();
   assert.equal(raw.train.labels.length, 60000);
   assert.equal(raw.test.labels.length, 10000);
-  assert.deepEqual(raw.skipped, [{ where: '0.json[1000]', why: 'empty' }, { where: '0.json[7001]', why: 'empty' }]);
-  for (const [split, per] of [[raw.train, 6000], [raw.test, 1000]] as const) {
+  assert.deepEqual(raw.skipped, [
+    { where: '0.json[1000]', why: 'empty' },
+    { where: '0.json[7001]', why: 'empty' },
+  ]);
+  for (const [split, per] of [
+    [raw.train, 6000],
+    [raw.test, 1000],
+  ] as const) {
     const counts = new Array(10).fill(0);
     for (const l of split.labels) counts[l]++;
     assert.deepEqual(counts, new Array(10).fill(per));
@@ -61,8 +67,14 @@ test('the worker prepares the same batches as the main thread; flips are seeded'
     }
     assert.ok(flipped > 0 && flipped < 4, `some but not all of the batch is mirrored (${flipped})`);
     // normalised with the training mean/std: the training set has mean ≈ 0, std ≈ 1 at 28×28
-    assert.ok(Math.abs(inline.preprocess.mean[0] - 0.286) < 0.001 && Math.abs(inline.preprocess.std[0] - 0.353) < 0.001);
-    await assert.rejects(inline.test.fill(Int32Array.from([10000]), new Float32Array(4489), false, 0), /outside/);
+    assert.ok(
+      Math.abs(inline.preprocess.mean[0] - 0.286) < 0.001 &&
+        Math.abs(inline.preprocess.std[0] - 0.353) < 0.001,
+    );
+    await assert.rejects(
+      inline.test.fill(Int32Array.from([10000]), new Float32Array(4489), false, 0),
+      /outside/,
+    );
   } finally {
     await withWorker.close();
     await inline.close();
@@ -87,10 +99,19 @@ test('IDX files, plain and gzipped; bad ones are one-line usage errors', async (
   try {
     const trainImages = new Uint8Array(20 * 784).map((_, i) => i % 251);
     const trainLabels = Uint8Array.from({ length: 20 }, (_, i) => i % 10);
-    writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(encodeIdx([20, 28, 28], trainImages)));
+    writeFileSync(
+      join(dir, 'train-images-idx3-ubyte.gz'),
+      gzipSync(encodeIdx([20, 28, 28], trainImages)),
+    );
     writeFileSync(join(dir, 'train-labels-idx1-ubyte'), encodeIdx([20], trainLabels));
-    writeFileSync(join(dir, 't10k-images-idx3-ubyte'), encodeIdx([5, 28, 28], trainImages.subarray(0, 5 * 784)));
-    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([5], trainLabels.subarray(0, 5))));
+    writeFileSync(
+      join(dir, 't10k-images-idx3-ubyte'),
+      encodeIdx([5, 28, 28], trainImages.subarray(0, 5 * 784)),
+    );
+    writeFileSync(
+      join(dir, 't10k-labels-idx1-ubyte.gz'),
+      gzipSync(encodeIdx([5], trainLabels.subarray(0, 5))),
+    );
     const ds = openIdx(dir, { inputSize: 67, workers: false });
     assert.equal(ds.train.size, 20);
     assert.equal(ds.test.size, 5);
@@ -99,7 +120,10 @@ test('IDX files, plain and gzipped; bad ones are one-line usage errors', async (
     await ds.close();
     writeFileSync(join(dir, 'bad'), Buffer.from([0, 0, 8, 3, 0, 0, 0, 9]));
     assert.throws(() => readIdx(join(dir, 'bad')), /IDX header is truncated|bytes, its header/);
-    writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([4], trainLabels.subarray(0, 4))));
+    writeFileSync(
+      join(dir, 't10k-labels-idx1-ubyte.gz'),
+      gzipSync(encodeIdx([4], trainLabels.subarray(0, 4))),
+    );
     assert.throws(() => openIdx(dir, { inputSize: 67, workers: false }), /4 labels for 5 images/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,13 @@ import { loadImage256, viewsFor } from '../../src/data/views.js';
 import { buildNet } from '../../src/models/alexnet.js';
 import { defaultConfig } from '../../src/models/config.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { patternImage, solidImage, tempDir, writeCorrupt, writeImage } from './imagefolder-fixtures.js';
+import {
+  patternImage,
+  solidImage,
+  tempDir,
+  writeCorrupt,
+  writeImage,
+} from './imagefolder-fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const S = 67;
@@ -22,7 +28,14 @@ const S = 67;
 /** DIR/{circle,square}/ with 6 images each in three formats and sizes, and a corrupt JPEG. */
 async function makeFolder(): Promise<string> {
   const dir = tempDir('alexnet-e2e-');
-  const sizes: [number, number][] = [[320, 240], [200, 300], [256, 256], [90, 60], [400, 400], [300, 280]];
+  const sizes: [number, number][] = [
+    [320, 240],
+    [200, 300],
+    [256, 256],
+    [90, 60],
+    [400, 400],
+    [300, 280],
+  ];
   const exts = ['jpg', 'png', 'webp'];
   for (const [c, cls] of ['circle', 'square'].entries()) {
     for (let k = 0; k < 6; k++) {
@@ -36,14 +49,22 @@ async function makeFolder(): Promise<string> {
 }
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'alexnet.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'alexnet.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('a mixed folder opens, skips its corrupt file, and feeds alexnet2012 at 67Ã—67', async () => {
   const dir = await makeFolder();
   const warnings: string[] = [];
-  const ds = await openImageFolder(dir, { inputSize: S, seed: 3, valFraction: 0.34, warn: (l) => warnings.push(l) });
+  const ds = await openImageFolder(dir, {
+    inputSize: S,
+    seed: 3,
+    valFraction: 0.34,
+    warn: (l) => warnings.push(l),
+  });
   try {
     assert.deepEqual(ds.classNames, ['circle', 'square']);
     assert.equal(ds.train.size + ds.test.size, 12);
@@ -54,7 +75,12 @@ test('a mixed folder opens, skips its corrupt file, and feeds alexnet2012 at 67Ã
     assert.deepEqual(net.input, [...ds.train.sampleShape]);
     const n = ds.train.size;
     const x = new Float32Array(n * 3 * S * S);
-    await ds.train.fill(Int32Array.from({ length: n }, (_, i) => i), x, true, 17);
+    await ds.train.fill(
+      Int32Array.from({ length: n }, (_, i) => i),
+      x,
+      true,
+      17,
+    );
     assert.ok(x.every(Number.isFinite));
     const logits = net.forward(new Tensor([n, 3, S, S], x), true);
     assert.deepEqual(logits.shape, [n, 2]);
@@ -72,9 +98,13 @@ test('a mixed folder opens, skips its corrupt file, and feeds alexnet2012 at 67Ã
 
 test('command line: pca, train --data, eval --views 10, predict --views 10', async (t) => {
   const help = cli(['--help']);
-  const commands = ['pca', 'train', 'eval', 'predict'].filter((c) => new RegExp(`^\\s+${c}\\b`, 'm').test(help.stdout));
+  const commands = ['pca', 'train', 'eval', 'predict'].filter((c) =>
+    new RegExp(`^\\s+${c}\\b`, 'm').test(help.stdout),
+  );
   if (help.status !== 0 || commands.length < 4) {
-    t.skip(`the CLI does not run all of pca/train/eval/predict yet (exit ${help.status}; has: ${commands.join(', ') || 'none'})`);
+    t.skip(
+      `the CLI does not run all of pca/train/eval/predict yet (exit ${help.status}; has: ${commands.join(', ') || 'none'})`,
+    );
     return;
   }
   const dir = await makeFolder();
@@ -85,16 +115,52 @@ test('command line: pca, train --data, eval --views 10, predict --views 10', asy
   assert.equal(JSON.parse(readFileSync(pcaPath, 'utf8')).eigenvalues.length, 3);
   assert.match(pca.stderr, /truncated\.jpg/);
 
-  const train = cli(['train', '--data', dir, '--arch', 'alexnet2012', '--input-size', String(S), '--epochs', '1',
-    '--batch', '4', '--lr', '0.001', '--out', out, '--seed', '1', '--json']);
+  const train = cli([
+    'train',
+    '--data',
+    dir,
+    '--arch',
+    'alexnet2012',
+    '--input-size',
+    String(S),
+    '--epochs',
+    '1',
+    '--batch',
+    '4',
+    '--lr',
+    '0.001',
+    '--out',
+    out,
+    '--seed',
+    '1',
+    '--json',
+  ]);
   assert.equal(train.status, 0, train.stderr);
   const model = join(out, 'model.safetensors');
   assert.ok(existsSync(model), 'train writes OUT/model.safetensors');
 
   const ev = cli(['eval', '--model', model, '--data', dir, '--views', '10', '--json']);
   assert.equal(ev.status, 0, ev.stderr);
-  const pr = cli(['predict', '--model', model, join(dir, 'circle', '1.png'), join(dir, 'square', '2.webp'), '--views', '10', '--top', '2', '--json']);
+  const pr = cli([
+    'predict',
+    '--model',
+    model,
+    join(dir, 'circle', '1.png'),
+    join(dir, 'square', '2.webp'),
+    '--views',
+    '10',
+    '--top',
+    '2',
+    '--json',
+  ]);
   assert.equal(pr.status, 0, pr.stderr);
-  const bad = cli(['predict', '--model', model, join(dir, 'square', 'truncated.jpg'), '--views', '10']);
+  const bad = cli([
+    'predict',
+    '--model',
+    model,
+    join(dir, 'square', 'truncated.jpg'),
+    '--views',
+    '10',
+  ]);
   assert.equal(bad.status, 2, 'a corrupt image given to predict is a usage error');
 });

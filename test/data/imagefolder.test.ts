@@ -9,7 +9,13 @@ import { openImageFolder } from '../../src/data/imagefolder.js';
 import { writePca } from '../../src/data/pca.js';
 import { tenCropViews } from '../../src/data/views.js';
 import { UsageError } from '../../src/util/errors.js';
-import { patternImage, solidImage, tempDir, writeCorrupt, writeImage } from './imagefolder-fixtures.js';
+import {
+  patternImage,
+  solidImage,
+  tempDir,
+  writeCorrupt,
+  writeImage,
+} from './imagefolder-fixtures.js';
 
 const R = 256;
 
@@ -19,9 +25,13 @@ async function makeTrainVal(): Promise<string> {
   const dir = tempDir();
   const classes = ['zebra', 'ant', 'cat'];
   let seed = 0;
-  for (const [split, n] of [['train', 3], ['val', 1]] as const) {
+  for (const [split, n] of [
+    ['train', 3],
+    ['val', 1],
+  ] as const) {
     for (const c of classes) {
-      for (let k = 0; k < n; k++) await writeImage(join(dir, split, c, `img${k}.png`), patternImage(R, R, seed++), R, R);
+      for (let k = 0; k < n; k++)
+        await writeImage(join(dir, split, c, `img${k}.png`), patternImage(R, R, seed++), R, R);
     }
   }
   writeCorrupt(join(dir, 'train', 'cat', 'broken.jpg'));
@@ -33,7 +43,12 @@ async function makeTrainVal(): Promise<string> {
 test('train/val layout: sorted class names, labels, non-images ignored, a corrupt file skipped and reported', async () => {
   const dir = await makeTrainVal();
   const warnings: string[] = [];
-  const ds = await openImageFolder(dir, { inputSize: 224, seed: 1, workers: 0, warn: (l) => warnings.push(l) });
+  const ds = await openImageFolder(dir, {
+    inputSize: 224,
+    seed: 1,
+    workers: 0,
+    warn: (l) => warnings.push(l),
+  });
   try {
     assert.deepEqual(ds.classNames, ['ant', 'cat', 'zebra']);
     assert.equal(ds.train.size, 9);
@@ -60,8 +75,11 @@ test('train/val layout: sorted class names, labels, non-images ignored, a corrup
 
 test('a single tree is split per class by a seeded fraction', async () => {
   const dir = tempDir();
-  for (const c of ['b', 'a']) for (let k = 0; k < 10; k++) await writeImage(join(dir, c, `${k}.png`), solidImage(8, 8, [k * 20, 0, 0]), 8, 8);
-  const open = (seed: number) => openImageFolder(dir, { inputSize: 224, seed, valFraction: 0.3, workers: 0 });
+  for (const c of ['b', 'a'])
+    for (let k = 0; k < 10; k++)
+      await writeImage(join(dir, c, `${k}.png`), solidImage(8, 8, [k * 20, 0, 0]), 8, 8);
+  const open = (seed: number) =>
+    openImageFolder(dir, { inputSize: 224, seed, valFraction: 0.3, workers: 0 });
   const [d1, d2, d3] = [await open(5), await open(5), await open(6)];
   try {
     assert.deepEqual(d1.classNames, ['a', 'b']);
@@ -95,7 +113,11 @@ test('the cache is reused, and a changed file is decoded again', async () => {
   try {
     assert.deepEqual(d3.cache, { decoded: 1, reused: 12 });
     assert.deepEqual(d3.train.image256(1), solidImage(R, R, [10, 200, 30]));
-    assert.notDeepEqual(d3.stats.channelMean, d2.stats.channelMean, 'the training statistics follow the change');
+    assert.notDeepEqual(
+      d3.stats.channelMean,
+      d2.stats.channelMean,
+      'the training statistics follow the change',
+    );
   } finally {
     await d3.close();
   }
@@ -103,11 +125,20 @@ test('the cache is reused, and a changed file is decoded again', async () => {
 
 test('a folder with no images is a usage error', async () => {
   const empty = tempDir();
-  await assert.rejects(openImageFolder(empty, { inputSize: 224, seed: 0 }), (e) => e instanceof UsageError && /no images found/.test(e.message));
+  await assert.rejects(
+    openImageFolder(empty, { inputSize: 224, seed: 0 }),
+    (e) => e instanceof UsageError && /no images found/.test(e.message),
+  );
   mkdirSync(join(empty, 'cls'));
   writeFileSync(join(empty, 'cls', 'readme.txt'), 'hello');
-  await assert.rejects(openImageFolder(empty, { inputSize: 224, seed: 0 }), (e) => e instanceof UsageError && /no images found/.test(e.message));
-  await assert.rejects(openImageFolder(join(empty, 'absent'), { inputSize: 224, seed: 0 }), UsageError);
+  await assert.rejects(
+    openImageFolder(empty, { inputSize: 224, seed: 0 }),
+    (e) => e instanceof UsageError && /no images found/.test(e.message),
+  );
+  await assert.rejects(
+    openImageFolder(join(empty, 'absent'), { inputSize: 224, seed: 0 }),
+    UsageError,
+  );
 });
 
 test('batches: the same seed gives the same batch on 0 or 2 threads; crops are the drawn ones', async () => {
@@ -116,7 +147,8 @@ test('batches: the same seed gives the same batch on 0 or 2 threads; crops are t
   const inline = await openImageFolder(dir, { ...opts, workers: 0 });
   const pooled = await openImageFolder(dir, { ...opts, workers: 2 });
   try {
-    const S = 227, per = 3 * S * S;
+    const S = 227,
+      per = 3 * S * S;
     const idx = Int32Array.from([8, 0, 3, 3, 5]);
     const a = new Float32Array(idx.length * per);
     const b = new Float32Array(idx.length * per);
@@ -128,7 +160,10 @@ test('batches: the same seed gives the same batch on 0 or 2 threads; crops are t
     assert.notDeepEqual(a, c);
     // Each sample is the drawn crop/flip/colour shift of its cached image, normalised.
     const views = pooled.train.drawViews(idx.length, true, 1234);
-    assert.ok(views.some((v) => v.shift[0] !== 0), 'colour noise is on');
+    assert.ok(
+      views.some((v) => v.shift[0] !== 0),
+      'colour noise is on',
+    );
     for (let k = 0; k < idx.length; k++) {
       const want = new Float32Array(per);
       cropInto(pooled.train.image256(idx[k]), R, views[k], S, pooled.normalize, want, 0);
@@ -144,7 +179,8 @@ test('batches: the same seed gives the same batch on 0 or 2 threads; crops are t
     const v10 = new Float32Array(2 * 10 * per);
     await pooled.test.fillViews(Int32Array.from([0, 2]), v10, '10');
     const ref = tenCropViews(img, S, pooled.normalize);
-    for (let v = 0; v < 10; v++) assert.deepEqual(v10.subarray((10 + v) * per, (11 + v) * per), ref[v]);
+    for (let v = 0; v < 10; v++)
+      assert.deepEqual(v10.subarray((10 + v) * per, (11 + v) * per), ref[v]);
   } finally {
     await Promise.all([inline.close(), pooled.close()]);
   }
@@ -155,12 +191,13 @@ test('mean image, torchvision mode, no colour noise, and PCA given as a file', a
   await writeImage(join(dir, 'train', 'a', '0.png'), solidImage(R, R, [100, 50, 0]), R, R);
   await writeImage(join(dir, 'train', 'b', '0.png'), solidImage(R, R, [200, 150, 100]), R, R);
   await writeImage(join(dir, 'val', 'a', '0.png'), solidImage(R, R, [0, 0, 0]), R, R);
-  const S = 64, per = 3 * S * S;
+  const S = 64,
+    per = 3 * S * S;
   const img = await openImageFolder(dir, { inputSize: S, seed: 0, meanMode: 'image', workers: 0 });
   try {
     assert.deepEqual(img.stats.channelMean, [150, 100, 50]);
     // Along the two images' colour difference (100, 100, 100): λ1 = 3·50²/255², p1 = (1, 1, 1)/√3.
-    assert.ok(Math.abs(img.stats.pca.eigenvalues[0] - 3 * 2500 / 255 ** 2) < 1e-9);
+    assert.ok(Math.abs(img.stats.pca.eigenvalues[0] - (3 * 2500) / 255 ** 2) < 1e-9);
     assert.ok(img.stats.pca.eigenvectors[0].every((x) => Math.abs(x - 1 / Math.sqrt(3)) < 1e-9));
     const x = new Float32Array(per);
     await img.test.fill(Int32Array.from([0]), x, false, 0);
@@ -169,14 +206,34 @@ test('mean image, torchvision mode, no colour noise, and PCA given as a file', a
     await img.close();
   }
   const pcaPath = join(dir, 'pca.json');
-  writePca(pcaPath, { eigenvalues: [0, 0, 0], eigenvectors: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] });
-  const tv = await openImageFolder(dir, { inputSize: S, seed: 0, meanMode: 'torchvision', pca: pcaPath, workers: 0 });
-  const plain = await openImageFolder(dir, { inputSize: S, seed: 0, meanMode: 'torchvision', colorAugment: false, workers: 0 });
+  writePca(pcaPath, {
+    eigenvalues: [0, 0, 0],
+    eigenvectors: [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ],
+  });
+  const tv = await openImageFolder(dir, {
+    inputSize: S,
+    seed: 0,
+    meanMode: 'torchvision',
+    pca: pcaPath,
+    workers: 0,
+  });
+  const plain = await openImageFolder(dir, {
+    inputSize: S,
+    seed: 0,
+    meanMode: 'torchvision',
+    colorAugment: false,
+    workers: 0,
+  });
   try {
     assert.equal(tv.preprocess.pixelScale, 1 / 255);
     assert.deepEqual(tv.preprocess.mean, [0.485, 0.456, 0.406]);
     assert.deepEqual(tv.pca.eigenvalues, [0, 0, 0]);
-    const a = new Float32Array(per), b = new Float32Array(per);
+    const a = new Float32Array(per),
+      b = new Float32Array(per);
     await tv.train.fill(Int32Array.from([1]), a, true, 7);
     await plain.train.fill(Int32Array.from([1]), b, true, 7);
     assert.deepEqual(a, b, 'zero eigenvalues or no colour noise: the same crop, no shift');

@@ -40,8 +40,12 @@ export function numericGradient(f: () => number, x: Float64Array, eps = 1e-6): F
 }
 
 /** Entry-wise |a − n| ≤ atol + rtol · max(|a|, |n|); reports the worst entry. */
-export function compareGradients(name: string, analytic: ArrayLike<number>, numeric: ArrayLike<number>,
-  tol: GradTolerance = DEFAULT_TOLERANCE): GradComparison {
+export function compareGradients(
+  name: string,
+  analytic: ArrayLike<number>,
+  numeric: ArrayLike<number>,
+  tol: GradTolerance = DEFAULT_TOLERANCE,
+): GradComparison {
   if (analytic.length !== numeric.length) {
     throw new Error(`${name}: analytic has ${analytic.length} entries, numeric ${numeric.length}`);
   }
@@ -55,7 +59,8 @@ export function compareGradients(name: string, analytic: ArrayLike<number>, nume
     const err = Math.abs(a - n);
     const mag = Math.max(Math.abs(a), Math.abs(n));
     const ratio = err / (tol.atol + tol.rtol * mag); // > 1 means out of tolerance
-    if (!(ratio <= worstRatio)) { // also catches NaN
+    if (!(ratio <= worstRatio)) {
+      // also catches NaN
       worstRatio = ratio;
       worstIndex = i;
     }
@@ -64,7 +69,8 @@ export function compareGradients(name: string, analytic: ArrayLike<number>, nume
     if (Number.isNaN(err)) maxAbsErr = NaN;
   }
   const ok = analytic.length > 0 && worstRatio <= 1;
-  const message = `${name}: ${analytic.length} entries, max abs err ${maxAbsErr.toExponential(2)}, ` +
+  const message =
+    `${name}: ${analytic.length} entries, max abs err ${maxAbsErr.toExponential(2)}, ` +
     `max rel err ${maxRelErr.toExponential(2)} (tolerance atol ${tol.atol} + rtol ${tol.rtol}·|g|)` +
     (worstIndex >= 0
       ? `; worst [${worstIndex}] analytic ${analytic[worstIndex]} vs numeric ${numeric[worstIndex]}`
@@ -73,8 +79,14 @@ export function compareGradients(name: string, analytic: ArrayLike<number>, nume
 }
 
 /** Numeric gradient of f with respect to x, compared with `analytic`. */
-export function gradcheck(name: string, f: () => number, x: Float64Array, analytic: ArrayLike<number>,
-  tol: GradTolerance = DEFAULT_TOLERANCE, eps = 1e-6): GradComparison {
+export function gradcheck(
+  name: string,
+  f: () => number,
+  x: Float64Array,
+  analytic: ArrayLike<number>,
+  tol: GradTolerance = DEFAULT_TOLERANCE,
+  eps = 1e-6,
+): GradComparison {
   return compareGradients(name, analytic, numericGradient(f, x, eps), tol);
 }
 

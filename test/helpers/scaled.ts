@@ -6,7 +6,15 @@ import { layerSpecs } from '../../src/models/alexnet.js';
 import { defaultConfig, type Arch } from '../../src/models/config.js';
 import { Net, type LayerSpec } from '../../src/nn/net.js';
 
-export function scaledNet(arch: Arch, channels: number, inputSize: number, div: number, fcDiv: number, classes: number, backend: Backend): Net {
+export function scaledNet(
+  arch: Arch,
+  channels: number,
+  inputSize: number,
+  div: number,
+  fcDiv: number,
+  classes: number,
+  backend: Backend,
+): Net {
   const config = defaultConfig(arch, { channels, inputSize, classes });
   const specs = layerSpecs(config).map((s): LayerSpec => {
     if (s.kind === 'conv') return { ...s, out: s.out / div };
@@ -14,5 +22,9 @@ export function scaledNet(arch: Arch, channels: number, inputSize: number, div: 
     if (s.kind === 'dropout') return { ...s, p: 0 };
     return s;
   });
-  return new Net(specs, { input: [channels, inputSize, inputSize], classes, dropoutMode: 'inverted' }, backend);
+  return new Net(
+    specs,
+    { input: [channels, inputSize, inputSize], classes, dropoutMode: 'inverted' },
+    backend,
+  );
 }

@@ -21,8 +21,11 @@ function isOneLineUsage(e: unknown): boolean {
 
 // GLOBAL 'os system', the argument tuple ('touch /tmp/pwned',), REDUCE, STOP — the classic payload.
 const EVIL = Buffer.concat([
-  Buffer.from([0x80, 0x02]), Buffer.from('cos\nsystem\n', 'latin1'),
-  Buffer.from([0x58]), Buffer.from([16, 0, 0, 0]), Buffer.from('touch /tmp/pwned', 'latin1'),
+  Buffer.from([0x80, 0x02]),
+  Buffer.from('cos\nsystem\n', 'latin1'),
+  Buffer.from([0x58]),
+  Buffer.from([16, 0, 0, 0]),
+  Buffer.from('touch /tmp/pwned', 'latin1'),
   Buffer.from([0x85, 0x52, 0x2e]),
 ]);
 
@@ -31,17 +34,32 @@ test('a pickle that calls os.system is refused before anything runs (legacy and 
     ['evil-legacy.pth', EVIL],
     ['evil-zip.pth', zipSync({ 'archive/data.pkl': new Uint8Array(EVIL) }, { level: 0 })],
   ] as const) {
-    assert.throws(() => parseTorchFile(bytes, name), (e: unknown) => isOneLineUsage(e) && /refusing global os\.system/.test((e as Error).message));
+    assert.throws(
+      () => parseTorchFile(bytes, name),
+      (e: unknown) => isOneLineUsage(e) && /refusing global os\.system/.test((e as Error).message),
+    );
   }
   // STACK_GLOBAL (protocol 4) and builtins.eval too
-  const stackGlobal = Buffer.concat([Buffer.from([0x80, 0x04, 0x8c, 8]), Buffer.from('builtins'), Buffer.from([0x8c, 4]), Buffer.from('eval'), Buffer.from([0x93, 0x2e])]);
-  assert.throws(() => parseTorchFile(stackGlobal, 'eval.pth'), (e: unknown) => isOneLineUsage(e) && /builtins\.eval/.test((e as Error).message));
+  const stackGlobal = Buffer.concat([
+    Buffer.from([0x80, 0x04, 0x8c, 8]),
+    Buffer.from('builtins'),
+    Buffer.from([0x8c, 4]),
+    Buffer.from('eval'),
+    Buffer.from([0x93, 0x2e]),
+  ]);
+  assert.throws(
+    () => parseTorchFile(stackGlobal, 'eval.pth'),
+    (e: unknown) => isOneLineUsage(e) && /builtins\.eval/.test((e as Error).message),
+  );
 });
 
 const targets: [string, ImportFormat][] = [
-  ['tv_tiny.pth', 'torchvision'], ['tv_tiny_legacy.pth', 'torchvision'],
-  ['caffe_alexnet2012.caffemodel', 'caffe'], ['caffe_caffenet.caffemodel', 'caffe'],
-  ['zoo_tiny.onnx', 'onnx'], ['tv_tiny.onnx', 'onnx'],
+  ['tv_tiny.pth', 'torchvision'],
+  ['tv_tiny_legacy.pth', 'torchvision'],
+  ['caffe_alexnet2012.caffemodel', 'caffe'],
+  ['caffe_caffenet.caffemodel', 'caffe'],
+  ['zoo_tiny.onnx', 'onnx'],
+  ['tv_tiny.onnx', 'onnx'],
 ];
 
 test('truncated files give a one-line error', () => {
@@ -50,7 +68,11 @@ test('truncated files give a one-line error', () => {
     for (const frac of [0, 0.01, 0.3, 0.5, 0.9, 0.999]) {
       const path = join(dir, `trunc-${frac}-${file}`);
       writeFileSync(path, full.subarray(0, Math.floor(full.length * frac)));
-      assert.throws(() => readForeignModel(path, { from }), (e: unknown) => isOneLineUsage(e), `${file} cut at ${frac}`);
+      assert.throws(
+        () => readForeignModel(path, { from }),
+        (e: unknown) => isOneLineUsage(e),
+        `${file} cut at ${frac}`,
+      );
     }
   }
 });
@@ -72,7 +94,12 @@ test('fuzz: 50 seeded truncations and bit flips per format never crash or hang',
         // flip bits mostly in the structure (the first and last KB), sometimes anywhere
         for (let f = 0; f < flips; f++) {
           const region = rng.int(3);
-          const at = region === 0 ? rng.int(Math.min(1024, bytes.length)) : region === 1 ? bytes.length - 1 - rng.int(Math.min(1024, bytes.length)) : rng.int(bytes.length);
+          const at =
+            region === 0
+              ? rng.int(Math.min(1024, bytes.length))
+              : region === 1
+                ? bytes.length - 1 - rng.int(Math.min(1024, bytes.length))
+                : rng.int(bytes.length);
           bytes[at] ^= 1 << rng.int(8);
         }
       }
@@ -87,6 +114,8 @@ test('fuzz: 50 seeded truncations and bit flips per format never crash or hang',
       }
     }
   }
-  console.log(`# fuzz: ${refused} refused with a one-line error, ${accepted} still imported (flips in weights), ${Date.now() - started} ms`);
+  console.log(
+    `# fuzz: ${refused} refused with a one-line error, ${accepted} still imported (flips in weights), ${Date.now() - started} ms`,
+  );
   assert.ok(Date.now() - started < 30_000);
 });

@@ -50,19 +50,39 @@ test('ImageNet class names: 1000, torchvision order', () => {
 
 for (const file of ['tv_tiny.pth', 'tv_tiny_legacy.pth']) {
   test(`torchvision state dict (${file}) reproduces PyTorch's logits`, () => {
-    const tensors = mapTorchvisionKeys(stateDictTensors(readTorchFile(join(FIX, file)), file), file);
-    assert.deepEqual([...tensors.keys()].sort(), ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7', 'fc8'].flatMap((l) => [`${l}.bias`, `${l}.weight`]).sort());
+    const tensors = mapTorchvisionKeys(
+      stateDictTensors(readTorchFile(join(FIX, file)), file),
+      file,
+    );
+    assert.deepEqual(
+      [...tensors.keys()].sort(),
+      ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7', 'fc8']
+        .flatMap((l) => [`${l}.bias`, `${l}.weight`])
+        .sort(),
+    );
     const want = readNpy(join(FIX, 'tv_tiny_logits.npy'));
-    check(file, logitsOf(tinyConfig('torchvision'), tensors, detInput([2, 3, 224, 224])).data, want.data);
+    check(
+      file,
+      logitsOf(tinyConfig('torchvision'), tensors, detInput([2, 3, 224, 224])).data,
+      want.data,
+    );
   });
 }
 
 test('torchvision state dict with float16 storages', () => {
-  const half = mapTorchvisionKeys(stateDictTensors(readTorchFile(join(FIX, 'tv_tiny_half.pth')), 'half'), 'half');
-  const full = mapTorchvisionKeys(stateDictTensors(readTorchFile(join(FIX, 'tv_tiny.pth')), 'full'), 'full');
+  const half = mapTorchvisionKeys(
+    stateDictTensors(readTorchFile(join(FIX, 'tv_tiny_half.pth')), 'half'),
+    'half',
+  );
+  const full = mapTorchvisionKeys(
+    stateDictTensors(readTorchFile(join(FIX, 'tv_tiny.pth')), 'full'),
+    'full',
+  );
   let worst = 0;
   for (const [k, t] of full) worst = Math.max(worst, maxRelError(half.get(k)!.data, t.data));
-  console.log(`# float16 storages: max relative error ${worst.toExponential(2)} (float16 rounding)`);
+  console.log(
+    `# float16 storages: max relative error ${worst.toExponential(2)} (float16 rounding)`,
+  );
   assert.ok(worst < 1e-3);
 });
 
@@ -71,12 +91,23 @@ test('torchvision import carries the metadata: config, class names, preprocessin
   assert.equal(meta.config.arch, 'torchvision');
   assert.equal(meta.config.classes, 10);
   assert.deepEqual(meta.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-  assert.deepEqual(meta.preprocess, { colorOrder: 'rgb', resize: 256, cropSize: 224, pixelScale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], invert: false });
+  assert.deepEqual(meta.preprocess, {
+    colorOrder: 'rgb',
+    resize: 256,
+    cropSize: 224,
+    pixelScale: 1 / 255,
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    invert: false,
+  });
 });
 
 test('torchvision keys that are not AlexNet are refused', () => {
-  assert.throws(() => mapTorchvisionKeys(new Map([['layer1.0.conv1.weight', new Tensor([1])]]), 'resnet.pth'),
-    (e: unknown) => e instanceof UsageError && /layer1\.0\.conv1\.weight/.test((e as Error).message));
+  assert.throws(
+    () => mapTorchvisionKeys(new Map([['layer1.0.conv1.weight', new Tensor([1])]]), 'resnet.pth'),
+    (e: unknown) =>
+      e instanceof UsageError && /layer1\.0\.conv1\.weight/.test((e as Error).message),
+  );
 });
 
 for (const arch of ['alexnet2012', 'caffenet'] as const) {
@@ -85,15 +116,32 @@ for (const arch of ['alexnet2012', 'caffenet'] as const) {
     assert.equal(meta.config.arch, arch); // recognised from the layer order
     assert.equal(meta.config.lrnK, 1);
     assert.equal(meta.config.inputSize, 227);
-    assert.deepEqual({ ...meta.preprocess }, { colorOrder: 'bgr', resize: 256, cropSize: 227, pixelScale: 1, mean: [104, 117, 123], std: [1, 1, 1], invert: false });
+    assert.deepEqual(
+      { ...meta.preprocess },
+      {
+        colorOrder: 'bgr',
+        resize: 256,
+        cropSize: 227,
+        pixelScale: 1,
+        mean: [104, 117, 123],
+        std: [1, 1, 1],
+        invert: false,
+      },
+    );
     const want = readNpy(join(FIX, `caffe_${arch}_logits.npy`));
-    check(`caffe ${arch}`, logitsOf(meta.config, tensors, detInput([2, 3, 227, 227])).data, want.data);
+    check(
+      `caffe ${arch}`,
+      logitsOf(meta.config, tensors, detInput([2, 3, 227, 227])).data,
+      want.data,
+    );
   });
 }
 
 test('Caffe: --arch that contradicts the layer order is refused', () => {
-  assert.throws(() => importCaffe(join(FIX, 'caffe_alexnet2012.caffemodel'), { arch: 'caffenet' }),
-    (e: unknown) => e instanceof UsageError && /LRN before pooling/.test((e as Error).message));
+  assert.throws(
+    () => importCaffe(join(FIX, 'caffe_alexnet2012.caffemodel'), { arch: 'caffenet' }),
+    (e: unknown) => e instanceof UsageError && /LRN before pooling/.test((e as Error).message),
+  );
 });
 
 test('ONNX: a model-zoo-shaped bvlcalexnet graph imports as alexnet2012 and matches onnxruntime', async () => {
@@ -111,7 +159,11 @@ test('ONNX: a model-zoo-shaped bvlcalexnet graph imports as alexnet2012 and matc
   const max = Math.max(...logits);
   const e = logits.map((v) => Math.exp(v - max));
   const sum = e.reduce((a, b) => a + b, 0);
-  check('zoo-shaped ONNX (softmax)', e.map((v) => v / sum), prob);
+  check(
+    'zoo-shaped ONNX (softmax)',
+    e.map((v) => v / sum),
+    prob,
+  );
 });
 
 test('ONNX: PyTorch-exported torchvision AlexNet imports and reproduces PyTorch', () => {
@@ -119,19 +171,38 @@ test('ONNX: PyTorch-exported torchvision AlexNet imports and reproduces PyTorch'
   assert.equal(meta.config.arch, 'torchvision');
   assert.equal(meta.preprocess?.colorOrder, 'rgb');
   const want = readNpy(join(FIX, 'tv_tiny_logits.npy'));
-  check('torch.onnx.export torchvision', logitsOf(meta.config, tensors, detInput([2, 3, 224, 224])).data, want.data);
+  check(
+    'torch.onnx.export torchvision',
+    logitsOf(meta.config, tensors, detInput([2, 3, 224, 224])).data,
+    want.data,
+  );
 });
 
 test('ONNX: a graph that is not an AlexNet names the first node that does not fit', () => {
-  assert.throws(() => importOnnx(join(FIX, 'not_alexnet.onnx'), {}),
-    (e: unknown) => e instanceof UsageError && /conv1_softsign/.test((e as Error).message) && !(e as Error).message.includes('\n'));
+  assert.throws(
+    () => importOnnx(join(FIX, 'not_alexnet.onnx'), {}),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /conv1_softsign/.test((e as Error).message) &&
+      !(e as Error).message.includes('\n'),
+  );
 });
 
 test('ONNX: our own export round-trips (classic dropout, absolute LRN alpha, metadata)', () => {
-  const config = tinyConfig('alexnet2012', { inputSize: 224, dropoutMode: 'classic', lrnAlphaScaling: 'absolute', lrnK: 2 });
+  const config = tinyConfig('alexnet2012', {
+    inputSize: 224,
+    dropoutMode: 'classic',
+    lrnAlphaScaling: 'absolute',
+    lrnK: 2,
+  });
   const net = tinyNet(config, 5);
   const path = join(tmpdir(), `alexnet-roundtrip-${process.pid}.onnx`);
-  writeFileAtomic(path, encodeModel(netToOnnx(net, { config, classNames: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] })));
+  writeFileAtomic(
+    path,
+    encodeModel(
+      netToOnnx(net, { config, classNames: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] }),
+    ),
+  );
   const { tensors, meta } = importOnnx(path, {});
   assert.equal(meta.config.dropoutMode, 'classic');
   assert.equal(meta.config.lrnAlphaScaling, 'absolute');

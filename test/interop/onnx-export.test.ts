@@ -11,7 +11,14 @@ import { maxRelError, randomInput, tinyConfig, tinyNet } from './tiny.js';
 
 const cases: [string, ModelConfig][] = [
   ['alexnet2012 at 227', tinyConfig('alexnet2012')],
-  ['alexnet2012 at 224 (conv1 pad 2), classic dropout, absolute LRN alpha', tinyConfig('alexnet2012', { inputSize: 224, dropoutMode: 'classic', lrnAlphaScaling: 'absolute' })],
+  [
+    'alexnet2012 at 224 (conv1 pad 2), classic dropout, absolute LRN alpha',
+    tinyConfig('alexnet2012', {
+      inputSize: 224,
+      dropoutMode: 'classic',
+      lrnAlphaScaling: 'absolute',
+    }),
+  ],
   ['caffenet with k = 1', tinyConfig('caffenet', { lrnK: 1 })],
   ['torchvision at 224', tinyConfig('torchvision')],
   ['d2l (1 channel)', tinyConfig('d2l')],
@@ -36,5 +43,8 @@ for (const [name, config] of cases) {
 
 test('ONNX export refuses an adaptive pool with uneven windows', () => {
   const config = tinyConfig('torchvision', { inputSize: 256 });
-  assert.throws(() => netToOnnx(tinyNet(config), { config }), (e: unknown) => e instanceof UsageError && /uneven windows/.test((e as Error).message));
+  assert.throws(
+    () => netToOnnx(tinyNet(config), { config }),
+    (e: unknown) => e instanceof UsageError && /uneven windows/.test((e as Error).message),
+  );
 });

@@ -15,15 +15,24 @@ async function writeImage(path: string, seed: number): Promise<void> {
   const w = 64;
   const h = 48;
   const px = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < px.length; i++) px[i] = (Math.sin(i * 0.01 * (seed + 1)) * 127 + 128 + seed * 37) & 255;
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+  for (let i = 0; i < px.length; i++)
+    px[i] = (Math.sin(i * 0.01 * (seed + 1)) * 127 + 128 + seed * 37) & 255;
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 test('nearestNeighbors: Euclidean, nearest first, ties to the lower index', () => {
   const index = new Tensor([4, 2], new Float32Array([0, 0, 3, 4, 1, 0, 0, 1]));
   const r = nearestNeighbors(index, new Float32Array([0, 0]), 3);
-  assert.deepEqual(r.map((n) => n.index), [0, 2, 3]);
-  assert.deepEqual(r.map((n) => n.distance), [0, 1, 1]);
+  assert.deepEqual(
+    r.map((n) => n.index),
+    [0, 2, 3],
+  );
+  assert.deepEqual(
+    r.map((n) => n.distance),
+    [0, 1, 1],
+  );
   assert.equal(nearestNeighbors(index, new Float32Array([0, 0]), 10).length, 4);
 });
 
@@ -39,7 +48,12 @@ test('features and neighbours of image files through a network', async () => {
   const meta = { config, preprocess: TORCHVISION_PREPROCESS };
 
   const listed = listImages(dir);
-  assert.deepEqual(listed, [join(dir, 'a0.png'), join(dir, 'b', 'b1.png'), join(dir, 'broken.jpg'), join(dir, 'c2.png')]);
+  assert.deepEqual(listed, [
+    join(dir, 'a0.png'),
+    join(dir, 'b', 'b1.png'),
+    join(dir, 'broken.jpg'),
+    join(dir, 'c2.png'),
+  ]);
   const index = await extractFeatures(net, meta, listed, 'fc7', 2, true);
   assert.deepEqual(index.paths, [files[0], files[1], files[2]]);
   assert.equal(index.skipped.length, 1);

@@ -19,7 +19,11 @@ export const TINY_CLASSES = 10;
 
 export function tinySpecs(config: ModelConfig): LayerSpec[] {
   const widths = TINY_WIDTHS[config.arch];
-  return layerSpecs(config).map((s) => ((s.kind === 'conv' || s.kind === 'linear') && widths[s.name] !== undefined ? { ...s, out: widths[s.name] } : s));
+  return layerSpecs(config).map((s) =>
+    (s.kind === 'conv' || s.kind === 'linear') && widths[s.name] !== undefined
+      ? { ...s, out: widths[s.name] }
+      : s,
+  );
 }
 
 export function tinyConfig(arch: Arch, over: Partial<ModelConfig> = {}): ModelConfig {
@@ -27,7 +31,16 @@ export function tinyConfig(arch: Arch, over: Partial<ModelConfig> = {}): ModelCo
 }
 
 export function tinyNet(config: ModelConfig, seed = 1): Net {
-  const net = new Net(tinySpecs(config), { input: [config.channels, config.inputSize, config.inputSize], classes: config.classes, dropoutMode: config.dropoutMode }, refBackend, seed);
+  const net = new Net(
+    tinySpecs(config),
+    {
+      input: [config.channels, config.inputSize, config.inputSize],
+      classes: config.classes,
+      dropoutMode: config.dropoutMode,
+    },
+    refBackend,
+    seed,
+  );
   const rng = new Rng(seed);
   for (const p of net.params) {
     const fanIn = p.shape.length > 1 ? p.data.length / p.shape[0] : 1;

@@ -21,11 +21,17 @@ test('drawMask keeps the requested fraction (±4σ) and is reproducible from the
 });
 
 test('classic dropout scales by 1 − p at test time, inverted is the identity; train masks match', () => {
-  const x = new Tensor([2, 8], Float32Array.from({ length: 16 }, (_, i) => i + 1));
+  const x = new Tensor(
+    [2, 8],
+    Float32Array.from({ length: 16 }, (_, i) => i + 1),
+  );
   const ctx = (training: boolean) => ({ backend: refBackend, training, rng: new Rng(5) });
   const classic = new Dropout({ kind: 'dropout', name: 'd', p: 0.5 }, 'classic');
   const inverted = new Dropout({ kind: 'dropout', name: 'd', p: 0.5 }, 'inverted');
-  assert.deepEqual(Array.from(classic.forward(x, ctx(false)).data), Array.from(x.data, (v) => v * 0.5));
+  assert.deepEqual(
+    Array.from(classic.forward(x, ctx(false)).data),
+    Array.from(x.data, (v) => v * 0.5),
+  );
   assert.deepEqual(Array.from(inverted.forward(x, ctx(false)).data), Array.from(x.data));
   const a = Array.from(classic.forward(x, ctx(true)).data);
   const b = Array.from(inverted.forward(x, ctx(true)).data);

@@ -11,7 +11,15 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 import { scaledNet } from '../helpers/scaled.js';
 
-const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'nets');
+const FIXTURES = join(
+  fileURLToPath(new URL('.', import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'test',
+  'fixtures',
+  'nets',
+);
 // Relative to the largest magnitude of the reference tensor: float32 sums over up to ~10^4 terms.
 const TOLERANCE: Record<string, number> = { ref: 2e-5, native: 2e-4 };
 
@@ -30,7 +38,15 @@ for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) 
     test(`${arch} (÷8, 67 px) matches PyTorch on ${backend.name}: logits and all gradients`, () => {
       const { tensors: t, metadata: m } = readSafetensors(join(FIXTURES, `${arch}.safetensors`));
       const get = (k: string): Tensor => t.get(k) ?? assert.fail(`fixture lacks ${k}`);
-      const net = scaledNet(arch, Number(m.channels), Number(m.inputSize), Number(m.widthDivisor), Number(m.fcDivisor), Number(m.classes), backend);
+      const net = scaledNet(
+        arch,
+        Number(m.channels),
+        Number(m.inputSize),
+        Number(m.widthDivisor),
+        Number(m.fcDivisor),
+        Number(m.classes),
+        backend,
+      );
       net.loadStateDict(t, `${arch} fixture`);
       const tol = TOLERANCE[backend.name] ?? 1e-3;
 
@@ -45,12 +61,26 @@ for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) 
       const train = net.forward(x, true);
       const probs = new Float32Array(n * classes);
       const dlogits = new Tensor([n, classes]);
-      const loss = backend.softmaxCrossEntropy(train.data, labels, n, classes, 0, probs, dlogits.data);
-      assert.ok(Math.abs(loss - get('loss').data[0]) < 1e-4 * Math.max(1, loss), `loss ${loss} vs ${get('loss').data[0]}`);
+      const loss = backend.softmaxCrossEntropy(
+        train.data,
+        labels,
+        n,
+        classes,
+        0,
+        probs,
+        dlogits.data,
+      );
+      assert.ok(
+        Math.abs(loss - get('loss').data[0]) < 1e-4 * Math.max(1, loss),
+        `loss ${loss} vs ${get('loss').data[0]}`,
+      );
       net.backward(dlogits);
       for (const p of net.params) {
         const e = maxRelError(p.grad, get(`grad.${p.name}`).data);
-        assert.ok(e < tol * 5, `grad of ${p.name}: max rel error ${e.toExponential(2)} ≥ ${tol * 5}`);
+        assert.ok(
+          e < tol * 5,
+          `grad of ${p.name}: max rel error ${e.toExponential(2)} ≥ ${tol * 5}`,
+        );
       }
     });
   }

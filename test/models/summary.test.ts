@@ -24,7 +24,10 @@ test('alexnet2012 at 224 pads conv1 by 2 and comes out the same', () => {
 test('caffenet has the same parameters as alexnet2012', () => {
   const net = buildNet(defaultConfig('caffenet'), refBackend);
   assert.equal(net.paramCount, 60_965_224);
-  assert.deepEqual(net.layers.slice(0, 4).map((l) => l.kind), ['conv', 'relu', 'maxpool', 'lrn']);
+  assert.deepEqual(
+    net.layers.slice(0, 4).map((l) => l.kind),
+    ['conv', 'relu', 'maxpool', 'lrn'],
+  );
 });
 
 test('torchvision at 224: 61,100,840 params and 714,188,480 MACs', () => {
@@ -33,13 +36,16 @@ test('torchvision at 224: 61,100,840 params and 714,188,480 MACs', () => {
   assert.equal(net.macCount, 714_188_480);
 });
 
-test('d2l at 224 flattens to 6400 features (the seeds\' 6400 question)', () => {
+test("d2l at 224 flattens to 6400 features (the seeds' 6400 question)", () => {
   const net = buildNet(defaultConfig('d2l'), refBackend);
   assert.deepEqual(net.rows.find((r) => r.name === 'flatten')!.output, [6400]);
   assert.deepEqual(net.outputShape, [10]);
 });
 
 test('a too-small input names the layer where the map vanishes', () => {
-  assert.throws(() => buildNet(defaultConfig('alexnet2012', { inputSize: 40 }), refBackend),
-    (e: unknown) => e instanceof UsageError && /^pool\d|^conv\d/.test(e.message) && /vanishes/.test(e.message));
+  assert.throws(
+    () => buildNet(defaultConfig('alexnet2012', { inputSize: 40 }), refBackend),
+    (e: unknown) =>
+      e instanceof UsageError && /^pool\d|^conv\d/.test(e.message) && /vanishes/.test(e.message),
+  );
 });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { LrSchedule, scheduleSpecSchema } from '../../src/optim/schedule.js';
 
 const spec = (o: object) => scheduleSpecSchema.parse(o);
-const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+const close = (a: number, b: number): boolean =>
+  Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
 
 test('plateau: ÷10 when validation error stops improving, at most three times, never below the floor', () => {
   const s = new LrSchedule(spec({ kind: 'plateau' }), 0.01, 1000);
@@ -61,5 +62,8 @@ test('cosine from lr to the floor over the run; constant', () => {
 
 test('linear warm-up over the first iterations, then the schedule', () => {
   const s = new LrSchedule(spec({ kind: 'constant', warmup: 4 }), 0.04, 100);
-  assert.deepEqual([0, 1, 2, 3, 4, 50].map((i) => s.lr(i)), [0.01, 0.02, 0.03, 0.04, 0.04, 0.04]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 50].map((i) => s.lr(i)),
+    [0.01, 0.02, 0.03, 0.04, 0.04, 0.04],
+  );
 });

@@ -76,5 +76,8 @@ test('frozen parameters are skipped; momentum buffers round-trip', () => {
   const other = new Sgd([w, b], refBackend, { momentum: 0.9, weightDecay: 5e-4 });
   other.loadStateTensors(sgd.stateTensors(), 'test');
   assert.deepEqual(other.velocity.get('conv1.bias'), sgd.velocity.get('conv1.bias'));
-  assert.throws(() => other.loadStateTensors(new Map(), 'x.safetensors'), /momentum buffer momentum.conv1.weight is missing/);
+  assert.throws(
+    () => other.loadStateTensors(new Map(), 'x.safetensors'),
+    /momentum buffer momentum.conv1.weight is missing/,
+  );
 });

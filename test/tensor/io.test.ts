@@ -13,7 +13,10 @@ const dir = mkdtempSync(join(tmpdir(), 'alexnet-io-'));
 
 test('npy round trip for ranks 1–4, no temp files left behind', () => {
   for (const shape of [[5], [2, 3], [2, 1, 3], [2, 3, 4, 5]]) {
-    const t = new Tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => i * 0.5 - 3));
+    const t = new Tensor(
+      shape,
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => i * 0.5 - 3),
+    );
     const p = join(dir, `a${shape.length}.npy`);
     writeNpy(p, t);
     const back = readNpy(p);
@@ -42,11 +45,24 @@ test('npy: Fortran order, unsupported dtypes and truncation are one-line usage e
   for (const [name, bytes, why] of cases) {
     const p = join(dir, name);
     writeFileSync(p, bytes);
-    assert.throws(() => readNpy(p), (e: unknown) => e instanceof UsageError && why.test(e.message) && e.message.includes(p) && !e.message.includes('\n'));
+    assert.throws(
+      () => readNpy(p),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        why.test(e.message) &&
+        e.message.includes(p) &&
+        !e.message.includes('\n'),
+    );
   }
   // float64 and int arrays are converted.
   const p = join(dir, 'f8.npy');
-  writeFileSync(p, Buffer.concat([header('<f8', 'False', '(2,)'), Buffer.from(new Float64Array([1.5, -2]).buffer)]));
+  writeFileSync(
+    p,
+    Buffer.concat([
+      header('<f8', 'False', '(2,)'),
+      Buffer.from(new Float64Array([1.5, -2]).buffer),
+    ]),
+  );
   assert.deepEqual(Array.from(readNpy(p).data), [1.5, -2]);
 });
 
@@ -71,7 +87,10 @@ test('safetensors: truncated or garbage files are one-line usage errors', () => 
   for (const cut of [0, 4, 8, 20, bytes.length - 1]) {
     const q = join(dir, `cut${cut}.safetensors`);
     writeFileSync(q, bytes.subarray(0, cut));
-    assert.throws(() => readSafetensors(q), (e: unknown) => e instanceof UsageError && e.message.startsWith(q));
+    assert.throws(
+      () => readSafetensors(q),
+      (e: unknown) => e instanceof UsageError && e.message.startsWith(q),
+    );
   }
   assert.throws(() => readSafetensors(join(dir, 'missing.safetensors')), UsageError);
 });

@@ -38,8 +38,18 @@ const modelPath = join(dir, 'd2l67.safetensors');
   const net = buildNet(config, refBackend);
   initialize(net, 'kaiming', 1);
   saveModel(modelPath, net, {
-    config, classNames: [...FASHION_CLASSES], dataset: 'fashion-mnist',
-    preprocess: { colorOrder: 'gray', resize: 28, cropSize: 28, pixelScale: 1 / 255, mean: [0.286], std: [0.353], invert: true },
+    config,
+    classNames: [...FASHION_CLASSES],
+    dataset: 'fashion-mnist',
+    preprocess: {
+      colorOrder: 'gray',
+      resize: 28,
+      cropSize: 28,
+      pixelScale: 1 / 255,
+      mean: [0.286],
+      std: [0.353],
+      invert: true,
+    },
   });
 }
 
@@ -47,8 +57,14 @@ test('train: unknown preset, bad values, unreadable --data', () => {
   assertUsage(runCli(['train', '--preset', 'nope']), /--preset.*nope/);
   assertUsage(runCli(['train', '--lr', '-1']), /--lr/);
   assertUsage(runCli(['train', '--schedule', 'linear']), /--schedule/);
-  assertUsage(runCli(['train', '--freeze', 'conv9', '--out', join(dir, 'x'), '--backend', 'ref']), /--freeze conv9: no such layer/);
-  assertUsage(runCli(['train', '--data', join(dir, 'missing'), '--out', join(dir, 'y')]), /--data .*missing: cannot read/);
+  assertUsage(
+    runCli(['train', '--freeze', 'conv9', '--out', join(dir, 'x'), '--backend', 'ref']),
+    /--freeze conv9: no such layer/,
+  );
+  assertUsage(
+    runCli(['train', '--data', join(dir, 'missing'), '--out', join(dir, 'y')]),
+    /--data .*missing: cannot read/,
+  );
   writeFileSync(join(dir, 'plain-file'), 'x');
   assertUsage(runCli(['train', '--data', join(dir, 'plain-file')]), /not a directory/);
   assertUsage(runCli(['train', '--preset', 'imagenet-2012']), /needs --data/);
@@ -61,16 +77,33 @@ test('train --resume of a model file, a truncated checkpoint; --from another net
   writeFileSync(truncated, readFileSync(modelPath).subarray(0, 5000)); // an interrupted write
   assertUsage(runCli(['train', '--resume', truncated]), /not a valid safetensors file/);
   const other = join(dir, 'other.safetensors');
-  writeSafetensors(other, new Map([['conv1.weight', new Tensor([64, 3, 11, 11])], ['fc8.weight', new Tensor([1000, 4096])]]));
-  assertUsage(runCli(['train', '--from', other, '--out', join(dir, 'z'), '--backend', 'ref']), /no tensor matches|--from/);
+  writeSafetensors(
+    other,
+    new Map([
+      ['conv1.weight', new Tensor([64, 3, 11, 11])],
+      ['fc8.weight', new Tensor([1000, 4096])],
+    ]),
+  );
+  assertUsage(
+    runCli(['train', '--from', other, '--out', join(dir, 'z'), '--backend', 'ref']),
+    /no tensor matches|--from/,
+  );
 });
 
 test('eval: a model file of another network, --views 10 on Fashion-MNIST', () => {
   const wrong = join(dir, 'wrong.safetensors');
   const meta = { config: defaultConfig('d2l', { inputSize: 67 }) };
-  writeSafetensors(wrong, new Map([['conv1.weight', new Tensor([64, 3, 11, 11])]]), { 'alexnet.meta': JSON.stringify(meta) });
-  assertUsage(runCli(['eval', '--model', wrong, '--backend', 'ref']), /conv1.weight has shape \[64, 3, 11, 11\]/);
-  assertUsage(runCli(['eval', '--model', modelPath, '--views', '10', '--backend', 'ref']), /only the centre view/);
+  writeSafetensors(wrong, new Map([['conv1.weight', new Tensor([64, 3, 11, 11])]]), {
+    'alexnet.meta': JSON.stringify(meta),
+  });
+  assertUsage(
+    runCli(['eval', '--model', wrong, '--backend', 'ref']),
+    /conv1.weight has shape \[64, 3, 11, 11\]/,
+  );
+  assertUsage(
+    runCli(['eval', '--model', modelPath, '--views', '10', '--backend', 'ref']),
+    /only the centre view/,
+  );
   assertUsage(runCli(['eval', '--model', join(dir, 'nope.safetensors')]), /cannot read/);
 });
 
@@ -79,8 +112,20 @@ test('predict: a PNG → top-k Fashion-MNIST labels; a broken image is a one-lin
   // a dark shape on a white background, as a product photo: predict inverts it
   const raw = Buffer.alloc(40 * 30, 255);
   for (let y = 20; y < 28; y++) for (let x = 3; x < 37; x++) raw[y * 40 + x] = 20;
-  await sharp(raw, { raw: { width: 40, height: 30, channels: 1 } }).png().toFile(png);
-  const r = runCli(['predict', '--model', modelPath, png, '--top', '3', '--json', '--backend', 'ref']);
+  await sharp(raw, { raw: { width: 40, height: 30, channels: 1 } })
+    .png()
+    .toFile(png);
+  const r = runCli([
+    'predict',
+    '--model',
+    modelPath,
+    png,
+    '--top',
+    '3',
+    '--json',
+    '--backend',
+    'ref',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim());
   assert.equal(out.image, png);
@@ -88,7 +133,10 @@ test('predict: a PNG → top-k Fashion-MNIST labels; a broken image is a one-lin
   assert.ok(out.top.every((t: { label: string }) => FASHION_CLASSES.includes(t.label)));
   assert.ok(out.top[0].probability >= out.top[1].probability);
   writeFileSync(join(dir, 'broken.png'), 'not a png');
-  assertUsage(runCli(['predict', '--model', modelPath, join(dir, 'broken.png'), '--backend', 'ref']), /broken.png: cannot read image/);
+  assertUsage(
+    runCli(['predict', '--model', modelPath, join(dir, 'broken.png'), '--backend', 'ref']),
+    /broken.png: cannot read image/,
+  );
 });
 
 /** Writes a Fashion-MNIST-shaped IDX directory (train .gz, test raw) of `n` training images. */
@@ -96,9 +144,15 @@ function writeIdxDir(idxDir: string, n: number): void {
   mkdirSync(idxDir);
   const images = new Uint8Array(n * 784).map((_, i) => (i * 7) % 256);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  writeFileSync(join(idxDir, 'train-images-idx3-ubyte.gz'), gzipSync(encodeIdx([n, 28, 28], images)));
+  writeFileSync(
+    join(idxDir, 'train-images-idx3-ubyte.gz'),
+    gzipSync(encodeIdx([n, 28, 28], images)),
+  );
   writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([n], labels)));
-  writeFileSync(join(idxDir, 't10k-images-idx3-ubyte'), encodeIdx([10, 28, 28], images.subarray(0, 7840)));
+  writeFileSync(
+    join(idxDir, 't10k-images-idx3-ubyte'),
+    encodeIdx([10, 28, 28], images.subarray(0, 7840)),
+  );
   writeFileSync(join(idxDir, 't10k-labels-idx1-ubyte'), encodeIdx([10], labels.subarray(0, 10)));
 }
 
@@ -106,22 +160,61 @@ test('train on an IDX directory → eval → resume, end to end through the CLI'
   const idxDir = join(dir, 'idx');
   writeIdxDir(idxDir, 40);
   const out = join(dir, 'run');
-  const r = runCli(['train', '--data', idxDir, '--epochs', '1', '--batch', '20', '--out', out, '--json', '--max-seconds', '0']);
+  const r = runCli([
+    'train',
+    '--data',
+    idxDir,
+    '--epochs',
+    '1',
+    '--batch',
+    '20',
+    '--out',
+    out,
+    '--json',
+    '--max-seconds',
+    '0',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines[0].event, 'epoch');
   const final = lines[lines.length - 1];
   assert.equal(final.event, 'final');
-  assert.ok(final.testAccuracy >= 0 && final.testAccuracy <= 1 && final.testTop5 >= final.testAccuracy);
+  assert.ok(
+    final.testAccuracy >= 0 && final.testAccuracy <= 1 && final.testTop5 >= final.testAccuracy,
+  );
   assert.equal(final.steps, 2);
-  for (const f of ['model.safetensors', 'checkpoint.safetensors', 'metrics.jsonl', 'curves.svg', 'curves.png']) assert.ok(existsSync(join(out, f)), f);
-  const ev = runCli(['eval', '--model', join(out, 'model.safetensors'), '--data', idxDir, '--json']);
+  for (const f of [
+    'model.safetensors',
+    'checkpoint.safetensors',
+    'metrics.jsonl',
+    'curves.svg',
+    'curves.png',
+  ])
+    assert.ok(existsSync(join(out, f)), f);
+  const ev = runCli([
+    'eval',
+    '--model',
+    join(out, 'model.safetensors'),
+    '--data',
+    idxDir,
+    '--json',
+  ]);
   assert.equal(ev.status, 0, ev.stderr);
   const e = JSON.parse(ev.stdout);
   assert.equal(e.samples, 10);
-  assert.equal(e.top1, final.testAccuracy, 'eval reproduces the training run\'s test accuracy');
+  assert.equal(e.top1, final.testAccuracy, "eval reproduces the training run's test accuracy");
   assert.equal(e.confusion.length, 10);
-  const re = runCli(['train', '--resume', join(out, 'checkpoint.safetensors'), '--epochs', '2', '--json']);
+  const re = runCli([
+    'train',
+    '--resume',
+    join(out, 'checkpoint.safetensors'),
+    '--epochs',
+    '2',
+    '--json',
+  ]);
   assert.equal(re.status, 0, re.stderr);
   const reFinal = JSON.parse(re.stdout.trim().split('\n').pop()!);
   assert.equal(reFinal.steps, 4);
@@ -132,11 +225,30 @@ test('SIGTERM to a running `alexnet train`: the step finishes, the checkpoint is
   const idxDir = join(dir, 'idx-term');
   writeIdxDir(idxDir, 2000);
   const out = join(dir, 'run-term');
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'alexnet.js'), 'train', '--data', idxDir, '--epochs', '5',
-    '--batch', '20', '--out', out, '--json', '--max-seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'alexnet.js'),
+      'train',
+      '--data',
+      idxDir,
+      '--epochs',
+      '5',
+      '--batch',
+      '20',
+      '--out',
+      out,
+      '--json',
+      '--max-seconds',
+      '0',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d; });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+  });
   const status = await new Promise<number | null>((resolve) => {
     // Signal once training has begun (the first progress line), well before 5 epochs can end.
     let sent = false;
@@ -153,5 +265,8 @@ test('SIGTERM to a running `alexnet train`: the step finishes, the checkpoint is
   assert.ok(final.epochs < 5);
   const ck = loadTrainingCheckpoint(join(out, 'checkpoint.safetensors'));
   assert.equal(ck.state.epoch, final.epochs, 'saved in the epoch that was interrupted');
-  assert.ok(ck.state.batchInEpoch > 0 && ck.state.batchInEpoch < 100, `saved mid-epoch (batch ${ck.state.batchInEpoch})`);
+  assert.ok(
+    ck.state.batchInEpoch > 0 && ck.state.batchInEpoch < 100,
+    `saved mid-epoch (batch ${ck.state.batchInEpoch})`,
+  );
 });

@@ -25,16 +25,34 @@ test('--from: matching tensors loaded, a new fc8 for another class count', () =>
   initialize(source, 'kaiming', 1);
   const path = join(dir, 'source.safetensors');
   saveModel(path, source, tinyMeta(ds));
-  const target = new Net(TINY_SPECS, { input: [1, TINY_SIZE, TINY_SIZE], classes: 5, dropoutMode: 'inverted' }, refBackend, 2);
+  const target = new Net(
+    TINY_SPECS,
+    { input: [1, TINY_SIZE, TINY_SIZE], classes: 5, dropoutMode: 'inverted' },
+    refBackend,
+    2,
+  );
   initialize(target, 'kaiming', 2);
   const fc8Before = target.paramsByName.get('fc8.weight')!.data.slice();
   const r = loadMatching(target, path, 'd2l');
-  assert.deepEqual(r.loaded, ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc6.weight', 'fc6.bias']);
+  assert.deepEqual(r.loaded, [
+    'conv1.weight',
+    'conv1.bias',
+    'conv2.weight',
+    'conv2.bias',
+    'fc6.weight',
+    'fc6.bias',
+  ]);
   assert.equal(r.fresh.length, 2);
   assert.match(r.fresh[0], /fc8.weight \(file \[3, 16\], network \[5, 16\]\)/);
-  assert.deepEqual(target.paramsByName.get('conv2.weight')!.data, source.paramsByName.get('conv2.weight')!.data);
+  assert.deepEqual(
+    target.paramsByName.get('conv2.weight')!.data,
+    source.paramsByName.get('conv2.weight')!.data,
+  );
   assert.deepEqual(target.paramsByName.get('fc8.weight')!.data, fc8Before);
-  assert.throws(() => loadMatching(target, path, 'alexnet2012'), /holds a d2l model, training a alexnet2012/);
+  assert.throws(
+    () => loadMatching(target, path, 'alexnet2012'),
+    /holds a d2l model, training a alexnet2012/,
+  );
 });
 
 test('--freeze: frozen layers keep their weights while the rest train', async () => {
@@ -43,12 +61,22 @@ test('--freeze: frozen layers keep their weights while the rest train', async ()
   initialize(net, 'kaiming', 3);
   freezeLayers(net, ['conv1', 'fc6']);
   const before = new Map(net.params.map((p) => [p.name, p.data.slice()]));
-  await train({ net, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1, freeze: ['conv1', 'fc6'] }), outDir: join(dir, 'freeze'), plots: false });
+  await train({
+    net,
+    meta: tinyMeta(ds),
+    dataset: ds,
+    config: tinyConfig({ epochs: 1, freeze: ['conv1', 'fc6'] }),
+    outDir: join(dir, 'freeze'),
+    plots: false,
+  });
   for (const p of net.params) {
     const same = Buffer.from(p.data.buffer).equals(Buffer.from(before.get(p.name)!.buffer));
     assert.equal(same, p.name.startsWith('conv1.') || p.name.startsWith('fc6.'), p.name);
   }
-  assert.throws(() => freezeLayers(net, ['conv7']), (e: Error) => e instanceof UsageError && /--freeze conv7/.test(e.message));
+  assert.throws(
+    () => freezeLayers(net, ['conv7']),
+    (e: Error) => e instanceof UsageError && /--freeze conv7/.test(e.message),
+  );
 });
 
 test('a diverging run stops with a clear message and keeps the last good checkpoint', async () => {
@@ -56,20 +84,69 @@ test('a diverging run stops with a clear message and keeps the last good checkpo
   const out = join(dir, 'nan');
   const net = tinyNet(refBackend, 4);
   initialize(net, 'kaiming', 4);
-  await train({ net, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1 }), outDir: out, plots: false });
+  await train({
+    net,
+    meta: tinyMeta(ds),
+    dataset: ds,
+    config: tinyConfig({ epochs: 1 }),
+    outDir: out,
+    plots: false,
+  });
   const good = readFileSync(join(out, 'checkpoint.safetensors'));
   const ck = loadTrainingCheckpoint(join(out, 'checkpoint.safetensors'));
   const net2 = tinyNet(refBackend, 4);
   net2.loadStateDict(ck.tensors, 'ck');
   await assert.rejects(
-    train({ net: net2, meta: tinyMeta(ds), dataset: ds, config: { ...ck.state.config, epochs: 2, lr: 1e6, schedule: { ...ck.state.config.schedule, kind: 'constant' } }, outDir: out, resume: ck, plots: false }),
-    (e: Error) => e instanceof TrainingDiverged && /training diverged: loss .* at epoch 2, step \d+; kept the last good checkpoint \(epoch 1\)/.test(e.message),
+    train({
+      net: net2,
+      meta: tinyMeta(ds),
+      dataset: ds,
+      config: {
+        ...ck.state.config,
+        epochs: 2,
+        lr: 1e6,
+        schedule: { ...ck.state.config.schedule, kind: 'constant' },
+      },
+      outDir: out,
+      resume: ck,
+      plots: false,
+    }),
+    (e: Error) =>
+      e instanceof TrainingDiverged &&
+      /training diverged: loss .* at epoch 2, step \d+; kept the last good checkpoint \(epoch 1\)/.test(
+        e.message,
+      ),
   );
-  assert.ok(readFileSync(join(out, 'checkpoint.safetensors')).equals(good), 'the checkpoint is untouched');
+  assert.ok(
+    readFileSync(join(out, 'checkpoint.safetensors')).equals(good),
+    'the checkpoint is untouched',
+  );
 
   const fresh = join(dir, 'nan-fresh');
   const net3 = tinyNet(refBackend, 5);
   initialize(net3, 'kaiming', 5);
-  await assert.rejects(train({ net: net3, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ lr: 1e6, schedule: { kind: 'constant', patience: 1, maxCuts: 3, threshold: 1e-4, stepSize: 1, gamma: 0.1, floor: 1e-5, warmup: 0 } }), outDir: fresh, plots: false }), TrainingDiverged);
+  await assert.rejects(
+    train({
+      net: net3,
+      meta: tinyMeta(ds),
+      dataset: ds,
+      config: tinyConfig({
+        lr: 1e6,
+        schedule: {
+          kind: 'constant',
+          patience: 1,
+          maxCuts: 3,
+          threshold: 1e-4,
+          stepSize: 1,
+          gamma: 0.1,
+          floor: 1e-5,
+          warmup: 0,
+        },
+      }),
+      outDir: fresh,
+      plots: false,
+    }),
+    TrainingDiverged,
+  );
   assert.equal(existsSync(join(fresh, 'model.safetensors')), false);
 });

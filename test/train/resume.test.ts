@@ -33,7 +33,15 @@ async function resumeFrom(dir: string, epochs: number): Promise<Net> {
   const ck = loadTrainingCheckpoint(join(dir, 'checkpoint.safetensors'));
   const net = tinyNet(refBackend, 7);
   net.loadStateDict(ck.tensors, 'checkpoint');
-  await train({ net, meta: tinyMeta(ds), dataset: ds, config: { ...ck.state.config, epochs }, outDir: dir, resume: ck, plots: false });
+  await train({
+    net,
+    meta: tinyMeta(ds),
+    dataset: ds,
+    config: { ...ck.state.config, epochs },
+    outDir: dir,
+    resume: ck,
+    plots: false,
+  });
   await ds.close();
   return net;
 }
@@ -43,23 +51,43 @@ test('2 epochs straight = 1 epoch + resume + 1 epoch, bit for bit (worker-prepar
   try {
     const ds = tinyDataset({ workers: true });
     const straight = freshNet(7);
-    const a = await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'a'), plots: false });
+    const a = await train({
+      net: straight,
+      meta: tinyMeta(ds),
+      dataset: ds,
+      config: tinyConfig({ epochs: 2 }),
+      outDir: join(root, 'a'),
+      plots: false,
+    });
     assert.equal(a.history.length, 2);
-    assert.ok(a.history[1].valTop1 > 0.5, `the tiny task should be learnable (val top-1 ${a.history[1].valTop1})`);
+    assert.ok(
+      a.history[1].valTop1 > 0.5,
+      `the tiny task should be learnable (val top-1 ${a.history[1].valTop1})`,
+    );
 
     const first = freshNet(7);
-    await train({ net: first, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1 }), outDir: join(root, 'b'), plots: false });
+    await train({
+      net: first,
+      meta: tinyMeta(ds),
+      dataset: ds,
+      config: tinyConfig({ epochs: 1 }),
+      outDir: join(root, 'b'),
+      plots: false,
+    });
     await ds.close();
     const resumed = await resumeFrom(join(root, 'b'), 2);
     assertSameTensors(straight, resumed);
 
     const ckA = loadTrainingCheckpoint(join(root, 'a', 'checkpoint.safetensors'));
     const ckB = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
-    for (const [k, t] of ckA.tensors) assert.deepEqual(t.data, ckB.tensors.get(k)!.data, `${k} differs in the checkpoints`);
+    for (const [k, t] of ckA.tensors)
+      assert.deepEqual(t.data, ckB.tensors.get(k)!.data, `${k} differs in the checkpoints`);
     assert.deepEqual(ckA.state.schedule, ckB.state.schedule);
     assert.deepEqual(ckA.state.dropoutRng, ckB.state.dropoutRng);
     assert.equal(ckB.state.step, 24);
-    const lines = readFileSync(join(root, 'b', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(root, 'b', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(lines.length, 2, 'the metrics log holds one line per epoch across the resume');
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -72,14 +100,40 @@ test('resume is exact on every backend under test (native: multi-threaded kernel
     const root = mkdtempSync(join(tmpdir(), 'alexnet-resume-native-'));
     try {
       const ds = tinyDataset({ workers: false });
-      const netFor = (): Net => { const n = tinyNet(backend, 7); initialize(n, 'kaiming', 7); return n; };
+      const netFor = (): Net => {
+        const n = tinyNet(backend, 7);
+        initialize(n, 'kaiming', 7);
+        return n;
+      };
       const straight = netFor();
-      await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'a'), plots: false });
-      await train({ net: netFor(), meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1 }), outDir: join(root, 'b'), plots: false });
+      await train({
+        net: straight,
+        meta: tinyMeta(ds),
+        dataset: ds,
+        config: tinyConfig({ epochs: 2 }),
+        outDir: join(root, 'a'),
+        plots: false,
+      });
+      await train({
+        net: netFor(),
+        meta: tinyMeta(ds),
+        dataset: ds,
+        config: tinyConfig({ epochs: 1 }),
+        outDir: join(root, 'b'),
+        plots: false,
+      });
       const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
       const resumed = tinyNet(backend, 7);
       resumed.loadStateDict(ck.tensors, 'checkpoint');
-      await train({ net: resumed, meta: tinyMeta(ds), dataset: ds, config: { ...ck.state.config, epochs: 2 }, outDir: join(root, 'b'), resume: ck, plots: false });
+      await train({
+        net: resumed,
+        meta: tinyMeta(ds),
+        dataset: ds,
+        config: { ...ck.state.config, epochs: 2 },
+        outDir: join(root, 'b'),
+        resume: ck,
+        plots: false,
+      });
       assertSameTensors(straight, resumed);
       await ds.close();
     } finally {
@@ -94,15 +148,32 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     try {
       const ds = tinyDataset({ workers: false });
       const straight = freshNet(7);
-      await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'a'), plots: false });
+      await train({
+        net: straight,
+        meta: tinyMeta(ds),
+        dataset: ds,
+        config: tinyConfig({ epochs: 2 }),
+        outDir: join(root, 'a'),
+        plots: false,
+      });
 
       const interrupted = freshNet(7);
       const progress: Progress = {
-        step(i) { if (i.epoch === 2 && i.batch === 3) process.emit(signal); },
+        step(i) {
+          if (i.epoch === 2 && i.batch === 3) process.emit(signal);
+        },
         note() {},
         done() {},
       };
-      const r = await train({ net: interrupted, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2 }), outDir: join(root, 'b'), progress, plots: false });
+      const r = await train({
+        net: interrupted,
+        meta: tinyMeta(ds),
+        dataset: ds,
+        config: tinyConfig({ epochs: 2 }),
+        outDir: join(root, 'b'),
+        progress,
+        plots: false,
+      });
       assert.equal(r.interrupted, signal);
       assert.equal(process.listenerCount(signal), 0, 'the handler is removed when training ends');
       const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
@@ -122,11 +193,28 @@ test('plain SGD (momentum 0): the checkpoint has no momentum buffers and resume 
   try {
     const ds = tinyDataset({ workers: false });
     const straight = freshNet(7);
-    await train({ net: straight, meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 2, momentum: 0 }), outDir: join(root, 'a'), plots: false });
-    await train({ net: freshNet(7), meta: tinyMeta(ds), dataset: ds, config: tinyConfig({ epochs: 1, momentum: 0 }), outDir: join(root, 'b'), plots: false });
+    await train({
+      net: straight,
+      meta: tinyMeta(ds),
+      dataset: ds,
+      config: tinyConfig({ epochs: 2, momentum: 0 }),
+      outDir: join(root, 'a'),
+      plots: false,
+    });
+    await train({
+      net: freshNet(7),
+      meta: tinyMeta(ds),
+      dataset: ds,
+      config: tinyConfig({ epochs: 1, momentum: 0 }),
+      outDir: join(root, 'b'),
+      plots: false,
+    });
     await ds.close();
     const ck = loadTrainingCheckpoint(join(root, 'b', 'checkpoint.safetensors'));
-    assert.deepEqual([...ck.tensors.keys()].filter((k) => k.startsWith('momentum.')), []);
+    assert.deepEqual(
+      [...ck.tensors.keys()].filter((k) => k.startsWith('momentum.')),
+      [],
+    );
     assert.equal(ck.tensors.size, straight.params.length, 'only the weights');
     const resumed = await resumeFrom(join(root, 'b'), 2);
     assertSameTensors(straight, resumed);

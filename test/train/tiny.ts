@@ -26,7 +26,12 @@ export const TINY_SPECS: LayerSpec[] = [
 export const TINY_SIZE = 12;
 
 export function tinyNet(backend: Backend, seed = 0): Net {
-  return new Net(TINY_SPECS, { input: [1, TINY_SIZE, TINY_SIZE], classes: 3, dropoutMode: 'inverted' }, backend, seed);
+  return new Net(
+    TINY_SPECS,
+    { input: [1, TINY_SIZE, TINY_SIZE], classes: 3, dropoutMode: 'inverted' },
+    backend,
+    seed,
+  );
 }
 
 function images(n: number, seed: number): ByteImages {
@@ -44,20 +49,48 @@ function images(n: number, seed: number): ByteImages {
   return { images: data, labels, side };
 }
 
-export function tinyDataset(opts: { workers?: boolean; train?: number; test?: number } = {}): ByteDataset {
-  return new ByteDataset('tiny', ['a', 'b', 'c'], images(opts.train ?? 192, 1), images(opts.test ?? 30, 2), [],
-    { inputSize: TINY_SIZE, workers: opts.workers ?? false });
+export function tinyDataset(
+  opts: { workers?: boolean; train?: number; test?: number } = {},
+): ByteDataset {
+  return new ByteDataset(
+    'tiny',
+    ['a', 'b', 'c'],
+    images(opts.train ?? 192, 1),
+    images(opts.test ?? 30, 2),
+    [],
+    { inputSize: TINY_SIZE, workers: opts.workers ?? false },
+  );
 }
 
 export function tinyConfig(over: Partial<TrainConfig> = {}): TrainConfig {
   return trainConfigSchema.parse({
-    arch: 'd2l', data: 'tiny', inputSize: TINY_SIZE, epochs: 2, batch: 16, lr: 0.05, momentum: 0.9,
-    weightDecay: 5e-4, schedule: { kind: 'plateau' }, multipliers: 'caffe', init: 'kaiming',
-    labelSmoothing: 0.1, augment: true, normalize: true, maxSeconds: null, maxTrain: null, freeze: [], seed: 7,
+    arch: 'd2l',
+    data: 'tiny',
+    inputSize: TINY_SIZE,
+    epochs: 2,
+    batch: 16,
+    lr: 0.05,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    schedule: { kind: 'plateau' },
+    multipliers: 'caffe',
+    init: 'kaiming',
+    labelSmoothing: 0.1,
+    augment: true,
+    normalize: true,
+    maxSeconds: null,
+    maxTrain: null,
+    freeze: [],
+    seed: 7,
     ...over,
   });
 }
 
 export function tinyMeta(ds: ByteDataset): ModelMeta {
-  return { config: defaultConfig('d2l', { inputSize: TINY_SIZE, classes: 3 }), classNames: ds.classNames, preprocess: ds.preprocess, dataset: ds.id };
+  return {
+    config: defaultConfig('d2l', { inputSize: TINY_SIZE, classes: 3 }),
+    classNames: ds.classNames,
+    preprocess: ds.preprocess,
+    dataset: ds.id,
+  };
 }

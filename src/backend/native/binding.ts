@@ -21,41 +21,117 @@ export interface NativeBinding {
   /** fp32 FMA throughput over the pool's threads in the ISA in use, GFLOP/s. */
   peakGflops(seconds: number): number;
   /** C[M, N] = op(A)·op(B) + beta·C, row-major, beta ∈ {0, 1}. */
-  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number,
-    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number,
-    c: Float32Array, ldc: number): void;
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
 
-  conv2dForward(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
-    g: ConvGeom, relu: boolean): void;
-  conv2dBackward(x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null,
-    dw: Float32Array | null, db: Float32Array | null, g: ConvGeom): void;
-  linearForward(x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array,
-    n: number, d: number, f: number, relu: boolean): void;
-  linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null,
-    dw: Float32Array | null, db: Float32Array | null, n: number, d: number, f: number): void;
+  conv2dForward(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    y: Float32Array,
+    g: ConvGeom,
+    relu: boolean,
+  ): void;
+  conv2dBackward(
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    g: ConvGeom,
+  ): void;
+  linearForward(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array | null,
+    y: Float32Array,
+    n: number,
+    d: number,
+    f: number,
+    relu: boolean,
+  ): void;
+  linearBackward(
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    n: number,
+    d: number,
+    f: number,
+  ): void;
 
   maxPoolForward(x: Float32Array, y: Float32Array, argmax: Int32Array | null, g: PoolGeom): void;
   maxPoolBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: PoolGeom): void;
   avgPoolForward(x: Float32Array, y: Float32Array, g: PoolGeom): void;
   avgPoolBackward(dy: Float32Array, dx: Float32Array, g: PoolGeom): void;
-  adaptiveAvgPoolForward(x: Float32Array, y: Float32Array, n: number, c: number, h: number,
-    w: number, ho: number, wo: number): void;
-  adaptiveAvgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, c: number, h: number,
-    w: number, ho: number, wo: number): void;
+  adaptiveAvgPoolForward(
+    x: Float32Array,
+    y: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    ho: number,
+    wo: number,
+  ): void;
+  adaptiveAvgPoolBackward(
+    dy: Float32Array,
+    dx: Float32Array,
+    n: number,
+    c: number,
+    h: number,
+    w: number,
+    ho: number,
+    wo: number,
+  ): void;
 
   lrnForward(x: Float32Array, y: Float32Array, scale: Float32Array | null, p: LrnParams): void;
-  lrnBackward(x: Float32Array, y: Float32Array, scale: Float32Array, dy: Float32Array,
-    dx: Float32Array, p: LrnParams): void;
+  lrnBackward(
+    x: Float32Array,
+    y: Float32Array,
+    scale: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    p: LrnParams,
+  ): void;
 
   activationForward(kind: Activation, x: Float32Array, y: Float32Array): void;
   activationBackward(kind: Activation, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   dropoutApply(x: Float32Array, mask: Uint8Array, scale: number, y: Float32Array): void;
   scale(x: Float32Array, scale: number, y: Float32Array): void;
 
-  softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, n: number, l: number,
-    smoothing: number, probs: Float32Array, dlogits: Float32Array | null): number;
-  sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, lr: number, momentum: number,
-    weightDecay: number): void;
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    labels: Int32Array,
+    n: number,
+    l: number,
+    smoothing: number,
+    probs: Float32Array,
+    dlogits: Float32Array | null,
+  ): number;
+  sgdUpdate(
+    w: Float32Array,
+    g: Float32Array,
+    v: Float32Array,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+  ): void;
 }
 
 /** The package root: the nearest directory above this file holding package.json

@@ -14,8 +14,13 @@ import type { FloatArray } from './float.js';
 /** For each kernel offset k in [0, K): the range [first[k], end[k]) of output positions o for
  *  which the input position o·stride − pad + k lies inside [0, size). Lets the inner loops skip
  *  the zero padding without a branch per element; computed once per call, per axis. */
-function validOutputRanges(kSize: number, stride: number, pad: number, size: number,
-  outSize: number): { first: Int32Array; end: Int32Array } {
+function validOutputRanges(
+  kSize: number,
+  stride: number,
+  pad: number,
+  size: number,
+  outSize: number,
+): { first: Int32Array; end: Int32Array } {
   const first = new Int32Array(kSize);
   const end = new Int32Array(kSize);
   for (let k = 0; k < kSize; k++) {
@@ -39,8 +44,14 @@ function checkGeom(g: ConvGeom): void {
 
 /** y = conv(x, w) + b, then ReLU if `relu`.
  *  x: [N, Ci, H, W]   w: [Co, Ci/G, Kh, Kw]   b: [Co] | null   y: [N, Co, Ho, Wo] (overwritten) */
-export function conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray,
-  g: ConvGeom, relu: boolean): void {
+export function conv2dForward(
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  y: FloatArray,
+  g: ConvGeom,
+  relu: boolean,
+): void {
   checkGeom(g);
   const { n, cIn, h, w: wIn, cOut, kh, kw, stride, pad, groups, ho, wo } = g;
   const cig = cIn / groups;
@@ -61,10 +72,12 @@ export function conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null
         const xPlane = (ni * cIn + ciFirst + cl) * planeIn;
         const wKernel = (co * cig + cl) * kh * kw;
         for (let ky = 0; ky < kh; ky++) {
-          const oyFirst = rows.first[ky], oyEnd = rows.end[ky];
+          const oyFirst = rows.first[ky],
+            oyEnd = rows.end[ky];
           for (let kx = 0; kx < kw; kx++) {
             const wv = w[wKernel + ky * kw + kx];
-            const oxFirst = cols.first[kx], oxEnd = cols.end[kx];
+            const oxFirst = cols.first[kx],
+              oxEnd = cols.end[kx];
             for (let oy = oyFirst; oy < oyEnd; oy++) {
               const xRow = xPlane + (oy * stride - pad + ky) * wIn - pad + kx; // + ox·stride
               const yRow = yBase + oy * wo;
@@ -83,8 +96,15 @@ export function conv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null
  *  caller). Each requested output is overwritten; a null one is skipped.
  *  x: [N, Ci, H, W]   w: [Co, Ci/G, Kh, Kw]   dy: [N, Co, Ho, Wo]
  *  dx: [N, Ci, H, W] | null   dw: [Co, Ci/G, Kh, Kw] | null   db: [Co] | null */
-export function conv2dBackward(x: FloatArray, w: FloatArray, dy: FloatArray,
-  dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, g: ConvGeom): void {
+export function conv2dBackward(
+  x: FloatArray,
+  w: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray | null,
+  dw: FloatArray | null,
+  db: FloatArray | null,
+  g: ConvGeom,
+): void {
   checkGeom(g);
   const { n, cIn, h, w: wIn, cOut, kh, kw, stride, pad, groups, ho, wo } = g;
   const cig = cIn / groups;
@@ -120,17 +140,23 @@ export function conv2dBackward(x: FloatArray, w: FloatArray, dy: FloatArray,
         const xPlane = (ni * cIn + ciFirst + cl) * planeIn;
         const wKernel = (co * cig + cl) * kh * kw;
         for (let ky = 0; ky < kh; ky++) {
-          const oyFirst = rows.first[ky], oyEnd = rows.end[ky];
+          const oyFirst = rows.first[ky],
+            oyEnd = rows.end[ky];
           for (let kx = 0; kx < kw; kx++) {
             const wIdx = wKernel + ky * kw + kx;
             const wv = w[wIdx];
-            const oxFirst = cols.first[kx], oxEnd = cols.end[kx];
+            const oxFirst = cols.first[kx],
+              oxEnd = cols.end[kx];
             let dwAcc = 0;
             for (let oy = oyFirst; oy < oyEnd; oy++) {
               const xRow = xPlane + (oy * stride - pad + ky) * wIn - pad + kx;
               const yRow = yBase + oy * wo;
-              if (dx) for (let ox = oxFirst; ox < oxEnd; ox++) dx[xRow + ox * stride] += wv * dy[yRow + ox];
-              if (dw) for (let ox = oxFirst; ox < oxEnd; ox++) dwAcc += x[xRow + ox * stride] * dy[yRow + ox];
+              if (dx)
+                for (let ox = oxFirst; ox < oxEnd; ox++)
+                  dx[xRow + ox * stride] += wv * dy[yRow + ox];
+              if (dw)
+                for (let ox = oxFirst; ox < oxEnd; ox++)
+                  dwAcc += x[xRow + ox * stride] * dy[yRow + ox];
             }
             if (dw) dw[wIdx] += dwAcc;
           }

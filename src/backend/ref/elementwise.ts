@@ -26,7 +26,12 @@ export function activationForward(kind: Activation, x: FloatArray, y: FloatArray
 /** dx = dy · act'(x), written from the forward OUTPUT y (all three derivatives are functions of
  *  y alone, so the layer need not keep its input). dx may be dy.
  *  y, dy, dx: [*] */
-export function activationBackward(kind: Activation, y: FloatArray, dy: FloatArray, dx: FloatArray): void {
+export function activationBackward(
+  kind: Activation,
+  y: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray,
+): void {
   const len = y.length;
   switch (kind) {
     case 'relu':

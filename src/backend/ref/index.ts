@@ -8,8 +8,12 @@ import { linearBackward, linearForward } from './linear.js';
 import { softmaxCrossEntropy } from './loss.js';
 import { lrnBackward, lrnForward } from './lrn.js';
 import {
-  adaptiveAvgPoolBackward, adaptiveAvgPoolForward, avgPoolBackward, avgPoolForward,
-  maxPoolBackward, maxPoolForward,
+  adaptiveAvgPoolBackward,
+  adaptiveAvgPoolForward,
+  avgPoolBackward,
+  avgPoolForward,
+  maxPoolBackward,
+  maxPoolForward,
 } from './pool.js';
 import { sgdUpdate } from './sgd.js';
 

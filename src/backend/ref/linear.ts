@@ -7,8 +7,16 @@ import type { FloatArray } from './float.js';
 
 /** y = x · wᵀ + b, then ReLU if `relu`.
  *  x: [N, D]   w: [F, D]   b: [F] | null   y: [N, F] (overwritten) */
-export function linearForward(x: FloatArray, w: FloatArray, b: FloatArray | null, y: FloatArray,
-  n: number, d: number, f: number, relu: boolean): void {
+export function linearForward(
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  y: FloatArray,
+  n: number,
+  d: number,
+  f: number,
+  relu: boolean,
+): void {
   for (let ni = 0; ni < n; ni++) {
     const xRow = ni * d;
     for (let fi = 0; fi < f; fi++) {
@@ -22,9 +30,17 @@ export function linearForward(x: FloatArray, w: FloatArray, b: FloatArray | null
 
 /** dx = dy · w,  dw = dyᵀ · x,  db = Σ_n dy (each overwritten; null ones skipped).
  *  x: [N, D]   w: [F, D]   dy: [N, F]   dx: [N, D] | null   dw: [F, D] | null   db: [F] | null */
-export function linearBackward(x: FloatArray, w: FloatArray, dy: FloatArray,
-  dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null,
-  n: number, d: number, f: number): void {
+export function linearBackward(
+  x: FloatArray,
+  w: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray | null,
+  dw: FloatArray | null,
+  db: FloatArray | null,
+  n: number,
+  d: number,
+  f: number,
+): void {
   if (dx) {
     dx.fill(0);
     for (let ni = 0; ni < n; ni++) {

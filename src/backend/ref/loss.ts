@@ -10,14 +10,22 @@ import type { FloatArray } from './float.js';
 
 /** logits, probs: [N, L]   labels: [N] (0 ≤ label < L)   dlogits: [N, L] | null
  *  Writes probs = softmax(logits) and, if given, dlogits; returns the mean loss. */
-export function softmaxCrossEntropy(logits: FloatArray, labels: Int32Array, n: number, l: number,
-  smoothing: number, probs: FloatArray, dlogits: FloatArray | null): number {
+export function softmaxCrossEntropy(
+  logits: FloatArray,
+  labels: Int32Array,
+  n: number,
+  l: number,
+  smoothing: number,
+  probs: FloatArray,
+  dlogits: FloatArray | null,
+): number {
   const offTarget = smoothing / l;
   let total = 0;
   for (let ni = 0; ni < n; ni++) {
     const row = ni * l;
     const label = labels[ni];
-    if (!(label >= 0 && label < l)) throw new Error(`label ${label} of sample ${ni} is outside [0, ${l})`);
+    if (!(label >= 0 && label < l))
+      throw new Error(`label ${label} of sample ${ni} is outside [0, ${l})`);
 
     // Subtract the row maximum before exp so large logits cannot overflow; log p_l is then
     // (z_l − max) − log Σ exp(z − max), exact without ever taking log of a rounded-to-0 p.

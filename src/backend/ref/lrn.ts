@@ -21,7 +21,12 @@ function alphaPerSquare(p: LrnParams): number {
 }
 
 /** x, y: [N, C, H, W]   scale: [N, C, H, W] | null (receives k + s·Σa², kept for backward) */
-export function lrnForward(x: FloatArray, y: FloatArray, scale: FloatArray | null, p: LrnParams): void {
+export function lrnForward(
+  x: FloatArray,
+  y: FloatArray,
+  scale: FloatArray | null,
+  p: LrnParams,
+): void {
   const { n, c, h, w, k, beta } = p;
   const s = alphaPerSquare(p);
   const half = Math.floor(p.size / 2);
@@ -51,8 +56,14 @@ export function lrnForward(x: FloatArray, y: FloatArray, scale: FloatArray | nul
  *  (the second term: a_i appears in the sum of every channel j whose window holds i; the window
  *  is symmetric, so those j are exactly W(i)).
  *  x, y, scale, dy, dx: [N, C, H, W] — scale and y from lrnForward on this x; dx overwritten. */
-export function lrnBackward(x: FloatArray, y: FloatArray, scale: FloatArray, dy: FloatArray,
-  dx: FloatArray, p: LrnParams): void {
+export function lrnBackward(
+  x: FloatArray,
+  y: FloatArray,
+  scale: FloatArray,
+  dy: FloatArray,
+  dx: FloatArray,
+  p: LrnParams,
+): void {
   const { n, c, h, w, beta } = p;
   const s = alphaPerSquare(p);
   const half = Math.floor(p.size / 2);

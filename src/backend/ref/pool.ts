@@ -11,7 +11,9 @@ function checkGeom(g: PoolGeom): void {
   const ho = convOutputSize(g.h, g.k, g.stride, g.pad);
   const wo = convOutputSize(g.w, g.k, g.stride, g.pad);
   if (g.ho !== ho || g.wo !== wo) {
-    throw new Error(`pool: output ${g.ho}×${g.wo} given, but the geometry gives ${ho}×${wo} (floor mode)`);
+    throw new Error(
+      `pool: output ${g.ho}×${g.wo} given, but the geometry gives ${ho}×${wo} (floor mode)`,
+    );
   }
 }
 
@@ -24,7 +26,12 @@ function checkGeom(g: PoolGeom): void {
  *  the gradient of a tie goes where PyTorch sends it. A NaN wins too (PyTorch's
  *  `val > maxval || isnan(val)`, kept literally so NaNs propagate the same way).
  *  x: [N, C, H, W]   y: [N, C, Ho, Wo]   argmax: [N, C, Ho, Wo] | null */
-export function maxPoolForward(x: FloatArray, y: FloatArray, argmax: Int32Array | null, g: PoolGeom): void {
+export function maxPoolForward(
+  x: FloatArray,
+  y: FloatArray,
+  argmax: Int32Array | null,
+  g: PoolGeom,
+): void {
   checkGeom(g);
   const { n, c, h, w, k, stride, pad, ho, wo } = g;
   for (let plane = 0; plane < n * c; plane++) {
@@ -57,7 +64,12 @@ export function maxPoolForward(x: FloatArray, y: FloatArray, argmax: Int32Array 
 /** Routes each dy to the input cell that won its window. Windows overlap (3×3 / 2), so one input
  *  cell can win several windows: its gradient is the sum.
  *  dy: [N, C, Ho, Wo]   argmax: [N, C, Ho, Wo]   dx: [N, C, H, W] (overwritten) */
-export function maxPoolBackward(dy: FloatArray, argmax: Int32Array, dx: FloatArray, g: PoolGeom): void {
+export function maxPoolBackward(
+  dy: FloatArray,
+  argmax: Int32Array,
+  dx: FloatArray,
+  g: PoolGeom,
+): void {
   checkGeom(g);
   const { n, c, h, w, ho, wo } = g;
   dx.fill(0);
@@ -73,7 +85,11 @@ export function maxPoolBackward(dy: FloatArray, argmax: Int32Array, dx: FloatArr
 /** The window of output (oy, ox) along one axis, and its divisor length, as PyTorch's
  *  avg_pool2d computes them with count_include_pad=True: the length counts padding cells (the
  *  window is clipped only at size + pad), then the summed range is clipped to the real input. */
-function avgWindow(o: number, g: PoolGeom, size: number): { first: number; end: number; len: number } {
+function avgWindow(
+  o: number,
+  g: PoolGeom,
+  size: number,
+): { first: number; end: number; len: number } {
   const start = o * g.stride - g.pad;
   const stop = Math.min(start + g.k, size + g.pad);
   return { first: Math.max(0, start), end: Math.min(stop, size), len: stop - start };
@@ -132,8 +148,16 @@ function adaptiveBin(i: number, size: number, out: number): { first: number; end
 }
 
 /** x: [N, C, H, W]   y: [N, C, Ho, Wo] */
-export function adaptiveAvgPoolForward(x: FloatArray, y: FloatArray,
-  n: number, c: number, h: number, w: number, ho: number, wo: number): void {
+export function adaptiveAvgPoolForward(
+  x: FloatArray,
+  y: FloatArray,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+): void {
   for (let plane = 0; plane < n * c; plane++) {
     const xBase = plane * h * w;
     const yBase = plane * ho * wo;
@@ -152,8 +176,16 @@ export function adaptiveAvgPoolForward(x: FloatArray, y: FloatArray,
 }
 
 /** dy: [N, C, Ho, Wo]   dx: [N, C, H, W] (overwritten; overlapping bins add) */
-export function adaptiveAvgPoolBackward(dy: FloatArray, dx: FloatArray,
-  n: number, c: number, h: number, w: number, ho: number, wo: number): void {
+export function adaptiveAvgPoolBackward(
+  dy: FloatArray,
+  dx: FloatArray,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+): void {
   dx.fill(0);
   for (let plane = 0; plane < n * c; plane++) {
     const xBase = plane * h * w;

@@ -9,8 +9,14 @@
 
 import type { FloatArray } from './float.js';
 
-export function sgdUpdate(w: FloatArray, g: FloatArray, v: FloatArray,
-  lr: number, momentum: number, weightDecay: number): void {
+export function sgdUpdate(
+  w: FloatArray,
+  g: FloatArray,
+  v: FloatArray,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+): void {
   const len = w.length;
   const decay = weightDecay * lr;
   for (let i = 0; i < len; i++) {

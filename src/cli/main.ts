@@ -14,6 +14,7 @@ import { registerPca } from './pca.js';
 import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerPredict } from './predict.js';
+import { registerShow } from './show.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEval(program);
   registerPredict(program);
+  registerShow(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

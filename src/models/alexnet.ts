@@ -5,6 +5,7 @@ import type { Backend } from '../backend/backend.js';
 import type { LayerSpec } from '../nn/net.js';
 import { Net } from '../nn/net.js';
 import type { ModelConfig } from './config.js';
+import { applyVariant } from './variants.js';
 
 const lrn = (name: string, k: number, c: ModelConfig): LayerSpec => ({
   kind: 'lrn',
@@ -44,7 +45,12 @@ const paperClassifier: LayerSpec[] = [
 /** conv1 padding: 224 inputs get pad 2 so both 224 and 227 give 55×55 after conv1. */
 const conv1Pad = (c: ModelConfig): number => (c.inputSize === 224 ? 2 : 0);
 
+/** The variant's layer list: the paper's (or the named net's), edited by `c.variant` if set. */
 export function layerSpecs(c: ModelConfig): LayerSpec[] {
+  return c.variant ? applyVariant(archSpecs(c), c.variant) : archSpecs(c);
+}
+
+function archSpecs(c: ModelConfig): LayerSpec[] {
   switch (c.arch) {
     case 'alexnet2012': // the paper: towers as groups=2 in conv2, conv4, conv5; LRN after ReLU, before pool
       return [

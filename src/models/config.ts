@@ -2,6 +2,7 @@
 // conventions a checkpoint carries so that eval/predict prepare inputs the way training did.
 // Validated with zod wherever it is read from a file.
 import { z } from 'zod';
+import { variantSchema } from './variants.js';
 
 export const ARCHS = ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as const;
 export type Arch = (typeof ARCHS)[number];
@@ -15,6 +16,8 @@ export const modelConfigSchema = z.object({
   /** LRN's k: 2 in the paper, 1 in Caffe's models. */
   lrnK: z.number().optional(),
   dropoutMode: z.enum(['classic', 'inverted']).default('inverted'),
+  /** An edited layer list (`alexnet lab`'s controlled experiments); absent: the variant as is. */
+  variant: variantSchema.optional(),
 });
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 

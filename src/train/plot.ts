@@ -4,23 +4,25 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { EpochRecord } from './metrics.js';
 
-interface Series {
+export interface Series {
   name: string;
   color: string;
   points: [number, number][];
 }
 
-const W = 420;
-const H = 300;
+export const W = 420;
+export const H = 300;
 const M = { left: 52, right: 16, top: 30, bottom: 40 };
 
-function panel(
+/** One plot of `series` (title above, legend top-left) at horizontal offset x0, W × H. */
+export function panel(
   x0: number,
   title: string,
   series: Series[],
   yMin: number,
   yMax: number,
   xMax: number,
+  xLabel = 'epoch',
 ): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
@@ -40,13 +42,14 @@ function panel(
       `<line x1="${x0 + M.left}" x2="${x0 + M.left + pw}" y1="${sy(y)}" y2="${sy(y)}" stroke="#eee"/>`,
     );
   }
-  for (let e = 0; e <= xMax; e += Math.max(1, Math.ceil(xMax / 10))) {
+  const tick = niceStep(xMax / 8);
+  for (let e = 0; e <= xMax + 1e-9; e += tick) {
     out.push(
       `<text x="${sx(e)}" y="${M.top + ph + 16}" text-anchor="middle" font-size="11">${e}</text>`,
     );
   }
   out.push(
-    `<text x="${x0 + M.left + pw / 2}" y="${H - 6}" text-anchor="middle" font-size="12">epoch</text>`,
+    `<text x="${x0 + M.left + pw / 2}" y="${H - 6}" text-anchor="middle" font-size="12">${xLabel}</text>`,
   );
   series.forEach((s, i) => {
     if (s.points.length === 0) return;
@@ -63,6 +66,13 @@ function panel(
     );
   });
   return out.join('\n');
+}
+
+/** 1, 2 or 5 × 10^k: the smallest such step ≥ raw (at least 1: epochs and steps are whole). */
+function niceStep(raw: number): number {
+  if (raw <= 1) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
 }
 
 export function curvesSvg(history: EpochRecord[]): string {

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { Dataset } from '../data/dataset.js';
+import { isCifarDir, openCifar } from '../data/cifar.js';
 import { FASHION_ID, openFashion } from '../data/fashion.js';
 import { isIdxDir, openIdx } from '../data/idx.js';
 import { buildNet } from '../models/alexnet.js';
@@ -31,8 +32,8 @@ export interface OpenDataOptions {
   log?: (line: string) => void;
 }
 
-/** --data: 'fashion-mnist' or absent → the bundled set; a directory of IDX files → idx; a
- *  directory with train/ or class subfolders → the ImageFolder loader. */
+/** --data: 'fashion-mnist' or absent → the bundled set; a directory of IDX files → idx; CIFAR-10's
+ *  .bin files → cifar; a directory with train/ or class subfolders → the ImageFolder loader. */
 export async function openData(src: string | undefined, opts: OpenDataOptions): Promise<Dataset> {
   if (src === undefined || src === '' || src === FASHION_ID) return openFashion(opts);
   let isDir = false;
@@ -48,6 +49,12 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
       `--data ${src}: not a directory (give an IDX directory, an ImageFolder tree, or fashion-mnist)`,
     );
   if (isIdxDir(src)) return openIdx(src, opts);
+  if (isCifarDir(src))
+    return openCifar(src, {
+      inputSize: opts.inputSize,
+      normalize: opts.normalize,
+      colorAugment: opts.augment,
+    });
   let entries: string[];
   try {
     entries = readdirSync(src);

@@ -194,7 +194,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* name, F body) {
   Napi::Value NAME##Binding(const Napi::CallbackInfo& info) { \
     return guarded(info, #NAME, [&]() -> Napi::Value {
 #define END_BINDING \
-  });             \
+  });               \
   }
 
 BINDING(setThreads)

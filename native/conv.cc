@@ -22,6 +22,7 @@
 #include "gemm.h"
 #include "im2col_pack.h"
 #include "kernels.h"
+#include "relu.h"
 #include "threadpool.h"
 
 namespace anative {
@@ -141,7 +142,7 @@ void im2colChunk(const float* x, const ConvGeom& g, long n0, long m, long c0, fl
 // Output plane with bias and ReLU applied while copying (src may equal dst).
 inline void epilogue(const float* src, float* dst, long P, float bias, bool relu) {
   if (relu) {
-    for (long i = 0; i < P; i++) dst[i] = std::max(0.f, src[i] + bias);
+    for (long i = 0; i < P; i++) dst[i] = anative::relu(src[i] + bias);
   } else {
     for (long i = 0; i < P; i++) dst[i] = src[i] + bias;
   }

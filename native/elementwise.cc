@@ -1,9 +1,11 @@
 // Elementwise kernels: activations (backward from the forward OUTPUT y), dropout, scaling.
-// Outputs may alias inputs: each element is read before it is written.
+// Outputs may alias inputs: each element is read before it is written. NaN and ±Inf follow
+// IEEE arithmetic as in PyTorch: relu(NaN) = NaN, and a dropped NaN or Inf is NaN (x·0).
 #include <algorithm>
 #include <cmath>
 
 #include "kernels.h"
+#include "relu.h"
 #include "simd.h"
 #include "threadpool.h"
 
@@ -16,7 +18,7 @@ void activationForward(Activation kind, const float* x, float* y, long len) {
   parallelRange(len, CHUNK, [&](long b, long e) {
     switch (kind) {
       case Activation::Relu:
-        for (long i = b; i < e; i++) y[i] = x[i] > 0.f ? x[i] : 0.f;
+        for (long i = b; i < e; i++) y[i] = relu(x[i]);
         break;
       case Activation::Tanh:
         for (long i = b; i < e; i++) y[i] = std::tanh(x[i]);
@@ -28,12 +30,13 @@ void activationForward(Activation kind, const float* x, float* y, long len) {
   });
 }
 
-// ReLU backward: dx = y > 0 ? dy : 0. Both operands are loaded unconditionally, so the loop is
-// a vector blend (the conditional load of dy kept it scalar), compiled for each ISA.
+// ReLU backward: dx = y ≤ 0 ? 0 : dy, PyTorch's threshold_backward (a NaN y passes dy on, as
+// there). Both operands are loaded unconditionally, so the loop is a vector blend (the
+// conditional load of dy kept it scalar), compiled for each ISA.
 ANATIVE_INLINE void reluBackwardBody(const float* y, const float* dy, float* dx, long b, long e) {
   for (long i = b; i < e; i++) {
     const float d = dy[i];
-    dx[i] = y[i] > 0.f ? d : 0.f;
+    dx[i] = y[i] <= 0.f ? 0.f : d;
   }
 }
 ANATIVE_MULTIVERSION(reluBackward, (const float* y, const float* dy, float* dx, long b, long e),
@@ -57,7 +60,7 @@ void activationBackward(Activation kind, const float* y, const float* dy, float*
 
 void dropoutApply(const float* x, const uint8_t* mask, float scale, float* y, long len) {
   parallelRange(len, CHUNK, [&](long b, long e) {
-    for (long i = b; i < e; i++) y[i] = mask[i] ? x[i] * scale : 0.f;
+    for (long i = b; i < e; i++) y[i] = x[i] * (mask[i] ? scale : 0.f);
   });
 }
 

@@ -19,6 +19,7 @@
 
 #include "buffer.h"
 #include "isa.h"
+#include "relu.h"
 #include "threadpool.h"
 #include "transpose16.h"
 
@@ -92,9 +93,9 @@ tileAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc
   }
   if (relu) {
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; i++) {  // max(x, 0) is 0 for NaN, as std::max(0.f, x)
-      c0[i] = _mm512_max_ps(c0[i], _mm512_setzero_ps());
-      c1[i] = _mm512_max_ps(c1[i], _mm512_setzero_ps());
+    for (int i = 0; i < MR; i++) {  // max(0, x): NaN passes (relu.h)
+      c0[i] = _mm512_max_ps(_mm512_setzero_ps(), c0[i]);
+      c1[i] = _mm512_max_ps(_mm512_setzero_ps(), c1[i]);
     }
   }
 #pragma GCC unroll 32
@@ -140,7 +141,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx
     __m512 v = c0[i];
     if (acc) v = _mm512_add_ps(_mm512_loadu_ps(ci), v);
     if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
-    if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    if (relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // NaN passes (relu.h)
     _mm512_storeu_ps(ci, v);
   }
 }
@@ -176,9 +177,9 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(long kc, const float* a, con
       c0[i] = _mm256_add_ps(c0[i], bv);
       c1[i] = _mm256_add_ps(c1[i], bv);
     }
-    if (relu) {
-      c0[i] = _mm256_max_ps(c0[i], _mm256_setzero_ps());
-      c1[i] = _mm256_max_ps(c1[i], _mm256_setzero_ps());
+    if (relu) {  // max(0, x): NaN passes (relu.h)
+      c0[i] = _mm256_max_ps(_mm256_setzero_ps(), c0[i]);
+      c1[i] = _mm256_max_ps(_mm256_setzero_ps(), c1[i]);
     }
     _mm256_storeu_ps(ci, c0[i]);
     _mm256_storeu_ps(ci + 8, c1[i]);
@@ -199,7 +200,7 @@ void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, b
     for (int j = 0; j < NR; j++) {
       float v = acc ? c[i * ldc + j] + t[i][j] : t[i][j];
       if (bias) v += bias[i];
-      if (relu) v = std::max(0.f, v);
+      if (relu) v = anative::relu(v);
       c[i * ldc + j] = v;
     }
 }
@@ -637,7 +638,7 @@ void sgemmSerialPackedASrcBBlock(const float* packedA, long M, long N, long K, l
     for (long i = i0; i < i1; i++)
       for (long j = j0; j < j1; j++) {
         float v = (beta != 0.f ? C[i * ldc + j] : 0.f) + (bias ? bias[i] : 0.f);
-        C[i * ldc + j] = relu ? std::max(0.f, v) : v;
+        C[i * ldc + j] = relu ? anative::relu(v) : v;
       }
     return;
   }

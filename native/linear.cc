@@ -15,6 +15,7 @@
 #include "buffer.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "relu.h"
 #include "threadpool.h"
 
 namespace anative {
@@ -54,7 +55,7 @@ void linearForward(const float* x, const float* w, const float* b, float* y, lon
     for (long r = r0; r < r1; r++) {
       float* yr = y + r * f;
       if (relu) {
-        for (long j = 0; j < f; j++) yr[j] = std::max(0.f, yr[j] + (b ? b[j] : 0.f));
+        for (long j = 0; j < f; j++) yr[j] = anative::relu(yr[j] + (b ? b[j] : 0.f));
       } else {
         for (long j = 0; j < f; j++) yr[j] += b[j];
       }

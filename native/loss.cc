@@ -34,7 +34,11 @@ double softmaxCrossEntropy(const float* logits, const int32_t* labels, long n, l
     const double inv = 1.0 / sum;
     for (long j = 0; j < l; j++) pr[j] = static_cast<float>(pr[j] * inv);
     const int32_t y = labels[r];
-    total += lse - (1.0 - eps) * z[y] - off * zsum;
+    // A class of zero weight adds nothing: a −Inf logit there leaves the loss finite (as in
+    // PyTorch), where 0·(−Inf) would make it NaN.
+    const double onTarget = eps != 1.0 ? (1.0 - eps) * z[y] : 0.0;
+    const double offTarget = off != 0.0 ? off * zsum : 0.0;
+    total += lse - onTarget - offTarget;
     if (dlogits) {
       float* d = dlogits + r * l;
       const double invN = 1.0 / static_cast<double>(n);

@@ -35,8 +35,9 @@ export function activationBackward(
   const len = y.length;
   switch (kind) {
     case 'relu':
-      // The gradient at exactly 0 is taken as 0, as PyTorch does (threshold_backward: y > 0).
-      for (let i = 0; i < len; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+      // The gradient at exactly 0 is taken as 0, as PyTorch does (threshold_backward:
+      // y ≤ 0 ? 0 : dy, so a NaN y passes dy on).
+      for (let i = 0; i < len; i++) dx[i] = y[i] <= 0 ? 0 : dy[i];
       return;
     case 'tanh':
       for (let i = 0; i < len; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);

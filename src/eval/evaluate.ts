@@ -37,6 +37,23 @@ export interface EvaluateOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
+/** Refuses a label outside [0, classes): the loss has no such class (a test split with more
+ *  classes than the model, a corrupt label file). `at` maps positions to sample indices. */
+export function checkLabels(
+  labels: ArrayLike<number>,
+  classes: number,
+  what: string,
+  at?: ArrayLike<number>,
+): void {
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i];
+    if (!(label >= 0 && label < classes))
+      usage(
+        `${what}: sample ${at ? at[i] : i} has label ${label}, but the model has ${classes} classes (labels 0…${classes - 1})`,
+      );
+  }
+}
+
 export async function predictSplit(
   nets: Net[],
   split: Split,
@@ -60,6 +77,7 @@ export async function predictSplit(
   const probs = new Float32Array(n * l);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) labels[i] = split.labels[all[i]];
+  checkLabels(labels, l, 'the test split', all);
   let v = 1;
   if (opts.views === '10') {
     if (!hasViews(split))

@@ -12,7 +12,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Dataset } from '../data/dataset.js';
-import { predictSplit, report } from '../eval/evaluate.js';
+import { checkLabels, predictSplit, report } from '../eval/evaluate.js';
 import { argmaxRow } from '../eval/confusion.js';
 import { saveModel } from '../models/checkpoint.js';
 import type { ModelMeta } from '../models/config.js';
@@ -120,6 +120,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const progress = setup.progress ?? makeProgress({ tty: false, quiet: true });
   const split = dataset.train;
   const backend = net.backend;
+  // Labels the loss cannot take are refused before anything is written, not after an epoch.
+  checkLabels(split.labels, net.outputShape[0], `${dataset.id}: the training split`);
+  checkLabels(dataset.test.labels, net.outputShape[0], `${dataset.id}: the test split`);
   mkdirSync(setup.outDir, { recursive: true });
   const modelPath = join(setup.outDir, 'model.safetensors');
   const checkpointPath = join(setup.outDir, 'checkpoint.safetensors');
@@ -214,6 +217,17 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     return { top1: r.top1, top5: r.top5, loss: r.loss };
   };
 
+  // Nothing is saved after a divergence: the files in outDir stay those of the last good epoch.
+  const diverged = (where: string): TrainingDiverged => {
+    const last = state.history[state.history.length - 1];
+    const kept = last
+      ? `kept the last good checkpoint (epoch ${last.epoch}) in ${setup.outDir}`
+      : 'nothing was saved';
+    return new TrainingDiverged(
+      `training diverged: ${where}; ${kept}; try a lower --lr (now ${config.lr})`,
+    );
+  };
+
   try {
     while (state.epoch < config.epochs) {
       const order = indices.slice();
@@ -261,13 +275,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         );
         if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
           await next?.catch(() => {});
-          const kept = state.history.length
-            ? ` (epoch ${state.history[state.history.length - 1].epoch})`
-            : '';
-          throw new TrainingDiverged(
-            `training diverged: loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}` +
-              `; kept the last good checkpoint${kept} in ${setup.outDir}; try a lower --lr (now ${config.lr})`,
-          );
+          throw diverged(`loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}`);
         }
         net.backward(new Tensor([m, classes], dlogits.subarray(0, m * classes)));
         sgd.step(lr);
@@ -318,6 +326,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       const epochTrainSeconds = (performance.now() - epochStart) / 1000;
       const vt = performance.now();
       test = await validate();
+      // The last step's update can break the weights after a finite training loss.
+      if (!Number.isFinite(test.loss))
+        throw diverged(`validation loss ${test.loss} after epoch ${state.epoch + 1}`);
       state.seconds += (performance.now() - vt) / 1000;
       const record: EpochRecord = {
         epoch: state.epoch + 1,

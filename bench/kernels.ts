@@ -7,6 +7,7 @@
 
 import { convOutputSize, type ConvGeom } from '../src/backend/backend.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../src/backend/native/index.js';
+import { Tensor } from '../src/tensor/tensor.js';
 
 interface ConvLayer {
   name: string;
@@ -49,10 +50,10 @@ function best(fn: () => void, budgetMs = 600, minReps = 3): number {
   return bestMs;
 }
 
-function fill(len: number, v = 0.01): Float32Array {
+function fill(len: number, v = 0.01): Tensor {
   const a = new Float32Array(len);
   for (let i = 0; i < len; i++) a[i] = v * (((i * 2654435761) >>> 0) / 4294967296 - 0.5);
-  return a;
+  return new Tensor([len], a);
 }
 
 function main(): void {
@@ -145,15 +146,15 @@ function main(): void {
       const x = fill(g.n * g.cIn * g.h * g.w, 1);
       const w = fill(g.cOut * (g.cIn / g.groups) * g.kh * g.kw);
       const b = fill(g.cOut);
-      const y = new Float32Array(g.n * g.cOut * g.ho * g.wo);
-      const dy = fill(y.length, 1);
-      const dx = l.name === 'conv1' ? null : new Float32Array(x.length);
-      const dw = new Float32Array(w.length);
-      const db = new Float32Array(b.length);
+      const y = new Tensor([g.n * g.cOut * g.ho * g.wo]);
+      const dy = fill(y.size, 1);
+      const dx = l.name === 'conv1' ? null : new Tensor([x.size]);
+      const dw = new Tensor([w.size]);
+      const db = new Tensor([b.size]);
       const flops = 2 * g.n * g.cOut * g.ho * g.wo * (g.cIn / g.groups) * g.kh * g.kw;
       const shape = `${l.name} ${g.cIn}→${g.cOut} k${l.k} s${l.stride} G${l.groups} ${g.h}→${g.ho}`;
-      const f = best(() => nb.conv2dForward(x, w, b, y, g, true));
-      const bw = forwardOnly ? 0 : best(() => nb.conv2dBackward(x, w, dy, dx, dw, db, g));
+      const f = best(() => nb.conv2dForward({ x, w, b, y }, { ...g, relu: true }));
+      const bw = forwardOnly ? 0 : best(() => nb.conv2dBackward({ x, w, dy, dx, dw, db }, g));
       row(`${shape} fwd`, f, flops);
       if (!forwardOnly) row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1));
       total += f + bw;
@@ -165,14 +166,15 @@ function main(): void {
       const x = fill(net.n * d, 1);
       const w = fill(f * d);
       const b = fill(f);
-      const y = new Float32Array(net.n * f);
+      const y = new Tensor([net.n * f]);
       const dy = fill(net.n * f, 1);
-      const dx = new Float32Array(x.length);
-      const dw = new Float32Array(w.length);
-      const db = new Float32Array(f);
+      const dx = new Tensor([x.size]);
+      const dw = new Tensor([w.size]);
+      const db = new Tensor([f]);
       const flops = 2 * net.n * d * f;
-      const tf = best(() => nb.linearForward(x, w, b, y, net.n, d, f, true));
-      const tb = forwardOnly ? 0 : best(() => nb.linearBackward(x, w, dy, dx, dw, db, net.n, d, f));
+      const dims = { n: net.n, d, f };
+      const tf = best(() => nb.linearForward({ x, w, b, y }, { ...dims, relu: true }));
+      const tb = forwardOnly ? 0 : best(() => nb.linearBackward({ x, w, dy, dx, dw, db }, dims));
       row(`fc ${d}→${f} fwd`, tf, flops);
       if (!forwardOnly) row(`fc ${d}→${f} bwd`, tb, 2 * flops);
       total += tf + tb;

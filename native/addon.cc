@@ -1,6 +1,9 @@
-// N-API registration. Typed arrays are shared with JavaScript without copies (.Data() already
-// includes the view's byte offset). Every argument is checked against the geometry before a
-// kernel runs, and every C++ failure comes back as a JavaScript Error with a message.
+// N-API registration: the utilities (threads, ISA, peak, GEMM) and, under `kernels`, every kernel
+// of the registry (kernels.h), by its table name. Typed arrays are shared with JavaScript without
+// copies (.Data() already includes the view's byte offset). Kernel arguments are checked against
+// their declaration in TypeScript (src/backend/declare.ts) before they get here: call kernels
+// through nativeBackend, not the raw binding. Here only the element type of each array is
+// checked. Every C++ failure comes back as a JavaScript Error with a message.
 #include <napi.h>
 
 #include <cmath>
@@ -59,6 +62,10 @@ template <>
 napi_typedarray_type arrayTypeOf<uint8_t>() {
   return napi_uint8_array;
 }
+template <>
+napi_typedarray_type arrayTypeOf<uint16_t>() {
+  return napi_uint16_array;
+}
 
 const char* arrayTypeName(napi_typedarray_type t) {
   switch (t) {
@@ -68,6 +75,8 @@ const char* arrayTypeName(napi_typedarray_type t) {
       return "Int32Array";
     case napi_uint8_array:
       return "Uint8Array";
+    case napi_uint16_array:
+      return "Uint16Array";
     default:
       return "another typed array";
   }
@@ -93,78 +102,6 @@ T* arrayArg(const Napi::Value& v, const char* name, long expected, bool nullable
          std::to_string(expected));
   if (lengthOut) *lengthOut = len;
   return a.Data();
-}
-
-long field(const Napi::Object& o, const char* key, long min) {
-  return intArg(o.Get(key), key, min);
-}
-
-long outSize(long in, long k, long stride, long pad) {
-  return (in + 2 * pad - k) / stride + 1;
-}
-
-anative::ConvGeom convGeomArg(const Napi::Value& v) {
-  if (!v.IsObject()) fail("geometry must be an object");
-  Napi::Object o = v.As<Napi::Object>();
-  anative::ConvGeom g{field(o, "n", 1),      field(o, "cIn", 1),    field(o, "h", 1),
-                      field(o, "w", 1),      field(o, "cOut", 1),   field(o, "kh", 1),
-                      field(o, "kw", 1),     field(o, "stride", 1), field(o, "pad", 0),
-                      field(o, "groups", 1), field(o, "ho", 1),     field(o, "wo", 1)};
-  if (g.cIn % g.groups || g.cOut % g.groups)
-    fail("cIn (" + std::to_string(g.cIn) + ") and cOut (" + std::to_string(g.cOut) +
-         ") must be divisible by groups (" + std::to_string(g.groups) + ")");
-  if (g.h + 2 * g.pad < g.kh || g.w + 2 * g.pad < g.kw) fail("kernel larger than padded input");
-  if (g.ho != outSize(g.h, g.kh, g.stride, g.pad) || g.wo != outSize(g.w, g.kw, g.stride, g.pad))
-    fail("ho/wo (" + std::to_string(g.ho) + "×" + std::to_string(g.wo) +
-         ") do not match floor((h + 2·pad − k)/stride) + 1 = " +
-         std::to_string(outSize(g.h, g.kh, g.stride, g.pad)) + "×" +
-         std::to_string(outSize(g.w, g.kw, g.stride, g.pad)));
-  return g;
-}
-
-anative::PoolGeom poolGeomArg(const Napi::Value& v) {
-  if (!v.IsObject()) fail("geometry must be an object");
-  Napi::Object o = v.As<Napi::Object>();
-  anative::PoolGeom g{field(o, "n", 1),   field(o, "c", 1),  field(o, "h", 1),
-                      field(o, "w", 1),   field(o, "k", 1),  field(o, "stride", 1),
-                      field(o, "pad", 0), field(o, "ho", 1), field(o, "wo", 1)};
-  if (2 * g.pad > g.k) fail("pad must be at most half the kernel size");
-  if (g.ho != outSize(g.h, g.k, g.stride, g.pad) || g.wo != outSize(g.w, g.k, g.stride, g.pad))
-    fail("ho/wo do not match floor((h + 2·pad − k)/stride) + 1");
-  if (g.h * g.w > 2147483647L) fail("plane too large for int32 argmax");
-  return g;
-}
-
-anative::LrnParams lrnArg(const Napi::Value& v) {
-  if (!v.IsObject()) fail("LRN parameters must be an object");
-  Napi::Object o = v.As<Napi::Object>();
-  anative::LrnParams p{};
-  p.n = field(o, "n", 1);
-  p.c = field(o, "c", 1);
-  p.h = field(o, "h", 1);
-  p.w = field(o, "w", 1);
-  p.size = field(o, "size", 1);
-  if (p.size > 127) fail("LRN size must be at most 127");
-  p.alpha = static_cast<float>(numArg(o.Get("alpha"), "alpha"));
-  p.beta = static_cast<float>(numArg(o.Get("beta"), "beta"));
-  p.k = static_cast<float>(numArg(o.Get("k"), "k"));
-  Napi::Value sc = o.Get("alphaScaling");
-  std::string s = sc.IsString() ? sc.As<Napi::String>().Utf8Value() : "";
-  if (s == "per-size")
-    p.perSize = true;
-  else if (s == "absolute")
-    p.perSize = false;
-  else
-    fail("alphaScaling must be 'per-size' or 'absolute'");
-  return p;
-}
-
-anative::Activation activationArg(const Napi::Value& v) {
-  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (s == "relu") return anative::Activation::Relu;
-  if (s == "tanh") return anative::Activation::Tanh;
-  if (s == "sigmoid") return anative::Activation::Sigmoid;
-  fail("activation must be 'relu', 'tanh' or 'sigmoid'");
 }
 
 void needArgs(const Napi::CallbackInfo& info, size_t n) {
@@ -252,209 +189,182 @@ sgemm(ta, tb, M, N, K, A, lda, B, ldb, static_cast<float>(beta), C, ldc);
 return info.Env().Undefined();
 END_BINDING
 
-BINDING(conv2dForward)
-needArgs(info, 6);
-auto g = convGeomArg(info[4]);
-const float* x = arrayArg<float>(info[0], "x", g.n* g.cIn* g.h* g.w);
-const float* w = arrayArg<float>(info[1], "w", g.cOut*(g.cIn / g.groups) * g.kh * g.kw);
-const float* b = arrayArg<float>(info[2], "b", g.cOut, true);
-float* y = arrayArg<float>(info[3], "y", g.n* g.cOut* g.ho* g.wo);
-anative::conv2dForward(x, w, b, y, g, boolArg(info[5], "relu"));
-return info.Env().Undefined();
-END_BINDING
+// ---- one N-API call of a kernel ----------------------------------------------------------------
 
-BINDING(conv2dBackward)
-needArgs(info, 7);
-auto g = convGeomArg(info[6]);
-const long wl = g.cOut * (g.cIn / g.groups) * g.kh * g.kw;
-const float* x = arrayArg<float>(info[0], "x", g.n* g.cIn* g.h* g.w);
-const float* w = arrayArg<float>(info[1], "w", wl);
-const float* dy = arrayArg<float>(info[2], "dy", g.n* g.cOut* g.ho* g.wo);
-float* dx = arrayArg<float>(info[3], "dx", g.n* g.cIn* g.h* g.w, true);
-float* dw = arrayArg<float>(info[4], "dw", wl, true);
-float* db = arrayArg<float>(info[5], "db", g.cOut, true);
-anative::conv2dBackward(x, w, dy, dx, dw, db, g);
-return info.Env().Undefined();
-END_BINDING
+class NapiCall final : public KernelCall {
+ public:
+  NapiCall(Napi::Array tensors, Napi::Object attrs) : tensors_(tensors), attrs_(attrs) {}
+  float* f32(int i) override { return array<float>(i); }
+  uint16_t* bf16(int i) override { return array<uint16_t>(i); }
+  int32_t* i32(int i) override { return array<int32_t>(i); }
+  uint8_t* u8(int i) override { return array<uint8_t>(i); }
+  long length(int i) override {
+    Napi::Value v = tensors_.Get(i);
+    return v.IsTypedArray() ? static_cast<long>(v.As<Napi::TypedArray>().ElementLength()) : 0;
+  }
+  bool isBf16(int i) override {
+    Napi::Value v = tensors_.Get(i);
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array;
+  }
+  long integer(const char* key) override { return intArg(attrs_.Get(key), key, 0); }
+  double number(const char* key) override { return numArg(attrs_.Get(key), key); }
+  bool flag(const char* key) override { return boolArg(attrs_.Get(key), key); }
+  std::string text(const char* key) override {
+    Napi::Value v = attrs_.Get(key);
+    if (!v.IsString()) fail(std::string(key) + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
 
-BINDING(linearForward)
-needArgs(info, 8);
-long n = intArg(info[4], "n", 1), d = intArg(info[5], "d", 1), f = intArg(info[6], "f", 1);
-const float* x = arrayArg<float>(info[0], "x", n* d);
-const float* w = arrayArg<float>(info[1], "w", f* d);
-const float* b = arrayArg<float>(info[2], "b", f, true);
-float* y = arrayArg<float>(info[3], "y", n* f);
-anative::linearForward(x, w, b, y, n, d, f, boolArg(info[7], "relu"));
-return info.Env().Undefined();
-END_BINDING
+ private:
+  template <typename T>
+  T* array(int i) {
+    Napi::Value v = tensors_.Get(i);
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    return arrayArg<T>(v, ("tensor " + std::to_string(i)).c_str(), -1);
+  }
+  Napi::Array tensors_;
+  Napi::Object attrs_;
+};
 
-BINDING(linearBackward)
-needArgs(info, 9);
-long n = intArg(info[6], "n", 1), d = intArg(info[7], "d", 1), f = intArg(info[8], "f", 1);
-const float* x = arrayArg<float>(info[0], "x", n* d);
-const float* w = arrayArg<float>(info[1], "w", f* d);
-const float* dy = arrayArg<float>(info[2], "dy", n* f);
-float* dx = arrayArg<float>(info[3], "dx", n* d, true);
-float* dw = arrayArg<float>(info[4], "dw", f* d, true);
-float* db = arrayArg<float>(info[5], "db", f, true);
-anative::linearBackward(x, w, dy, dx, dw, db, n, d, f);
-return info.Env().Undefined();
-END_BINDING
+Napi::Value kernelBinding(const Napi::CallbackInfo& info) {
+  const auto* row = static_cast<const KernelRow*>(info.Data());
+  return guarded(info, row->name, [&]() -> Napi::Value {
+    needArgs(info, 2);
+    if (!info[0].IsArray()) fail("tensors must be an array");
+    if (!info[1].IsObject()) fail("attributes must be an object");
+    NapiCall call(info[0].As<Napi::Array>(), info[1].As<Napi::Object>());
+    row->fn(call);
+    return info.Env().Undefined();
+  });
+}
 
-BINDING(maxPoolForward)
-needArgs(info, 4);
-auto g = poolGeomArg(info[3]);
-const float* x = arrayArg<float>(info[0], "x", g.n* g.c* g.h* g.w);
-float* y = arrayArg<float>(info[1], "y", g.n* g.c* g.ho* g.wo);
-int32_t* am = arrayArg<int32_t>(info[2], "argmax", g.n* g.c* g.ho* g.wo, true);
-anative::maxPoolForward(x, y, am, g);
-return info.Env().Undefined();
-END_BINDING
+// ---- attribute groups --------------------------------------------------------------------------
 
-BINDING(maxPoolBackward)
-needArgs(info, 4);
-auto g = poolGeomArg(info[3]);
-const float* dy = arrayArg<float>(info[0], "dy", g.n* g.c* g.ho* g.wo);
-const int32_t* am = arrayArg<int32_t>(info[1], "argmax", g.n* g.c* g.ho* g.wo);
-float* dx = arrayArg<float>(info[2], "dx", g.n* g.c* g.h* g.w);
-const long total = g.n * g.c * g.ho * g.wo, plane = g.h * g.w;
-for (long i = 0; i < total; i++)
-  if (am[i] < 0 || am[i] >= plane)
-    fail("argmax[" + std::to_string(i) + "] = " + std::to_string(am[i]) +
-         " is outside its plane [0, " + std::to_string(plane) + ")");
-anative::maxPoolBackward(dy, am, dx, g);
-return info.Env().Undefined();
-END_BINDING
+anative::ConvGeom convGeom(KernelCall& c) {
+  return {c.integer("n"),    c.integer("cIn"),    c.integer("h"),  c.integer("w"),
+          c.integer("cOut"), c.integer("kh"),     c.integer("kw"), c.integer("stride"),
+          c.integer("pad"),  c.integer("groups"), c.integer("ho"), c.integer("wo")};
+}
 
-BINDING(avgPoolForward)
-needArgs(info, 3);
-auto g = poolGeomArg(info[2]);
-const float* x = arrayArg<float>(info[0], "x", g.n* g.c* g.h* g.w);
-float* y = arrayArg<float>(info[1], "y", g.n* g.c* g.ho* g.wo);
-anative::avgPoolForward(x, y, g);
-return info.Env().Undefined();
-END_BINDING
+anative::PoolGeom poolGeom(KernelCall& c) {
+  return {c.integer("n"),      c.integer("c"),   c.integer("h"),  c.integer("w"), c.integer("k"),
+          c.integer("stride"), c.integer("pad"), c.integer("ho"), c.integer("wo")};
+}
 
-BINDING(avgPoolBackward)
-needArgs(info, 3);
-auto g = poolGeomArg(info[2]);
-const float* dy = arrayArg<float>(info[0], "dy", g.n* g.c* g.ho* g.wo);
-float* dx = arrayArg<float>(info[1], "dx", g.n* g.c* g.h* g.w);
-anative::avgPoolBackward(dy, dx, g);
-return info.Env().Undefined();
-END_BINDING
+anative::LrnParams lrnParams(KernelCall& c) {
+  anative::LrnParams p{};
+  p.n = c.integer("n");
+  p.c = c.integer("c");
+  p.h = c.integer("h");
+  p.w = c.integer("w");
+  p.size = c.integer("size");
+  p.alpha = static_cast<float>(c.number("alpha"));
+  p.beta = static_cast<float>(c.number("beta"));
+  p.k = static_cast<float>(c.number("k"));
+  p.perSize = c.text("alphaScaling") == "per-size";
+  return p;
+}
 
-BINDING(adaptiveAvgPoolForward)
-needArgs(info, 8);
-long n = intArg(info[2], "n", 1), c = intArg(info[3], "c", 1), h = intArg(info[4], "h", 1),
-     w = intArg(info[5], "w", 1), ho = intArg(info[6], "ho", 1), wo = intArg(info[7], "wo", 1);
-const float* x = arrayArg<float>(info[0], "x", n* c* h* w);
-float* y = arrayArg<float>(info[1], "y", n* c* ho* wo);
-anative::adaptiveAvgPoolForward(x, y, n, c, h, w, ho, wo);
-return info.Env().Undefined();
-END_BINDING
+anative::Activation activation(KernelCall& c) {
+  const std::string s = c.text("kind");
+  if (s == "relu") return anative::Activation::Relu;
+  if (s == "tanh") return anative::Activation::Tanh;
+  if (s == "sigmoid") return anative::Activation::Sigmoid;
+  fail("activation must be 'relu', 'tanh' or 'sigmoid'");
+}
 
-BINDING(adaptiveAvgPoolBackward)
-needArgs(info, 8);
-long n = intArg(info[2], "n", 1), c = intArg(info[3], "c", 1), h = intArg(info[4], "h", 1),
-     w = intArg(info[5], "w", 1), ho = intArg(info[6], "ho", 1), wo = intArg(info[7], "wo", 1);
-const float* dy = arrayArg<float>(info[0], "dy", n* c* ho* wo);
-float* dx = arrayArg<float>(info[1], "dx", n* c* h* w);
-anative::adaptiveAvgPoolBackward(dy, dx, n, c, h, w, ho, wo);
-return info.Env().Undefined();
-END_BINDING
+float attrF(KernelCall& c, const char* key) {
+  return static_cast<float>(c.number(key));
+}
 
-BINDING(lrnForward)
-needArgs(info, 4);
-auto p = lrnArg(info[3]);
-const long len = p.n * p.c * p.h * p.w;
-const float* x = arrayArg<float>(info[0], "x", len);
-float* y = arrayArg<float>(info[1], "y", len);
-float* scale = arrayArg<float>(info[2], "scale", len, true);
-anative::lrnForward(x, y, scale, p);
-return info.Env().Undefined();
-END_BINDING
+}  // namespace
 
-BINDING(lrnBackward)
-needArgs(info, 6);
-auto p = lrnArg(info[5]);
-const long len = p.n * p.c * p.h * p.w;
-const float* x = arrayArg<float>(info[0], "x", len);
-const float* y = arrayArg<float>(info[1], "y", len);
-const float* scale = arrayArg<float>(info[2], "scale", len);
-const float* dy = arrayArg<float>(info[3], "dy", len);
-float* dx = arrayArg<float>(info[4], "dx", len);
-anative::lrnBackward(x, y, scale, dy, dx, p);
-return info.Env().Undefined();
-END_BINDING
+// ---- the table's kernels, tensors in their declared order ---------------------------------------
 
-BINDING(activationForward)
-needArgs(info, 3);
-auto kind = activationArg(info[0]);
-long len;
-const float* x = arrayArg<float>(info[1], "x", -1, false, &len);
-float* y = arrayArg<float>(info[2], "y", len);
-anative::activationForward(kind, x, y, len);
-return info.Env().Undefined();
-END_BINDING
+ANATIVE_KERNEL(conv2dForward) {
+  anative::conv2dForward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), convGeom(call),
+                         call.flag("relu"));
+}
+ANATIVE_KERNEL(conv2dBackward) {
+  anative::conv2dBackward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.f32(4),
+                          call.f32(5), convGeom(call));
+}
+ANATIVE_KERNEL(linearForward) {
+  anative::linearForward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.integer("n"),
+                         call.integer("d"), call.integer("f"), call.flag("relu"));
+}
+ANATIVE_KERNEL(linearBackward) {
+  anative::linearBackward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.f32(4),
+                          call.f32(5), call.integer("n"), call.integer("d"), call.integer("f"));
+}
+ANATIVE_KERNEL(maxPoolForward) {
+  anative::maxPoolForward(call.f32(0), call.f32(1), call.i32(2), poolGeom(call));
+}
+ANATIVE_KERNEL(maxPoolBackward) {
+  const auto g = poolGeom(call);
+  const int32_t* am = call.i32(1);
+  const long total = g.n * g.c * g.ho * g.wo, plane = g.h * g.w;
+  for (long i = 0; i < total; i++)
+    if (am[i] < 0 || am[i] >= plane)
+      fail("argmax[" + std::to_string(i) + "] = " + std::to_string(am[i]) +
+           " is outside its plane [0, " + std::to_string(plane) + ")");
+  anative::maxPoolBackward(call.f32(0), am, call.f32(2), g);
+}
+ANATIVE_KERNEL(avgPoolForward) {
+  anative::avgPoolForward(call.f32(0), call.f32(1), poolGeom(call));
+}
+ANATIVE_KERNEL(avgPoolBackward) {
+  anative::avgPoolBackward(call.f32(0), call.f32(1), poolGeom(call));
+}
+ANATIVE_KERNEL(adaptiveAvgPoolForward) {
+  anative::adaptiveAvgPoolForward(call.f32(0), call.f32(1), call.integer("n"), call.integer("c"),
+                                  call.integer("h"), call.integer("w"), call.integer("ho"),
+                                  call.integer("wo"));
+}
+ANATIVE_KERNEL(adaptiveAvgPoolBackward) {
+  anative::adaptiveAvgPoolBackward(call.f32(0), call.f32(1), call.integer("n"), call.integer("c"),
+                                   call.integer("h"), call.integer("w"), call.integer("ho"),
+                                   call.integer("wo"));
+}
+ANATIVE_KERNEL(lrnForward) {
+  anative::lrnForward(call.f32(0), call.f32(1), call.f32(2), lrnParams(call));
+}
+ANATIVE_KERNEL(lrnBackward) {
+  anative::lrnBackward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.f32(4),
+                       lrnParams(call));
+}
+ANATIVE_KERNEL(activationForward) {
+  anative::activationForward(activation(call), call.f32(0), call.f32(1), call.length(0));
+}
+ANATIVE_KERNEL(activationBackward) {
+  anative::activationBackward(activation(call), call.f32(0), call.f32(1), call.f32(2),
+                              call.length(0));
+}
+ANATIVE_KERNEL(dropoutApply) {
+  anative::dropoutApply(call.f32(0), call.u8(1), attrF(call, "scale"), call.f32(2), call.length(0));
+}
+ANATIVE_KERNEL(scale) {
+  anative::scaleArray(call.f32(0), attrF(call, "scale"), call.f32(1), call.length(0));
+}
+ANATIVE_KERNEL(softmaxCrossEntropy) {
+  const double loss =
+      anative::softmaxCrossEntropy(call.f32(0), call.i32(1), call.integer("n"), call.integer("l"),
+                                   attrF(call, "smoothing"), call.f32(2), call.f32(3));
+  call.f32(4)[0] = static_cast<float>(loss);
+}
+ANATIVE_KERNEL(sgdUpdate) {
+  anative::sgdUpdate(call.f32(0), call.f32(1), call.f32(2), call.length(0), attrF(call, "lr"),
+                     attrF(call, "momentum"), attrF(call, "weightDecay"));
+}
 
-BINDING(activationBackward)
-needArgs(info, 4);
-auto kind = activationArg(info[0]);
-long len;
-const float* y = arrayArg<float>(info[1], "y", -1, false, &len);
-const float* dy = arrayArg<float>(info[2], "dy", len);
-float* dx = arrayArg<float>(info[3], "dx", len);
-anative::activationBackward(kind, y, dy, dx, len);
-return info.Env().Undefined();
-END_BINDING
+namespace anative {
+std::vector<KernelRow>& kernelTable() {
+  static std::vector<KernelRow> table;
+  return table;
+}
+}  // namespace anative
 
-BINDING(dropoutApply)
-needArgs(info, 4);
-long len;
-const float* x = arrayArg<float>(info[0], "x", -1, false, &len);
-const uint8_t* mask = arrayArg<uint8_t>(info[1], "mask", len);
-float scale = static_cast<float>(numArg(info[2], "scale"));
-float* y = arrayArg<float>(info[3], "y", len);
-anative::dropoutApply(x, mask, scale, y, len);
-return info.Env().Undefined();
-END_BINDING
-
-BINDING(scale)
-needArgs(info, 3);
-long len;
-const float* x = arrayArg<float>(info[0], "x", -1, false, &len);
-float s = static_cast<float>(numArg(info[1], "scale"));
-float* y = arrayArg<float>(info[2], "y", len);
-anative::scaleArray(x, s, y, len);
-return info.Env().Undefined();
-END_BINDING
-
-BINDING(softmaxCrossEntropy)
-needArgs(info, 7);
-long n = intArg(info[2], "n", 1), l = intArg(info[3], "l", 1);
-double smoothing = numArg(info[4], "smoothing");
-if (!(smoothing >= 0 && smoothing < 1)) fail("smoothing must be in [0, 1)");
-const float* logits = arrayArg<float>(info[0], "logits", n* l);
-const int32_t* labels = arrayArg<int32_t>(info[1], "labels", n);
-float* probs = arrayArg<float>(info[5], "probs", n* l);
-float* dlogits = arrayArg<float>(info[6], "dlogits", n* l, true);
-double loss = anative::softmaxCrossEntropy(logits, labels, n, l, static_cast<float>(smoothing),
-                                           probs, dlogits);
-return Napi::Number::New(info.Env(), loss);
-END_BINDING
-
-BINDING(sgdUpdate)
-needArgs(info, 6);
-long len;
-float* w = arrayArg<float>(info[0], "w", -1, false, &len);
-const float* g = arrayArg<float>(info[1], "g", len);
-float* v = arrayArg<float>(info[2], "v", len);
-anative::sgdUpdate(w, g, v, len, static_cast<float>(numArg(info[3], "lr")),
-                   static_cast<float>(numArg(info[4], "momentum")),
-                   static_cast<float>(numArg(info[5], "weightDecay")));
-return info.Env().Undefined();
-END_BINDING
+namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A bad ALEXNET_ISA surfaces here, as a load error with the reason.
@@ -471,25 +381,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setIsa);
   EXPORT(peakGflops);
   EXPORT(gemm);
-  EXPORT(conv2dForward);
-  EXPORT(conv2dBackward);
-  EXPORT(linearForward);
-  EXPORT(linearBackward);
-  EXPORT(maxPoolForward);
-  EXPORT(maxPoolBackward);
-  EXPORT(avgPoolForward);
-  EXPORT(avgPoolBackward);
-  EXPORT(adaptiveAvgPoolForward);
-  EXPORT(adaptiveAvgPoolBackward);
-  EXPORT(lrnForward);
-  EXPORT(lrnBackward);
-  EXPORT(activationForward);
-  EXPORT(activationBackward);
-  EXPORT(dropoutApply);
-  EXPORT(scale);
-  EXPORT(softmaxCrossEntropy);
-  EXPORT(sgdUpdate);
 #undef EXPORT
+  Napi::Object kernels = Napi::Object::New(env);
+  for (const KernelRow& row : kernelTable())
+    kernels.Set(row.name,
+                Napi::Function::New(env, kernelBinding, row.name, const_cast<KernelRow*>(&row)));
+  exports.Set("kernels", kernels);
   return exports;
 }
 

@@ -1,11 +1,54 @@
-// The native kernels, one declaration per Backend method (src/backend/backend.ts), plain C++
-// over raw float pointers. Letters: N batch, C/Ci input channels, Co output channels, H/W input
-// map, Ho/Wo output map, G groups, Kh/Kw kernel, D input features, F output features, L classes.
-// Every backward kernel OVERWRITES its outputs; a null output is skipped.
+// The native kernels, plain C++ over raw pointers, and the table that registers them by the names
+// of the kernel table (src/backend/kernels.ts). Letters: N batch, C/Ci input channels, Co output
+// channels, H/W input map, Ho/Wo output map, G groups, Kh/Kw kernel, D input features, F output
+// features, L classes. Every backward kernel OVERWRITES its outputs; a null output is skipped.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace anative {
+
+// ---- the registry ----------------------------------------------------------------------------
+// One call of a kernel: its tensors by position, in the order src/backend/kernels.ts declares
+// them (their dtypes and element counts already checked against the declaration there), and its
+// attributes by name. A tensor accessor returns null for a null argument.
+class KernelCall {
+ public:
+  virtual ~KernelCall() = default;
+  virtual float* f32(int i) = 0;
+  virtual uint16_t* bf16(int i) = 0;  // bfloat16: the upper half of a float32
+  virtual int32_t* i32(int i) = 0;
+  virtual uint8_t* u8(int i) = 0;
+  virtual long length(int i) = 0;                 // elements of tensor i
+  virtual bool isBf16(int i) = 0;                 // tensor i holds bfloat16 (else float32)
+  virtual long integer(const char* key) = 0;      // an `int` attribute
+  virtual double number(const char* key) = 0;     // a `num` attribute
+  virtual bool flag(const char* key) = 0;         // a `bool` attribute
+  virtual std::string text(const char* key) = 0;  // a `oneOf` attribute
+};
+
+using KernelFn = void (*)(KernelCall&);
+struct KernelRow {
+  const char* name;
+  KernelFn fn;
+};
+
+// Every registered kernel; the addon exports each under its name.
+std::vector<KernelRow>& kernelTable();
+
+struct RegisterKernel {
+  RegisterKernel(const char* name, KernelFn fn) { kernelTable().push_back({name, fn}); }
+};
+
+// Registers the kernel NAME of the table; the body that follows unpacks `call`. Usable in any
+// source file, so a kernel's native version lives in one place.
+#define ANATIVE_KERNEL(NAME)                                       \
+  static void NAME##Kernel(::anative::KernelCall& call);           \
+  static ::anative::RegisterKernel NAME##Row(#NAME, NAME##Kernel); \
+  static void NAME##Kernel(::anative::KernelCall& call)
+
+// ---- the kernel bodies -----------------------------------------------------------------------
 
 struct ConvGeom {
   long n, cIn, h, w, cOut, kh, kw, stride, pad, groups, ho, wo;

@@ -1,207 +1,95 @@
-// The Backend interface: every numeric kernel the layers and the optimiser call.
-// Two implementations: `ref` (readable TypeScript, the oracle) and `native` (the C++ addon).
-// Layers and models only ever see this interface, so a backend slots in without touching them.
+// The Backend interface: a device that owns tensors and runs the kernels of the table in
+// kernels.ts. Layers, Net and the optimiser see only this interface and tensor handles.
 //
-// Conventions, for every kernel below:
-//   - arrays are flat, row-major, float32; the shape of each is written beside it;
-//   - backward kernels OVERWRITE their outputs (dx, dw, db); nothing accumulates;
-//   - a `null` output means "not needed" (e.g. dx of the first layer) and must be skipped;
-//   - letters: N batch, C/Ci input channels, Co output channels, H/W input map, Ho/Wo output map,
-//     G groups, K/Kh/Kw kernel, M/F output features, D input features, L classes.
+//   CLI → library → Net / layers → kernel table → backends (ref, native, …) → devices
+//
+// Implementations: `ref` (readable TypeScript, the oracle), `native` (the C++ addon); both keep
+// tensors in host memory, as `Tensor`s (src/tensor/tensor.ts), and run each kernel when it is
+// called. A device backend (e.g. WebGPU) implements the same contract with device buffers.
+//
+// The contract:
+//   - Tensors. `alloc(shape, dtype)` makes a zero-filled tensor owned by the backend; the handle
+//     shows only `shape`, `dtype` and `size`. Data crosses between host and backend only at the
+//     edges: `upload` (host → backend) and `download` (backend → host). On the host backends the
+//     handle IS a host Tensor: `upload` of a host Tensor returns it and `download` resolves to it,
+//     so nothing is copied.
+//   - Kernels. Every kernel K of the table is a method `backend[K](tensors, attrs)`: `tensors` its
+//     named tensor arguments (handles of this backend; null where the declaration allows),
+//     `attrs` its attributes as a named object. Kernels return nothing; results are written into
+//     the tensors the declaration marks `writes` (even the loss: a [1] tensor).
+//   - Ordering. Calls take effect in the order they are made. A backend may merely ENQUEUE them
+//     and run them later (a GPU queues a whole training step); `download` waits for everything
+//     queued before it that writes the tensor. `flush()` submits what is queued without waiting
+//     (a no-op on the host backends, which run each call at once). So the only waits in a
+//     training step are where a value is read on the host: the loss and the accuracy.
+//   - Capabilities. `supports(kernel, dtypes)` says whether the backend runs that kernel on
+//     tensors of those dtypes.
+//   - Precision. float32 and bfloat16 are declared compute dtypes (each kernel's arguments list
+//     which they accept); master weights and optimiser state stay float32.
+//   - Errors. A call that does not match its declaration throws a one-line TypeError naming the
+//     kernel and the argument, before anything runs (declare.ts: checkCall).
+import type { DType, HostArray, Shape, Tensor } from '../tensor/tensor.js';
+import type { TensorsFor } from './declare.js';
+import type { AttrsOf, KernelName, Kernels } from './kernels.js';
 
-/** Convolution geometry. Output size: ho = floor((h + 2·pad − kh) / stride) + 1 (likewise wo). */
-export interface ConvGeom {
-  n: number;
-  cIn: number;
-  h: number;
-  w: number;
-  cOut: number;
-  kh: number;
-  kw: number;
-  stride: number;
-  pad: number;
-  groups: number; // cIn and cOut are both divisible by groups
-  ho: number;
-  wo: number;
+export type { Activation, ConvGeom, LrnParams, PoolGeom } from './kernels.js';
+export { convOutputSize } from './kernels.js';
+export type { DType } from '../tensor/tensor.js';
+
+/** A tensor owned by a backend. Opaque: its storage is the backend's business. */
+export interface TensorHandle<D extends DType = DType> {
+  readonly shape: Shape;
+  readonly dtype: D;
+  readonly size: number;
 }
 
-/** Pooling geometry (max or average), floor mode, no padding unless pad > 0. */
-export interface PoolGeom {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  k: number;
-  stride: number;
-  pad: number;
-  ho: number;
-  wo: number;
-}
+/** The named tensor arguments of kernel K. */
+export type TensorsOf<K extends KernelName> = TensorsFor<Kernels[K], TensorHandle>;
 
-/** Cross-channel local response normalisation (SPEC §1).
- *  b_i = a_i / (k + s · Σ_{j=max(0,i−⌊size/2⌋)}^{min(C−1,i+⌊size/2⌋)} a_j²)^β,
- *  s = alpha / size when alphaScaling = 'per-size' (Caffe, PyTorch, the original code),
- *  s = alpha       when alphaScaling = 'absolute' (the paper's printed formula). */
-export interface LrnParams {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  size: number;
-  alpha: number;
-  beta: number;
-  k: number;
-  alphaScaling: 'per-size' | 'absolute';
-}
+/** One method per kernel of the table. */
+export type KernelMethods = {
+  [K in KernelName]: (tensors: TensorsOf<K>, attrs: AttrsOf<K>) => void;
+};
 
-export type Activation = 'relu' | 'tanh' | 'sigmoid';
-
-export interface Backend {
+export interface Backend extends KernelMethods {
   readonly name: string;
+  /** Whether tensors live in host memory as `Tensor`s (then `readSync` exists). */
+  readonly hostMemory: boolean;
 
   /** Threads used by the kernels (the ref backend always uses one). */
   setThreads(n: number): void;
   getThreads(): number;
 
-  // ---- convolution -------------------------------------------------------------------
-  /** y = conv(x, w) + b, then ReLU if `relu`.
-   *  x: [N, Ci, H, W]   w: [Co, Ci/G, Kh, Kw]   b: [Co] | null   y: [N, Co, Ho, Wo] */
-  conv2dForward(
-    x: Float32Array,
-    w: Float32Array,
-    b: Float32Array | null,
-    y: Float32Array,
-    g: ConvGeom,
-    relu: boolean,
-  ): void;
-  /** Gradients of y = conv(x, w) + b given dy (any ReLU already folded into dy by the caller).
-   *  x: [N, Ci, H, W]  w: [Co, Ci/G, Kh, Kw]  dy: [N, Co, Ho, Wo]
-   *  dx: [N, Ci, H, W] | null   dw: [Co, Ci/G, Kh, Kw] | null   db: [Co] | null */
-  conv2dBackward(
-    x: Float32Array,
-    w: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array | null,
-    dw: Float32Array | null,
-    db: Float32Array | null,
-    g: ConvGeom,
-  ): void;
+  /** Whether this backend runs `kernel` with tensors of these dtypes (default float32). */
+  supports(kernel: KernelName, dtypes?: readonly DType[]): boolean;
 
-  // ---- fully connected ---------------------------------------------------------------
-  /** y = x · wᵀ + b, then ReLU if `relu`.
-   *  x: [N, D]   w: [F, D]   b: [F] | null   y: [N, F] */
-  linearForward(
-    x: Float32Array,
-    w: Float32Array,
-    b: Float32Array | null,
-    y: Float32Array,
-    n: number,
-    d: number,
-    f: number,
-    relu: boolean,
-  ): void;
-  /** x: [N, D]  w: [F, D]  dy: [N, F]   dx: [N, D] | null   dw: [F, D] | null   db: [F] | null */
-  linearBackward(
-    x: Float32Array,
-    w: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array | null,
-    dw: Float32Array | null,
-    db: Float32Array | null,
-    n: number,
-    d: number,
-    f: number,
-  ): void;
-
-  // ---- pooling -----------------------------------------------------------------------
-  /** Max pooling; argmax (optional) records, per output, the flat index h·W + w of the winner
-   *  inside its own [H, W] plane (first maximum in row-major scan order wins ties, as PyTorch).
-   *  x: [N, C, H, W]   y: [N, C, Ho, Wo]   argmax: [N, C, Ho, Wo] | null */
-  maxPoolForward(x: Float32Array, y: Float32Array, argmax: Int32Array | null, g: PoolGeom): void;
-  /** dy: [N, C, Ho, Wo]   argmax: [N, C, Ho, Wo]   dx: [N, C, H, W] (overwritten) */
-  maxPoolBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: PoolGeom): void;
-  /** Average pooling, padding counted in the divisor (PyTorch's count_include_pad=True).
-   *  x: [N, C, H, W]   y: [N, C, Ho, Wo] */
-  avgPoolForward(x: Float32Array, y: Float32Array, g: PoolGeom): void;
-  /** dy: [N, C, Ho, Wo]   dx: [N, C, H, W] (overwritten) */
-  avgPoolBackward(dy: Float32Array, dx: Float32Array, g: PoolGeom): void;
-  /** Adaptive average pooling to [Ho, Wo] with PyTorch's bins:
-   *  start = floor(i·H/Ho), end = ceil((i+1)·H/Ho).
-   *  x: [N, C, H, W]   y: [N, C, Ho, Wo] */
-  adaptiveAvgPoolForward(
-    x: Float32Array,
-    y: Float32Array,
-    n: number,
-    c: number,
-    h: number,
-    w: number,
-    ho: number,
-    wo: number,
-  ): void;
-  /** dy: [N, C, Ho, Wo]   dx: [N, C, H, W] (overwritten) */
-  adaptiveAvgPoolBackward(
-    dy: Float32Array,
-    dx: Float32Array,
-    n: number,
-    c: number,
-    h: number,
-    w: number,
-    ho: number,
-    wo: number,
-  ): void;
-
-  // ---- local response normalisation ---------------------------------------------------
-  /** x, y: [N, C, H, W]; scale: [N, C, H, W] | null receives k + s·Σa² (what backward needs). */
-  lrnForward(x: Float32Array, y: Float32Array, scale: Float32Array | null, p: LrnParams): void;
-  /** x, y, scale, dy, dx: [N, C, H, W] — scale from lrnForward on the same x. */
-  lrnBackward(
-    x: Float32Array,
-    y: Float32Array,
-    scale: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array,
-    p: LrnParams,
-  ): void;
-
-  // ---- elementwise --------------------------------------------------------------------
-  /** y = act(x), any shape; y may be x (in place). */
-  activationForward(kind: Activation, x: Float32Array, y: Float32Array): void;
-  /** dx = dy · act'(·), written from the forward OUTPUT y; dx may be dy (in place). */
-  activationBackward(kind: Activation, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  /** y = x · mask · scale (mask of 0/1 bytes drawn by the caller's seeded generator);
-   *  y may be x. Used for dropout forward and backward alike. */
-  dropoutApply(x: Float32Array, mask: Uint8Array, scale: number, y: Float32Array): void;
-  /** y = x · scale (classic dropout at test time); y may be x. */
-  scale(x: Float32Array, scale: number, y: Float32Array): void;
-
-  // ---- loss ---------------------------------------------------------------------------
-  /** Mean softmax cross-entropy over the batch with label smoothing ε (target: 1−ε on the
-   *  label plus ε/L everywhere). Writes probs (softmax) and dlogits = (probs − target)/N.
-   *  logits, probs, dlogits: [N, L]   labels: [N] (0 ≤ label < L). Returns the mean loss. */
-  softmaxCrossEntropy(
-    logits: Float32Array,
-    labels: Int32Array,
-    n: number,
-    l: number,
-    smoothing: number,
-    probs: Float32Array,
-    dlogits: Float32Array | null,
-  ): number;
-
-  // ---- optimiser ----------------------------------------------------------------------
-  /** The paper's SGD rule in one pass, for one parameter tensor (any shape, flat):
-   *  v ← momentum·v − weightDecay·lr·w − lr·g ;  w ← w + v.
-   *  w, g, v: same length */
-  sgdUpdate(
-    w: Float32Array,
-    g: Float32Array,
-    v: Float32Array,
-    lr: number,
-    momentum: number,
-    weightDecay: number,
-  ): void;
+  /** A new zero-filled tensor. */
+  alloc<D extends DType>(shape: Shape, dtype: D): TensorHandle<D>;
+  /** Host → backend. Without `into`: a tensor holding `host`'s values (on the host backends:
+   *  `host` itself, shared, no copy). With `into` (same dtype and size): copies into it. */
+  upload<D extends DType>(host: Tensor<D>, into?: TensorHandle<D>): TensorHandle<D>;
+  /** Backend → host, after the queued work that writes `t` (host backends: `t` itself). */
+  download<D extends DType>(t: TensorHandle<D>): Promise<Tensor<D>>;
+  /** Host backends only: `t` as the host Tensor it is, at once. */
+  readSync?<D extends DType>(t: TensorHandle<D>): Tensor<D>;
+  /** The same storage seen with another shape of the same size (no copy). */
+  view<D extends DType>(t: TensorHandle<D>, shape: Shape): TensorHandle<D>;
+  /** Submits queued work without waiting for it. */
+  flush(): void;
 }
 
-export function convOutputSize(inSize: number, k: number, stride: number, pad: number): number {
-  return Math.floor((inSize + 2 * pad - k) / stride) + 1;
+/** A tensor of a host-memory backend as the host Tensor it is (no copy); a one-line error on a
+ *  device backend, whose tensors are read with `await download()`. For code that reads values
+ *  synchronously (checkpoints, exports, the CLI's batch loops). */
+export function hostTensor<D extends DType>(backend: Backend, t: TensorHandle<D>): Tensor<D> {
+  if (!backend.readSync)
+    throw new Error(
+      `backend ${backend.name} keeps its tensors on the device: read them with await download()`,
+    );
+  return backend.readSync(t);
+}
+
+/** hostTensor(backend, t).data */
+export function hostData<D extends DType>(backend: Backend, t: TensorHandle<D>): HostArray<D> {
+  return hostTensor(backend, t).data;
 }

@@ -1,6 +1,7 @@
 // `alexnet infer`: .npy in (NCHW float32), the named layer's output (default: logits) out as .npy,
 // in eval mode — so any tool can feed the network and compare its outputs.
 import { Command } from 'commander';
+import { hostTensor } from '../backend/backend.js';
 import { loadModel } from '../models/checkpoint.js';
 import { readNpy, writeNpy } from '../tensor/npy.js';
 import { Tensor, shapeString } from '../tensor/tensor.js';
@@ -55,7 +56,7 @@ export function registerInfer(program: Command): void {
         );
       }
       const y = runBatched(x, o.batch, (b) =>
-        o.layer ? net.forwardTo(b, o.layer) : net.forward(b, false),
+        hostTensor(net.backend, o.layer ? net.forwardTo(b, o.layer) : net.forward(b, false)),
       );
       writeNpy(o.output, y);
       if (o.json) printJson({ output: o.output, shape: y.shape, layer: o.layer ?? 'logits' });

@@ -6,6 +6,7 @@ import { imageToInput, DEFAULT_GRAY, DEFAULT_RGB } from '../data/image.js';
 import { loadImage256, viewsFor } from '../data/views.js';
 import { topK } from '../eval/topk.js';
 import { loadModel } from '../models/checkpoint.js';
+import { SoftmaxLoss } from '../nn/loss.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
@@ -47,6 +48,7 @@ export function registerPredict(program: Command): void {
         usage(
           '--views 10: Fashion-MNIST models see whole 28×28 images, so only the centre view makes sense',
         );
+      const softmax = new SoftmaxLoss(net.backend);
       const names = meta.classNames ?? Array.from({ length: c.classes }, (_, i) => String(i));
       const per = c.channels * c.inputSize * c.inputSize;
       for (const path of images) {
@@ -56,17 +58,8 @@ export function registerPredict(program: Command): void {
             : [await imageToInput(path, pre, c.inputSize)];
         const x = new Tensor([views.length, c.channels, c.inputSize, c.inputSize]);
         views.forEach((v, i) => x.data.set(v.subarray(0, per), i * per));
-        const logits = net.forward(x, false);
-        const probs = new Float32Array(logits.size);
-        backend.softmaxCrossEntropy(
-          logits.data,
-          new Int32Array(views.length),
-          views.length,
-          c.classes,
-          0,
-          probs,
-          null,
-        );
+        softmax.run(net.forward(x, false), new Int32Array(views.length), 0, false);
+        const { probs } = await softmax.read();
         const mean = new Float32Array(c.classes);
         for (let v = 0; v < views.length; v++)
           for (let j = 0; j < c.classes; j++) mean[j] += probs[v * c.classes + j] / views.length;

@@ -4,6 +4,7 @@
 // (on its worker) while the previous batch is computed.
 // Letters: N samples, B batch, L classes.
 import type { Split } from '../data/dataset.js';
+import { SoftmaxLoss } from '../nn/loss.js';
 import type { Net } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
@@ -95,7 +96,7 @@ export async function predictSplit(
       : split.fill(idx, buf, false, 0);
   };
   let next: Promise<void> | null = n > 0 ? start(0) : null;
-  const p = new Float32Array(b * l);
+  const losses = nets.map((net) => new SoftmaxLoss(net.backend));
   for (let s = 0; s < n; s += b) {
     const m = Math.min(b, n - s);
     await next;
@@ -112,9 +113,9 @@ export async function predictSplit(
         for (let k = 0; k < m; k++)
           x.data.set(buf.subarray((k * v + view) * per, (k * v + view + 1) * per), k * per);
       }
-      for (const net of nets) {
-        const logits = net.forward(x, false);
-        net.backend.softmaxCrossEntropy(logits.data, lab, m, l, 0, p.subarray(0, m * l), null);
+      for (let k = 0; k < nets.length; k++) {
+        losses[k].run(nets[k].forward(x, false), lab, 0, false);
+        const { probs: p } = await losses[k].read();
         for (let j = 0; j < m * l; j++) out[j] += p[j] / (nets.length * v);
       }
     }

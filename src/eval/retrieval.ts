@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { DEFAULT_GRAY, DEFAULT_RGB, imageToInput } from '../data/image.js';
+import { hostTensor } from '../backend/backend.js';
 import type { ModelMeta, Preprocess } from '../models/config.js';
 import type { Net } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -79,7 +80,7 @@ export async function extractFeatures(
     if (pending.length === 0) return;
     const x = new Tensor([pending.length, c, p, p]);
     pending.forEach((e, i) => x.data.set(e.x, i * per));
-    const y = net.forwardTo(x, layer);
+    const y = hostTensor(net.backend, net.forwardTo(x, layer));
     chunks.push(new Tensor(y.shape, y.data.slice())); // layers reuse their output buffers
     kept.push(...pending.map((e) => e.path));
     pending = [];

@@ -7,6 +7,7 @@
 //   - classic dropout's test-time scale (1 − p) becomes a Mul; inverted dropout is the identity;
 //   - adaptive average pooling is fixed by the input size: omitted when it is already the target
 //     size, an AveragePool when the size divides evenly, refused otherwise.
+import { hostData } from '../backend/backend.js';
 import type { Net } from '../nn/net.js';
 import type { Layer } from '../nn/layer.js';
 import type { Conv2d } from '../nn/conv.js';
@@ -73,8 +74,8 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
         const c = layer as Conv2d;
         const { k, stride, pad, groups } = c.spec;
         initializer.push(
-          floatTensor(c.weight.name, c.weight.shape, c.weight.data),
-          floatTensor(c.bias.name, c.bias.shape, c.bias.data),
+          floatTensor(c.weight.name, c.weight.shape, hostData(net.backend, c.weight.value)),
+          floatTensor(c.bias.name, c.bias.shape, hostData(net.backend, c.bias.value)),
         );
         emit(
           layer,
@@ -93,8 +94,8 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
       case 'linear': {
         const l = layer as Linear;
         initializer.push(
-          floatTensor(l.weight.name, l.weight.shape, l.weight.data),
-          floatTensor(l.bias.name, l.bias.shape, l.bias.data),
+          floatTensor(l.weight.name, l.weight.shape, hostData(net.backend, l.weight.value)),
+          floatTensor(l.bias.name, l.bias.shape, hostData(net.backend, l.bias.value)),
         );
         emit(
           layer,

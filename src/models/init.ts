@@ -6,6 +6,7 @@
 //   xavier  — uniform ±√(6/(fan_in+fan_out)), biases 0 (what the d2l chapter applies);
 //   kaiming — PyTorch's default for Conv2d/Linear: weights and biases U(±1/√fan_in).
 import type { Net } from '../nn/net.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 
 export const INIT_SCHEMES = ['paper', 'caffe', 'xavier', 'kaiming'] as const;
@@ -17,7 +18,10 @@ export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Se
   const rng = new Rng(seed);
   for (const layer of net.layers) {
     if (layer.params.length === 0 || (only && !only.has(layer.name))) continue;
-    const [w, b] = layer.params;
+    const [wp, bp] = layer.params;
+    // Drawn on the host in a fixed order (the seed's stream), then uploaded.
+    const w = new Tensor(wp.shape);
+    const b = new Tensor(bp.shape);
     const fanIn = w.shape.slice(1).reduce((a, d) => a * d, 1);
     const receptive = w.shape.slice(2).reduce((a, d) => a * d, 1);
     const fanOut = w.shape[0] * receptive;
@@ -48,5 +52,7 @@ export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Se
         break;
       }
     }
+    net.backend.upload(w, wp.value);
+    net.backend.upload(b, bp.value);
   }
 }

@@ -1,8 +1,8 @@
 // Elementwise non-linearities: ReLU (the paper's choice, §3.1), and tanh/sigmoid for ablations.
 // When the Net fuses a ReLU into the layer before it, this layer is skipped at run time.
 import type { Activation } from '../backend/backend.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
-import { Buffer32, type ForwardContext, type Layer } from './layer.js';
+import type { Shape } from '../tensor/tensor.js';
+import { Slot, type F32, type ForwardContext, type Layer } from './layer.js';
 
 export interface ActivationSpec {
   kind: Activation;
@@ -11,11 +11,12 @@ export interface ActivationSpec {
 
 export class ActivationLayer implements Layer {
   readonly params = [];
+  readonly kernels = ['activationForward', 'activationBackward'] as const;
   readonly kind: Activation;
   readonly name: string;
-  private y: Tensor | null = null;
-  private out = new Buffer32();
-  private dxBuf = new Buffer32();
+  private y: F32 | null = null;
+  private out = new Slot();
+  private dxBuf = new Slot();
 
   constructor(readonly spec: ActivationSpec) {
     this.kind = spec.kind;
@@ -30,18 +31,18 @@ export class ActivationLayer implements Layer {
     return 0;
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
-    const y = new Tensor(x.shape, this.out.get(x.size));
-    ctx.backend.activationForward(this.kind, x.data, y.data);
+  forward(x: F32, ctx: ForwardContext): F32 {
+    const y = this.out.get(ctx.backend, x.shape);
+    ctx.backend.activationForward({ x, y }, { kind: this.kind });
     if (ctx.training) this.y = y;
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!this.y) throw new Error(`${this.name}: backward without a training forward`);
     if (!needInput) return null;
-    const dx = new Tensor(dy.shape, this.dxBuf.get(dy.size));
-    ctx.backend.activationBackward(this.kind, this.y.data, dy.data, dx.data);
+    const dx = this.dxBuf.get(ctx.backend, dy.shape);
+    ctx.backend.activationBackward({ y: this.y, dy, dx }, { kind: this.kind });
     return dx;
   }
 }

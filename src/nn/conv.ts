@@ -1,10 +1,10 @@
 // Convolution layer (stride, padding, groups). With groups = 2 it is the paper's two towers on one
 // device: each half of the output channels sees only its half of the input channels (conv2, conv4,
 // conv5 in the paper). A ReLU that directly follows is fused into the kernel (`fuseRelu`).
-import { convOutputSize, type ConvGeom } from '../backend/backend.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
+import { convOutputSize, type Backend, type ConvGeom } from '../backend/backend.js';
+import type { Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { Buffer32, makeParam, type ForwardContext, type Layer, type Param } from './layer.js';
+import { makeParam, Slot, type F32, type ForwardContext, type Layer, type Param } from './layer.js';
 
 export interface ConvSpec {
   kind: 'conv';
@@ -18,20 +18,22 @@ export interface ConvSpec {
 
 export class Conv2d implements Layer {
   readonly kind = 'conv';
+  readonly kernels = ['conv2dForward', 'conv2dBackward', 'activationBackward'] as const;
   readonly name: string;
   readonly params: Param[];
   readonly weight: Param; // [Co, Ci/G, K, K]
   readonly bias: Param; // [Co]
   /** Set by the Net when the next layer is a ReLU: forward applies it, backward undoes through it. */
   fuseRelu = false;
-  private x: Tensor | null = null;
-  private y: Tensor | null = null;
-  private out = new Buffer32();
-  private dxBuf = new Buffer32();
+  private x: F32 | null = null;
+  private y: F32 | null = null;
+  private out = new Slot();
+  private dxBuf = new Slot();
 
   constructor(
     readonly spec: ConvSpec,
     readonly cIn: number,
+    backend: Backend,
   ) {
     if (cIn % spec.groups !== 0 || spec.out % spec.groups !== 0) {
       usage(
@@ -39,8 +41,13 @@ export class Conv2d implements Layer {
       );
     }
     this.name = spec.name;
-    this.weight = makeParam(`${spec.name}.weight`, [spec.out, cIn / spec.groups, spec.k, spec.k]);
-    this.bias = makeParam(`${spec.name}.bias`, [spec.out]);
+    this.weight = makeParam(backend, `${spec.name}.weight`, [
+      spec.out,
+      cIn / spec.groups,
+      spec.k,
+      spec.k,
+    ]);
+    this.bias = makeParam(backend, `${spec.name}.bias`, [spec.out]);
     this.params = [this.weight, this.bias];
   }
 
@@ -61,17 +68,20 @@ export class Conv2d implements Layer {
     return co * ho * wo * (this.cIn / this.spec.groups) * this.spec.k * this.spec.k;
   }
 
-  private geom(x: Tensor): ConvGeom {
+  private geom(x: F32): ConvGeom {
     const [n, c, h, w] = x.shape;
     const [co, ho, wo] = this.outputShape([c, h, w]);
     const { k, stride, pad, groups } = this.spec;
     return { n, cIn: c, h, w, cOut: co, kh: k, kw: k, stride, pad, groups, ho, wo };
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
+  forward(x: F32, ctx: ForwardContext): F32 {
     const g = this.geom(x);
-    const y = new Tensor([g.n, g.cOut, g.ho, g.wo], this.out.get(g.n * g.cOut * g.ho * g.wo));
-    ctx.backend.conv2dForward(x.data, this.weight.data, this.bias.data, y.data, g, this.fuseRelu);
+    const y = this.out.get(ctx.backend, [g.n, g.cOut, g.ho, g.wo]);
+    ctx.backend.conv2dForward(
+      { x, w: this.weight.value, b: this.bias.value, y },
+      { ...g, relu: this.fuseRelu },
+    );
     if (ctx.training) {
       this.x = x;
       this.y = y;
@@ -79,19 +89,20 @@ export class Conv2d implements Layer {
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!this.x || !this.y) throw new Error(`${this.name}: backward without a training forward`);
     const g = this.geom(this.x);
-    if (this.fuseRelu) ctx.backend.activationBackward('relu', this.y.data, dy.data, dy.data);
-    const dx = needInput ? new Tensor(this.x.shape, this.dxBuf.get(this.x.size)) : null;
-    const frozen = this.weight.frozen;
+    if (this.fuseRelu) ctx.backend.activationBackward({ y: this.y, dy, dx: dy }, { kind: 'relu' });
+    const dx = needInput ? this.dxBuf.get(ctx.backend, this.x.shape) : null;
     ctx.backend.conv2dBackward(
-      this.x.data,
-      this.weight.data,
-      dy.data,
-      dx ? dx.data : null,
-      frozen ? null : this.weight.grad,
-      this.bias.frozen ? null : this.bias.grad,
+      {
+        x: this.x,
+        w: this.weight.value,
+        dy,
+        dx,
+        dw: this.weight.frozen ? null : this.weight.grad,
+        db: this.bias.frozen ? null : this.bias.grad,
+      },
       g,
     );
     return dx;

@@ -3,8 +3,9 @@
 //   'inverted' — train with mask/(1 − p), identity at test time (PyTorch's; the default).
 // Masks come from the run's seeded generator, so a resumed run draws the same masks.
 import { Tensor, type Shape } from '../tensor/tensor.js';
+import type { TensorHandle } from '../backend/backend.js';
 import type { Rng } from '../util/rng.js';
-import { Buffer32, type ForwardContext, type Layer } from './layer.js';
+import { Slot, type F32, type ForwardContext, type Layer } from './layer.js';
 
 export type DropoutMode = 'classic' | 'inverted';
 
@@ -16,11 +17,14 @@ export interface DropoutSpec {
 
 export class Dropout implements Layer {
   readonly params = [];
+  readonly kernels = ['scale', 'dropoutApply'] as const;
   readonly kind = 'dropout';
   readonly name: string;
-  private mask = new Uint8Array(0);
-  private out = new Buffer32();
-  private dxBuf = new Buffer32();
+  /** Drawn on the host by the run's generator, then uploaded (on the host backends: shared). */
+  private mask = Tensor.of('uint8', [0]);
+  private maskOnBackend: TensorHandle<'uint8'> | null = null;
+  private out = new Slot();
+  private dxBuf = new Slot();
 
   constructor(
     readonly spec: DropoutSpec,
@@ -41,22 +45,30 @@ export class Dropout implements Layer {
     return this.mode === 'inverted' ? 1 / (1 - this.spec.p) : 1;
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
-    const y = new Tensor(x.shape, this.out.get(x.size));
+  forward(x: F32, ctx: ForwardContext): F32 {
+    const y = this.out.get(ctx.backend, x.shape);
     if (!ctx.training) {
-      ctx.backend.scale(x.data, this.mode === 'classic' ? 1 - this.spec.p : 1, y.data);
+      ctx.backend.scale({ x, y }, { scale: this.mode === 'classic' ? 1 - this.spec.p : 1 });
       return y;
     }
-    if (this.mask.length !== x.size) this.mask = new Uint8Array(x.size);
-    drawMask(this.mask, 1 - this.spec.p, ctx.rng);
-    ctx.backend.dropoutApply(x.data, this.mask, this.trainScale(), y.data);
+    if (this.mask.size !== x.size) this.mask = Tensor.of('uint8', [x.size]);
+    drawMask(this.mask.data, 1 - this.spec.p, ctx.rng);
+    const mask = (this.maskOnBackend = ctx.backend.upload(
+      this.mask,
+      this.maskOnBackend?.size === x.size ? this.maskOnBackend : undefined,
+    ));
+    ctx.backend.dropoutApply({ x, mask, y }, { scale: this.trainScale() });
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!needInput) return null;
-    const dx = new Tensor(dy.shape, this.dxBuf.get(dy.size));
-    ctx.backend.dropoutApply(dy.data, this.mask, this.trainScale(), dx.data);
+    if (!this.maskOnBackend) throw new Error(`${this.name}: backward without a training forward`);
+    const dx = this.dxBuf.get(ctx.backend, dy.shape);
+    ctx.backend.dropoutApply(
+      { x: dy, mask: this.maskOnBackend, y: dx },
+      { scale: this.trainScale() },
+    );
     return dx;
   }
 }

@@ -1,6 +1,6 @@
 // Flatten [N, C, H, W] → [N, C·H·W] (no copy): the bridge from pool5 to fc6.
-import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
-import type { Layer } from './layer.js';
+import { sizeOf, type Shape } from '../tensor/tensor.js';
+import type { F32, ForwardContext, Layer } from './layer.js';
 
 export interface FlattenSpec {
   kind: 'flatten';
@@ -9,8 +9,9 @@ export interface FlattenSpec {
 
 export class Flatten implements Layer {
   readonly params = [];
+  readonly kernels = [] as const;
   readonly kind = 'flatten';
-  private inShape: Shape = [];
+  private inShape: readonly number[] = [];
 
   constructor(readonly name: string) {}
 
@@ -22,12 +23,12 @@ export class Flatten implements Layer {
     return 0;
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: F32, ctx: ForwardContext): F32 {
     this.inShape = x.shape;
-    return x.reshape([x.shape[0], x.size / x.shape[0]]);
+    return ctx.backend.view(x, [x.shape[0], x.size / x.shape[0]]);
   }
 
-  backward(dy: Tensor, _ctx: unknown, needInput: boolean): Tensor | null {
-    return needInput ? dy.reshape(this.inShape) : null;
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
+    return needInput ? ctx.backend.view(dy, this.inShape) : null;
   }
 }

@@ -1,17 +1,23 @@
 // The Layer contract. Shapes passed to `outputShape`/`macs` are per sample (no batch axis):
-// [C, H, W] for maps, [D] for vectors. Tensors passed to forward/backward carry the batch:
-// [N, C, H, W] or [N, D]. A layer keeps what its backward needs from the last training forward,
-// and reuses its output buffers while the batch size stays the same.
-import type { Backend } from '../backend/backend.js';
-import type { Shape, Tensor } from '../tensor/tensor.js';
+// [C, H, W] for maps, [D] for vectors. Tensors passed to forward/backward are handles of the
+// net's backend and carry the batch: [N, C, H, W] or [N, D]. A layer keeps what its backward
+// needs from the last training forward, and reuses its output tensors while the batch size stays
+// the same. Layers call kernels only; they never read or write host arrays.
+import type { Backend, TensorHandle } from '../backend/backend.js';
+import type { KernelName } from '../backend/kernels.js';
+import { sameShape, sizeOf, type DType, type Shape } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 
-/** A learnable tensor with its gradient, registered under a PyTorch-style name (`conv1.weight`). */
+/** A float32 tensor of a backend (activations, gradients, parameters). */
+export type F32 = TensorHandle<'float32'>;
+
+/** A learnable tensor with its gradient, registered under a PyTorch-style name (`conv1.weight`).
+ *  Both live on the net's backend; they are the float32 master copy. */
 export interface Param {
   readonly name: string;
   readonly shape: Shape;
-  readonly data: Float32Array;
-  readonly grad: Float32Array;
+  readonly value: F32;
+  readonly grad: F32;
   /** Frozen parameters get no gradient step (fine-tuning). */
   frozen: boolean;
 }
@@ -27,32 +33,38 @@ export interface Layer {
   readonly name: string;
   readonly kind: string;
   readonly params: Param[];
+  /** The kernels forward and backward call (for capabilities and fallback). */
+  readonly kernels: readonly KernelName[];
   /** Per-sample output shape; throws a one-line error naming the layer when the map vanishes. */
   outputShape(input: Shape): Shape;
   /** Multiply–accumulates per sample (weights only: conv and fully connected layers). */
   macs(input: Shape): number;
-  forward(x: Tensor, ctx: ForwardContext): Tensor;
+  forward(x: F32, ctx: ForwardContext): F32;
   /** Gradient w.r.t. the input (null when `needInput` is false); fills the params' grads. */
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null;
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null;
 }
 
-export function makeParam(name: string, shape: Shape): Param {
-  let n = 1;
-  for (const d of shape) n *= d;
+export function makeParam(backend: Backend, name: string, shape: Shape): Param {
   return {
     name,
     shape: [...shape],
-    data: new Float32Array(n),
-    grad: new Float32Array(n),
+    value: backend.alloc(shape, 'float32'),
+    grad: backend.alloc(shape, 'float32'),
     frozen: false,
   };
 }
 
-/** A reusable output buffer: reallocated only when the requested shape's size changes. */
-export class Buffer32 {
-  private data = new Float32Array(0);
-  get(size: number): Float32Array {
-    if (this.data.length !== size) this.data = new Float32Array(size);
-    return this.data;
+/** A reusable tensor: reallocated only when the requested size, dtype or backend changes. */
+export class Slot<D extends DType = 'float32'> {
+  private t: TensorHandle<D> | null = null;
+  private owner: Backend | null = null;
+  constructor(private readonly dtype: D = 'float32' as D) {}
+  get(backend: Backend, shape: Shape): TensorHandle<D> {
+    const size = sizeOf(shape);
+    if (!this.t || this.t.size !== size || this.owner !== backend) {
+      this.t = backend.alloc(shape, this.dtype);
+      this.owner = backend;
+    }
+    return sameShape(this.t.shape, shape) ? this.t : backend.view(this.t, shape);
   }
 }

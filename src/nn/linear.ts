@@ -1,7 +1,8 @@
 // Fully connected layer: y = x·wᵀ + b with w: [F, D] (PyTorch's layout). `out` may be
 // 'classes' (fc8), resolved to the model's class count. A following ReLU is fused.
-import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
-import { Buffer32, makeParam, type ForwardContext, type Layer, type Param } from './layer.js';
+import type { Backend } from '../backend/backend.js';
+import { sizeOf, type Shape } from '../tensor/tensor.js';
+import { makeParam, Slot, type F32, type ForwardContext, type Layer, type Param } from './layer.js';
 
 export interface LinearSpec {
   kind: 'linear';
@@ -11,24 +12,26 @@ export interface LinearSpec {
 
 export class Linear implements Layer {
   readonly kind = 'linear';
+  readonly kernels = ['linearForward', 'linearBackward', 'activationBackward'] as const;
   readonly name: string;
   readonly params: Param[];
   readonly weight: Param; // [F, D]
   readonly bias: Param; // [F]
   fuseRelu = false;
-  private x: Tensor | null = null;
-  private y: Tensor | null = null;
-  private out = new Buffer32();
-  private dxBuf = new Buffer32();
+  private x: F32 | null = null;
+  private y: F32 | null = null;
+  private out = new Slot();
+  private dxBuf = new Slot();
 
   constructor(
     readonly spec: LinearSpec,
     readonly dIn: number,
     readonly fOut: number,
+    backend: Backend,
   ) {
     this.name = spec.name;
-    this.weight = makeParam(`${spec.name}.weight`, [fOut, dIn]);
-    this.bias = makeParam(`${spec.name}.bias`, [fOut]);
+    this.weight = makeParam(backend, `${spec.name}.weight`, [fOut, dIn]);
+    this.bias = makeParam(backend, `${spec.name}.bias`, [fOut]);
     this.params = [this.weight, this.bias];
   }
 
@@ -43,18 +46,12 @@ export class Linear implements Layer {
     return this.dIn * this.fOut;
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
+  forward(x: F32, ctx: ForwardContext): F32 {
     const n = x.shape[0];
-    const y = new Tensor([n, this.fOut], this.out.get(n * this.fOut));
+    const y = this.out.get(ctx.backend, [n, this.fOut]);
     ctx.backend.linearForward(
-      x.data,
-      this.weight.data,
-      this.bias.data,
-      y.data,
-      n,
-      this.dIn,
-      this.fOut,
-      this.fuseRelu,
+      { x, w: this.weight.value, b: this.bias.value, y },
+      { n, d: this.dIn, f: this.fOut, relu: this.fuseRelu },
     );
     if (ctx.training) {
       this.x = x;
@@ -63,21 +60,21 @@ export class Linear implements Layer {
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!this.x || !this.y) throw new Error(`${this.name}: backward without a training forward`);
     const n = this.x.shape[0];
-    if (this.fuseRelu) ctx.backend.activationBackward('relu', this.y.data, dy.data, dy.data);
-    const dx = needInput ? new Tensor(this.x.shape, this.dxBuf.get(this.x.size)) : null;
+    if (this.fuseRelu) ctx.backend.activationBackward({ y: this.y, dy, dx: dy }, { kind: 'relu' });
+    const dx = needInput ? this.dxBuf.get(ctx.backend, this.x.shape) : null;
     ctx.backend.linearBackward(
-      this.x.data,
-      this.weight.data,
-      dy.data,
-      dx ? dx.data : null,
-      this.weight.frozen ? null : this.weight.grad,
-      this.bias.frozen ? null : this.bias.grad,
-      n,
-      this.dIn,
-      this.fOut,
+      {
+        x: this.x,
+        w: this.weight.value,
+        dy,
+        dx,
+        dw: this.weight.frozen ? null : this.weight.grad,
+        db: this.bias.frozen ? null : this.bias.grad,
+      },
+      { n, d: this.dIn, f: this.fOut },
     );
     return dx;
   }

@@ -2,8 +2,8 @@
 // 'per-size' divides α by the window size (the original cuda-convnet code, Caffe and PyTorch),
 // 'absolute' uses α as printed in the paper. Forward keeps the scale term for backward.
 import type { LrnParams } from '../backend/backend.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
-import { Buffer32, type ForwardContext, type Layer } from './layer.js';
+import type { Shape } from '../tensor/tensor.js';
+import { Slot, type F32, type ForwardContext, type Layer } from './layer.js';
 
 export interface LrnSpec {
   kind: 'lrn';
@@ -17,13 +17,14 @@ export interface LrnSpec {
 
 export class Lrn implements Layer {
   readonly params = [];
+  readonly kernels = ['lrnForward', 'lrnBackward'] as const;
   readonly kind = 'lrn';
   readonly name: string;
-  private x: Tensor | null = null;
-  private y: Tensor | null = null;
-  private out = new Buffer32();
-  private scaleBuf = new Buffer32();
-  private dxBuf = new Buffer32();
+  private x: F32 | null = null;
+  private y: F32 | null = null;
+  private out = new Slot();
+  private scaleBuf = new Slot();
+  private dxBuf = new Slot();
 
   constructor(readonly spec: LrnSpec) {
     this.name = spec.name;
@@ -37,20 +38,16 @@ export class Lrn implements Layer {
     return 0;
   }
 
-  private params4(x: Tensor): LrnParams {
+  private params4(x: F32): LrnParams {
     const [n, c, h, w] = x.shape;
     const { size, alpha, beta, k } = this.spec;
     return { n, c, h, w, size, alpha, beta, k, alphaScaling: this.spec.alphaScaling ?? 'per-size' };
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
-    const y = new Tensor(x.shape, this.out.get(x.size));
-    ctx.backend.lrnForward(
-      x.data,
-      y.data,
-      ctx.training ? this.scaleBuf.get(x.size) : null,
-      this.params4(x),
-    );
+  forward(x: F32, ctx: ForwardContext): F32 {
+    const y = this.out.get(ctx.backend, x.shape);
+    const scale = ctx.training ? this.scaleBuf.get(ctx.backend, x.shape) : null;
+    ctx.backend.lrnForward({ x, y, scale }, this.params4(x));
     if (ctx.training) {
       this.x = x;
       this.y = y;
@@ -58,18 +55,12 @@ export class Lrn implements Layer {
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!this.x || !this.y) throw new Error(`${this.name}: backward without a training forward`);
     if (!needInput) return null;
-    const dx = new Tensor(this.x.shape, this.dxBuf.get(this.x.size));
-    ctx.backend.lrnBackward(
-      this.x.data,
-      this.y.data,
-      this.scaleBuf.get(this.x.size),
-      dy.data,
-      dx.data,
-      this.params4(this.x),
-    );
+    const dx = this.dxBuf.get(ctx.backend, this.x.shape);
+    const scale = this.scaleBuf.get(ctx.backend, this.x.shape);
+    ctx.backend.lrnBackward({ x: this.x, y: this.y, scale, dy, dx }, this.params4(this.x));
     return dx;
   }
 }

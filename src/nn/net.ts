@@ -10,7 +10,7 @@ import { ActivationLayer, type ActivationSpec } from './activation.js';
 import { Conv2d, type ConvSpec } from './conv.js';
 import { Dropout, type DropoutMode, type DropoutSpec } from './dropout.js';
 import { Flatten, type FlattenSpec } from './flatten.js';
-import type { ForwardContext, Layer, Param } from './layer.js';
+import { Slot, type F32, type ForwardContext, type Layer, type Param } from './layer.js';
 import { Linear, type LinearSpec } from './linear.js';
 import { Lrn, type LrnSpec } from './lrn.js';
 import { AdaptiveAvgPool2d, Pool2d, type AdaptivePoolSpec, type PoolSpec } from './pool.js';
@@ -51,7 +51,9 @@ export class Net {
   readonly input: Shape;
   /** Seeded generator for dropout masks; its state is saved with training checkpoints. */
   readonly rng: Rng;
-  backend: Backend;
+  /** Where every tensor of this net lives and every kernel runs. */
+  readonly backend: Backend;
+  private readonly inputSlot = new Slot();
   /** When set, forward and backward add each layer's wall time to it (`alexnet bench --layers`). */
   profile: LayerProfile | null = null;
 
@@ -61,7 +63,7 @@ export class Net {
     this.rng = new Rng(seed);
     let shape: Shape = opts.input;
     for (const spec of specs) {
-      const layer = buildLayer(spec, shape, opts);
+      const layer = buildLayer(spec, shape, opts, backend);
       shape = layer.outputShape(shape);
       const macs = layer.macs(
         this.rows.length === 0 ? opts.input : this.rows[this.rows.length - 1].output,
@@ -71,7 +73,7 @@ export class Net {
         name: layer.name,
         kind: layer.kind,
         output: shape,
-        params: layer.params.reduce((s, p) => s + p.data.length, 0),
+        params: layer.params.reduce((s, p) => s + p.value.size, 0),
         macs,
       });
       for (const p of layer.params) {
@@ -111,7 +113,13 @@ export class Net {
     return { backend: this.backend, training, rng: this.rng };
   }
 
-  private checkInput(x: Tensor): void {
+  /** A host input on a device backend is uploaded; on the host backends it is used as it is. */
+  private onBackend(x: Tensor | F32): F32 {
+    if (!(x instanceof Tensor) || this.backend.hostMemory) return x;
+    return this.backend.upload(x, this.inputSlot.get(this.backend, x.shape));
+  }
+
+  private checkInput(x: F32): void {
     const per = x.shape.slice(1);
     if (x.shape.length !== this.input.length + 1 || per.some((d, i) => d !== this.input[i])) {
       usage(
@@ -120,8 +128,10 @@ export class Net {
     }
   }
 
-  /** Forward to the logits ([N, classes]); training mode keeps what backward needs. */
-  forward(x: Tensor, training: boolean): Tensor {
+  /** Forward to the logits ([N, classes]); training mode keeps what backward needs. The result
+   *  is the backend's tensor (read it with backend.download; the net reuses it next call). */
+  forward(input: Tensor | F32, training: boolean): F32 {
+    const x = this.onBackend(input);
     this.checkInput(x);
     const ctx = this.context(training);
     let h = x;
@@ -141,12 +151,13 @@ export class Net {
   }
 
   /** Eval-mode forward that stops at the named layer and returns its output (e.g. fc7). */
-  forwardTo(x: Tensor, layerName: string): Tensor {
+  forwardTo(input: Tensor | F32, layerName: string): F32 {
     const stop = this.layers.findIndex((l) => l.name === layerName);
     if (stop < 0)
       usage(
         `--layer ${layerName}: no such layer (have ${this.layers.map((l) => l.name).join(', ')})`,
       );
+    const x = this.onBackend(input);
     this.checkInput(x);
     const ctx = this.context(false);
     // A layer whose ReLU is fused would return post-ReLU values: run it unfused when it is the target.
@@ -167,9 +178,9 @@ export class Net {
   }
 
   /** Backward from dlogits through every layer, filling each parameter's grad. */
-  backward(dlogits: Tensor): void {
+  backward(dlogits: F32): void {
     const ctx = this.context(true);
-    let g: Tensor | null = dlogits;
+    let g: F32 | null = dlogits;
     for (let i = this.layers.length - 1; i >= 0 && g; i--) {
       if (this.isFusedAway(i)) continue;
       const t0 = this.profile ? performance.now() : 0;
@@ -184,9 +195,21 @@ export class Net {
     return false;
   }
 
-  /** name → tensor, in registration order (conv1.weight, conv1.bias, …, fc8.bias). */
+  /** name → tensor, in registration order (conv1.weight, conv1.bias, …, fc8.bias). On the host
+   *  backends these ARE the parameters (no copy); a device backend needs `readState`. */
   stateDict(): Map<string, Tensor> {
-    return new Map(this.params.map((p) => [p.name, new Tensor(p.shape, p.data)]));
+    const b = this.backend;
+    if (!b.readSync)
+      throw new Error(`backend ${b.name}: read the parameters with await readState()`);
+    return new Map(this.params.map((p) => [p.name, b.readSync!(p.value).reshape(p.shape)]));
+  }
+
+  /** The parameters on the host, after the queued work (any backend). */
+  async readState(): Promise<Map<string, Tensor>> {
+    const out = new Map<string, Tensor>();
+    for (const p of this.params)
+      out.set(p.name, (await this.backend.download(p.value)).reshape(p.shape));
+    return out;
   }
 
   /** Copies tensors into the parameters; every parameter must be present with its exact shape. */
@@ -196,7 +219,7 @@ export class Net {
       if (!t)
         usage(`${source}: tensor ${p.name} is missing (the network needs ${shapeString(p.shape)})`);
       if (
-        t.size !== p.data.length ||
+        t.size !== p.value.size ||
         t.shape.length !== p.shape.length ||
         t.shape.some((d, i) => d !== p.shape[i])
       ) {
@@ -204,19 +227,24 @@ export class Net {
           `${source}: tensor ${p.name} has shape ${shapeString(t.shape)}, the network needs ${shapeString(p.shape)}`,
         );
       }
-      p.data.set(t.data);
+      this.backend.upload(t, p.value);
     }
   }
 }
 
-function buildLayer(spec: LayerSpec, input: Shape, opts: NetOptions): Layer {
+function buildLayer(spec: LayerSpec, input: Shape, opts: NetOptions, backend: Backend): Layer {
   switch (spec.kind) {
     case 'conv':
       if (input.length !== 3)
         usage(`${spec.name}: needs a [C, H, W] input, got ${shapeString(input)}`);
-      return new Conv2d(spec, input[0]);
+      return new Conv2d(spec, input[0], backend);
     case 'linear':
-      return new Linear(spec, sizeOf(input), spec.out === 'classes' ? opts.classes : spec.out);
+      return new Linear(
+        spec,
+        sizeOf(input),
+        spec.out === 'classes' ? opts.classes : spec.out,
+        backend,
+      );
     case 'maxpool':
     case 'avgpool':
       return new Pool2d(spec);

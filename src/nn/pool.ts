@@ -1,9 +1,9 @@
 // Pooling layers: max (the paper's overlapping 3×3 windows at stride 2, §3.4), average, and
 // adaptive average (torchvision's AdaptiveAvgPool2d((6, 6)), which lets it take other input sizes).
 import { convOutputSize, type PoolGeom } from '../backend/backend.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
+import type { Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { Buffer32, type ForwardContext, type Layer } from './layer.js';
+import { Slot, type F32, type ForwardContext, type Layer } from './layer.js';
 
 export interface PoolSpec {
   kind: 'maxpool' | 'avgpool';
@@ -21,12 +21,18 @@ export interface AdaptivePoolSpec {
 
 export class Pool2d implements Layer {
   readonly params = [];
+  readonly kernels = [
+    'maxPoolForward',
+    'maxPoolBackward',
+    'avgPoolForward',
+    'avgPoolBackward',
+  ] as const;
   readonly kind: 'maxpool' | 'avgpool';
   readonly name: string;
-  private x: Tensor | null = null;
-  private argmax: Int32Array | null = null;
-  private out = new Buffer32();
-  private dxBuf = new Buffer32();
+  private x: F32 | null = null;
+  private argmax = new Slot('int32');
+  private out = new Slot();
+  private dxBuf = new Slot();
 
   constructor(readonly spec: PoolSpec) {
     this.kind = spec.kind;
@@ -47,7 +53,7 @@ export class Pool2d implements Layer {
     return 0;
   }
 
-  private geom(x: Tensor): PoolGeom {
+  private geom(x: F32): PoolGeom {
     const [n, c, h, w] = x.shape;
     const [, ho, wo] = this.outputShape([c, h, w]);
     return {
@@ -63,38 +69,39 @@ export class Pool2d implements Layer {
     };
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
+  forward(x: F32, ctx: ForwardContext): F32 {
     const g = this.geom(x);
-    const size = g.n * g.c * g.ho * g.wo;
-    const y = new Tensor([g.n, g.c, g.ho, g.wo], this.out.get(size));
+    const y = this.out.get(ctx.backend, [g.n, g.c, g.ho, g.wo]);
     if (this.kind === 'maxpool') {
-      if (ctx.training && this.argmax?.length !== size) this.argmax = new Int32Array(size);
-      ctx.backend.maxPoolForward(x.data, y.data, ctx.training ? this.argmax : null, g);
+      const argmax = ctx.training ? this.argmax.get(ctx.backend, y.shape) : null;
+      ctx.backend.maxPoolForward({ x, y, argmax }, g);
     } else {
-      ctx.backend.avgPoolForward(x.data, y.data, g);
+      ctx.backend.avgPoolForward({ x, y }, g);
     }
     if (ctx.training) this.x = x;
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!this.x) throw new Error(`${this.name}: backward without a training forward`);
     if (!needInput) return null;
     const g = this.geom(this.x);
-    const dx = new Tensor(this.x.shape, this.dxBuf.get(this.x.size));
-    if (this.kind === 'maxpool') ctx.backend.maxPoolBackward(dy.data, this.argmax!, dx.data, g);
-    else ctx.backend.avgPoolBackward(dy.data, dx.data, g);
+    const dx = this.dxBuf.get(ctx.backend, this.x.shape);
+    if (this.kind === 'maxpool')
+      ctx.backend.maxPoolBackward({ dy, argmax: this.argmax.get(ctx.backend, dy.shape), dx }, g);
+    else ctx.backend.avgPoolBackward({ dy, dx }, g);
     return dx;
   }
 }
 
 export class AdaptiveAvgPool2d implements Layer {
   readonly params = [];
+  readonly kernels = ['adaptiveAvgPoolForward', 'adaptiveAvgPoolBackward'] as const;
   readonly kind = 'adaptiveavgpool';
   readonly name: string;
-  private x: Tensor | null = null;
-  private out = new Buffer32();
-  private dxBuf = new Buffer32();
+  private x: F32 | null = null;
+  private out = new Slot();
+  private dxBuf = new Slot();
 
   constructor(readonly spec: AdaptivePoolSpec) {
     this.name = spec.name;
@@ -108,30 +115,22 @@ export class AdaptiveAvgPool2d implements Layer {
     return 0;
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
+  forward(x: F32, ctx: ForwardContext): F32 {
     const [n, c, h, w] = x.shape;
     const s = this.spec.size;
-    const y = new Tensor([n, c, s, s], this.out.get(n * c * s * s));
-    ctx.backend.adaptiveAvgPoolForward(x.data, y.data, n, c, h, w, s, s);
+    const y = this.out.get(ctx.backend, [n, c, s, s]);
+    ctx.backend.adaptiveAvgPoolForward({ x, y }, { n, c, h, w, ho: s, wo: s });
     if (ctx.training) this.x = x;
     return y;
   }
 
-  backward(dy: Tensor, ctx: ForwardContext, needInput: boolean): Tensor | null {
+  backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null {
     if (!this.x) throw new Error(`${this.name}: backward without a training forward`);
     if (!needInput) return null;
     const [n, c, h, w] = this.x.shape;
-    const dx = new Tensor(this.x.shape, this.dxBuf.get(this.x.size));
-    ctx.backend.adaptiveAvgPoolBackward(
-      dy.data,
-      dx.data,
-      n,
-      c,
-      h,
-      w,
-      this.spec.size,
-      this.spec.size,
-    );
+    const s = this.spec.size;
+    const dx = this.dxBuf.get(ctx.backend, this.x.shape);
+    ctx.backend.adaptiveAvgPoolBackward({ dy, dx }, { n, c, h, w, ho: s, wo: s });
     return dx;
   }
 }

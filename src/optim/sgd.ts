@@ -4,8 +4,8 @@
 // decay). Frozen parameters are skipped entirely (their velocity stays as it was). With momentum
 // > 0 the velocity buffers are part of the training state and travel in checkpoints as
 // `momentum.<param name>`; with momentum 0 (plain SGD) they are not state and are not written.
-import type { Backend } from '../backend/backend.js';
-import type { Param } from '../nn/layer.js';
+import { hostData, type Backend } from '../backend/backend.js';
+import type { F32, Param } from '../nn/layer.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 
@@ -31,7 +31,8 @@ export interface SgdOptions {
 export const MOMENTUM_PREFIX = 'momentum.';
 
 export class Sgd {
-  readonly velocity = new Map<string, Float32Array>();
+  /** The velocity of each parameter, a float32 tensor on the backend. */
+  readonly velocity = new Map<string, F32>();
   private readonly mults: Multipliers[];
 
   constructor(
@@ -39,7 +40,7 @@ export class Sgd {
     readonly backend: Backend,
     readonly opts: SgdOptions,
   ) {
-    for (const p of params) this.velocity.set(p.name, new Float32Array(p.data.length));
+    for (const p of params) this.velocity.set(p.name, backend.alloc(p.shape, 'float32'));
     this.mults = params.map((p) => multipliersFor(opts.multipliers ?? 'none', p.name));
   }
 
@@ -50,25 +51,41 @@ export class Sgd {
       if (p.frozen) continue;
       const m = this.mults[i];
       this.backend.sgdUpdate(
-        p.data,
-        p.grad,
-        this.velocity.get(p.name)!,
-        lr * m.lr,
-        this.opts.momentum,
-        this.opts.weightDecay * m.decay,
+        { w: p.value, g: p.grad, v: this.velocity.get(p.name)! },
+        {
+          lr: lr * m.lr,
+          momentum: this.opts.momentum,
+          weightDecay: this.opts.weightDecay * m.decay,
+        },
       );
     }
   }
 
   /**
    * The velocity buffers as tensors named `momentum.<param>` (for checkpoints). With momentum 0 a
-   * step never reads the old velocity, so there is no state to keep and none is written.
+   * step never reads the old velocity, so there is no state to keep and none is written. On the
+   * host backends these are the buffers themselves; a device backend needs `readStateTensors`.
    */
   stateTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     if (this.opts.momentum === 0) return out;
     for (const p of this.params)
-      out.set(MOMENTUM_PREFIX + p.name, new Tensor(p.shape, this.velocity.get(p.name)!));
+      out.set(
+        MOMENTUM_PREFIX + p.name,
+        new Tensor(p.shape, hostData(this.backend, this.velocity.get(p.name)!)),
+      );
+    return out;
+  }
+
+  /** stateTensors() on any backend, after the queued work. */
+  async readStateTensors(): Promise<Map<string, Tensor>> {
+    const out = new Map<string, Tensor>();
+    if (this.opts.momentum === 0) return out;
+    for (const p of this.params)
+      out.set(
+        MOMENTUM_PREFIX + p.name,
+        (await this.backend.download(this.velocity.get(p.name)!)).reshape(p.shape),
+      );
     return out;
   }
 
@@ -81,11 +98,11 @@ export class Sgd {
         usage(
           `${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} is missing (not a training checkpoint?)`,
         );
-      if (t.size !== p.data.length)
+      if (t.size !== p.value.size)
         usage(
-          `${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} has ${t.size} values, the parameter ${p.data.length}`,
+          `${source}: momentum buffer ${MOMENTUM_PREFIX + p.name} has ${t.size} values, the parameter ${p.value.size}`,
         );
-      this.velocity.get(p.name)!.set(t.data);
+      this.backend.upload(t, this.velocity.get(p.name)!);
     }
   }
 }

@@ -7,6 +7,8 @@ import { buildNet } from '../models/alexnet.js';
 import type { ModelConfig } from '../models/config.js';
 import { initialize } from '../models/init.js';
 import type { LayerProfile } from '../nn/net.js';
+import { SoftmaxLoss } from '../nn/loss.js';
+import { Sgd } from '../optim/sgd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 
@@ -45,9 +47,8 @@ export function measureThroughput(o: ThroughputOptions): ThroughputResult {
   for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
   const classes = o.config.classes;
   const labels = Int32Array.from({ length: o.batch }, () => rng.int(classes));
-  const probs = new Float32Array(o.batch * classes);
-  const dlogits = new Tensor([o.batch, classes]);
-  const velocity = net.params.map((p) => new Float32Array(p.data.length));
+  const loss = new SoftmaxLoss(o.backend);
+  const sgd = new Sgd(net.params, o.backend, { momentum: 0.9, weightDecay: 5e-4 });
 
   const step = (): void => {
     if (o.mode === 'infer') {
@@ -55,9 +56,9 @@ export function measureThroughput(o: ThroughputOptions): ThroughputResult {
       return;
     }
     const logits = net.forward(x, true);
-    o.backend.softmaxCrossEntropy(logits.data, labels, o.batch, classes, 0, probs, dlogits.data);
-    net.backward(dlogits);
-    net.params.forEach((p, i) => o.backend.sgdUpdate(p.data, p.grad, velocity[i], 1e-4, 0.9, 5e-4));
+    loss.run(logits, labels, 0, true);
+    net.backward(loss.dlogits!);
+    sgd.step(1e-4);
   };
 
   step(); // warm-up: buffers allocated, caches and the thread pool warm

@@ -139,7 +139,7 @@ export function loadMatching(net: Net, path: string, arch: string): FineTuneRepo
   for (const p of net.params) {
     const t = tensors.get(p.name);
     if (t && sameShape(t.shape, p.shape)) {
-      p.data.set(t.data);
+      net.backend.upload(t, p.value);
       loaded.push(p.name);
     } else {
       fresh.push(

@@ -16,6 +16,7 @@ import { checkLabels, predictSplit, report } from '../eval/evaluate.js';
 import { argmaxRow } from '../eval/confusion.js';
 import { saveModel } from '../models/checkpoint.js';
 import type { ModelMeta } from '../models/config.js';
+import { SoftmaxLoss } from '../nn/loss.js';
 import type { Net } from '../nn/net.js';
 import { LrSchedule } from '../optim/schedule.js';
 import { Sgd } from '../optim/sgd.js';
@@ -193,8 +194,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
 
   const xBufs = [new Float32Array(batch * per), new Float32Array(batch * per)];
   const labels = new Int32Array(batch);
-  const probs = new Float32Array(batch * classes);
-  const dlogits = new Float32Array(batch * classes);
+  const lossFn = new SoftmaxLoss(net.backend);
 
   // With a time budget, training must end early enough to validate and save within it: the
   // fraction of the training time used so far (the process's clock, so start-up counts).
@@ -264,20 +264,13 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
 
         const x = new Tensor([m, ...split.sampleShape], xBufs[state.step % 2].subarray(0, m * per));
         const logits = net.forward(x, true);
-        const loss = backend.softmaxCrossEntropy(
-          logits.data,
-          labels.subarray(0, m),
-          m,
-          classes,
-          config.labelSmoothing,
-          probs.subarray(0, m * classes),
-          dlogits.subarray(0, m * classes),
-        );
+        lossFn.run(logits, labels.subarray(0, m), config.labelSmoothing, true);
+        const { loss, probs } = await lossFn.read();
         if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
           await next?.catch(() => {});
           throw diverged(`loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}`);
         }
-        net.backward(new Tensor([m, classes], dlogits.subarray(0, m * classes)));
+        net.backward(lossFn.dlogits!);
         sgd.step(lr);
 
         let correct = 0;

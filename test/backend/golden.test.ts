@@ -16,7 +16,7 @@ import type {
 } from '../../src/backend/backend.js';
 import { convOutputSize } from '../../src/backend/backend.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 
 /** Entry-wise |got − want| ≤ atol + rtol·|want|. The ref backend computes in float32 with the same
@@ -52,11 +52,14 @@ const num = (m: Meta, key: string): number => {
 
 // ---- one runner per kernel kind: calls the backend the way a layer would ------------------
 
+/** A float32 output tensor of `n` elements filled with NaN: the kernel must overwrite it. */
+const out = (n: number): Tensor => new Tensor([n], new Float32Array(n).fill(NaN));
+
 function runConv(b: Backend, t: Tensors, m: Meta): Produced {
   const x = get(t, 'x'),
     w = get(t, 'w'),
     y = get(t, 'y');
-  const bias = m.bias === '1' ? get(t, 'b').data : null;
+  const bias = m.bias === '1' ? get(t, 'b') : null;
   const [n, cIn, h, wIn] = x.shape;
   const [cOut, , kh, kw] = w.shape;
   const stride = num(m, 'stride'),
@@ -75,21 +78,21 @@ function runConv(b: Backend, t: Tensors, m: Meta): Produced {
     ho: convOutputSize(h, kh, stride, pad),
     wo: convOutputSize(wIn, kw, stride, pad),
   };
-  const out = new Float32Array(y.size);
-  const outRelu = new Float32Array(y.size);
-  b.conv2dForward(x.data, w.data, bias, out, g, false);
-  b.conv2dForward(x.data, w.data, bias, outRelu, g, true);
-  const dx = new Float32Array(x.size).fill(NaN); // NaN: backward must overwrite
-  const dw = new Float32Array(w.size).fill(NaN);
-  const db = bias ? new Float32Array(cOut).fill(NaN) : null;
-  b.conv2dBackward(x.data, w.data, get(t, 'dy').data, dx, dw, db, g);
+  const yPlain = out(y.size);
+  const yRelu = out(y.size);
+  b.conv2dForward({ x, w, b: bias, y: yPlain }, { ...g, relu: false });
+  b.conv2dForward({ x, w, b: bias, y: yRelu }, { ...g, relu: true });
+  const dx = out(x.size);
+  const dw = out(w.size);
+  const db = bias ? out(cOut) : null;
+  b.conv2dBackward({ x, w, dy: get(t, 'dy'), dx, dw, db }, g);
   const produced: Produced = [
-    ['y', out],
-    ['y_relu', outRelu],
-    ['dx', dx],
-    ['dw', dw],
+    ['y', yPlain.data],
+    ['y_relu', yRelu.data],
+    ['dx', dx.data],
+    ['dw', dw.data],
   ];
-  if (db) produced.push(['db', db]);
+  if (db) produced.push(['db', db.data]);
   return produced;
 }
 
@@ -99,20 +102,20 @@ function runLinear(b: Backend, t: Tensors): Produced {
     bias = get(t, 'b');
   const [n, d] = x.shape;
   const f = w.shape[0];
-  const y = new Float32Array(n * f),
-    yRelu = new Float32Array(n * f);
-  b.linearForward(x.data, w.data, bias.data, y, n, d, f, false);
-  b.linearForward(x.data, w.data, bias.data, yRelu, n, d, f, true);
-  const dx = new Float32Array(x.size).fill(NaN),
-    dw = new Float32Array(w.size).fill(NaN);
-  const db = new Float32Array(f).fill(NaN);
-  b.linearBackward(x.data, w.data, get(t, 'dy').data, dx, dw, db, n, d, f);
+  const y = out(n * f),
+    yRelu = out(n * f);
+  b.linearForward({ x, w, b: bias, y }, { n, d, f, relu: false });
+  b.linearForward({ x, w, b: bias, y: yRelu }, { n, d, f, relu: true });
+  const dx = out(x.size),
+    dw = out(w.size),
+    db = out(f);
+  b.linearBackward({ x, w, dy: get(t, 'dy'), dx, dw, db }, { n, d, f });
   return [
-    ['y', y],
-    ['y_relu', yRelu],
-    ['dx', dx],
-    ['dw', dw],
-    ['db', db],
+    ['y', y.data],
+    ['y_relu', yRelu.data],
+    ['dx', dx.data],
+    ['dw', dw.data],
+    ['db', db.data],
   ];
 }
 
@@ -137,30 +140,30 @@ function poolGeom(x: Tensor, m: Meta): PoolGeom {
 function runMaxPool(b: Backend, t: Tensors, m: Meta): Produced {
   const x = get(t, 'x');
   const g = poolGeom(x, m);
-  const y = new Float32Array(get(t, 'y').size);
-  const argmax = new Int32Array(y.length);
-  b.maxPoolForward(x.data, y, argmax, g);
-  const dx = new Float32Array(x.size).fill(NaN);
-  b.maxPoolBackward(get(t, 'dy').data, argmax, dx, g);
+  const y = out(get(t, 'y').size);
+  const argmax = Tensor.of('int32', [y.size]);
+  b.maxPoolForward({ x, y, argmax }, g);
+  const dx = out(x.size);
+  b.maxPoolBackward({ dy: get(t, 'dy'), argmax, dx }, g);
   // argmax is compared like the rest: small integers are exact in float32, so any
   // disagreement (a tie broken differently from PyTorch) is an error of at least 1.
   return [
-    ['y', y],
-    ['argmax', Float32Array.from(argmax)],
-    ['dx', dx],
+    ['y', y.data],
+    ['argmax', Float32Array.from(argmax.data)],
+    ['dx', dx.data],
   ];
 }
 
 function runAvgPool(b: Backend, t: Tensors, m: Meta): Produced {
   const x = get(t, 'x');
   const g = poolGeom(x, m);
-  const y = new Float32Array(get(t, 'y').size);
-  b.avgPoolForward(x.data, y, g);
-  const dx = new Float32Array(x.size).fill(NaN);
-  b.avgPoolBackward(get(t, 'dy').data, dx, g);
+  const y = out(get(t, 'y').size);
+  b.avgPoolForward({ x, y }, g);
+  const dx = out(x.size);
+  b.avgPoolBackward({ dy: get(t, 'dy'), dx }, g);
   return [
-    ['y', y],
-    ['dx', dx],
+    ['y', y.data],
+    ['dx', dx.data],
   ];
 }
 
@@ -169,13 +172,13 @@ function runAdaptiveAvgPool(b: Backend, t: Tensors, m: Meta): Produced {
   const [n, c, h, w] = x.shape;
   const ho = num(m, 'ho'),
     wo = num(m, 'wo');
-  const y = new Float32Array(n * c * ho * wo);
-  b.adaptiveAvgPoolForward(x.data, y, n, c, h, w, ho, wo);
-  const dx = new Float32Array(x.size).fill(NaN);
-  b.adaptiveAvgPoolBackward(get(t, 'dy').data, dx, n, c, h, w, ho, wo);
+  const y = out(n * c * ho * wo);
+  b.adaptiveAvgPoolForward({ x, y }, { n, c, h, w, ho, wo });
+  const dx = out(x.size);
+  b.adaptiveAvgPoolBackward({ dy: get(t, 'dy'), dx }, { n, c, h, w, ho, wo });
   return [
-    ['y', y],
-    ['dx', dx],
+    ['y', y.data],
+    ['dx', dx.data],
   ];
 }
 
@@ -196,57 +199,53 @@ function runLrn(b: Backend, t: Tensors, m: Meta): Produced {
     k: num(m, 'k'),
     alphaScaling: scaling,
   };
-  const y = new Float32Array(x.size),
-    scale = new Float32Array(x.size);
-  b.lrnForward(x.data, y, scale, p);
-  const dx = new Float32Array(x.size).fill(NaN);
-  b.lrnBackward(x.data, y, scale, get(t, 'dy').data, dx, p);
+  const y = out(x.size),
+    scale = out(x.size);
+  b.lrnForward({ x, y, scale }, p);
+  const dx = out(x.size);
+  b.lrnBackward({ x, y, scale, dy: get(t, 'dy'), dx }, p);
   return [
-    ['y', y],
-    ['dx', dx],
+    ['y', y.data],
+    ['dx', dx.data],
   ];
 }
 
 function runActivation(b: Backend, t: Tensors, m: Meta): Produced {
   const kind = m.activation as Activation;
   const x = get(t, 'x');
-  const y = new Float32Array(x.size);
-  b.activationForward(kind, x.data, y);
-  const dx = new Float32Array(x.size).fill(NaN);
-  b.activationBackward(kind, y, get(t, 'dy').data, dx);
+  const y = out(x.size);
+  b.activationForward({ x, y }, { kind });
+  const dx = out(x.size);
+  b.activationBackward({ y, dy: get(t, 'dy'), dx }, { kind });
   return [
-    ['y', y],
-    ['dx', dx],
+    ['y', y.data],
+    ['dx', dx.data],
   ];
 }
 
 function runDropout(b: Backend, t: Tensors, m: Meta): Produced {
   const x = get(t, 'x');
-  const mask = Uint8Array.from(get(t, 'mask').data);
-  const y = new Float32Array(x.size).fill(NaN);
-  b.dropoutApply(x.data, mask, num(m, 'scale'), y);
-  return [['y', y]];
+  const mask = Tensor.of('uint8', [x.size], Uint8Array.from(get(t, 'mask').data));
+  const y = out(x.size);
+  b.dropoutApply({ x, mask, y }, { scale: num(m, 'scale') });
+  return [['y', y.data]];
 }
 
 function runCrossEntropy(b: Backend, t: Tensors, m: Meta): Produced {
   const logits = get(t, 'logits');
   const [n, l] = logits.shape;
-  const labels = Int32Array.from(get(t, 'labels').data);
-  const probs = new Float32Array(n * l),
-    dlogits = new Float32Array(n * l).fill(NaN);
-  const loss = b.softmaxCrossEntropy(
-    logits.data,
-    labels,
-    n,
-    l,
-    num(m, 'smoothing'),
-    probs,
-    dlogits,
+  const labels = Tensor.of('int32', [n], Int32Array.from(get(t, 'labels').data));
+  const probs = out(n * l),
+    dlogits = out(n * l),
+    loss = out(1);
+  b.softmaxCrossEntropy(
+    { logits, labels, probs, dlogits, loss },
+    { n, l, smoothing: num(m, 'smoothing') },
   );
   return [
-    ['loss', [loss]],
-    ['probs', probs],
-    ['dlogits', dlogits],
+    ['loss', loss.data],
+    ['probs', probs.data],
+    ['dlogits', dlogits.data],
   ];
 }
 
@@ -254,14 +253,17 @@ function runSgd(b: Backend, t: Tensors, m: Meta): Produced {
   // torch.optim.SGD with constant lr equals the paper's rule with v = −lr·buf (see tools/golden_layers.py).
   const lr = num(m, 'lr'),
     steps = num(m, 'steps');
-  const w = Float32Array.from(get(t, 'w0').data);
-  const v = new Float32Array(w.length);
+  const w = new Tensor([get(t, 'w0').size], Float32Array.from(get(t, 'w0').data));
+  const v = new Tensor([w.size]);
   const produced: Produced = [];
   for (let s = 0; s < steps; s++) {
-    b.sgdUpdate(w, get(t, `g${s}`).data, v, lr, num(m, 'momentum'), num(m, 'weight_decay'));
-    produced.push([`w${s + 1}`, Float32Array.from(w)]);
+    b.sgdUpdate(
+      { w, g: get(t, `g${s}`), v },
+      { lr, momentum: num(m, 'momentum'), weightDecay: num(m, 'weight_decay') },
+    );
+    produced.push([`w${s + 1}`, Float32Array.from(w.data)]);
   }
-  produced.push([`buf${steps}`, v.map((vi) => -vi / lr)]);
+  produced.push([`buf${steps}`, v.data.map((vi) => -vi / lr)]);
   return produced;
 }
 

@@ -23,12 +23,15 @@ import { refBackend } from '../../src/backend/ref/index.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../../src/backend/native/index.js';
 import type { Isa } from '../../src/backend/native/binding.js';
 import { selectBackend } from '../../src/backend/index.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
+import { positional, type Positional } from '../helpers/positional.js';
 
 const required = process.env.CI === 'true';
 const skip = !nativeBackend && !required ? `native addon unavailable: ${nativeLoadError}` : false;
 
 const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512'];
+const ref = positional(refBackend);
 
 function rand(len: number, rng: Rng, lo = -1, hi = 1): Float32Array {
   const a = new Float32Array(len);
@@ -68,11 +71,12 @@ function configs(): { isa: Isa; threads: number }[] {
 }
 
 /** Runs `body` under every configuration, naming the configuration in any failure. */
-function underEveryConfig(body: (nb: Backend, tag: string) => void): void {
+function underEveryConfig(body: (nb: Positional, tag: string) => void): void {
+  const nb = positional(nativeBackend!);
   for (const { isa, threads } of configs()) {
     nativeBinding!.setIsa(isa);
     nativeBackend!.setThreads(threads);
-    body(nativeBackend!, `[${isa}, ${threads} thread${threads > 1 ? 's' : ''}]`);
+    body(nb, `[${isa}, ${threads} thread${threads > 1 ? 's' : ''}]`);
   }
 }
 
@@ -220,12 +224,12 @@ describe('native backend vs ref', { skip }, () => {
       const dy = rand(g.n * g.cOut * g.ho * g.wo, rng);
       const ySize = g.n * g.cOut * g.ho * g.wo;
       const want = { y: new Float32Array(ySize), yRelu: new Float32Array(ySize) };
-      refBackend.conv2dForward(x, w, null, want.y, g, false);
-      refBackend.conv2dForward(x, w, b, want.yRelu, g, true);
+      ref.conv2dForward(x, w, null, want.y, g, false);
+      ref.conv2dForward(x, w, b, want.yRelu, g, true);
       const rdx = new Float32Array(x.length);
       const rdw = new Float32Array(w.length);
       const rdb = new Float32Array(b.length);
-      refBackend.conv2dBackward(x, w, dy, rdx, rdw, rdb, g);
+      ref.conv2dBackward(x, w, dy, rdx, rdw, rdb, g);
       const kc = cig * g.kh * g.kw;
       underEveryConfig((nb, tag) => {
         const y = new Float32Array(ySize).fill(Number.NaN);
@@ -270,12 +274,12 @@ describe('native backend vs ref', { skip }, () => {
       const dy = rand(n * f, rng);
       const ry = new Float32Array(n * f);
       const ryr = new Float32Array(n * f);
-      refBackend.linearForward(x, w, null, ry, n, d, f, false);
-      refBackend.linearForward(x, w, b, ryr, n, d, f, true);
+      ref.linearForward(x, w, null, ry, n, d, f, false);
+      ref.linearForward(x, w, b, ryr, n, d, f, true);
       const rdx = new Float32Array(n * d);
       const rdw = new Float32Array(f * d);
       const rdb = new Float32Array(f);
-      refBackend.linearBackward(x, w, dy, rdx, rdw, rdb, n, d, f);
+      ref.linearBackward(x, w, dy, rdx, rdw, rdb, n, d, f);
       underEveryConfig((nb, tag) => {
         const what = `linear ${n}×${d}→${f} ${tag}`;
         const y = new Float32Array(n * f);
@@ -312,9 +316,9 @@ describe('native backend vs ref', { skip }, () => {
       const dy = rand(g.n * g.c * g.ho * g.wo, rng);
       const ry = new Float32Array(dy.length);
       const ram = new Int32Array(dy.length);
-      refBackend.maxPoolForward(x, ry, ram, g);
+      ref.maxPoolForward(x, ry, ram, g);
       const rdx = new Float32Array(x.length);
-      refBackend.maxPoolBackward(dy, ram, rdx, g);
+      ref.maxPoolBackward(dy, ram, rdx, g);
       underEveryConfig((nb, tag) => {
         const what = `maxpool ${JSON.stringify(g)} ${tag}`;
         const y = new Float32Array(dy.length);
@@ -342,8 +346,8 @@ describe('native backend vs ref', { skip }, () => {
       const dy = rand(g.n * g.c * g.ho * g.wo, rng);
       const ry = new Float32Array(dy.length);
       const rdx = new Float32Array(x.length);
-      refBackend.avgPoolForward(x, ry, g);
-      refBackend.avgPoolBackward(dy, rdx, g);
+      ref.avgPoolForward(x, ry, g);
+      ref.avgPoolBackward(dy, rdx, g);
       underEveryConfig((nb, tag) => {
         const y = new Float32Array(dy.length);
         const dx = new Float32Array(x.length).fill(Number.NaN);
@@ -364,8 +368,8 @@ describe('native backend vs ref', { skip }, () => {
       const dy = rand(n * c * ho * wo, rng);
       const ry = new Float32Array(dy.length);
       const rdx = new Float32Array(x.length);
-      refBackend.adaptiveAvgPoolForward(x, ry, n, c, h, w, ho, wo);
-      refBackend.adaptiveAvgPoolBackward(dy, rdx, n, c, h, w, ho, wo);
+      ref.adaptiveAvgPoolForward(x, ry, n, c, h, w, ho, wo);
+      ref.adaptiveAvgPoolBackward(dy, rdx, n, c, h, w, ho, wo);
       underEveryConfig((nb, tag) => {
         const y = new Float32Array(dy.length);
         const dx = new Float32Array(x.length).fill(Number.NaN);
@@ -394,8 +398,8 @@ describe('native backend vs ref', { skip }, () => {
       const ry = new Float32Array(len);
       const rs = new Float32Array(len);
       const rdx = new Float32Array(len);
-      refBackend.lrnForward(x, ry, rs, p);
-      refBackend.lrnBackward(x, ry, rs, dy, rdx, p);
+      ref.lrnForward(x, ry, rs, p);
+      ref.lrnBackward(x, ry, rs, dy, rdx, p);
       underEveryConfig((nb, tag) => {
         const what = `lrn ${JSON.stringify(p)} ${tag}`;
         const y = new Float32Array(len);
@@ -422,8 +426,8 @@ describe('native backend vs ref', { skip }, () => {
       for (const kind of ['relu', 'tanh', 'sigmoid'] as const) {
         const ry = new Float32Array(len);
         const rdx = new Float32Array(len);
-        refBackend.activationForward(kind, x, ry);
-        refBackend.activationBackward(kind, ry, dy, rdx);
+        ref.activationForward(kind, x, ry);
+        ref.activationBackward(kind, ry, dy, rdx);
         underEveryConfig((nb, tag) => {
           const y = x.slice();
           nb.activationForward(kind, y, y);
@@ -434,9 +438,9 @@ describe('native backend vs ref', { skip }, () => {
         });
       }
       const rdrop = new Float32Array(len);
-      refBackend.dropoutApply(x, mask, 2, rdrop);
+      ref.dropoutApply(x, mask, 2, rdrop);
       const rscale = new Float32Array(len);
-      refBackend.scale(x, 0.5, rscale);
+      ref.scale(x, 0.5, rscale);
       underEveryConfig((nb, tag) => {
         const y = new Float32Array(len);
         nb.dropoutApply(x, mask, 2, y);
@@ -461,7 +465,7 @@ describe('native backend vs ref', { skip }, () => {
       for (const eps of [0, 0.1]) {
         const rp = new Float32Array(n * l);
         const rd = new Float32Array(n * l);
-        const rloss = refBackend.softmaxCrossEntropy(logits, labels, n, l, eps, rp, rd);
+        const rloss = ref.softmaxCrossEntropy(logits, labels, n, l, eps, rp, rd);
         underEveryConfig((nb, tag) => {
           const p = new Float32Array(n * l);
           const d = new Float32Array(n * l);
@@ -487,7 +491,7 @@ describe('native backend vs ref', { skip }, () => {
       const v0 = rand(len, rng);
       const rw = w0.slice();
       const rv = v0.slice();
-      refBackend.sgdUpdate(rw, g, rv, 0.01, 0.9, 5e-4);
+      ref.sgdUpdate(rw, g, rv, 0.01, 0.9, 5e-4);
       underEveryConfig((nb, tag) => {
         const w = w0.slice();
         const v = v0.slice();
@@ -498,56 +502,58 @@ describe('native backend vs ref', { skip }, () => {
     }
   });
 
-  it('bad arguments become JavaScript errors with a message, never a crash', () => {
+  it('bad arguments become one-line errors naming the kernel and argument, never a crash', () => {
     const nb = nativeBackend!;
     const g = convGeom(1, 2, 5, 5, 3, 3, 1, 1, 1);
-    const x = new Float32Array(50);
-    const w = new Float32Array(54);
+    const x = new Tensor([1, 2, 5, 5]);
+    const w = new Tensor([3, 2, 3, 3]);
+    const conv = (y: Tensor, geom: ConvGeom): void =>
+      nb.conv2dForward({ x, w, b: null, y }, { ...geom, relu: false });
+    assert.throws(() => conv(new Tensor([74]), g), /conv2dForward: y has 74 elements, expected 75/);
+    assert.throws(() => conv(new Tensor([75]), { ...g, ho: 4 }), /conv2dForward: ho\/wo/);
+    assert.throws(() => conv(new Tensor([75]), { ...g, groups: 2 }), /divisible by groups/);
     assert.throws(
-      () => nb.conv2dForward(x, w, null, new Float32Array(74), g, false),
-      /y has 74 elements, expected 75/,
-    );
-    assert.throws(
-      () => nb.conv2dForward(x, w, null, new Float32Array(75), { ...g, ho: 4 }, false),
-      /ho\/wo/,
-    );
-    assert.throws(
-      () => nb.conv2dForward(x, w, null, new Float32Array(75), { ...g, groups: 2 }, false),
-      /divisible by groups/,
+      () => conv(new Tensor([75]), { ...g, pad: -1 }),
+      /conv2dForward: attribute pad must be an integer ≥ 0/,
     );
     assert.throws(
       () =>
         nb.linearForward(
-          new Float64Array(4) as unknown as Float32Array,
-          new Float32Array(4),
-          null,
-          new Float32Array(4),
-          2,
-          2,
-          2,
-          false,
+          { x: Tensor.of('int32', [4]) as never, w: new Tensor([4]), b: null, y: new Tensor([4]) },
+          { n: 2, d: 2, f: 2, relu: false },
         ),
-      /must be a Float32Array/,
+      /linearForward: x must be float32, got int32/,
+    );
+    assert.throws(
+      () =>
+        nb.linearForward(
+          { x: new Float32Array(4) as never, w: new Tensor([4]), b: null, y: new Tensor([4]) },
+          { n: 2, d: 2, f: 2, relu: false },
+        ),
+      /linearForward: x must be a tensor/,
     );
     assert.throws(
       () =>
         nb.softmaxCrossEntropy(
-          new Float32Array(4),
-          new Int32Array([0, 2]),
-          2,
-          2,
-          0,
-          new Float32Array(4),
-          null,
+          {
+            logits: new Tensor([4]),
+            labels: Tensor.of('int32', [2], new Int32Array([0, 2])),
+            probs: new Tensor([4]),
+            dlogits: null,
+            loss: new Tensor([1]),
+          },
+          { n: 2, l: 2, smoothing: 0 },
         ),
       /label 2 at row 1/,
     );
     assert.throws(
       () =>
         nb.maxPoolBackward(
-          new Float32Array(1),
-          new Int32Array([9]),
-          new Float32Array(4),
+          {
+            dy: new Tensor([1]),
+            argmax: Tensor.of('int32', [1], new Int32Array([9])),
+            dx: new Tensor([4]),
+          },
           poolGeom(1, 1, 2, 2, 2, 2, 0),
         ),
       /argmax/,

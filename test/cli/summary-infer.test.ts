@@ -15,6 +15,7 @@ import { writeSafetensors } from '../../src/tensor/safetensors.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
 import { runCli } from '../helpers/cli.js';
+import { hostTensor } from '../../src/backend/backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-cli-'));
 
@@ -81,7 +82,10 @@ test('infer writes the logits and any named layer (fc7, conv1 pre-ReLU, relu1)',
     ]);
     assert.equal(r.status, 0, r.stderr);
     const y = readNpy(out);
-    const expected = layer ? net.forwardTo(x, layer) : net.forward(x, false);
+    const expected = hostTensor(
+      net.backend,
+      layer ? net.forwardTo(x, layer) : net.forward(x, false),
+    );
     assert.deepEqual(y.shape, expected.shape);
     let err = 0;
     for (let i = 0; i < y.size; i++) err = Math.max(err, Math.abs(y.data[i] - expected.data[i]));

@@ -19,6 +19,7 @@ import { UsageError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
 import { tmpdir } from 'node:os';
 import { maxRelError, tinyConfig, tinyNet } from './tiny.js';
+import { hostTensor } from '../../src/backend/backend.js';
 
 const FIX = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'interop');
 
@@ -32,7 +33,7 @@ function detInput(shape: number[]): Tensor {
 function logitsOf(config: ModelConfig, tensors: Map<string, Tensor>, x: Tensor): Tensor {
   const net = tinyNet(config);
   net.loadStateDict(tensors, 'fixture');
-  return net.forward(x, false);
+  return hostTensor(net.backend, net.forward(x, false));
 }
 
 function check(name: string, got: Float32Array, want: Float32Array, tol = 1e-4): void {

@@ -8,6 +8,7 @@ import { encodeModel } from '../../src/interop/onnx-proto.js';
 import type { ModelConfig } from '../../src/models/config.js';
 import { UsageError } from '../../src/util/errors.js';
 import { maxRelError, randomInput, tinyConfig, tinyNet } from './tiny.js';
+import { hostTensor } from '../../src/backend/backend.js';
 
 const cases: [string, ModelConfig][] = [
   ['alexnet2012 at 227', tinyConfig('alexnet2012')],
@@ -31,7 +32,7 @@ for (const [name, config] of cases) {
     const session = await ort.InferenceSession.create(bytes);
     for (const n of [1, 3]) {
       const x = randomInput([n, config.channels, config.inputSize, config.inputSize], 11 + n);
-      const want = net.forward(x, false);
+      const want = hostTensor(net.backend, net.forward(x, false));
       const got = await session.run({ input: new ort.Tensor('float32', x.data, [...x.shape]) });
       const y = got.logits;
       assert.deepEqual(y.dims, [n, config.classes]);

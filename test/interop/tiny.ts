@@ -8,6 +8,7 @@ import { defaultConfig, type Arch, type ModelConfig } from '../../src/models/con
 import { Net, type LayerSpec } from '../../src/nn/net.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
+import { hostData } from '../../src/backend/backend.js';
 
 export const TINY_WIDTHS: Record<Arch, Record<string, number>> = {
   alexnet2012: { conv1: 8, conv2: 16, conv3: 24, conv4: 16, conv5: 16, fc6: 32, fc7: 32 },
@@ -43,9 +44,10 @@ export function tinyNet(config: ModelConfig, seed = 1): Net {
   );
   const rng = new Rng(seed);
   for (const p of net.params) {
-    const fanIn = p.shape.length > 1 ? p.data.length / p.shape[0] : 1;
+    const data = hostData(net.backend, p.value);
+    const fanIn = p.shape.length > 1 ? data.length / p.shape[0] : 1;
     const sd = p.shape.length > 1 ? Math.sqrt(2 / fanIn) : 0.1;
-    for (let i = 0; i < p.data.length; i++) p.data[i] = sd * rng.normal();
+    for (let i = 0; i < data.length; i++) data[i] = sd * rng.normal();
   }
   return net;
 }

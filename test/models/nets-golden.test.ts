@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Arch } from '../../src/models/config.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import { SoftmaxLoss } from '../../src/nn/loss.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 import { scaledNet } from '../helpers/scaled.js';
 
@@ -35,7 +36,7 @@ const backends = await backendsUnderTest();
 
 for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) {
   for (const backend of backends) {
-    test(`${arch} (÷8, 67 px) matches PyTorch on ${backend.name}: logits and all gradients`, () => {
+    test(`${arch} (÷8, 67 px) matches PyTorch on ${backend.name}: logits and all gradients`, async () => {
       const { tensors: t, metadata: m } = readSafetensors(join(FIXTURES, `${arch}.safetensors`));
       const get = (k: string): Tensor => t.get(k) ?? assert.fail(`fixture lacks ${k}`);
       const net = scaledNet(
@@ -51,32 +52,21 @@ for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) 
       const tol = TOLERANCE[backend.name] ?? 1e-3;
 
       const x = get('input');
-      const logits = net.forward(x, false);
+      const logits = await backend.download(net.forward(x, false));
       const eLogits = maxRelError(logits.data, get('logits').data);
       assert.ok(eLogits < tol, `logits max rel error ${eLogits.toExponential(2)} ≥ ${tol}`);
 
-      const n = x.shape[0];
-      const classes = Number(m.classes);
       const labels = Int32Array.from(get('labels').data);
-      const train = net.forward(x, true);
-      const probs = new Float32Array(n * classes);
-      const dlogits = new Tensor([n, classes]);
-      const loss = backend.softmaxCrossEntropy(
-        train.data,
-        labels,
-        n,
-        classes,
-        0,
-        probs,
-        dlogits.data,
-      );
+      const lossFn = new SoftmaxLoss(backend);
+      lossFn.run(net.forward(x, true), labels, 0, true);
+      const { loss } = await lossFn.read();
       assert.ok(
         Math.abs(loss - get('loss').data[0]) < 1e-4 * Math.max(1, loss),
         `loss ${loss} vs ${get('loss').data[0]}`,
       );
-      net.backward(dlogits);
+      net.backward(lossFn.dlogits!);
       for (const p of net.params) {
-        const e = maxRelError(p.grad, get(`grad.${p.name}`).data);
+        const e = maxRelError((await backend.download(p.grad)).data, get(`grad.${p.name}`).data);
         assert.ok(
           e < tol * 5,
           `grad of ${p.name}: max rel error ${e.toExponential(2)} ≥ ${tol * 5}`,

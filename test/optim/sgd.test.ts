@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { hostData, type TensorHandle } from '../../src/backend/backend.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { makeParam } from '../../src/nn/layer.js';
 import { Sgd, type MultiplierRule } from '../../src/optim/sgd.js';
@@ -17,19 +18,20 @@ const T = (k: string): Float32Array => fx.tensors.get(k)!.data;
 const STEPS = Number(fx.metadata.steps);
 
 function run(rule: MultiplierRule, backend = refBackend): { w: Float32Array[]; b: Float32Array[] } {
-  const w = makeParam('fc.weight', [6, 5]);
-  const b = makeParam('fc.bias', [6]);
-  w.data.set(T('w0'));
-  b.data.set(T('b0'));
+  const w = makeParam(backend, 'fc.weight', [6, 5]);
+  const b = makeParam(backend, 'fc.bias', [6]);
+  const H = (t: TensorHandle<'float32'>): Float32Array => hostData(backend, t);
+  H(w.value).set(T('w0'));
+  H(b.value).set(T('b0'));
   const sgd = new Sgd([w, b], backend, { momentum: 0.9, weightDecay: 5e-4, multipliers: rule });
   const ws: Float32Array[] = [];
   const bs: Float32Array[] = [];
   for (let k = 0; k < STEPS; k++) {
-    w.grad.set(T('gw').subarray(k * 30, (k + 1) * 30));
-    b.grad.set(T('gb').subarray(k * 6, (k + 1) * 6));
+    H(w.grad).set(T('gw').subarray(k * 30, (k + 1) * 30));
+    H(b.grad).set(T('gb').subarray(k * 6, (k + 1) * 6));
     sgd.step(0.01);
-    ws.push(w.data.slice());
-    bs.push(b.data.slice());
+    ws.push(H(w.value).slice());
+    bs.push(H(b.value).slice());
   }
   return { w: ws, b: bs };
 }
@@ -61,21 +63,23 @@ test('the two multiplier rules really differ (the caffe fixture is not the plain
 });
 
 test('frozen parameters are skipped; momentum buffers round-trip', () => {
-  const w = makeParam('conv1.weight', [4]);
-  const b = makeParam('conv1.bias', [4]);
-  w.data.fill(1);
-  b.data.fill(1);
-  w.grad.fill(0.5);
-  b.grad.fill(0.5);
+  const w = makeParam(refBackend, 'conv1.weight', [4]);
+  const b = makeParam(refBackend, 'conv1.bias', [4]);
+  const H = (t: TensorHandle<'float32'>): Float32Array => hostData(refBackend, t);
+  H(w.value).fill(1);
+  H(b.value).fill(1);
+  H(w.grad).fill(0.5);
+  H(b.grad).fill(0.5);
   w.frozen = true;
   const sgd = new Sgd([w, b], refBackend, { momentum: 0.9, weightDecay: 5e-4 });
   sgd.step(0.1);
-  assert.deepEqual([...w.data], [1, 1, 1, 1]);
+  assert.deepEqual([...H(w.value)], [1, 1, 1, 1]);
   // v = −5e-4·0.1·1 − 0.1·0.5
-  assert.ok(Math.abs(b.data[0] - (1 - 5e-5 - 0.05)) < 1e-7);
+  assert.ok(Math.abs(H(b.value)[0] - (1 - 5e-5 - 0.05)) < 1e-7);
   const other = new Sgd([w, b], refBackend, { momentum: 0.9, weightDecay: 5e-4 });
   other.loadStateTensors(sgd.stateTensors(), 'test');
-  assert.deepEqual(other.velocity.get('conv1.bias'), sgd.velocity.get('conv1.bias'));
+  assert.deepEqual(H(other.velocity.get('conv1.bias')!), H(sgd.velocity.get('conv1.bias')!));
+  assert.ok(H(sgd.velocity.get('conv1.bias')!)[0] !== 0);
   assert.throws(
     () => other.loadStateTensors(new Map(), 'x.safetensors'),
     /momentum buffer momentum.conv1.weight is missing/,

@@ -15,6 +15,7 @@ import { freezeLayers, loadMatching } from '../../src/train/setup.js';
 import { train, TrainingDiverged } from '../../src/train/trainer.js';
 import { UsageError } from '../../src/util/errors.js';
 import { TINY_SIZE, TINY_SPECS, tinyConfig, tinyDataset, tinyMeta, tinyNet } from './tiny.js';
+import { hostData } from '../../src/backend/backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-finetune-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +33,7 @@ test('--from: matching tensors loaded, a new fc8 for another class count', () =>
     2,
   );
   initialize(target, 'kaiming', 2);
-  const fc8Before = target.paramsByName.get('fc8.weight')!.data.slice();
+  const fc8Before = hostData(target.backend, target.paramsByName.get('fc8.weight')!.value).slice();
   const r = loadMatching(target, path, 'd2l');
   assert.deepEqual(r.loaded, [
     'conv1.weight',
@@ -45,10 +46,13 @@ test('--from: matching tensors loaded, a new fc8 for another class count', () =>
   assert.equal(r.fresh.length, 2);
   assert.match(r.fresh[0], /fc8.weight \(file \[3, 16\], network \[5, 16\]\)/);
   assert.deepEqual(
-    target.paramsByName.get('conv2.weight')!.data,
-    source.paramsByName.get('conv2.weight')!.data,
+    hostData(target.backend, target.paramsByName.get('conv2.weight')!.value),
+    hostData(source.backend, source.paramsByName.get('conv2.weight')!.value),
   );
-  assert.deepEqual(target.paramsByName.get('fc8.weight')!.data, fc8Before);
+  assert.deepEqual(
+    hostData(target.backend, target.paramsByName.get('fc8.weight')!.value),
+    fc8Before,
+  );
   assert.throws(
     () => loadMatching(target, path, 'alexnet2012'),
     /holds a d2l model, training a alexnet2012/,
@@ -60,7 +64,7 @@ test('--freeze: frozen layers keep their weights while the rest train', async ()
   const net = tinyNet(refBackend, 3);
   initialize(net, 'kaiming', 3);
   freezeLayers(net, ['conv1', 'fc6']);
-  const before = new Map(net.params.map((p) => [p.name, p.data.slice()]));
+  const before = new Map(net.params.map((p) => [p.name, hostData(net.backend, p.value).slice()]));
   await train({
     net,
     meta: tinyMeta(ds),
@@ -70,7 +74,9 @@ test('--freeze: frozen layers keep their weights while the rest train', async ()
     plots: false,
   });
   for (const p of net.params) {
-    const same = Buffer.from(p.data.buffer).equals(Buffer.from(before.get(p.name)!.buffer));
+    const same = Buffer.from(hostData(net.backend, p.value).buffer).equals(
+      Buffer.from(before.get(p.name)!.buffer),
+    );
     assert.equal(same, p.name.startsWith('conv1.') || p.name.startsWith('fc6.'), p.name);
   }
   assert.throws(

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { refBackend } from '../../src/backend/ref/index.js';
+import { hostData } from '../../src/backend/backend.js';
 import { initialize } from '../../src/models/init.js';
 import type { Net } from '../../src/nn/net.js';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
@@ -24,7 +25,12 @@ function freshNet(seed: number): Net {
 function assertSameTensors(a: Net, b: Net): void {
   for (const p of a.params) {
     const q = b.paramsByName.get(p.name)!;
-    assert.ok(Buffer.from(p.data.buffer).equals(Buffer.from(q.data.buffer)), `${p.name} differs`);
+    assert.ok(
+      Buffer.from(hostData(a.backend, p.value).buffer).equals(
+        Buffer.from(hostData(b.backend, q.value).buffer),
+      ),
+      `${p.name} differs`,
+    );
   }
 }
 

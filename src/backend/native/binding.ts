@@ -1,12 +1,12 @@
 // The typed surface of the C++ addon (native/addon.cc) and its loader. Every function the addon
 // exports is declared here; argument errors and C++ failures arrive as thrown Errors.
-// Letters as in ../backend.ts.
 
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConvGeom, LrnParams, PoolGeom, Activation } from '../backend.js';
+import type { HostArray } from '../../tensor/tensor.js';
+import type { AttrsOf, KernelName } from '../kernels.js';
 
 export type Isa = 'avx512' | 'avx2' | 'scalar';
 
@@ -36,103 +36,16 @@ export interface NativeBinding {
     ldc: number,
   ): void;
 
-  conv2dForward(
-    x: Float32Array,
-    w: Float32Array,
-    b: Float32Array | null,
-    y: Float32Array,
-    g: ConvGeom,
-    relu: boolean,
-  ): void;
-  conv2dBackward(
-    x: Float32Array,
-    w: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array | null,
-    dw: Float32Array | null,
-    db: Float32Array | null,
-    g: ConvGeom,
-  ): void;
-  linearForward(
-    x: Float32Array,
-    w: Float32Array,
-    b: Float32Array | null,
-    y: Float32Array,
-    n: number,
-    d: number,
-    f: number,
-    relu: boolean,
-  ): void;
-  linearBackward(
-    x: Float32Array,
-    w: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array | null,
-    dw: Float32Array | null,
-    db: Float32Array | null,
-    n: number,
-    d: number,
-    f: number,
-  ): void;
-
-  maxPoolForward(x: Float32Array, y: Float32Array, argmax: Int32Array | null, g: PoolGeom): void;
-  maxPoolBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: PoolGeom): void;
-  avgPoolForward(x: Float32Array, y: Float32Array, g: PoolGeom): void;
-  avgPoolBackward(dy: Float32Array, dx: Float32Array, g: PoolGeom): void;
-  adaptiveAvgPoolForward(
-    x: Float32Array,
-    y: Float32Array,
-    n: number,
-    c: number,
-    h: number,
-    w: number,
-    ho: number,
-    wo: number,
-  ): void;
-  adaptiveAvgPoolBackward(
-    dy: Float32Array,
-    dx: Float32Array,
-    n: number,
-    c: number,
-    h: number,
-    w: number,
-    ho: number,
-    wo: number,
-  ): void;
-
-  lrnForward(x: Float32Array, y: Float32Array, scale: Float32Array | null, p: LrnParams): void;
-  lrnBackward(
-    x: Float32Array,
-    y: Float32Array,
-    scale: Float32Array,
-    dy: Float32Array,
-    dx: Float32Array,
-    p: LrnParams,
-  ): void;
-
-  activationForward(kind: Activation, x: Float32Array, y: Float32Array): void;
-  activationBackward(kind: Activation, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  dropoutApply(x: Float32Array, mask: Uint8Array, scale: number, y: Float32Array): void;
-  scale(x: Float32Array, scale: number, y: Float32Array): void;
-
-  softmaxCrossEntropy(
-    logits: Float32Array,
-    labels: Int32Array,
-    n: number,
-    l: number,
-    smoothing: number,
-    probs: Float32Array,
-    dlogits: Float32Array | null,
-  ): number;
-  sgdUpdate(
-    w: Float32Array,
-    g: Float32Array,
-    v: Float32Array,
-    lr: number,
-    momentum: number,
-    weightDecay: number,
-  ): void;
+  /** Every kernel of the table the addon registers, by name (native/addon.cc). The tensors'
+   *  host arrays come in the declaration's order (null where absent), then the attributes.
+   *  UNCHECKED beyond element types: the checks derive from the declaration and run in
+   *  nativeBackend; call kernels through it. */
+  kernels: NativeKernels;
 }
+
+export type NativeKernels = {
+  [K in KernelName]?: (arrays: (HostArray | null)[], attrs: AttrsOf<K>) => void;
+};
 
 /** The package root: the nearest directory above this file holding package.json
  *  (this file runs from dist/src/backend/native/ after tsc). */

@@ -1,9 +1,12 @@
-// The native backend: every Backend kernel runs in the C++ addon (native/), sharing the
-// Float32Arrays with JavaScript without copies. `nativeBackend` is null when the addon did not
-// build or load; `nativeLoadError` then says why. ALEXNET_ISA=avx2|scalar forces a lower
-// instruction set (the addon reads it when it loads).
+// The native backend: every kernel the addon registers runs in C++ (native/), on the host arrays
+// of the tensors, without copies. `nativeBackend` is null when the addon did not build or load;
+// `nativeLoadError` then says why. ALEXNET_ISA=avx2|scalar forces a lower instruction set (the
+// addon reads it when it loads).
 
+import type { Tensor } from '../../tensor/tensor.js';
 import type { Backend } from '../backend.js';
+import { hostBackend, type HostKernels } from '../host.js';
+import { KERNELS, KERNEL_NAMES } from '../kernels.js';
 import { loadBinding, type Isa, type NativeBinding } from './binding.js';
 
 const loaded = loadBinding();
@@ -13,38 +16,32 @@ export const nativeBinding: NativeBinding | null = 'binding' in loaded ? loaded.
 /** Why the addon is unavailable, or null when it loaded. */
 export const nativeLoadError: string | null = 'error' in loaded ? loaded.error : null;
 
-function makeBackend(b: NativeBinding): Backend {
-  return {
-    name: 'native',
-    setThreads: (n) => b.setThreads(n),
-    getThreads: () => b.getThreads(),
-    conv2dForward: (x, w, bias, y, g, relu) => b.conv2dForward(x, w, bias, y, g, relu),
-    conv2dBackward: (x, w, dy, dx, dw, db, g) => b.conv2dBackward(x, w, dy, dx, dw, db, g),
-    linearForward: (x, w, bias, y, n, d, f, relu) => b.linearForward(x, w, bias, y, n, d, f, relu),
-    linearBackward: (x, w, dy, dx, dw, db, n, d, f) =>
-      b.linearBackward(x, w, dy, dx, dw, db, n, d, f),
-    maxPoolForward: (x, y, argmax, g) => b.maxPoolForward(x, y, argmax, g),
-    maxPoolBackward: (dy, argmax, dx, g) => b.maxPoolBackward(dy, argmax, dx, g),
-    avgPoolForward: (x, y, g) => b.avgPoolForward(x, y, g),
-    avgPoolBackward: (dy, dx, g) => b.avgPoolBackward(dy, dx, g),
-    adaptiveAvgPoolForward: (x, y, n, c, h, w, ho, wo) =>
-      b.adaptiveAvgPoolForward(x, y, n, c, h, w, ho, wo),
-    adaptiveAvgPoolBackward: (dy, dx, n, c, h, w, ho, wo) =>
-      b.adaptiveAvgPoolBackward(dy, dx, n, c, h, w, ho, wo),
-    lrnForward: (x, y, scale, p) => b.lrnForward(x, y, scale, p),
-    lrnBackward: (x, y, scale, dy, dx, p) => b.lrnBackward(x, y, scale, dy, dx, p),
-    activationForward: (kind, x, y) => b.activationForward(kind, x, y),
-    activationBackward: (kind, y, dy, dx) => b.activationBackward(kind, y, dy, dx),
-    dropoutApply: (x, mask, scale, y) => b.dropoutApply(x, mask, scale, y),
-    scale: (x, s, y) => b.scale(x, s, y),
-    softmaxCrossEntropy: (logits, labels, n, l, smoothing, probs, dlogits) =>
-      b.softmaxCrossEntropy(logits, labels, n, l, smoothing, probs, dlogits),
-    sgdUpdate: (w, g, v, lr, momentum, weightDecay) =>
-      b.sgdUpdate(w, g, v, lr, momentum, weightDecay),
-  };
+type AnyKernel = (t: Record<string, Tensor<never> | null>, a: object) => void;
+
+/** Binds each registered kernel: the named tensors become the positional arrays it expects. */
+function nativeKernels(b: NativeBinding): HostKernels {
+  const kernels: Record<string, AnyKernel> = {};
+  for (const k of KERNEL_NAMES) {
+    const fn = b.kernels[k] as ((arrays: unknown[], attrs: object) => void) | undefined;
+    if (!fn) continue;
+    const names = Object.keys(KERNELS[k].args);
+    kernels[k] = (t, a) => {
+      const arrays = new Array<unknown>(names.length);
+      for (let i = 0; i < names.length; i++) arrays[i] = t[names[i]]?.data ?? null;
+      fn(arrays, a);
+    };
+  }
+  return kernels as HostKernels;
 }
 
-export const nativeBackend: Backend | null = nativeBinding ? makeBackend(nativeBinding) : null;
+export const nativeBackend: Backend | null = nativeBinding
+  ? hostBackend({
+      name: 'native',
+      kernels: nativeKernels(nativeBinding),
+      setThreads: (n) => nativeBinding.setThreads(n),
+      getThreads: () => nativeBinding.getThreads(),
+    })
+  : null;
 
 /** The instruction set the native kernels use now ('scalar' when the addon is missing). */
 export function isaInUse(): Isa {

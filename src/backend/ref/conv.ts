@@ -10,6 +10,7 @@
 
 import { convOutputSize, type ConvGeom } from '../backend.js';
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 /** For each kernel offset k in [0, K): the range [first[k], end[k]) of output positions o for
  *  which the input position o·stride − pad + k lies inside [0, size). Lets the inner loops skip
@@ -165,3 +166,19 @@ export function conv2dBackward(
     }
   }
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const convKernels = {
+  conv2dForward: ({ x, w, b, y }, a) =>
+    conv2dForward(x.data, w.data, b ? b.data : null, y.data, a, a.relu),
+  conv2dBackward: ({ x, w, dy, dx, dw, db }, a) =>
+    conv2dBackward(
+      x.data,
+      w.data,
+      dy.data,
+      dx ? dx.data : null,
+      dw ? dw.data : null,
+      db ? db.data : null,
+      a,
+    ),
+} satisfies HostKernels;

@@ -3,6 +3,7 @@
 
 import type { Activation } from '../backend.js';
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 /** y = act(x); y may be x (each element is read before it is written).
  *  x, y: [*] */
@@ -62,3 +63,11 @@ export function scale(x: FloatArray, s: number, y: FloatArray): void {
   const len = x.length;
   for (let i = 0; i < len; i++) y[i] = x[i] * s;
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const elementwiseKernels = {
+  activationForward: ({ x, y }, a) => activationForward(a.kind, x.data, y.data),
+  activationBackward: ({ y, dy, dx }, a) => activationBackward(a.kind, y.data, dy.data, dx.data),
+  dropoutApply: ({ x, mask, y }, a) => dropoutApply(x.data, mask.data, a.scale, y.data),
+  scale: ({ x, y }, a) => scale(x.data, a.scale, y.data),
+} satisfies HostKernels;

@@ -4,6 +4,7 @@
 // Letters: N batch, D input features, F output features.
 
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 /** y = x · wᵀ + b, then ReLU if `relu`.
  *  x: [N, D]   w: [F, D]   b: [F] | null   y: [N, F] (overwritten) */
@@ -71,3 +72,21 @@ export function linearBackward(
     }
   }
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const linearKernels = {
+  linearForward: ({ x, w, b, y }, a) =>
+    linearForward(x.data, w.data, b ? b.data : null, y.data, a.n, a.d, a.f, a.relu),
+  linearBackward: ({ x, w, dy, dx, dw, db }, a) =>
+    linearBackward(
+      x.data,
+      w.data,
+      dy.data,
+      dx ? dx.data : null,
+      dw ? dw.data : null,
+      db ? db.data : null,
+      a.n,
+      a.d,
+      a.f,
+    ),
+} satisfies HostKernels;

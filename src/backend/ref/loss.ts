@@ -7,6 +7,7 @@
 // Letters: N batch, L classes.
 
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 /** logits, probs: [N, L]   labels: [N] (0 ≤ label < L)   dlogits: [N, L] | null
  *  Writes probs = softmax(logits) and, if given, dlogits; returns the mean loss. */
@@ -47,3 +48,18 @@ export function softmaxCrossEntropy(
   }
   return total / n;
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const lossKernels = {
+  softmaxCrossEntropy: ({ logits, labels, probs, dlogits, loss }, a) => {
+    loss.data[0] = softmaxCrossEntropy(
+      logits.data,
+      labels.data,
+      a.n,
+      a.l,
+      a.smoothing,
+      probs.data,
+      dlogits ? dlogits.data : null,
+    );
+  },
+} satisfies HostKernels;

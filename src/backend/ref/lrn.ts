@@ -15,6 +15,7 @@
 
 import type { LrnParams } from '../backend.js';
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 function alphaPerSquare(p: LrnParams): number {
   return p.alphaScaling === 'per-size' ? p.alpha / p.size : p.alpha;
@@ -86,3 +87,10 @@ export function lrnBackward(
     }
   }
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const lrnKernels = {
+  lrnForward: ({ x, y, scale: s }, p) => lrnForward(x.data, y.data, s ? s.data : null, p),
+  lrnBackward: ({ x, y, scale: s, dy, dx }, p) =>
+    lrnBackward(x.data, y.data, s.data, dy.data, dx.data, p),
+} satisfies HostKernels;

@@ -6,6 +6,7 @@
 
 import { convOutputSize, type PoolGeom } from '../backend.js';
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 function checkGeom(g: PoolGeom): void {
   const ho = convOutputSize(g.h, g.k, g.stride, g.pad);
@@ -202,3 +203,16 @@ export function adaptiveAvgPoolBackward(
     }
   }
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const poolKernels = {
+  maxPoolForward: ({ x, y, argmax }, g) =>
+    maxPoolForward(x.data, y.data, argmax ? argmax.data : null, g),
+  maxPoolBackward: ({ dy, argmax, dx }, g) => maxPoolBackward(dy.data, argmax.data, dx.data, g),
+  avgPoolForward: ({ x, y }, g) => avgPoolForward(x.data, y.data, g),
+  avgPoolBackward: ({ dy, dx }, g) => avgPoolBackward(dy.data, dx.data, g),
+  adaptiveAvgPoolForward: ({ x, y }, a) =>
+    adaptiveAvgPoolForward(x.data, y.data, a.n, a.c, a.h, a.w, a.ho, a.wo),
+  adaptiveAvgPoolBackward: ({ dy, dx }, a) =>
+    adaptiveAvgPoolBackward(dy.data, dx.data, a.n, a.c, a.h, a.w, a.ho, a.wo),
+} satisfies HostKernels;

@@ -8,6 +8,7 @@
 // w, g, v: the same length, any shape (flat). w and v are updated in place.
 
 import type { FloatArray } from './float.js';
+import type { HostKernels } from '../host.js';
 
 export function sgdUpdate(
   w: FloatArray,
@@ -25,3 +26,8 @@ export function sgdUpdate(
     w[i] += vi;
   }
 }
+
+/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+export const sgdKernels = {
+  sgdUpdate: ({ w, g, v }, a) => sgdUpdate(w.data, g.data, v.data, a.lr, a.momentum, a.weightDecay),
+} satisfies HostKernels;

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   convOutputSize,
-  type Backend,
+  hostData,
   type ConvGeom,
   type LrnParams,
   type PoolGeom,
@@ -21,10 +21,12 @@ import type { Isa } from '../../src/backend/native/binding.js';
 import { initialize } from '../../src/models/init.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
+import { positional, type Positional } from '../helpers/positional.js';
 import { scaledNet } from '../helpers/scaled.js';
 
 const required = process.env.CI === 'true';
 const skip = !nativeBackend && !required ? `native addon unavailable: ${nativeLoadError}` : false;
+const ref = positional(refBackend);
 const SPECIALS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
 
 /** Uniform values in [−1, 1) with `count` specials (NaN, +Inf, −Inf in turn, or only `only`)
@@ -60,11 +62,12 @@ function configs(): { isa: Isa; threads: number }[] {
 }
 
 /** body(native, tag) under every configuration; ref is the same every time. */
-function everywhere(body: (nb: Backend, tag: string) => void): void {
+function everywhere(body: (nb: Positional, tag: string) => void): void {
+  const nb = positional(nativeBackend!);
   for (const { isa, threads } of configs()) {
     nativeBinding!.setIsa(isa);
     nativeBackend!.setThreads(threads);
-    body(nativeBackend!, `[${isa}, ${threads} thread${threads > 1 ? 's' : ''}]`);
+    body(nb, `[${isa}, ${threads} thread${threads > 1 ? 's' : ''}]`);
   }
 }
 
@@ -125,13 +128,13 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         const dy = hostile(ySize, rng, 2, only);
         const dyW = padded ? hostile(ySize, rng, 0) : dy; // the dy behind dW
         const want = { y: new Float32Array(ySize), yr: new Float32Array(ySize) };
-        refBackend.conv2dForward(x, w, b, want.y, g, false);
-        refBackend.conv2dForward(x, w, b, want.yr, g, true);
+        ref.conv2dForward(x, w, b, want.y, g, false);
+        ref.conv2dForward(x, w, b, want.yr, g, true);
         const wdx = new Float32Array(x.length);
         const wdw = new Float32Array(w.length);
         const wdb = new Float32Array(g.cOut);
-        refBackend.conv2dBackward(x, w, dy, wdx, null, wdb, g);
-        refBackend.conv2dBackward(x, w, dyW, null, wdw, null, g);
+        ref.conv2dBackward(x, w, dy, wdx, null, wdb, g);
+        ref.conv2dBackward(x, w, dyW, null, wdw, null, g);
         const what = `conv ${JSON.stringify(g)} special ${only}`;
         everywhere((nb, tag) => {
           const y = new Float32Array(ySize);
@@ -167,12 +170,12 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         const dy = hostile(n * f, rng, 2, only);
         const wy = new Float32Array(n * f);
         const wyr = new Float32Array(n * f);
-        refBackend.linearForward(x, w, b, wy, n, d, f, false);
-        refBackend.linearForward(x, w, b, wyr, n, d, f, true);
+        ref.linearForward(x, w, b, wy, n, d, f, false);
+        ref.linearForward(x, w, b, wyr, n, d, f, true);
         const wdx = new Float32Array(n * d);
         const wdw = new Float32Array(f * d);
         const wdb = new Float32Array(f);
-        refBackend.linearBackward(x, w, dy, wdx, wdw, wdb, n, d, f);
+        ref.linearBackward(x, w, dy, wdx, wdw, wdb, n, d, f);
         const what = `linear ${n}×${d}→${f} special ${only}`;
         everywhere((nb, tag) => {
           const y = new Float32Array(n * f);
@@ -204,10 +207,10 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         const outLen = g.n * g.c * g.ho * g.wo;
         const wy = new Float32Array(outLen);
         const wam = new Int32Array(outLen);
-        refBackend.maxPoolForward(x, wy, wam, g);
+        ref.maxPoolForward(x, wy, wam, g);
         const dy = hostile(outLen, rng, 2, only);
         const wdx = new Float32Array(x.length);
-        refBackend.maxPoolBackward(dy, wam, wdx, g);
+        ref.maxPoolBackward(dy, wam, wdx, g);
         const what = `maxpool ${JSON.stringify(g)} special ${only}`;
         everywhere((nb, tag) => {
           const y = new Float32Array(outLen);
@@ -232,18 +235,18 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
       const x = hostile(g.n * g.c * g.h * g.w, rng, 3, only);
       const outLen = g.n * g.c * g.ho * g.wo;
       const wy = new Float32Array(outLen);
-      refBackend.avgPoolForward(x, wy, g);
+      ref.avgPoolForward(x, wy, g);
       const dy = hostile(outLen, rng, 2, only);
       const wdx = new Float32Array(x.length);
-      refBackend.avgPoolBackward(dy, wdx, g);
+      ref.avgPoolBackward(dy, wdx, g);
       // adaptive: 6×6 from 6×6 (the copy path) and from 13×13 (overlapping bins)
       const adaptive = [6, 13].map((hw) => {
         const ax = hostile(2 * 3 * hw * hw, rng, 3, only);
         const ay = new Float32Array(2 * 3 * 36);
-        refBackend.adaptiveAvgPoolForward(ax, ay, 2, 3, hw, hw, 6, 6);
+        ref.adaptiveAvgPoolForward(ax, ay, 2, 3, hw, hw, 6, 6);
         const ady = hostile(ay.length, rng, 2, only);
         const adx = new Float32Array(ax.length);
-        refBackend.adaptiveAvgPoolBackward(ady, adx, 2, 3, hw, hw, 6, 6);
+        ref.adaptiveAvgPoolBackward(ady, adx, 2, 3, hw, hw, 6, 6);
         return { hw, ax, ay, ady, adx };
       });
       everywhere((nb, tag) => {
@@ -286,9 +289,9 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         const dy = hostile(len, rng, 2, only);
         const wy = new Float32Array(len);
         const wsc = new Float32Array(len);
-        refBackend.lrnForward(x, wy, wsc, q);
+        ref.lrnForward(x, wy, wsc, q);
         const wdx = new Float32Array(len);
-        refBackend.lrnBackward(x, wy, wsc, dy, wdx, q);
+        ref.lrnBackward(x, wy, wsc, dy, wdx, q);
         everywhere((nb, tag) => {
           const y = new Float32Array(len);
           const sc = new Float32Array(len);
@@ -312,9 +315,9 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
       const mask = Uint8Array.from({ length: len }, () => (rng.uniform() < 0.5 ? 1 : 0));
       for (const kind of ['relu', 'tanh', 'sigmoid'] as const) {
         const wy = new Float32Array(len);
-        refBackend.activationForward(kind, x, wy);
+        ref.activationForward(kind, x, wy);
         const wdx = new Float32Array(len);
-        refBackend.activationBackward(kind, x, dy, wdx); // y = x: NaN and ±Inf as outputs too
+        ref.activationBackward(kind, x, dy, wdx); // y = x: NaN and ±Inf as outputs too
         everywhere((nb, tag) => {
           const y = new Float32Array(len);
           nb.activationForward(kind, x, y);
@@ -329,9 +332,9 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         });
       }
       const wd = new Float32Array(len);
-      refBackend.dropoutApply(x, mask, 2, wd);
+      ref.dropoutApply(x, mask, 2, wd);
       const ws = new Float32Array(len);
-      refBackend.scale(x, 0.5, ws);
+      ref.scale(x, 0.5, ws);
       everywhere((nb, tag) => {
         const y = new Float32Array(len);
         nb.dropoutApply(x, mask, 2, y);
@@ -358,7 +361,7 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         const labels = Int32Array.of(label);
         const wp = new Float32Array(l);
         const wd = new Float32Array(l);
-        const wl = refBackend.softmaxCrossEntropy(logits, labels, 1, l, smoothing, wp, wd);
+        const wl = ref.softmaxCrossEntropy(logits, labels, 1, l, smoothing, wp, wd);
         everywhere((nb, tag) => {
           const p = new Float32Array(l);
           const d = new Float32Array(l);
@@ -382,7 +385,7 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         const v0 = hostile(len, rng, 5, only);
         const ww = w0.slice();
         const wv = v0.slice();
-        refBackend.sgdUpdate(ww, g, wv, 0.01, momentum, 5e-4);
+        ref.sgdUpdate(ww, g, wv, 0.01, momentum, 5e-4);
         everywhere((nb, tag) => {
           const w = w0.slice();
           const v = v0.slice();
@@ -408,7 +411,7 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
       const x = new Tensor([3, 3, 67, 67], hostile(3 * per, rng, 0));
       x.data[per + 1000] = Number.NaN; // image 1: one NaN pixel
       x.data[2 * per + 2000] = Infinity; // image 2: one +Inf pixel
-      const want = nets[0].forward(x, false).data;
+      const want = hostData(refBackend, nets[0].forward(x, false));
       for (let j = 0; j < 10; j++) {
         assert.ok(
           Number.isFinite(want[j]),
@@ -420,7 +423,7 @@ describe('IEEE NaN/Inf semantics: native kernels vs ref', { skip }, () => {
         );
       }
       everywhere((_nb, tag) => {
-        const got = nets[1].forward(x, false).data;
+        const got = hostData(nativeBackend!, nets[1].forward(x, false));
         expectSame(`${arch} logits ${tag}`, got, want);
       });
     }

@@ -1,11 +1,23 @@
 // `alexnet eval`: top-1/top-5, per-class accuracy and the confusion matrix of a model (or the
 // softmax-averaged ensemble of several, as the paper's 5- and 7-CNN results) on a test split —
 // by default the dataset named in the model's metadata (the bundled Fashion-MNIST test split).
+// Which images of an ImageFolder tree are the test split:
+//   - the tree the model was trained on (no --data, or --data naming it): the part its training
+//     held out, found again from the split recorded in the model (its seed and fraction), never
+//     the images it trained on;
+//   - any other single tree: all of it; a tree with train/ and val/: val/.
+// An evaluation over no images is an error.
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import { predictSplit, report } from '../eval/evaluate.js';
 import { loadModel, type LoadedModel } from '../models/checkpoint.js';
-import { openData } from '../train/setup.js';
+import { normalizeFrom } from '../data/views.js';
+import type { SplitRecord } from '../data/dataset.js';
+import { SCHEMA_VERSION } from '../train/metrics.js';
+import { progressFor } from '../train/progress.js';
+import { readTrainingRecord, type TrainingRecord } from '../train/record.js';
+import { dataKind, openData } from '../train/setup.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
@@ -20,6 +32,23 @@ interface EvalOptions {
   threads?: number;
   workers: boolean;
   json?: boolean;
+  quiet?: boolean;
+}
+
+/** The held-out share of an ImageFolder tree to evaluate on: the recorded split when `src` is
+ *  the tree the model trained on, else the whole tree (valFraction 1). */
+export function heldOutSplit(
+  src: string,
+  record: TrainingRecord | null,
+): {
+  seed: number;
+  valFraction: number;
+  recorded: Extract<SplitRecord, { kind: 'fraction' }> | null;
+} {
+  const split = record?.dataset.split;
+  if (split?.kind === 'fraction' && resolve(src) === resolve(record!.dataset.id))
+    return { seed: split.seed, valFraction: split.valFraction, recorded: split };
+  return { seed: 0, valFraction: 1, recorded: null };
 }
 
 /** Loads the model and the ensemble members; all must share the input shape and class count. */
@@ -57,16 +86,24 @@ export function registerEval(program: Command): void {
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--no-workers', 'prepare batches on the main thread')
-    .option('--json', 'one JSON object: top1, top5, perClass, confusion')
+    .option('--json', 'one JSON object: top1, top5, loss, samples, perClass, confusion')
+    .option('--quiet', 'no progress on stderr')
     .action(async (o: EvalOptions) => {
       const backend = backendFrom(o);
       const paths = [o.model, ...(o.ensemble ?? [])];
       const models = loadMembers(paths, backend, o.arch);
       const meta = models[0].meta;
+      const record = readTrainingRecord(o.model, models[0].metadata);
       const src = o.data ?? meta.dataset;
       if (src === undefined)
         usage(`${o.model}: the model names no dataset in its metadata; give --data`);
       const pre = meta.preprocess;
+      const folder = dataKind(src) === 'imagefolder';
+      if (folder && !pre)
+        usage(
+          `${o.model}: the file records no preprocessing, so images cannot be prepared as its training prepared them`,
+        );
+      const held = folder ? heldOutSplit(src, record) : null;
       const normalize = pre
         ? !(pre.mean.every((m) => m === 0) && pre.std.every((s) => s === 1))
         : true;
@@ -83,26 +120,46 @@ export function registerEval(program: Command): void {
         workers: o.workers,
         augment: false,
         stats,
+        seed: held?.seed,
+        valFraction: held?.valFraction,
+        modelNormalize: folder && pre && pre.colorOrder !== 'gray' ? normalizeFrom(pre) : undefined,
       });
       try {
+        if (dataset.test.size === 0)
+          usage(
+            `--data ${src}: no test images${held?.recorded ? ` (the split recorded in ${o.model} holds out none)` : ''}; nothing to evaluate`,
+          );
         if (dataset.classNames.length !== meta.config.classes) {
           usage(
             `--data ${src}: ${dataset.classNames.length} classes, the model has ${meta.config.classes}`,
           );
         }
+        const task = progressFor(o).task('evaluating', dataset.test.size);
         const probs = await predictSplit(
           models.map((m) => m.net),
           dataset.test,
-          { batch: o.batch, views: o.views },
+          { batch: o.batch, views: o.views, onBatch: (done) => task.update(done) },
         );
+        task.stop();
         const r = report(probs, meta.classNames ?? dataset.classNames);
+        const split = held?.recorded ?? dataset.split ?? { kind: 'files' };
         if (o.json) {
-          printJson({ models: paths, data: dataset.id, views: o.views, ...r });
+          printJson({
+            schemaVersion: SCHEMA_VERSION,
+            models: paths,
+            data: dataset.id,
+            split,
+            views: o.views,
+            ...r,
+          });
           return;
         }
         const out: string[] = [];
+        const which = held?.recorded
+          ? `, the ${r.samples} images held out by its training (seed ${held.recorded.seed}, fraction ${held.valFraction})`
+          : ` (${r.samples} test images)`;
         out.push(
-          `${paths.length > 1 ? `ensemble of ${paths.length}` : o.model} on ${dataset.id} (${r.samples} test images, ${o.views} view${o.views === '10' ? 's' : ''}):`,
+          `${paths.length > 1 ? `ensemble of ${paths.length}` : o.model} on ${dataset.id}${which}, ${o.views} view${o.views === '10' ? 's' : ''}:`,
         );
         out.push(
           `top-1 accuracy ${r.top1.toFixed(4)} (error ${(1 - r.top1).toFixed(4)}), top-5 accuracy ${r.top5.toFixed(4)} (error ${(1 - r.top5).toFixed(4)}), loss ${r.loss.toFixed(4)}`,

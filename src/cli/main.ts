@@ -15,12 +15,15 @@ import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerPredict } from './predict.js';
 import { registerShow } from './show.js';
+import { registerInfo } from './info.js';
+import { packageInfo } from '../util/version.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
     .description(
       'AlexNet (Krizhevsky, Sutskever & Hinton, 2012): train, evaluate, predict, import and export',
     )
+    .version(packageInfo().version, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   registerSummary(program);
@@ -35,6 +38,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerPredict(program);
   registerShow(program);
+  registerInfo(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -20,7 +20,7 @@ import { firstConvWeights, layerOutput, probabilities, towersOf } from '../show/
 import { neighborsSvg } from '../show/neighbors.js';
 import { predictionsSvg, THUMB } from '../show/predictions.js';
 import { openData } from '../train/setup.js';
-import { subsetIndices } from '../train/trainer.js';
+import { subsetIndices } from '../train/plan.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt } from './options.js';

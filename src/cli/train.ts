@@ -1,29 +1,36 @@
-// `alexnet train`: a preset (default fashion-quick) with any flag overriding it, then the library's
-// training loop. --json prints one JSON object per epoch and a final one (testAccuracy, testTop5,
-// seconds, imagesPerSecond); progress goes to stderr. Ctrl-C finishes the step, saves and exits 130;
-// SIGTERM does the same and exits 143.
-import { dirname } from 'node:path';
+// `alexnet train`: a preset (fashion-quick; imagefolder when --data is an ImageFolder tree) with
+// any flag overriding it, then the library's training loop. The resolved configuration and the
+// run's plan are printed first, progress and epoch lines go to stderr, the final result to
+// stdout; --json prints a config line, one line per epoch and a final one (the vocabulary of
+// src/train/metrics.ts). A finished run in --out is not overwritten without --force. Ctrl-C
+// finishes the step, saves and exits 130; SIGTERM does the same and exits 143.
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ARCHS, defaultConfig } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
+import { SCHEMA_VERSION, epochLine, type EpochRecord } from '../train/metrics.js';
+import { countOf, planRun } from '../train/plan.js';
 import {
   DEFAULT_PRESET,
+  describeConfig,
+  IMAGEFOLDER_PRESET,
   PRESET_NAMES,
   preset,
   trainConfigSchema,
   type TrainConfig,
 } from '../train/presets.js';
-import { makeProgress } from '../train/progress.js';
-import { openData, prepareNet } from '../train/setup.js';
+import { progressFor } from '../train/progress.js';
+import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
+import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, nonNegativeInt, positiveInt, positiveNumber, printJson } from './options.js';
 
 interface TrainOptions {
-  preset: string;
+  preset?: string;
   arch?: string;
   data?: string;
   inputSize?: number;
@@ -53,6 +60,8 @@ interface TrainOptions {
   threads?: number;
   workers: boolean;
   json?: boolean;
+  quiet?: boolean;
+  force?: boolean;
 }
 
 function fraction(value: string): number {
@@ -68,9 +77,19 @@ function nonNegativeNumber(value: string): number {
   return n;
 }
 
+/** The preset a run starts from: --preset, else imagefolder for an ImageFolder --data, else
+ *  the default. */
+export function presetFor(o: { preset?: string; data?: string }): string {
+  if (o.preset !== undefined) return o.preset;
+  return o.data !== undefined && dataKind(o.data) === 'imagefolder'
+    ? IMAGEFOLDER_PRESET
+    : DEFAULT_PRESET;
+}
+
 /** The preset with the flags laid over it. */
 export function configFrom(o: TrainOptions): TrainConfig {
-  const c = preset(o.preset);
+  const name = presetFor(o);
+  const c = preset(name);
   // Another variant than the preset's brings its own input size unless --input-size says otherwise.
   if (o.arch !== undefined && o.inputSize === undefined && o.arch !== c.arch) {
     c.inputSize = defaultConfig(o.arch as TrainConfig['arch']).inputSize;
@@ -106,7 +125,7 @@ export function configFrom(o: TrainOptions): TrainConfig {
       .map((s) => s.trim())
       .filter(Boolean);
   if (o.maxSeconds === 0) c.maxSeconds = null;
-  if (c.data === '') usage(`--preset ${o.preset} needs --data DIR (an ImageFolder tree)`);
+  if (c.data === '') usage(`--preset ${name} needs --data DIR (an ImageFolder tree)`);
   return trainConfigSchema.parse(c);
 }
 
@@ -115,9 +134,10 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a network (default: the fashion-quick preset on the bundled Fashion-MNIST)')
     .addOption(
-      new Option('--preset <name>', 'starting configuration')
-        .choices(PRESET_NAMES)
-        .default(DEFAULT_PRESET),
+      new Option(
+        '--preset <name>',
+        `starting configuration (default: ${DEFAULT_PRESET}; ${IMAGEFOLDER_PRESET} for an ImageFolder --data)`,
+      ).choices(PRESET_NAMES),
     )
     .addOption(new Option('--arch <id>', 'network variant').choices(ARCHS))
     .option('--data <src>', 'fashion-mnist (bundled), an IDX directory, or an ImageFolder tree')
@@ -165,6 +185,7 @@ export function registerTrain(program: Command): void {
       nonNegativeInt,
     )
     .option('--out <dir>', 'output directory (default: runs/<preset>)')
+    .option('--force', 'replace a run already in --out')
     .option('--resume <ckpt>', 'continue a run exactly from OUT/checkpoint.safetensors')
     .option(
       '--from <ckpt>',
@@ -173,12 +194,14 @@ export function registerTrain(program: Command): void {
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--no-workers', 'prepare batches on the main thread')
-    .option('--json', 'one JSON object per epoch and a final one on stdout')
+    .option('--json', 'JSON lines on stdout: the configuration, each epoch, the final result')
+    .option('--quiet', 'no progress or epoch lines on stderr; the final result only')
+    .addHelpText('after', presetHelp)
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
       const backend = backendFrom(o);
       const log = (line: string): void => {
-        process.stderr.write(line + '\n');
+        if (!o.quiet) process.stderr.write(line + '\n');
       };
       let config: TrainConfig;
       let resume;
@@ -199,6 +222,7 @@ export function registerTrain(program: Command): void {
                 'backend',
                 'threads',
                 'json',
+                'quiet',
                 'workers',
               ].includes(k),
           );
@@ -212,7 +236,9 @@ export function registerTrain(program: Command): void {
       } else {
         config = configFrom(o);
       }
-      const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${o.preset}`);
+      const presetName = resume ? null : presetFor(o);
+      const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetName}`);
+      if (!resume) claimRunDir(outDir, o.force === true);
       const dataset = await openData(config.data, {
         inputSize: config.inputSize,
         normalize: config.normalize,
@@ -238,15 +264,34 @@ export function registerTrain(program: Command): void {
           log(
             `--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`,
           );
+        const plan = planRun(config, dataset);
+        const planned = { ...config, schedule: plan.schedule };
         log(
-          `training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${dataset.train.size} train / ${dataset.test.size} test images, ${dataset.classNames.length} classes), ` +
-            `backend ${backend.name} × ${backend.getThreads()} threads, batch ${config.batch}, lr ${config.lr} ${config.schedule.kind}, ${config.epochs} epochs` +
-            `${config.maxSeconds ? `, budget ${config.maxSeconds} s` : ''} → ${outDir}` +
+          `training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${countOf(plan.trainIndices.length, plan.trainTotal)} train / ${countOf(plan.valIndices.length, plan.valTotal)} validation images, ${dataset.classNames.length} classes), ` +
+            `${plan.steps} steps of batch ${plan.batch}, backend ${backend.name} × ${backend.getThreads()} threads → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),
         );
-        const progress = makeProgress({ tty: !o.json && !!process.stderr.isTTY });
+        log(
+          `configuration${presetName ? ` (preset ${presetName})` : ' (from the checkpoint)'}: ${describeConfig(planned)}`,
+        );
+        if (o.json)
+          printJson({
+            schemaVersion: SCHEMA_VERSION,
+            event: 'config',
+            preset: presetName,
+            config: planned,
+            data: dataset.id,
+            classes: dataset.classNames.length,
+            trainImages: plan.trainIndices.length,
+            valImages: plan.valIndices.length,
+            steps: plan.steps,
+            out: outDir,
+            backend: backend.name,
+            threads: backend.getThreads(),
+          });
+        const progress = progressFor(o);
         const result = await train({
           net,
           meta,
@@ -255,24 +300,22 @@ export function registerTrain(program: Command): void {
           outDir,
           resume,
           progress,
+          preset: presetName ?? undefined,
+          startedAt: started,
           onEpoch: (r) => {
-            if (o.json) printJson({ event: 'epoch', ...r });
-            else
-              log(
-                `epoch ${r.epoch}${r.partial ? ' (partial)' : ''}: train loss ${r.trainLoss.toFixed(4)} acc ${r.trainAccuracy.toFixed(4)} | ` +
-                  `val loss ${r.valLoss.toFixed(4)} top-1 ${r.valTop1.toFixed(4)} top-5 ${r.valTop5.toFixed(4)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(0)} s`,
-              );
+            if (o.json) printJson(epochLine(r));
+            else log(epochSummary(r));
           },
         });
         const seconds = (performance.now() - started) / 1000;
+        const last = result.history.at(-1);
         const final = {
+          schemaVersion: SCHEMA_VERSION,
           event: 'final',
-          testAccuracy: result.test?.top1 ?? null,
-          testTop5: result.test?.top5 ?? null,
-          testLoss: result.test?.loss ?? null,
-          testSamples: config.maxTest ?? dataset.test.size,
-          epochs: result.history.length ? result.history[result.history.length - 1].epoch : 0,
-          steps: result.history.length ? result.history[result.history.length - 1].step : 0,
+          test: result.test,
+          best: result.best && { ...result.best, model: result.bestPath },
+          epochs: last?.epoch ?? 0,
+          steps: last?.step ?? 0,
           seconds,
           imagesPerSecond: result.stepSeconds > 0 ? result.images / result.stepSeconds : 0,
           budgetStop: result.budgetStop,
@@ -283,10 +326,16 @@ export function registerTrain(program: Command): void {
           threads: backend.getThreads(),
         };
         if (o.json) printJson(final);
-        else if (result.test && !result.interrupted) {
-          log(
-            `test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}) after ${seconds.toFixed(0)} s, ` +
-              `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}`,
+        else if (result.interrupted)
+          process.stdout.write(`interrupted; continue with --resume ${join(outDir, CHECKPOINT)}\n`);
+        else if (result.test) {
+          const best =
+            result.best && result.best.epoch !== last?.epoch
+              ? `; best validation top-1 ${result.best.top1.toFixed(4)} at epoch ${result.best.epoch}: ${result.bestPath}`
+              : '';
+          process.stdout.write(
+            `test accuracy ${result.test.top1.toFixed(4)} (top-5 ${result.test.top5.toFixed(4)}, ${result.test.samples} images) after ${seconds.toFixed(0)} s, ` +
+              `${final.imagesPerSecond.toFixed(0)} img/s training; model ${result.modelPath}${best}\n`,
           );
         }
         if (result.interrupted) process.exitCode = signalExitCode(result.interrupted);
@@ -294,4 +343,17 @@ export function registerTrain(program: Command): void {
         await dataset.close();
       }
     });
+}
+
+function epochSummary(r: EpochRecord): string {
+  return (
+    `epoch ${r.epoch}${r.partial ? ' (partial)' : ''}: train loss ${r.train.loss.toFixed(4)} top-1 ${r.train.top1.toFixed(4)} | ` +
+    `val loss ${r.val.loss.toFixed(4)} top-1 ${r.val.top1.toFixed(4)} top-5 ${r.val.top5.toFixed(4)} | ${r.imagesPerSecond.toFixed(0)} img/s, ${r.seconds.toFixed(0)} s`
+  );
+}
+
+/** `train --help`: each preset's values (a flag overrides any of them). */
+function presetHelp(): string {
+  const rows = PRESET_NAMES.map((name) => `  ${name}\n    ${describeConfig(preset(name))}`);
+  return `\nPresets (any flag overrides its value):\n${rows.join('\n')}\n`;
 }

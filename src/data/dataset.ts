@@ -2,6 +2,7 @@
 // (validation) split; a split fills batches of network-ready inputs on demand. `fill` is async so
 // a split may decode and augment on worker threads while the backend computes the previous batch
 // (the paper's CPU/GPU split): the trainer calls fill for batch i+1 before computing batch i.
+import { z } from 'zod';
 import type { Preprocess } from '../models/config.js';
 
 export interface Split {
@@ -17,12 +18,28 @@ export interface Split {
   fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void>;
 }
 
+/** How a dataset's test (validation) split was chosen, so that an evaluation can find it again:
+ *  separate files (Fashion-MNIST, IDX), a validation folder, or a seeded per-class fraction of one
+ *  tree. */
+export const splitRecordSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('files') }),
+  z.object({ kind: z.literal('folders'), val: z.string() }),
+  z.object({
+    kind: z.literal('fraction'),
+    seed: z.number().int().nonnegative(),
+    valFraction: z.number().min(0).max(1),
+  }),
+]);
+export type SplitRecord = z.infer<typeof splitRecordSchema>;
+
 export interface Dataset {
   /** What goes into a model's metadata to find this data again ('fashion-mnist' or a path). */
   readonly id: string;
   readonly classNames: string[];
   readonly train: Split;
   readonly test: Split;
+  /** How the test split was chosen (absent: separate files). */
+  readonly split?: SplitRecord;
   /** How a single image file must be prepared to match this data (used by predict). */
   readonly preprocess: Preprocess;
   /** Entries that could not be used (empty, malformed, corrupt), with why. */

@@ -28,7 +28,7 @@ import {
   packViews,
   type ViewParams,
 } from './augment.js';
-import type { Dataset, Split } from './dataset.js';
+import type { Dataset, Split, SplitRecord } from './dataset.js';
 import { buildCache, cacheDirFor, RECORD_BYTES, SIDE } from './image-cache.js';
 import { PixelMoments, pcaLighting, pcaStatsSchema, readPca, type PcaStats } from './pca.js';
 import { viewParams, type ViewMode } from './views.js';
@@ -45,13 +45,17 @@ export type MeanMode = 'image' | 'channel' | 'torchvision';
 export interface ImageFolderOptions {
   /** Network input side S: random S×S crops for training, centre S×S otherwise (224, or 227). */
   inputSize: number;
-  /** For a single tree: the fraction of each class held out for validation (default 0.1). */
+  /** For a single tree: the fraction of each class held out for validation (default 0.1; 1
+   *  holds out everything: the whole tree is the test split, for evaluation). */
   valFraction?: number;
   /** Drives the train/val split of a single tree (default 0). */
   seed?: number;
   /** What is subtracted: the training set's mean image (paper), its per-channel mean (default),
    *  or torchvision's mean/std on [0, 1] pixels. */
   meanMode?: MeanMode;
+  /** Evaluation: prepare batches with this normalisation (a model's) instead of the training
+   *  set's; no training statistics are computed (`stats` then counts no images). */
+  normalize?: Normalize;
   /** PCA statistics (a file written by `alexnet pca`, or the stats); default: computed and cached. */
   pca?: string | PcaStats;
   /** Loader threads (default 2; 0 or false runs the crops on the calling thread; true: 2). */
@@ -100,13 +104,13 @@ export async function openImageFolder(
   if (!Number.isInteger(S) || S <= 0 || S > SIDE)
     usage(`--input-size ${S}: must be an integer in 1..${SIDE} for ImageFolder data`);
   const valFraction = opts.valFraction ?? 0.1;
-  if (!(valFraction >= 0 && valFraction < 1))
-    usage(`valFraction ${valFraction}: must be in [0, 1)`);
+  if (!(valFraction >= 0 && valFraction <= 1))
+    usage(`valFraction ${valFraction}: must be in [0, 1]`);
   const meanMode = opts.meanMode ?? 'channel';
   const warn = opts.warn ?? ((line: string) => process.stderr.write(line + '\n'));
   const root = resolve(dir);
 
-  const { classNames, train, test } = scanFolder(root, dir, valFraction, opts.seed ?? 0);
+  const { classNames, train, test, split } = scanFolder(root, dir, valFraction, opts.seed ?? 0);
   const cacheDir = opts.cacheDir ?? (await cacheDirFor(root));
   const all = [...train, ...test];
   const built = await buildCache(
@@ -147,10 +151,13 @@ export async function openImageFolder(
   };
   const tr = keep(train, 0);
   const te = keep(test, train.length);
-  if (tr.records.length === 0)
+  if (tr.records.length === 0 && (te.records.length === 0 || !opts.normalize))
     usage(`${dir}: no images found that could be read (${skipped.length} skipped)`);
 
-  const { stats, meanPath } = await trainingStats(cacheDir, built.binPath, tr.records, tr.keys);
+  const fixed = opts.normalize;
+  const { stats, meanPath } = fixed
+    ? { stats: fixedStats(fixed), meanPath: '' }
+    : await trainingStats(cacheDir, built.binPath, tr.records, tr.keys);
   const pca =
     opts.pca === undefined
       ? stats.pca
@@ -160,7 +167,18 @@ export async function openImageFolder(
 
   let normalize: Normalize;
   let preprocess: Preprocess;
-  if (meanMode === 'torchvision') {
+  if (fixed) {
+    normalize = fixed;
+    preprocess = {
+      colorOrder: fixed.order ?? 'rgb',
+      resize: SIDE,
+      cropSize: S,
+      pixelScale: fixed.scale,
+      mean: [...fixed.mean],
+      std: [...fixed.std],
+      invert: false,
+    };
+  } else if (meanMode === 'torchvision') {
     normalize = { scale: 1 / 255, mean: TORCHVISION_MEAN, std: TORCHVISION_STD };
     preprocess = {
       colorOrder: 'rgb',
@@ -213,6 +231,7 @@ export async function openImageFolder(
     classNames,
     train: mk(tr),
     test: mk(te),
+    split,
     preprocess,
     skipped,
     cacheDir,
@@ -334,7 +353,8 @@ function scanFolder(
   shown: string,
   valFraction: number,
   seed: number,
-): { classNames: string[]; train: Sample[]; test: Sample[] } {
+): { classNames: string[]; train: Sample[]; test: Sample[]; split: SplitRecord } {
+  const fraction: SplitRecord = { kind: 'fraction', seed, valFraction };
   if (!isDir(root)) usage(`${shown}: no such directory`);
   const noImages = (): never =>
     usage(
@@ -349,7 +369,11 @@ function scanFolder(
     );
     if (train.length === 0) noImages();
     if (!valDir)
-      return { classNames, ...splitSamples(train, classNames.length, valFraction, seed) };
+      return {
+        classNames,
+        ...splitSamples(train, classNames.length, valFraction, seed),
+        split: fraction,
+      };
     const valName = valDir.slice(root.length + 1);
     const test: Sample[] = [];
     for (const c of subdirs(valDir)) {
@@ -359,14 +383,18 @@ function scanFolder(
         usage(`${join(shown, valName, c)}: class '${c}' is not among the training classes`);
       for (const rel of files) test.push({ rel, label });
     }
-    return { classNames, train, test };
+    return { classNames, train, test, split: { kind: 'folders', val: valName } };
   }
   const classNames = subdirs(root).filter((c) => listImages(root, c).length > 0);
   if (classNames.length === 0) noImages();
   const samples = classNames.flatMap((c, label) =>
     listImages(root, c).map((rel) => ({ rel, label })),
   );
-  return { classNames, ...splitSamples(samples, classNames.length, valFraction, seed) };
+  return {
+    classNames,
+    ...splitSamples(samples, classNames.length, valFraction, seed),
+    split: fraction,
+  };
 }
 
 /** Holds out round(valFraction·n) of each class, chosen by a seeded shuffle. */
@@ -432,6 +460,22 @@ function isDir(p: string): boolean {
 /** Mean image, per-channel mean and RGB PCA over the training records, computed once per set of
  *  training files (keyed by their paths, sizes and mtimes) and cached as stats-<key>.json and
  *  mean-<key>.bin (float32 [256, 256, 3]). */
+/** What an evaluation-only open reports as its statistics: none taken, the given means. */
+function fixedStats(norm: Normalize): FolderStats {
+  return {
+    images: 0,
+    channelMean: norm.mean.map((m) => m / norm.scale),
+    pca: {
+      eigenvalues: [0, 0, 0],
+      eigenvectors: [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+    },
+  };
+}
+
 async function trainingStats(
   cacheDir: string,
   binPath: string,

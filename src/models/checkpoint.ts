@@ -17,6 +17,8 @@ export interface LoadedModel {
   meta: ModelMeta;
   /** Every tensor in the file, including any the network does not use. */
   tensors: Map<string, Tensor>;
+  /** The file's metadata strings (alexnet.meta and any others, e.g. a training record). */
+  metadata: Record<string, string>;
 }
 
 export interface LoadOptions {
@@ -96,5 +98,5 @@ export function loadModel(path: string, opts: LoadOptions): LoadedModel {
   const meta = resolveMeta(path, tensors, metadata, opts);
   const net = buildNet(meta.config, opts.backend, opts.seed ?? 0);
   net.loadStateDict(tensors, path);
-  return { net, meta, tensors };
+  return { net, meta, tensors, metadata };
 }

@@ -62,27 +62,20 @@ export function overlaySvg(runs: Run[], title = 'training runs'): string {
       color: PALETTE[i % PALETTE.length],
       points: r.history.map((h) => [h.epoch, f(h)] as [number, number]),
     }));
-  const lossMax = Math.max(
-    0.1,
-    ...runs.flatMap((r) => r.history.map((h) => h.trainLoss).filter(Number.isFinite)),
-  );
   const body =
     `<text x="${W}" y="16" font-size="15" text-anchor="middle">${escapeXml(title)}</text>\n` +
     `<g transform="translate(0, 12)">` +
     panel(
       0,
       'training loss',
-      series((h) => h.trainLoss),
-      0,
-      lossMax * 1.05,
+      series((h) => h.train.loss),
       xMax,
+      { floor0: true },
     ) +
     panel(
       W,
       'validation top-1 accuracy',
-      series((h) => h.valTop1),
-      0,
-      1,
+      series((h) => h.val.top1),
       xMax,
     ) +
     `</g>`;

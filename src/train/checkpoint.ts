@@ -4,7 +4,6 @@
 // schedule state, dropout RNG state, the running sums of a part-done epoch and the history.
 // Resuming from it continues the run exactly (same batches, masks, learning rates, updates).
 import { z } from 'zod';
-import { metaToStrings } from '../models/checkpoint.js';
 import type { ModelMeta } from '../models/config.js';
 import type { Net } from '../nn/net.js';
 import type { Sgd } from '../optim/sgd.js';
@@ -12,8 +11,9 @@ import { scheduleStateSchema } from '../optim/schedule.js';
 import { readSafetensors, writeSafetensors } from '../tensor/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { epochRecordSchema } from './metrics.js';
+import { epochRecordSchema, stepPointSchema } from './metrics.js';
 import { trainConfigSchema } from './presets.js';
+import { modelStrings, type TrainingRecord } from './record.js';
 
 const TRAIN_KEY = 'alexnet.train';
 
@@ -35,6 +35,8 @@ export const trainingStateSchema = z.object({
   /** Seconds spent training so far (for images/s and budgets across resumes). */
   seconds: z.number().nonnegative(),
   history: z.array(epochRecordSchema),
+  /** The training curve between validations (absent in older checkpoints). */
+  points: z.array(stepPointSchema).default([]),
 });
 export type TrainingState = z.infer<typeof trainingStateSchema>;
 
@@ -44,10 +46,14 @@ export function saveTrainingCheckpoint(
   meta: ModelMeta,
   sgd: Sgd,
   state: TrainingState,
+  record: TrainingRecord,
 ): void {
   const tensors = net.stateDict();
   for (const [k, v] of sgd.stateTensors()) tensors.set(k, v);
-  writeSafetensors(path, tensors, { ...metaToStrings(meta), [TRAIN_KEY]: JSON.stringify(state) });
+  writeSafetensors(path, tensors, {
+    ...modelStrings(meta, record),
+    [TRAIN_KEY]: JSON.stringify(state),
+  });
 }
 
 export interface LoadedCheckpoint {

@@ -99,13 +99,57 @@ const RAW_PRESETS = {
     schedule: { kind: 'plateau' },
     augment: true,
   },
+  // What `train --data DIR` starts from when DIR is an ImageFolder tree and no --preset is named:
+  // the paper's net, SGD and augmentation, at a learning rate that suits a fresh net trained
+  // from scratch on a small tree (Xavier init, cosine with a short warm-up), by epochs — no time
+  // budget. For ImageNet itself, --preset imagenet-2012.
+  imagefolder: {
+    ...base,
+    arch: 'alexnet2012',
+    data: '',
+    inputSize: 227,
+    epochs: 30,
+    batch: 64,
+    lr: 0.01,
+    init: 'xavier',
+    schedule: { kind: 'cosine', floor: 1e-5, warmup: 200 },
+    augment: true,
+  },
 } as const;
 
 export const PRESET_NAMES = Object.keys(RAW_PRESETS) as (keyof typeof RAW_PRESETS)[];
 export const DEFAULT_PRESET = 'fashion-quick';
+/** The preset for --data naming an ImageFolder tree, when no --preset is given. */
+export const IMAGEFOLDER_PRESET = 'imagefolder';
 
 export function preset(name: string): TrainConfig {
   if (!(name in RAW_PRESETS))
     usage(`--preset ${name}: unknown preset (choose ${PRESET_NAMES.join(', ')})`);
   return trainConfigSchema.parse(RAW_PRESETS[name as keyof typeof RAW_PRESETS]);
+}
+
+/** The recipe in one line, e.g. for `train --help` and the start of a run. */
+export function describeConfig(c: TrainConfig): string {
+  const sch = c.schedule;
+  const schedule =
+    sch.kind === 'cosine'
+      ? `cosine to ${sch.floor}`
+      : sch.kind === 'step'
+        ? `step ×${sch.gamma} every ${sch.stepSize}`
+        : sch.kind === 'plateau'
+          ? `÷10 on plateaus (patience ${sch.patience})`
+          : 'constant';
+  return [
+    `${c.arch} at ${c.inputSize}×${c.inputSize}`,
+    `${c.epochs} epoch${c.epochs === 1 ? '' : 's'}`,
+    `batch ${c.batch}`,
+    `lr ${c.lr} ${schedule}${sch.warmup ? `, warm-up ${sch.warmup} steps` : ''}`,
+    `momentum ${c.momentum}`,
+    `weight decay ${c.weightDecay}`,
+    `init ${c.init}`,
+    c.augment ? 'augment' : 'no augment',
+    c.normalize ? 'normalised' : 'pixels/255',
+    c.maxSeconds === null ? 'no time budget' : `budget ${c.maxSeconds} s`,
+    `seed ${c.seed}`,
+  ].join(', ');
 }

@@ -1,6 +1,7 @@
-// Training progress: a cli-progress bar (images/s, loss, ETA) when stderr is a terminal and the
-// output is for people; otherwise plain lines on stderr every few seconds, so logs and --json
-// output stay clean.
+// Progress on stderr, so stdout holds only results: cli-progress bars (training steps with
+// images/s, loss, lr, the epoch's and the whole run's ETA; validation and other passes over
+// data) when stderr is a terminal; otherwise plain lines every few seconds, so logs stay small
+// and --json output stays clean; nothing at all with `quiet`.
 import cliProgress from 'cli-progress';
 
 export interface StepInfo {
@@ -13,24 +14,69 @@ export interface StepInfo {
   imagesPerSecond: number;
   /** Seconds left in this epoch at the current speed. */
   eta: number;
+  /** Seconds left in the whole run (its remaining epochs, validations, or its time budget). */
+  runEta: number;
+}
+
+/** A pass over `total` items (validation, evaluation, feature extraction). */
+export interface Task {
+  update(done: number): void;
+  stop(): void;
 }
 
 export interface Progress {
   step(info: StepInfo): void;
   note(line: string): void;
+  /** Starts a pass over `total` items, e.g. task('validating', 10000). */
+  task(label: string, total: number): Task;
   /** Ends the current bar (before an epoch summary or the end). */
   done(): void;
 }
 
-export function makeProgress(opts: { tty: boolean; quiet?: boolean }): Progress {
-  if (opts.quiet) return { step() {}, note() {}, done() {} };
+export interface ProgressOptions {
+  /** stderr is a terminal and the output is for people: bars; else plain lines. */
+  tty: boolean;
+  quiet?: boolean;
+}
+
+/** The usual choice for a command: bars on a terminal, nothing with --quiet or --json. */
+export function progressFor(o: { quiet?: boolean; json?: boolean }): Progress {
+  return makeProgress({ tty: !o.json && !!process.stderr.isTTY, quiet: o.quiet });
+}
+
+export function makeProgress(opts: ProgressOptions): Progress {
+  if (opts.quiet) return new QuietProgress();
   return opts.tty ? new BarProgress() : new LineProgress();
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+/** Seconds as 59s, 2m00s, 1h02m03s (rounded to the second first, so 119.6 s is 2m00s). */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (h > 0) return `${h}h${pad(m)}m${pad(s % 60)}s`;
+  if (m > 0) return `${m}m${pad(s % 60)}s`;
+  return `${s}s`;
+}
+
+const noTask: Task = { update() {}, stop() {} };
+
+class QuietProgress implements Progress {
+  step(): void {}
+  note(): void {}
+  task(): Task {
+    return noTask;
+  }
+  done(): void {}
+}
+
+function bar(format: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    { stream: process.stderr, format, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
 }
 
 class BarProgress implements Progress {
@@ -41,30 +87,30 @@ class BarProgress implements Progress {
     if (!this.bar || this.epoch !== i.epoch) {
       this.done();
       this.epoch = i.epoch;
-      this.bar = new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: `epoch ${i.epoch}/${i.epochs} [{bar}] {value}/{total} | loss {loss} | {ips} img/s | lr {lr} | ETA {etaText}`,
-          hideCursor: true,
-          clearOnComplete: false,
-        },
-        cliProgress.Presets.shades_classic,
+      this.bar = bar(
+        `epoch ${i.epoch}/${i.epochs} [{bar}] {value}/{total} | loss {loss} | {ips} img/s | lr {lr} | ETA {etaText} (run {runText})`,
       );
-      this.bar.start(i.batches, 0, { loss: '-', ips: '-', lr: '-', etaText: '?' });
+      this.bar.start(i.batches, 0, { loss: '-', ips: '-', lr: '-', etaText: '?', runText: '?' });
     }
     this.bar.update(i.batch, {
       loss: i.loss.toFixed(4),
       ips: i.imagesPerSecond.toFixed(0),
       lr: i.lr.toExponential(2),
-      etaText: fmtTime(i.eta),
+      etaText: formatDuration(i.eta),
+      runText: formatDuration(i.runEta),
     });
   }
 
   note(line: string): void {
-    if (this.bar) {
-      this.done();
-    }
+    this.done();
     process.stderr.write(line + '\n');
+  }
+
+  task(label: string, total: number): Task {
+    this.done();
+    const b = bar(`${label} [{bar}] {value}/{total} | ETA {eta_formatted}`);
+    b.start(total, 0);
+    return { update: (done) => b.update(done), stop: () => b.stop() };
   }
 
   done(): void {
@@ -82,12 +128,17 @@ class LineProgress implements Progress {
     this.last = now;
     process.stderr.write(
       `epoch ${i.epoch}/${i.epochs} batch ${i.batch}/${i.batches} loss ${i.loss.toFixed(4)} ` +
-        `${i.imagesPerSecond.toFixed(0)} img/s lr ${i.lr.toExponential(2)} ETA ${fmtTime(i.eta)}\n`,
+        `${i.imagesPerSecond.toFixed(0)} img/s lr ${i.lr.toExponential(2)} ETA ${formatDuration(i.eta)} (run ${formatDuration(i.runEta)})\n`,
     );
   }
 
   note(line: string): void {
     process.stderr.write(line + '\n');
+  }
+
+  task(label: string, total: number): Task {
+    process.stderr.write(`${label}: ${total} images\n`);
+    return noTask;
   }
 
   done(): void {}

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
+import type { Normalize } from '../data/augment.js';
 import type { Dataset } from '../data/dataset.js';
 import { isCifarDir, openCifar } from '../data/cifar.js';
 import { FASHION_ID, openFashion } from '../data/fashion.js';
@@ -25,6 +26,11 @@ export interface OpenDataOptions {
   workers?: boolean;
   /** ImageFolder: drives its train/val split. */
   seed?: number;
+  /** ImageFolder, a single tree: the share of each class held out (default 0.1; 1: all of it
+   *  is the test split). */
+  valFraction?: number;
+  /** ImageFolder, evaluation: a model's normalisation instead of the training set's. */
+  modelNormalize?: Normalize;
   /** ImageFolder: PCA colour noise on training batches. */
   augment?: boolean;
   /** Grey byte images: normalise with these (a model's) instead of the training split's. */
@@ -32,10 +38,25 @@ export interface OpenDataOptions {
   log?: (line: string) => void;
 }
 
+export type DataKind = 'fashion' | 'idx' | 'cifar' | 'imagefolder';
+
+/** What --data names, without opening it: the bundled set, an IDX or CIFAR-10 directory or an
+ *  ImageFolder tree (anything else is one of those for openData to refuse with a reason). */
+export function dataKind(src: string | undefined): DataKind {
+  if (src === undefined || src === '' || src === FASHION_ID) return 'fashion';
+  try {
+    if (!statSync(src).isDirectory()) return 'imagefolder';
+    return isIdxDir(src) ? 'idx' : isCifarDir(src) ? 'cifar' : 'imagefolder';
+  } catch {
+    return 'imagefolder';
+  }
+}
+
 /** --data: 'fashion-mnist' or absent → the bundled set; a directory of IDX files → idx; CIFAR-10's
  *  .bin files → cifar; a directory with train/ or class subfolders → the ImageFolder loader. */
 export async function openData(src: string | undefined, opts: OpenDataOptions): Promise<Dataset> {
-  if (src === undefined || src === '' || src === FASHION_ID) return openFashion(opts);
+  if (dataKind(src) === 'fashion') return openFashion(opts);
+  src = src as string;
   let isDir = false;
   try {
     isDir = statSync(src).isDirectory();
@@ -88,6 +109,8 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
   return mod.openImageFolder(src, {
     inputSize: opts.inputSize,
     seed: opts.seed ?? 0,
+    valFraction: opts.valFraction,
+    normalize: opts.modelNormalize,
     workers: opts.workers === false ? 0 : undefined,
     colorAugment: opts.augment ?? true,
     warn: opts.log,

@@ -2,7 +2,8 @@
 // backend computes the previous one, the paper's SGD, a learning-rate schedule, per-epoch
 // validation top-1/top-5, and after every epoch (and on SIGINT or SIGTERM, after finishing the
 // current step) OUT/model.safetensors, OUT/checkpoint.safetensors, OUT/metrics.jsonl and
-// OUT/curves.{svg,png}, all written atomically. A resumed run continues exactly: same batches,
+// OUT/curves.{svg,png}, all written atomically; OUT/model-best.safetensors holds the weights of
+// the best validation top-1 so far. A time budget counts from the call (or `startedAt`). A resumed run continues exactly: same batches,
 // dropout masks, learning rates and updates as if it had never stopped.
 //
 // Where the randomness comes from (all from config.seed): the epoch's order — Rng(seed, epoch);
@@ -14,7 +15,6 @@ import { performance } from 'node:perf_hooks';
 import type { Dataset } from '../data/dataset.js';
 import { checkLabels, predictSplit, report } from '../eval/evaluate.js';
 import { argmaxRow } from '../eval/confusion.js';
-import { saveModel } from '../models/checkpoint.js';
 import type { ModelMeta } from '../models/config.js';
 import { SoftmaxLoss } from '../nn/loss.js';
 import type { Net } from '../nn/net.js';
@@ -24,10 +24,13 @@ import { Tensor } from '../tensor/tensor.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { saveTrainingCheckpoint, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
-import { writeMetrics, type EpochRecord } from './metrics.js';
+import { logInterval, writeMetrics, type EpochRecord, type SplitMetrics } from './metrics.js';
+import { AUGMENT, planRun, SHUFFLE, subSeed } from './plan.js';
 import { writeCurves } from './plot.js';
 import type { TrainConfig } from './presets.js';
 import { makeProgress, type Progress } from './progress.js';
+import { saveTrainedModel, trainingRecord } from './record.js';
+import { BEST_MODEL, CHECKPOINT, METRICS, MODEL } from './run-dir.js';
 
 /** Loss is NaN/∞ or past this: the run has diverged. */
 const EXPLODED_LOSS = 100;
@@ -50,12 +53,18 @@ export interface TrainSetup {
   handleSignals?: boolean;
   /** Write curves.png/svg (default true; tests switch it off for speed). */
   plots?: boolean;
+  /** The preset the configuration came from, for the model's training record. */
+  preset?: string;
+  /** When the time budget started (performance.now() milliseconds; default: this call). */
+  startedAt?: number;
 }
 
 export interface TrainResult {
   history: EpochRecord[];
   /** The last evaluation of the test/validation split. */
-  test: { top1: number; top5: number; loss: number } | null;
+  test: SplitMetrics | null;
+  /** The epoch whose validation top-1 was best (its weights are in bestPath), or null. */
+  best: { epoch: number; top1: number } | null;
   /** A signal stopped the run (after saving a checkpoint): SIGINT or SIGTERM, else null. */
   interrupted: NodeJS.Signals | null;
   /** Training ended before `epochs` because of the time budget. */
@@ -65,35 +74,7 @@ export interface TrainResult {
   stepSeconds: number;
   modelPath: string;
   checkpointPath: string;
-}
-
-/** A 32-bit seed for (seed, purpose, index): splitmix-style mixing. */
-export function subSeed(seed: number, purpose: number, index: number): number {
-  let z = (seed ^ Math.imul(purpose + 1, 0x9e3779b9) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
-  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
-  return (z ^ (z >>> 16)) >>> 0;
-}
-const SHUFFLE = 1;
-const AUGMENT = 2;
-const SUBSET = 3;
-
-/** All of [0, size), or a seeded subset of `max` of them (in increasing order). */
-export function subsetIndices(
-  size: number,
-  max: number | null,
-  seed: number,
-  salt: number,
-): Int32Array {
-  const all = Int32Array.from({ length: size }, (_, i) => i);
-  if (max === null || max >= size) return all;
-  new Rng(subSeed(seed, SUBSET, salt)).shuffle(all);
-  return all.slice(0, max).sort();
-}
-
-/** The training indices the run uses: all, or a seeded subset of config.maxTrain. */
-export function trainIndices(size: number, config: TrainConfig): Int32Array {
-  return subsetIndices(size, config.maxTrain, config.seed, 0);
+  bestPath: string;
 }
 
 export function freshState(config: TrainConfig, net: Net): TrainingState {
@@ -108,6 +89,7 @@ export function freshState(config: TrainConfig, net: Net): TrainingState {
     epochSums: { loss: 0, correct: 0, seen: 0 },
     seconds: 0,
     history: [],
+    points: [],
   };
 }
 
@@ -118,6 +100,8 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 
 export async function train(setup: TrainSetup): Promise<TrainResult> {
   const { net, dataset, config, meta } = setup;
+  const t0 = setup.startedAt ?? performance.now();
+  const elapsed = (): number => (performance.now() - t0) / 1000;
   const progress = setup.progress ?? makeProgress({ tty: false, quiet: true });
   const split = dataset.train;
   const backend = net.backend;
@@ -125,23 +109,24 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   checkLabels(split.labels, net.outputShape[0], `${dataset.id}: the training split`);
   checkLabels(dataset.test.labels, net.outputShape[0], `${dataset.id}: the test split`);
   mkdirSync(setup.outDir, { recursive: true });
-  const modelPath = join(setup.outDir, 'model.safetensors');
-  const checkpointPath = join(setup.outDir, 'checkpoint.safetensors');
+  const modelPath = join(setup.outDir, MODEL);
+  const checkpointPath = join(setup.outDir, CHECKPOINT);
+  const bestPath = join(setup.outDir, BEST_MODEL);
 
-  const indices = trainIndices(split.size, config);
+  const plan = planRun(config, dataset);
+  const { trainIndices: indices, valIndices: testIndices, batch, batchesPerEpoch: batches } = plan;
   const n = indices.length;
   if (n === 0) throw new UsageError('the training split is empty');
-  const batch = Math.min(config.batch, n);
-  const batches = Math.ceil(n / batch);
   const classes = net.outputShape[0];
   const per = split.sampleShape[0] * split.sampleShape[1] * split.sampleShape[2];
+  const interval = logInterval(plan.steps);
 
   const sgd = new Sgd(net.params, backend, {
     momentum: config.momentum,
     weightDecay: config.weightDecay,
     multipliers: config.multipliers,
   });
-  const schedule = new LrSchedule(config.schedule, config.lr, config.epochs * batches);
+  const schedule = new LrSchedule(plan.schedule, config.lr, plan.steps);
   const state: TrainingState = setup.resume
     ? structuredClone(setup.resume.state)
     : freshState(config, net);
@@ -165,18 +150,33 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((s) => [s, () => onSignal(s)] as const);
   if (setup.handleSignals !== false) for (const [s, h] of handlers) process.on(s, h);
 
-  const save = async (): Promise<void> => {
+  const bestOf = (h: EpochRecord[]): EpochRecord | null =>
+    h.reduce<EpochRecord | null>((b, r) => (b === null || r.val.top1 > b.val.top1 ? r : b), null);
+  const recordFor = (r: EpochRecord | null): ReturnType<typeof trainingRecord> =>
+    trainingRecord(
+      dataset,
+      config,
+      { train: n, val: testIndices.length },
+      setup.preset ?? null,
+      r && { epoch: r.epoch, step: r.step, val: r.val },
+    );
+  // After a validation the weights are the ones it measured; after an interrupt they are not.
+  const save = async (validated: boolean): Promise<void> => {
     state.schedule = schedule.getState();
     state.dropoutRng = net.rng.getState();
-    saveModel(modelPath, net, meta);
-    saveTrainingCheckpoint(checkpointPath, net, meta, sgd, state);
-    writeMetrics(join(setup.outDir, 'metrics.jsonl'), state.history);
+    const last = validated ? state.history[state.history.length - 1] : null;
+    const record = recordFor(last);
+    saveTrainedModel(modelPath, net, meta, record);
+    if (last && last === bestOf(state.history)) saveTrainedModel(bestPath, net, meta, record);
+    saveTrainingCheckpoint(checkpointPath, net, meta, sgd, state, record);
+    writeMetrics(join(setup.outDir, METRICS), state.history);
     if (setup.plots !== false) {
       try {
         await writeCurves(
           join(setup.outDir, 'curves.svg'),
           join(setup.outDir, 'curves.png'),
           state.history,
+          state.points,
         );
       } catch (e) {
         progress.note(`could not draw the training curves: ${(e as Error).message}`);
@@ -190,31 +190,60 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   let stepSeconds = 0;
   let interrupted: NodeJS.Signals | null = null;
   let budgetStop = false;
-  let test: TrainResult['test'] = null;
+  let test: SplitMetrics | null = null;
 
   const xBufs = [new Float32Array(batch * per), new Float32Array(batch * per)];
   const labels = new Int32Array(batch);
   const lossFn = new SoftmaxLoss(net.backend);
 
   // With a time budget, training must end early enough to validate and save within it: the
-  // fraction of the training time used so far (the process's clock, so start-up counts).
+  // fraction of the training time used so far.
   let trainIps = 0;
+  const estValSeconds = (): number =>
+    valSeconds ?? (trainIps > 0 ? testIndices.length / (trainIps * 2.5) : 0);
   const timeProgress = (): number | undefined => {
     if (budgetAt === Infinity) return undefined;
-    const estVal = valSeconds ?? (trainIps > 0 ? testIndices.length / (trainIps * 2.5) : 0);
-    const trainUntil = budgetAt - estVal - SAVE_SECONDS;
-    return Math.max(0, performance.now() / 1000 / Math.max(1, trainUntil));
+    const trainUntil = budgetAt - estValSeconds() - SAVE_SECONDS;
+    return Math.max(0, elapsed() / Math.max(1, trainUntil));
   };
-  const testIndices = subsetIndices(dataset.test.size, config.maxTest ?? null, config.seed, 1);
-  const validate = async (): Promise<{ top1: number; top5: number; loss: number }> => {
-    progress.note(`validating on ${testIndices.length} images`);
-    const t0 = performance.now();
-    const r = report(
-      await predictSplit([net], dataset.test, { batch, indices: testIndices }),
-      dataset.classNames,
-    );
-    valSeconds = (performance.now() - t0) / 1000;
-    return { top1: r.top1, top5: r.top5, loss: r.loss };
+  // Seconds to the run's end: its remaining steps and validations, or what is left of the budget.
+  const runEta = (): number => {
+    const steps = plan.steps - state.step;
+    const vals = config.epochs - state.epoch;
+    const work = (steps * batch) / Math.max(trainIps, 1e-9) + vals * estValSeconds();
+    return Math.max(0, Math.min(work, budgetAt - elapsed()));
+  };
+  const validate = async (): Promise<SplitMetrics> => {
+    const task = progress.task('validating', testIndices.length);
+    const t = performance.now();
+    try {
+      const r = report(
+        await predictSplit([net], dataset.test, {
+          batch,
+          indices: testIndices,
+          onBatch: (done) => task.update(done),
+        }),
+        dataset.classNames,
+      );
+      return { top1: r.top1, top5: r.top5, loss: r.loss, samples: r.samples };
+    } finally {
+      task.stop();
+      valSeconds = (performance.now() - t) / 1000;
+    }
+  };
+
+  // The curve between validations: sums over the current logging interval.
+  let sums = { loss: 0, correct: 0, seen: 0 };
+  const logPoint = (lr: number): void => {
+    if (sums.seen === 0) return;
+    state.points.push({
+      step: state.step,
+      epoch: state.epoch + state.batchInEpoch / batches,
+      loss: sums.loss / sums.seen,
+      top1: sums.correct / sums.seen,
+      lr,
+    });
+    sums = { loss: 0, correct: 0, seen: 0 };
   };
 
   // Nothing is saved after a divergence: the files in outDir stay those of the last good epoch.
@@ -257,7 +286,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         // One turn of the event loop per step: a signal is handled at the next step even when
         // every batch was ready before it was asked for (it waited for the epoch's end).
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const t0 = performance.now();
+        const t1 = performance.now();
         next = b + 1 < batches ? fillBatch(b + 1, state.step + 1) : null;
         for (let i = 0; i < m; i++) labels[i] = split.labels[idx[i]];
         lr = schedule.lr(state.step, timeProgress());
@@ -278,14 +307,19 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         state.epochSums.loss += loss * m;
         state.epochSums.correct += correct;
         state.epochSums.seen += m;
+        sums.loss += loss * m;
+        sums.correct += correct;
+        sums.seen += m;
         state.step++;
         state.batchInEpoch++;
+        if (state.step % interval === 0) logPoint(lr);
         images += m;
         epochImages += m;
-        const dt = (performance.now() - t0) / 1000;
+        const dt = (performance.now() - t1) / 1000;
         stepSeconds += dt;
         state.seconds += dt;
         const ips = epochImages / ((performance.now() - epochStart) / 1000);
+        trainIps = ips;
         progress.step({
           epoch: state.epoch + 1,
           epochs: config.epochs,
@@ -295,9 +329,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           lr,
           imagesPerSecond: ips,
           eta: (n - state.batchInEpoch * batch) / ips,
+          runEta: runEta(),
         });
 
-        trainIps = ips;
         if (interrupt) break;
         if ((timeProgress() ?? 0) >= 1 && state.batchInEpoch < batches) {
           budgetStop = true;
@@ -306,10 +340,11 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       }
       await next?.catch(() => {});
       progress.done();
+      logPoint(lr);
 
       if (interrupt) {
         interrupted = interrupt;
-        await save();
+        await save(false);
         progress.note(
           `interrupted at epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${batches}; saved ${checkpointPath} (continue with --resume ${checkpointPath})`,
         );
@@ -323,15 +358,17 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       if (!Number.isFinite(test.loss))
         throw diverged(`validation loss ${test.loss} after epoch ${state.epoch + 1}`);
       state.seconds += (performance.now() - vt) / 1000;
+      const sumsE = state.epochSums;
       const record: EpochRecord = {
         epoch: state.epoch + 1,
         step: state.step,
         lr,
-        trainLoss: state.epochSums.seen ? state.epochSums.loss / state.epochSums.seen : NaN,
-        trainAccuracy: state.epochSums.seen ? state.epochSums.correct / state.epochSums.seen : 0,
-        valLoss: test.loss,
-        valTop1: test.top1,
-        valTop5: test.top5,
+        train: {
+          loss: sumsE.seen ? sumsE.loss / sumsE.seen : NaN,
+          top1: sumsE.seen ? sumsE.correct / sumsE.seen : 0,
+          samples: sumsE.seen,
+        },
+        val: test,
         seconds: state.seconds,
         imagesPerSecond: epochImages / Math.max(epochTrainSeconds, 1e-9),
         partial: budgetStop,
@@ -346,7 +383,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         state.batchInEpoch = 0;
         state.epochSums = { loss: 0, correct: 0, seen: 0 };
       }
-      await save();
+      await save(true);
       setup.onEpoch?.(record);
       if (budgetStop) {
         progress.note(
@@ -357,7 +394,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       // Not enough budget left for a useful part of another epoch plus its validation.
       if (
         state.epoch < config.epochs &&
-        performance.now() / 1000 + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt
+        elapsed() + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt
       ) {
         budgetStop = true;
         progress.note(
@@ -370,14 +407,17 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     if (setup.handleSignals !== false) for (const [s, h] of handlers) process.off(s, h);
     progress.done();
   }
+  const best = bestOf(state.history);
   return {
     history: state.history,
     test,
+    best: best && { epoch: best.epoch, top1: best.val.top1 },
     interrupted,
     budgetStop,
     images,
     stepSeconds,
     modelPath,
     checkpointPath,
+    bestPath,
   };
 }

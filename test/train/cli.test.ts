@@ -4,10 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { FASHION_CLASSES } from '../../src/data/byte-dataset.js';
@@ -19,7 +18,7 @@ import { writeSafetensors } from '../../src/tensor/safetensors.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
-import { encodeIdx } from '../helpers/idx.js';
+import { writeIdxDir } from '../helpers/idx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-cli-train-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -139,23 +138,6 @@ test('predict: a PNG → top-k Fashion-MNIST labels; a broken image is a one-lin
   );
 });
 
-/** Writes a Fashion-MNIST-shaped IDX directory (train .gz, test raw) of `n` training images. */
-function writeIdxDir(idxDir: string, n: number): void {
-  mkdirSync(idxDir);
-  const images = new Uint8Array(n * 784).map((_, i) => (i * 7) % 256);
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  writeFileSync(
-    join(idxDir, 'train-images-idx3-ubyte.gz'),
-    gzipSync(encodeIdx([n, 28, 28], images)),
-  );
-  writeFileSync(join(idxDir, 'train-labels-idx1-ubyte.gz'), gzipSync(encodeIdx([n], labels)));
-  writeFileSync(
-    join(idxDir, 't10k-images-idx3-ubyte'),
-    encodeIdx([10, 28, 28], images.subarray(0, 7840)),
-  );
-  writeFileSync(join(idxDir, 't10k-labels-idx1-ubyte'), encodeIdx([10], labels.subarray(0, 10)));
-}
-
 test('train on an IDX directory → eval → resume, end to end through the CLI', () => {
   const idxDir = join(dir, 'idx');
   writeIdxDir(idxDir, 40);
@@ -179,12 +161,11 @@ test('train on an IDX directory → eval → resume, end to end through the CLI'
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
-  assert.equal(lines[0].event, 'epoch');
+  assert.equal(lines[0].event, 'config');
+  assert.equal(lines[1].event, 'epoch');
   const final = lines[lines.length - 1];
   assert.equal(final.event, 'final');
-  assert.ok(
-    final.testAccuracy >= 0 && final.testAccuracy <= 1 && final.testTop5 >= final.testAccuracy,
-  );
+  assert.ok(final.test.top1 >= 0 && final.test.top1 <= 1 && final.test.top5 >= final.test.top1);
   assert.equal(final.steps, 2);
   for (const f of [
     'model.safetensors',
@@ -205,7 +186,7 @@ test('train on an IDX directory → eval → resume, end to end through the CLI'
   assert.equal(ev.status, 0, ev.stderr);
   const e = JSON.parse(ev.stdout);
   assert.equal(e.samples, 10);
-  assert.equal(e.top1, final.testAccuracy, "eval reproduces the training run's test accuracy");
+  assert.equal(e.top1, final.test.top1, "eval reproduces the training run's test accuracy");
   assert.equal(e.confusion.length, 10);
   const re = runCli([
     'train',

@@ -67,8 +67,8 @@ test('2 epochs straight = 1 epoch + resume + 1 epoch, bit for bit (worker-prepar
     });
     assert.equal(a.history.length, 2);
     assert.ok(
-      a.history[1].valTop1 > 0.5,
-      `the tiny task should be learnable (val top-1 ${a.history[1].valTop1})`,
+      a.history[1].val.top1 > 0.5,
+      `the tiny task should be learnable (val top-1 ${a.history[1].val.top1})`,
     );
 
     const first = freshNet(7);
@@ -169,6 +169,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
           if (i.epoch === 2 && i.batch === 3) process.emit(signal);
         },
         note() {},
+        task: () => ({ update() {}, stop() {} }),
         done() {},
       };
       const r = await train({

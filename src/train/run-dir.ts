@@ -1,0 +1,28 @@
+// A run's output directory: the files a run writes there, and the refusal to start a new run over
+// one that is there already (a finished run is not silently overwritten).
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { usage } from '../util/errors.js';
+
+export const MODEL = 'model.safetensors';
+export const BEST_MODEL = 'model-best.safetensors';
+export const CHECKPOINT = 'checkpoint.safetensors';
+export const METRICS = 'metrics.jsonl';
+export const RUN_FILES = [MODEL, BEST_MODEL, CHECKPOINT, METRICS, 'curves.svg', 'curves.png'];
+
+/** The run files in `dir` (none when the directory is new or holds something else). */
+export function runFilesIn(dir: string): string[] {
+  return RUN_FILES.filter((f) => existsSync(join(dir, f)));
+}
+
+/** Before a fresh run into `dir`: refuses when a run is there, unless `force` — then its files
+ *  are removed, so nothing of the old run (e.g. its best model) survives beside the new one. */
+export function claimRunDir(dir: string, force: boolean): void {
+  const found = runFilesIn(dir);
+  if (found.length === 0) return;
+  if (!force)
+    usage(
+      `--out ${dir} holds a run already (${found.join(', ')}): continue it with --resume ${join(dir, CHECKPOINT)}, replace it with --force, or choose another --out`,
+    );
+  for (const f of found) rmSync(join(dir, f), { force: true });
+}

@@ -55,7 +55,7 @@ function lines(
   if (p)
     row(
       'preprocessing',
-      `${p.colorOrder}, resize ${p.resize}, crop ${p.cropSize}, ×${p.pixelScale}, mean [${p.mean.map((m) => +m.toFixed(4)).join(', ')}], std [${p.std.map((s) => +s.toFixed(4)).join(', ')}]${p.invert ? ', dark-on-light inverted' : ''}`,
+      `${p.colorOrder}, resize ${p.resize}, crop ${p.cropSize}, ${Math.abs(p.pixelScale * 255 - 1) < 1e-9 ? '/255' : `×${p.pixelScale}`}, mean [${p.mean.map((m) => +m.toFixed(4)).join(', ')}], std [${p.std.map((s) => +s.toFixed(4)).join(', ')}]${p.invert ? ', dark-on-light inverted' : ''}`,
     );
   if (meta.dataset) row('dataset', meta.dataset);
   if (!r) {

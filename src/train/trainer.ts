@@ -155,7 +155,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const recordFor = (r: EpochRecord | null): ReturnType<typeof trainingRecord> =>
     trainingRecord(
       dataset,
-      config,
+      { ...config, schedule: plan.schedule },
       { train: n, val: testIndices.length },
       setup.preset ?? null,
       r && { epoch: r.epoch, step: r.step, val: r.val },

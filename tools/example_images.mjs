@@ -24,7 +24,9 @@ for (const cls of ['circle', 'square']) {
   for (let k = 0; k < 10; k++) {
     const s = 64;
     const px = Buffer.alloc(s * s * 3, 235);
-    const r = 14 + k, cx = 24 + 2 * k, cy = 40 - k;
+    const r = 14 + k,
+      cx = 24 + 2 * k,
+      cy = 40 - k;
     for (let y = 0; y < s; y++)
       for (let x = 0; x < s; x++) {
         const inside =

@@ -17,6 +17,7 @@ import { registerPredict } from './predict.js';
 import { registerShow } from './show.js';
 import { registerInfo } from './info.js';
 import { packageInfo } from '../util/version.js';
+import { registerLab } from './lab.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerShow(program);
   registerInfo(program);
+  registerLab(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -64,7 +64,7 @@ export function overlaySvg(runs: Run[], title = 'training runs'): string {
     }));
   const body =
     `<text x="${W}" y="16" font-size="15" text-anchor="middle">${escapeXml(title)}</text>\n` +
-    `<g transform="translate(0, 12)">` +
+    `<g transform="translate(0, 22)">` +
     panel(
       0,
       'training loss',
@@ -79,5 +79,5 @@ export function overlaySvg(runs: Run[], title = 'training runs'): string {
       xMax,
     ) +
     `</g>`;
-  return svgDocument(2 * W, H + 12, body);
+  return svgDocument(2 * W, H + 22, body);
 }

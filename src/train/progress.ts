@@ -10,6 +10,10 @@ export interface StepInfo {
   batch: number; // batches done in this epoch
   batches: number;
   loss: number;
+  /** Training accuracy over this epoch so far, and the last batch's loss and accuracy. */
+  accuracy: number;
+  batchLoss: number;
+  batchAccuracy: number;
   lr: number;
   imagesPerSecond: number;
   /** Seconds left in this epoch at the current speed. */

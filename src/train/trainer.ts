@@ -13,7 +13,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Dataset } from '../data/dataset.js';
-import { checkLabels, predictSplit, report } from '../eval/evaluate.js';
+import { checkLabels, predictSplit, report, type Probabilities } from '../eval/evaluate.js';
 import { argmaxRow } from '../eval/confusion.js';
 import type { ModelMeta } from '../models/config.js';
 import { SoftmaxLoss } from '../nn/loss.js';
@@ -49,6 +49,9 @@ export interface TrainSetup {
   resume?: LoadedCheckpoint;
   progress?: Progress;
   onEpoch?: (r: EpochRecord) => void;
+  /** After each validation: the softmax outputs for the validation samples `indices` (the
+   *  dashboard's confusion matrix and sample predictions). */
+  onValidate?: (p: Probabilities, indices: Int32Array) => void;
   /** Install SIGINT and SIGTERM handlers: finish the step, save, stop (default true). */
   handleSignals?: boolean;
   /** Write curves.png/svg (default true; tests switch it off for speed). */
@@ -217,14 +220,13 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     const task = progress.task('validating', testIndices.length);
     const t = performance.now();
     try {
-      const r = report(
-        await predictSplit([net], dataset.test, {
-          batch,
-          indices: testIndices,
-          onBatch: (done) => task.update(done),
-        }),
-        dataset.classNames,
-      );
+      const probs = await predictSplit([net], dataset.test, {
+        batch,
+        indices: testIndices,
+        onBatch: (done) => task.update(done),
+      });
+      setup.onValidate?.(probs, testIndices);
+      const r = report(probs, dataset.classNames);
       return { top1: r.top1, top5: r.top5, loss: r.loss, samples: r.samples };
     } finally {
       task.stop();
@@ -326,6 +328,9 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           batch: state.batchInEpoch,
           batches,
           loss: state.epochSums.loss / state.epochSums.seen,
+          accuracy: state.epochSums.correct / state.epochSums.seen,
+          batchLoss: loss,
+          batchAccuracy: correct / m,
           lr,
           imagesPerSecond: ips,
           eta: (n - state.batchInEpoch * batch) / ips,

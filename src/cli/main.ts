@@ -18,6 +18,7 @@ import { registerShow } from './show.js';
 import { registerInfo } from './info.js';
 import { packageInfo } from '../util/version.js';
 import { registerLab } from './lab.js';
+import { registerUi } from './ui.js';
 
 export function buildProgram(): Command {
   const program = new Command('alexnet')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerShow(program);
   registerInfo(program);
   registerLab(program);
+  registerUi(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -26,6 +26,7 @@ import { progressFor } from '../train/progress.js';
 import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { signalExitCode, train } from '../train/trainer.js';
+import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, nonNegativeInt, positiveInt, positiveNumber, printJson } from './options.js';
 
@@ -62,6 +63,8 @@ interface TrainOptions {
   json?: boolean;
   quiet?: boolean;
   force?: boolean;
+  ui?: boolean;
+  port: number;
 }
 
 function fraction(value: string): number {
@@ -196,6 +199,8 @@ export function registerTrain(program: Command): void {
     .option('--no-workers', 'prepare batches on the main thread')
     .option('--json', 'JSON lines on stdout: the configuration, each epoch, the final result')
     .option('--quiet', 'no progress or epoch lines on stderr; the final result only')
+    .option('--ui', 'serve a live dashboard on 127.0.0.1 while training')
+    .option('--port <n>', '--ui: the port (0: any free port)', nonNegativeInt, 8765)
     .addHelpText('after', presetHelp)
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
@@ -247,6 +252,7 @@ export function registerTrain(program: Command): void {
         augment: config.augment,
         log,
       });
+      let ui: TrainingDashboard | null = null;
       try {
         const { net, meta, fineTune } = prepareNet(config, dataset, backend, {
           from: o.from,
@@ -291,6 +297,16 @@ export function registerTrain(program: Command): void {
             backend: backend.name,
             threads: backend.getThreads(),
           });
+        ui = o.ui
+          ? await startTrainingDashboard({
+              net,
+              dataset,
+              outDir,
+              port: o.port,
+              title: `alexnet train → ${outDir}`,
+            })
+          : null;
+        if (ui) process.stderr.write(`dashboard: ${ui.url}\n`);
         const progress = progressFor(o);
         const result = await train({
           net,
@@ -299,10 +315,12 @@ export function registerTrain(program: Command): void {
           config,
           outDir,
           resume,
-          progress,
+          progress: ui ? ui.progress(progress) : progress,
+          onValidate: ui?.onValidate,
           preset: presetName ?? undefined,
           startedAt: started,
           onEpoch: (r) => {
+            ui?.onEpoch(r);
             if (o.json) printJson(epochLine(r));
             else log(epochSummary(r));
           },
@@ -340,6 +358,7 @@ export function registerTrain(program: Command): void {
         }
         if (result.interrupted) process.exitCode = signalExitCode(result.interrupted);
       } finally {
+        await ui?.close();
         await dataset.close();
       }
     });

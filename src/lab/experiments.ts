@@ -94,11 +94,13 @@ const reluTanh: Experiment = {
         },
       ],
       verdict:
-        a === null
-          ? `inconclusive: even the ReLU net did not reach ${pct(TARGET_ERROR, 0)} training error in the budget`
-          : b === null || b > a
-            ? `agrees in direction: ReLUs reached ${pct(TARGET_ERROR, 0)} training error ${ratio} sooner (paper: about 6×)`
-            : `disagrees: tanh reached ${pct(TARGET_ERROR, 0)} training error as soon or sooner (${b} vs ${a} steps)`,
+        a === null && b === null
+          ? `inconclusive: neither net reached ${pct(TARGET_ERROR, 0)} training error in the budget`
+          : a === null
+            ? `disagrees: tanh reached ${pct(TARGET_ERROR, 0)} training error at step ${b}, the ReLU net not within ${relu.steps.length} steps (paper: ReLUs about 6× sooner)`
+            : b === null || b > a
+              ? `agrees in direction: ReLUs reached ${pct(TARGET_ERROR, 0)} training error ${ratio} sooner (paper: about 6×)`
+              : `disagrees: tanh reached ${pct(TARGET_ERROR, 0)} training error as soon or sooner (${b} vs ${a} steps)`,
     };
   },
 };

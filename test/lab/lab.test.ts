@@ -57,7 +57,7 @@ async function check(id: string, data: string): Promise<ExperimentReport> {
   for (const f of ['steps.png', 'curves.png']) {
     const st = await pngStats(join(out, f));
     assert.ok(
-      st.width >= 800 && st.height >= 300 && st.std > 10,
+      st.width >= 700 && st.height >= 300 && st.std > 10,
       `${id}: ${f} ${JSON.stringify(st)}`,
     );
   }

@@ -15,7 +15,7 @@ import { loadModel, type LoadedModel } from '../models/checkpoint.js';
 import { normalizeFrom } from '../data/views.js';
 import type { SplitRecord } from '../data/dataset.js';
 import { SCHEMA_VERSION } from '../train/metrics.js';
-import { progressFor } from '../train/progress.js';
+import { progressFor, taskCallback } from '../train/progress.js';
 import { readTrainingRecord, type TrainingRecord } from '../train/record.js';
 import { dataKind, openData } from '../train/setup.js';
 import { usage } from '../util/errors.js';
@@ -114,6 +114,7 @@ export function registerEval(program: Command): void {
       }
       // Grey data is normalised exactly as the model's training data was (its stored mean/std).
       const stats = pre?.colorOrder === 'gray' ? { mean: pre.mean[0], std: pre.std[0] } : undefined;
+      const progress = progressFor(o);
       const dataset = await openData(src, {
         inputSize: meta.config.inputSize,
         normalize,
@@ -122,6 +123,7 @@ export function registerEval(program: Command): void {
         stats,
         seed: held?.seed,
         valFraction: held?.valFraction,
+        onCache: taskCallback(progress, 'caching images'),
         modelNormalize: folder && pre && pre.colorOrder !== 'gray' ? normalizeFrom(pre) : undefined,
       });
       try {
@@ -134,7 +136,7 @@ export function registerEval(program: Command): void {
             `--data ${src}: ${dataset.classNames.length} classes, the model has ${meta.config.classes}`,
           );
         }
-        const task = progressFor(o).task('evaluating', dataset.test.size);
+        const task = progress.task('evaluating', dataset.test.size);
         const probs = await predictSplit(
           models.map((m) => m.net),
           dataset.test,

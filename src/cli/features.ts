@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { extractFeatures } from '../eval/retrieval.js';
 import { loadModel } from '../models/checkpoint.js';
 import { writeNpy } from '../tensor/npy.js';
+import { progressFor, taskCallback } from '../train/progress.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
 interface FeaturesOptions {
@@ -15,6 +16,7 @@ interface FeaturesOptions {
   backend?: string;
   threads?: number;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function registerFeatures(program: Command): void {
@@ -32,9 +34,18 @@ export function registerFeatures(program: Command): void {
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'print a JSON summary')
+    .option('--quiet', 'no progress on stderr')
     .action(async (images: string[], o: FeaturesOptions) => {
       const { net, meta } = loadModel(o.model, { backend: backendFrom(o), arch: o.arch });
-      const { features } = await extractFeatures(net, meta, images, o.layer, o.batch);
+      const { features } = await extractFeatures(
+        net,
+        meta,
+        images,
+        o.layer,
+        o.batch,
+        false,
+        taskCallback(progressFor(o), 'features'),
+      );
       writeNpy(o.output, features);
       if (o.json) printJson({ output: o.output, layer: o.layer, shape: features.shape, images });
       else

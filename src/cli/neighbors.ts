@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { extractFeatures, listImages, nearestNeighbors } from '../eval/retrieval.js';
 import { loadModel } from '../models/checkpoint.js';
+import { progressFor, taskCallback } from '../train/progress.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
@@ -16,6 +17,7 @@ interface NeighborsOptions {
   backend?: string;
   threads?: number;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function registerNeighbors(program: Command): void {
@@ -32,15 +34,33 @@ export function registerNeighbors(program: Command): void {
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'print the results as JSON')
+    .option('--quiet', 'no progress on stderr')
     .action(async (queries: string[], o: NeighborsOptions) => {
       const { net, meta } = loadModel(o.model, { backend: backendFrom(o), arch: o.arch });
       const files = listImages(o.index);
       if (files.length === 0) usage(`--index ${o.index}: no image files found`);
-      const index = await extractFeatures(net, meta, files, o.layer, o.batch, true);
+      const progress = progressFor(o);
+      const index = await extractFeatures(
+        net,
+        meta,
+        files,
+        o.layer,
+        o.batch,
+        true,
+        taskCallback(progress, 'indexing'),
+      );
       for (const s of index.skipped) process.stderr.write(`alexnet: skipped ${s.reason}\n`);
       if (index.paths.length === 0)
         usage(`--index ${o.index}: none of the ${files.length} images could be read`);
-      const q = await extractFeatures(net, meta, queries, o.layer, o.batch);
+      const q = await extractFeatures(
+        net,
+        meta,
+        queries,
+        o.layer,
+        o.batch,
+        false,
+        taskCallback(progress, 'queries'),
+      );
       const d = q.features.size / Math.max(1, queries.length);
       const results = queries.map((query, i) => ({
         query,

@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { openImageFolder } from '../data/imagefolder.js';
 import { writePca } from '../data/pca.js';
+import { progressFor, taskCallback } from '../train/progress.js';
 import { nonNegativeInt, printJson } from './options.js';
 
 interface PcaOptions {
@@ -11,6 +12,7 @@ interface PcaOptions {
   valFraction: number;
   seed: number;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function registerPca(program: Command): void {
@@ -32,12 +34,14 @@ export function registerPca(program: Command): void {
     )
     .option('--seed <n>', 'seed of the train/val split of a single tree', nonNegativeInt, 0)
     .option('--json', 'print the statistics as one JSON object')
+    .option('--quiet', 'no progress on stderr')
     .action(async (o: PcaOptions) => {
       const ds = await openImageFolder(o.data, {
         inputSize: 224,
         valFraction: o.valFraction,
         seed: o.seed,
         workers: 0,
+        onCache: taskCallback(progressFor(o), 'caching images'),
       });
       try {
         const pca = ds.stats.pca;

@@ -22,7 +22,7 @@ import {
   trainConfigSchema,
   type TrainConfig,
 } from '../train/presets.js';
-import { progressFor } from '../train/progress.js';
+import { progressFor, taskCallback } from '../train/progress.js';
 import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { signalExitCode, train } from '../train/trainer.js';
@@ -244,6 +244,7 @@ export function registerTrain(program: Command): void {
       const presetName = resume ? null : presetFor(o);
       const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetName}`);
       if (!resume) claimRunDir(outDir, o.force === true);
+      const progress = progressFor(o);
       const dataset = await openData(config.data, {
         inputSize: config.inputSize,
         normalize: config.normalize,
@@ -251,6 +252,7 @@ export function registerTrain(program: Command): void {
         seed: config.seed,
         augment: config.augment,
         log,
+        onCache: taskCallback(progress, 'caching images'),
       });
       let ui: TrainingDashboard | null = null;
       try {
@@ -307,7 +309,6 @@ export function registerTrain(program: Command): void {
             })
           : null;
         if (ui) process.stderr.write(`dashboard: ${ui.url}\n`);
-        const progress = progressFor(o);
         const result = await train({
           net,
           meta,

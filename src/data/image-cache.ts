@@ -110,7 +110,12 @@ export async function buildCache(
   root: string,
   files: readonly string[],
   cacheDir: string,
-  opts: { concurrency?: number; log?: (line: string) => void } = {},
+  opts: {
+    concurrency?: number;
+    log?: (line: string) => void;
+    /** Called after each file decoded: (done, of the files to decode). */
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<CacheBuild> {
   const indexPath = join(cacheDir, 'index.json');
   const binPath = join(cacheDir, 'images.bin');
@@ -174,6 +179,7 @@ export async function buildCache(
       }
       index!.entries[f] = entry;
       done++;
+      opts.onProgress?.(done, todo.length);
       if (++sinceSave >= 2000) {
         // an interrupted build of a large set keeps what it has done
         sinceSave = 0;

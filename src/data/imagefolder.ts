@@ -68,6 +68,8 @@ export interface ImageFolderOptions {
   warn?: (line: string) => void;
   /** Where progress lines go while a large folder is first cached (default: stderr). */
   log?: (line: string) => void;
+  /** Called as files are decoded into the cache: (done, of the files to decode). */
+  onCache?: (done: number, total: number) => void;
 }
 
 /** Training-set statistics, over every pixel of the cached 256×256 training images. */
@@ -120,6 +122,7 @@ export async function openImageFolder(
     {
       concurrency: Math.max(4, cpus().length),
       log: opts.log ?? ((line) => process.stderr.write(`alexnet: ${line}\n`)),
+      onProgress: opts.onCache,
     },
   );
 

@@ -68,6 +68,8 @@ export async function extractFeatures(
   layer: string,
   batch = 16,
   skipUnreadable = false,
+  /** Called after each image: (done, total). */
+  onImage?: (done: number, total: number) => void,
 ): Promise<FeatureResult> {
   const pre = preprocessOf(meta);
   const [c, p] = [net.input[0], net.input[1]];
@@ -96,6 +98,7 @@ export async function extractFeatures(
       skipped.push({ path, reason: e.message });
     }
     if (pending.length === batch) flush();
+    onImage?.(kept.length + pending.length + skipped.length, paths.length);
   }
   flush();
   if (chunks.length === 0) return { features: new Tensor([0]), paths: kept, skipped };

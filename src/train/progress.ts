@@ -1,7 +1,8 @@
 // Progress on stderr, so stdout holds only results: cli-progress bars (training steps with
 // images/s, loss, lr, the epoch's and the whole run's ETA; validation and other passes over
-// data) when stderr is a terminal; otherwise plain lines every few seconds, so logs stay small
-// and --json output stays clean; nothing at all with `quiet`.
+// data) when stderr is a terminal; otherwise a plain line about training every few seconds and
+// nothing for other passes, so logs stay small and --json output stays clean; nothing at all
+// with `quiet`.
 import cliProgress from 'cli-progress';
 
 export interface StepInfo {
@@ -51,6 +52,23 @@ export function progressFor(o: { quiet?: boolean; json?: boolean }): Progress {
 export function makeProgress(opts: ProgressOptions): Progress {
   if (opts.quiet) return new QuietProgress();
   return opts.tty ? new BarProgress() : new LineProgress();
+}
+
+/** A (done, total) callback that shows a pass as a task of `progress`, started at the first
+ *  call and stopped when done reaches total (e.g. decoding a folder into its cache). */
+export function taskCallback(
+  progress: Progress,
+  label: string,
+): (done: number, total: number) => void {
+  let task: Task | null = null;
+  return (done, total) => {
+    task ??= progress.task(label, total);
+    task.update(done);
+    if (done >= total) {
+      task.stop();
+      task = null;
+    }
+  };
 }
 
 /** Seconds as 59s, 2m00s, 1h02m03s (rounded to the second first, so 119.6 s is 2m00s). */
@@ -140,8 +158,8 @@ class LineProgress implements Progress {
     process.stderr.write(line + '\n');
   }
 
-  task(label: string, total: number): Task {
-    process.stderr.write(`${label}: ${total} images\n`);
+  /** Passes over data are shown on terminals only: a log gets the epoch lines. */
+  task(): Task {
     return noTask;
   }
 

@@ -36,6 +36,8 @@ export interface OpenDataOptions {
   /** Grey byte images: normalise with these (a model's) instead of the training split's. */
   stats?: { mean: number; std: number };
   log?: (line: string) => void;
+  /** ImageFolder: called as files are decoded into its cache (done, total). */
+  onCache?: (done: number, total: number) => void;
 }
 
 export type DataKind = 'fashion' | 'idx' | 'cifar' | 'imagefolder';
@@ -111,6 +113,7 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
     seed: opts.seed ?? 0,
     valFraction: opts.valFraction,
     normalize: opts.modelNormalize,
+    onCache: opts.onCache,
     workers: opts.workers === false ? 0 : undefined,
     colorAugment: opts.augment ?? true,
     warn: opts.log,

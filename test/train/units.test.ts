@@ -11,7 +11,7 @@ import { epochRecordSchema, writeMetrics } from '../../src/train/metrics.js';
 import { fitSchedule, planRun } from '../../src/train/plan.js';
 import { niceTicks, tickLabel } from '../../src/train/plot.js';
 import { preset } from '../../src/train/presets.js';
-import { formatDuration } from '../../src/train/progress.js';
+import { formatDuration, taskCallback, type Progress } from '../../src/train/progress.js';
 import { tinyDataset } from './tiny.js';
 
 test('formatDuration rounds first and has hours', () => {
@@ -83,4 +83,29 @@ test('metrics.jsonl of an empty history is an empty file, not a blank line', () 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('taskCallback: one task per pass, updated, stopped at the end', () => {
+  const events: string[] = [];
+  const progress: Progress = {
+    step() {},
+    note() {},
+    done() {},
+    task(label, total) {
+      events.push(`start ${label} ${total}`);
+      return { update: (d) => events.push(`at ${d}`), stop: () => events.push('stop') };
+    },
+  };
+  const cb = taskCallback(progress, 'caching images');
+  for (let d = 1; d <= 3; d++) cb(d, 3);
+  cb(1, 2);
+  assert.deepEqual(events, [
+    'start caching images 3',
+    'at 1',
+    'at 2',
+    'at 3',
+    'stop',
+    'start caching images 2',
+    'at 1',
+  ]);
 });

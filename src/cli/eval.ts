@@ -158,10 +158,10 @@ export function registerEval(program: Command): void {
         }
         const out: string[] = [];
         const which = held?.recorded
-          ? `, the ${r.samples} images held out by its training (seed ${held.recorded.seed}, fraction ${held.valFraction})`
-          : ` (${r.samples} test images)`;
+          ? `the ${r.samples} images its training held out: seed ${held.recorded.seed}, fraction ${held.valFraction}`
+          : `${r.samples} test images`;
         out.push(
-          `${paths.length > 1 ? `ensemble of ${paths.length}` : o.model} on ${dataset.id}${which}, ${o.views} view${o.views === '10' ? 's' : ''}:`,
+          `${paths.length > 1 ? `ensemble of ${paths.length}` : o.model} on ${dataset.id} (${which}, ${o.views} view${o.views === '10' ? 's' : ''}):`,
         );
         out.push(
           `top-1 accuracy ${r.top1.toFixed(4)} (error ${(1 - r.top1).toFixed(4)}), top-5 accuracy ${r.top5.toFixed(4)} (error ${(1 - r.top5).toFixed(4)}), loss ${r.loss.toFixed(4)}`,

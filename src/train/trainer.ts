@@ -333,7 +333,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           batchAccuracy: correct / m,
           lr,
           imagesPerSecond: ips,
-          eta: (n - state.batchInEpoch * batch) / ips,
+          eta: Math.max(0, n - state.batchInEpoch * batch) / ips,
           runEta: runEta(),
         });
 

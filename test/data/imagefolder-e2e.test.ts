@@ -156,7 +156,7 @@ test('command line: pca, train --data, eval on the held-out split and on a whole
   cpSync(dir, other, { recursive: true, filter: (p) => !p.includes('.alexnet-cache') });
   const whole = runCli(['eval', '--model', model, '--data', other]);
   assert.equal(whole.status, 0, whole.stderr);
-  assert.match(whole.stdout, /\(12 test images\)/);
+  assert.match(whole.stdout, /\(12 test images, center view\):/);
   const perClass = whole.stdout.match(/^(circle|square)\s+([\d.]+)\s+(\d+)$/gm) ?? [];
   assert.deepEqual(
     perClass.map((l) => l.split(/\s+/)[2]),

@@ -23,7 +23,8 @@
 //     (a no-op on the host backends, which run each call at once). So the only waits in a
 //     training step are where a value is read on the host: the loss and the accuracy.
 //   - Capabilities. `supports(kernel, dtypes)` says whether the backend runs that kernel on
-//     tensors of those dtypes.
+//     tensors of those dtypes; a Net on a backend lacking a kernel runs it on ref through the
+//     edges and says so once, in one line (fallback.ts).
 //   - Precision. float32 and bfloat16 are declared compute dtypes (each kernel's arguments list
 //     which they accept); master weights and optimiser state stay float32.
 //   - Errors. A call that does not match its declaration throws a one-line TypeError naming the

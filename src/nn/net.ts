@@ -3,6 +3,9 @@
 // A ReLU that directly follows a conv or linear layer is fused into it for speed; asking for the
 // output of a fused layer by name runs that forward unfused, so every named output stays exact.
 import type { Backend } from '../backend/backend.js';
+import { missingKernels, withFallback } from '../backend/fallback.js';
+import type { KernelName } from '../backend/kernels.js';
+import { refBackend } from '../backend/ref/index.js';
 import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
@@ -59,7 +62,6 @@ export class Net {
 
   constructor(specs: readonly LayerSpec[], opts: NetOptions, backend: Backend, seed = 0) {
     this.input = opts.input;
-    this.backend = backend;
     this.rng = new Rng(seed);
     let shape: Shape = opts.input;
     for (const spec of specs) {
@@ -82,6 +84,7 @@ export class Net {
       }
     }
     this.setFusion(true);
+    this.backend = withRefFallback(backend, this.layers);
   }
 
   get outputShape(): Shape {
@@ -230,6 +233,26 @@ export class Net {
       this.backend.upload(t, p.value);
     }
   }
+}
+
+/** Kernels every net needs besides its layers': the loss and the optimiser's. */
+const TRAINING_KERNELS: readonly KernelName[] = ['softmaxCrossEntropy', 'sgdUpdate'];
+const reported = new Set<string>();
+
+/** The backend, with what it lacks of the layers' kernels run on ref; says so once, in one line. */
+function withRefFallback(backend: Backend, layers: readonly Layer[]): Backend {
+  if (backend === refBackend) return backend;
+  const missing = missingKernels(backend, [
+    ...layers.flatMap((l) => l.kernels),
+    ...TRAINING_KERNELS,
+  ]);
+  if (missing.length === 0) return backend;
+  const line = `alexnet: backend ${backend.name} lacks ${missing.join(', ')}; they run on ref\n`;
+  if (!reported.has(line)) {
+    reported.add(line);
+    process.stderr.write(line);
+  }
+  return withFallback(backend, refBackend, missing);
 }
 
 function buildLayer(spec: LayerSpec, input: Shape, opts: NetOptions, backend: Backend): Layer {

@@ -1,6 +1,7 @@
 // Pooling layers: max (the paper's overlapping 3×3 windows at stride 2, §3.4), average, and
 // adaptive average (torchvision's AdaptiveAvgPool2d((6, 6)), which lets it take other input sizes).
 import { convOutputSize, type PoolGeom } from '../backend/backend.js';
+import type { KernelName } from '../backend/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { Slot, type F32, type ForwardContext, type Layer } from './layer.js';
@@ -21,12 +22,7 @@ export interface AdaptivePoolSpec {
 
 export class Pool2d implements Layer {
   readonly params = [];
-  readonly kernels = [
-    'maxPoolForward',
-    'maxPoolBackward',
-    'avgPoolForward',
-    'avgPoolBackward',
-  ] as const;
+  readonly kernels: readonly KernelName[];
   readonly kind: 'maxpool' | 'avgpool';
   readonly name: string;
   private x: F32 | null = null;
@@ -37,6 +33,10 @@ export class Pool2d implements Layer {
   constructor(readonly spec: PoolSpec) {
     this.kind = spec.kind;
     this.name = spec.name;
+    this.kernels =
+      spec.kind === 'maxpool'
+        ? ['maxPoolForward', 'maxPoolBackward']
+        : ['avgPoolForward', 'avgPoolBackward'];
   }
 
   outputShape([c, h, w]: Shape): Shape {

@@ -1,0 +1,83 @@
+// Fallback: a backend with only some kernels runs the rest on ref through the edges. A partial
+// test backend whose edges really copy (readSync hands out a copy, upload copies back) must give,
+// for a whole training step of two variants, bit for bit what the full ref backend gives — so
+// every fallen-back kernel read its inputs and wrote its outputs back — and say once, in one
+// line, which kernels fell back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend } from '../../src/backend/backend.js';
+import { hostBackend, type HostKernels } from '../../src/backend/host.js';
+import { KERNEL_NAMES, type KernelName } from '../../src/backend/kernels.js';
+import { refBackend, refKernels } from '../../src/backend/ref/index.js';
+import { initialize } from '../../src/models/init.js';
+import { SoftmaxLoss } from '../../src/nn/loss.js';
+import type { Net } from '../../src/nn/net.js';
+import { Sgd } from '../../src/optim/sgd.js';
+import { Tensor, type DType, type HostArray } from '../../src/tensor/tensor.js';
+import { Rng } from '../../src/util/rng.js';
+import { scaledNet } from '../helpers/scaled.js';
+
+const HAS: readonly KernelName[] = [
+  'conv2dForward',
+  'linearForward',
+  'activationForward',
+  'maxPoolForward',
+  'sgdUpdate',
+];
+
+/** Ref's kernels in `has` only; its edges copy, as a device's would. */
+function partialBackend(has: readonly KernelName[]): Backend {
+  const kernels: HostKernels = {};
+  for (const k of has) (kernels as Record<string, unknown>)[k] = refKernels[k];
+  const base = hostBackend({ name: 'partial', kernels, setThreads() {}, getThreads: () => 1 });
+  return {
+    ...base,
+    readSync: <D extends DType>(t: Tensor<D> | object): Tensor<D> => {
+      const h = t as Tensor<D>;
+      return Tensor.of(h.dtype, h.shape, h.data.slice() as HostArray<D>);
+    },
+  };
+}
+
+async function trainingStep(net: Net): Promise<{ logits: Float32Array; loss: number }> {
+  initialize(net, 'kaiming', 3);
+  const rng = new Rng(9);
+  const x = new Tensor([2, ...net.input]);
+  for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
+  const logits = Float32Array.from((await net.backend.download(net.forward(x, false))).data);
+  const lossFn = new SoftmaxLoss(net.backend);
+  lossFn.run(net.forward(x, true), Int32Array.from([1, 3]), 0.1, true);
+  const { loss } = await lossFn.read();
+  net.backward(lossFn.dlogits!);
+  new Sgd(net.params, net.backend, { momentum: 0.9, weightDecay: 5e-4 }).step(0.01);
+  return { logits, loss };
+}
+
+for (const arch of ['alexnet2012', 'torchvision'] as const) {
+  test(`${arch}: a backend with ${HAS.length} of ${KERNEL_NAMES.length} kernels trains like ref, bit for bit`, async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof write;
+    let partialNet: Net;
+    try {
+      partialNet = scaledNet(arch, 3, 67, 8, 32, 10, partialBackend(HAS));
+      scaledNet(arch, 3, 67, 8, 32, 10, partialBackend(HAS)); // a second net: no second line
+    } finally {
+      process.stderr.write = write;
+    }
+    const fellBack = lines.filter((l) => l.includes('backend partial lacks'));
+    assert.equal(fellBack.length, 1, `one line, got ${JSON.stringify(lines)}`);
+    assert.match(fellBack[0], /conv2dBackward.*softmaxCrossEntropy.*; they run on ref\n$/);
+    assert.doesNotMatch(fellBack[0], /conv2dForward|sgdUpdate/);
+
+    const refNet = scaledNet(arch, 3, 67, 8, 32, 10, refBackend);
+    const want = await trainingStep(refNet);
+    const got = await trainingStep(partialNet);
+    assert.deepEqual(got.logits, want.logits);
+    assert.equal(got.loss, want.loss);
+    const wantParams = await refNet.readState();
+    const gotParams = await partialNet.readState();
+    for (const [name, t] of wantParams)
+      assert.deepEqual(gotParams.get(name)!.data, t.data, `${name} after one step`);
+  });
+}

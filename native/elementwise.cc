@@ -3,6 +3,7 @@
 // IEEE arithmetic as in PyTorch: relu(NaN) = NaN, and a dropped NaN or Inf is NaN (x·0).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels.h"
 #include "relu.h"
@@ -71,3 +72,32 @@ void scaleArray(const float* x, float scale, float* y, long len) {
 }
 
 }  // namespace anative
+
+// cast — float32 ↔ bfloat16 (the upper half of a float32): to bfloat16 rounds to nearest, ties to
+// even, and keeps NaN a quiet NaN of its sign; to float32 is exact; the same dtype copies.
+ANATIVE_KERNEL(cast) {
+  const long len = call.length(0);
+  const bool fromBf16 = call.isBf16(0), toBf16 = call.isBf16(1);
+  if (!fromBf16 && toBf16) {
+    const uint32_t* x = reinterpret_cast<const uint32_t*>(call.f32(0));
+    uint16_t* y = call.bf16(1);
+    anative::parallelRange(len, 1 << 15, [&](long b, long e) {
+      for (long i = b; i < e; i++) {
+        const uint32_t u = x[i];
+        const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+        const uint32_t quiet = (u >> 16) | 0x40u;
+        y[i] = static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? quiet : rounded);
+      }
+    });
+  } else if (fromBf16 && !toBf16) {
+    const uint16_t* x = call.bf16(0);
+    uint32_t* y = reinterpret_cast<uint32_t*>(call.f32(1));
+    anative::parallelRange(len, 1 << 15, [&](long b, long e) {
+      for (long i = b; i < e; i++) y[i] = static_cast<uint32_t>(x[i]) << 16;
+    });
+  } else {
+    const size_t bytes = static_cast<size_t>(len) * (fromBf16 ? 2 : 4);
+    std::memmove(fromBf16 ? static_cast<void*>(call.bf16(1)) : call.f32(1),
+                 fromBf16 ? static_cast<const void*>(call.bf16(0)) : call.f32(0), bytes);
+  }
+}

@@ -17,6 +17,7 @@ import type { AttrValues } from './declare.js';
 const F32 = ['float32'] as const;
 const I32 = ['int32'] as const;
 const U8 = ['uint8'] as const;
+const FLOATS = ['float32', 'bfloat16'] as const;
 
 export function convOutputSize(inSize: number, k: number, stride: number, pad: number): number {
   return Math.floor((inSize + 2 * pad - k) / stride) + 1;
@@ -308,6 +309,17 @@ export const KERNELS = {
       w: { dtypes: F32, writes: true },
       g: { dtypes: F32, like: 'w' },
       v: { dtypes: F32, like: 'w', writes: true },
+    },
+  }),
+
+  cast: kernel({
+    doc:
+      'y = x in the precision of y: float32 → bfloat16 rounds to nearest, ties to even, and keeps ' +
+      'NaN a (quiet) NaN of the same sign; bfloat16 → float32 is exact. Same dtype: a copy.',
+    attrs: {},
+    args: {
+      x: { dtypes: FLOATS },
+      y: { dtypes: FLOATS, like: 'x', writes: true },
     },
   }),
 } as const;

@@ -64,10 +64,33 @@ export function scale(x: FloatArray, s: number, y: FloatArray): void {
   for (let i = 0; i < len; i++) y[i] = x[i] * s;
 }
 
+/** float32 → bfloat16: round to nearest, ties to even; NaN stays a quiet NaN of its sign. */
+export function floatToBf16(x: Float32Array, y: Uint16Array): void {
+  const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  for (let i = 0; i < u.length; i++) {
+    const b = u[i];
+    y[i] =
+      (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+}
+
+/** bfloat16 → float32, exactly (the 16 bits become the upper half). */
+export function bf16ToFloat(x: Uint16Array, y: Float32Array): void {
+  const u = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  for (let i = 0; i < x.length; i++) u[i] = x[i] << 16;
+}
+
 /** This file's kernels, bound to the table (src/backend/kernels.ts). */
 export const elementwiseKernels = {
   activationForward: ({ x, y }, a) => activationForward(a.kind, x.data, y.data),
   activationBackward: ({ y, dy, dx }, a) => activationBackward(a.kind, y.data, dy.data, dx.data),
   dropoutApply: ({ x, mask, y }, a) => dropoutApply(x.data, mask.data, a.scale, y.data),
   scale: ({ x, y }, a) => scale(x.data, a.scale, y.data),
+  cast: ({ x, y }) => {
+    if (x.data instanceof Float32Array && y.data instanceof Uint16Array)
+      floatToBf16(x.data, y.data);
+    else if (x.data instanceof Uint16Array && y.data instanceof Float32Array)
+      bf16ToFloat(x.data, y.data);
+    else (y.data as Float32Array | Uint16Array).set(x.data);
+  },
 } satisfies HostKernels;

@@ -9,12 +9,6 @@
 //     size, an AveragePool when the size divides evenly, refused otherwise.
 import { hostData } from '../backend/backend.js';
 import type { Net } from '../nn/net.js';
-import type { Layer } from '../nn/layer.js';
-import type { Conv2d } from '../nn/conv.js';
-import type { Linear } from '../nn/linear.js';
-import type { Pool2d, AdaptiveAvgPool2d } from '../nn/pool.js';
-import type { Lrn } from '../nn/lrn.js';
-import type { Dropout } from '../nn/dropout.js';
 import type { ModelMeta } from '../models/config.js';
 import { metaToStrings } from '../models/checkpoint.js';
 import { usage } from '../util/errors.js';
@@ -52,14 +46,14 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
   const initializer: OnnxTensor[] = [];
   let current = INPUT_NAME;
   const emit = (
-    layer: Layer,
+    name: string,
     opType: string,
     extraInputs: string[],
     attribute: OnnxAttribute[],
   ): void => {
-    const out = layer.name;
+    const out = name;
     nodes.push({
-      name: layer.name,
+      name,
       opType,
       input: [current, ...extraInputs],
       output: [out],
@@ -67,20 +61,22 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
     });
     current = out;
   };
-  net.layers.forEach((layer, i) => {
+  const param = (name: string): OnnxTensor => {
+    const p = net.paramsByName.get(name);
+    if (!p) return usage(`${name}: no such parameter`);
+    return floatTensor(name, p.shape, hostData(net.backend, p.value));
+  };
+  net.specs.forEach((spec, i) => {
     const inShape = i === 0 ? net.input : net.rows[i - 1].output; // [C, H, W] or [D]
-    switch (layer.kind) {
+    const [weight, bias] = [`${spec.name}.weight`, `${spec.name}.bias`];
+    switch (spec.kind) {
       case 'conv': {
-        const c = layer as Conv2d;
-        const { k, stride, pad, groups } = c.spec;
-        initializer.push(
-          floatTensor(c.weight.name, c.weight.shape, hostData(net.backend, c.weight.value)),
-          floatTensor(c.bias.name, c.bias.shape, hostData(net.backend, c.bias.value)),
-        );
+        const { k, stride, pad, groups } = spec;
+        initializer.push(param(weight), param(bias));
         emit(
-          layer,
+          spec.name,
           'Conv',
-          [c.weight.name, c.bias.name],
+          [weight, bias],
           [
             ints('kernel_shape', [k, k]),
             ints('strides', [stride, stride]),
@@ -91,53 +87,48 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
         );
         break;
       }
-      case 'linear': {
-        const l = layer as Linear;
-        initializer.push(
-          floatTensor(l.weight.name, l.weight.shape, hostData(net.backend, l.weight.value)),
-          floatTensor(l.bias.name, l.bias.shape, hostData(net.backend, l.bias.value)),
-        );
+      case 'linear':
+        initializer.push(param(weight), param(bias));
         emit(
-          layer,
+          spec.name,
           'Gemm',
-          [l.weight.name, l.bias.name],
+          [weight, bias],
           [float('alpha', 1), float('beta', 1), int('transB', 1)],
         );
         break;
-      }
       case 'relu':
-        emit(layer, 'Relu', [], []);
+        emit(spec.name, 'Relu', [], []);
         break;
       case 'tanh':
-        emit(layer, 'Tanh', [], []);
+        emit(spec.name, 'Tanh', [], []);
         break;
       case 'sigmoid':
-        emit(layer, 'Sigmoid', [], []);
+        emit(spec.name, 'Sigmoid', [], []);
         break;
       case 'maxpool':
       case 'avgpool': {
-        const { k, stride } = (layer as Pool2d).spec;
-        const pad = (layer as Pool2d).spec.pad ?? 0;
+        const { k, stride } = spec;
+        const pad = spec.pad ?? 0;
         const attrs = [
           ints('kernel_shape', [k, k]),
           ints('strides', [stride, stride]),
           ints('pads', [pad, pad, pad, pad]),
         ];
-        if (layer.kind === 'avgpool') attrs.push(int('count_include_pad', 1));
-        emit(layer, layer.kind === 'maxpool' ? 'MaxPool' : 'AveragePool', [], attrs);
+        if (spec.kind === 'avgpool') attrs.push(int('count_include_pad', 1));
+        emit(spec.name, spec.kind === 'maxpool' ? 'MaxPool' : 'AveragePool', [], attrs);
         break;
       }
       case 'adaptiveavgpool': {
-        const size = (layer as AdaptiveAvgPool2d).spec.size;
+        const size = spec.size;
         const [, h, w] = inShape;
         if (h === size && w === size) break; // already the target size: the identity
         if (h % size !== 0 || w % size !== 0) {
           usage(
-            `${layer.name}: adaptive pooling from ${h}×${w} to ${size}×${size} has uneven windows and no fixed ONNX form; export at an input size where it divides evenly (e.g. 224)`,
+            `${spec.name}: adaptive pooling from ${h}×${w} to ${size}×${size} has uneven windows and no fixed ONNX form; export at an input size where it divides evenly (e.g. 224)`,
           );
         }
         emit(
-          layer,
+          spec.name,
           'AveragePool',
           [],
           [ints('kernel_shape', [h / size, w / size]), ints('strides', [h / size, w / size])],
@@ -145,9 +136,9 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
         break;
       }
       case 'lrn': {
-        const { size, alpha, beta, k, alphaScaling } = (layer as Lrn).spec;
+        const { size, alpha, beta, k, alphaScaling } = spec;
         emit(
-          layer,
+          spec.name,
           'LRN',
           [],
           [
@@ -160,18 +151,15 @@ export function netToOnnx(net: Net, meta: ModelMeta): OnnxModel {
         break;
       }
       case 'dropout': {
-        const d = layer as Dropout;
-        if (d.mode === 'inverted') break; // identity at test time
-        const scaleName = `${layer.name}.scale`;
-        initializer.push(floatTensor(scaleName, [], new Float32Array([1 - d.spec.p])));
-        emit(layer, 'Mul', [scaleName], []);
+        if (net.opts.dropoutMode === 'inverted') break; // identity at test time
+        const scaleName = `${spec.name}.scale`;
+        initializer.push(floatTensor(scaleName, [], new Float32Array([1 - spec.p])));
+        emit(spec.name, 'Mul', [scaleName], []);
         break;
       }
       case 'flatten':
-        emit(layer, 'Flatten', [], [int('axis', 1)]);
+        emit(spec.name, 'Flatten', [], [int('axis', 1)]);
         break;
-      default:
-        usage(`${layer.name}: layer kind ${layer.kind} has no ONNX export`);
     }
   });
   // The graph output is named "logits": rename the last node's output.

@@ -4,6 +4,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { LayerSpec } from '../nn/net.js';
 import { Net } from '../nn/net.js';
+import type { LearnableSpec } from '../nn/layer.js';
 import type { ModelConfig } from './config.js';
 import { applyVariant } from './variants.js';
 
@@ -16,6 +17,16 @@ const lrn = (name: string, k: number, c: ModelConfig): LayerSpec => ({
   k: c.lrnK ?? k,
   alphaScaling: c.lrnAlphaScaling,
 });
+// What each learnable layer says about its parameters (SPEC §1, Caffe's bvlc_alexnet):
+// the 'paper' and 'caffe' init fillers, and lr_mult/decay_mult (biases: lr ×2, no decay).
+const MULT = { weight: { lr: 1, decay: 1 }, bias: { lr: 2, decay: 0 } };
+const ZERO_BIAS: Fillers = { paper: { std: 0.01, bias: 0 }, caffe: { std: 0.01, bias: 0 } };
+/** The paper's bias 1 (ReLUs get positive inputs early, §5); Caffe's 0.1. */
+const ONE_BIAS: Fillers = { paper: { std: 0.01, bias: 1 }, caffe: { std: 0.01, bias: 0.1 } };
+/** fc6, fc7: as ONE_BIAS, with Caffe's N(0, 0.005²). */
+const HIDDEN_FC: Fillers = { paper: { std: 0.01, bias: 1 }, caffe: { std: 0.005, bias: 0.1 } };
+type Fillers = NonNullable<LearnableSpec['fillers']>;
+
 const conv = (
   name: string,
   out: number,
@@ -23,20 +34,27 @@ const conv = (
   stride: number,
   pad: number,
   groups = 1,
-): LayerSpec => ({ kind: 'conv', name, out, k, stride, pad, groups });
+  fillers = ZERO_BIAS,
+): LayerSpec => ({ kind: 'conv', name, out, k, stride, pad, groups, fillers, mult: MULT });
 const relu = (name: string): LayerSpec => ({ kind: 'relu', name });
 const maxpool = (name: string): LayerSpec => ({ kind: 'maxpool', name, k: 3, stride: 2 }); // overlapping, §3.4
-const fc = (name: string, out: number | 'classes'): LayerSpec => ({ kind: 'linear', name, out });
+const fc = (name: string, out: number | 'classes', fillers = ZERO_BIAS): LayerSpec => ({
+  kind: 'linear',
+  name,
+  out,
+  fillers,
+  mult: MULT,
+});
 const dropout = (name: string): LayerSpec => ({ kind: 'dropout', name, p: 0.5 });
 const flatten: LayerSpec = { kind: 'flatten', name: 'flatten' };
 
 /** The classifier shared by the paper's layouts: fc6 → ReLU → dropout → fc7 → ReLU → dropout → fc8. */
 const paperClassifier: LayerSpec[] = [
   flatten,
-  fc('fc6', 4096),
+  fc('fc6', 4096, HIDDEN_FC),
   relu('relu6'),
   dropout('drop6'),
-  fc('fc7', 4096),
+  fc('fc7', 4096, HIDDEN_FC),
   relu('relu7'),
   dropout('drop7'),
   fc('fc8', 'classes'),
@@ -58,15 +76,15 @@ function archSpecs(c: ModelConfig): LayerSpec[] {
         relu('relu1'),
         lrn('norm1', 2, c),
         maxpool('pool1'),
-        conv('conv2', 256, 5, 1, 2, 2),
+        conv('conv2', 256, 5, 1, 2, 2, ONE_BIAS),
         relu('relu2'),
         lrn('norm2', 2, c),
         maxpool('pool2'),
         conv('conv3', 384, 3, 1, 1),
         relu('relu3'),
-        conv('conv4', 384, 3, 1, 1, 2),
+        conv('conv4', 384, 3, 1, 1, 2, ONE_BIAS),
         relu('relu4'),
-        conv('conv5', 256, 3, 1, 1, 2),
+        conv('conv5', 256, 3, 1, 1, 2, ONE_BIAS),
         relu('relu5'),
         maxpool('pool5'),
         ...paperClassifier,
@@ -77,15 +95,15 @@ function archSpecs(c: ModelConfig): LayerSpec[] {
         relu('relu1'),
         maxpool('pool1'),
         lrn('norm1', 1, c),
-        conv('conv2', 256, 5, 1, 2, 2),
+        conv('conv2', 256, 5, 1, 2, 2, ONE_BIAS),
         relu('relu2'),
         maxpool('pool2'),
         lrn('norm2', 1, c),
         conv('conv3', 384, 3, 1, 1),
         relu('relu3'),
-        conv('conv4', 384, 3, 1, 1, 2),
+        conv('conv4', 384, 3, 1, 1, 2, ONE_BIAS),
         relu('relu4'),
-        conv('conv5', 256, 3, 1, 1, 2),
+        conv('conv5', 256, 3, 1, 1, 2, ONE_BIAS),
         relu('relu5'),
         maxpool('pool5'),
         ...paperClassifier,
@@ -95,23 +113,23 @@ function archSpecs(c: ModelConfig): LayerSpec[] {
         conv('conv1', 64, 11, 4, 2),
         relu('relu1'),
         maxpool('pool1'),
-        conv('conv2', 192, 5, 1, 2),
+        conv('conv2', 192, 5, 1, 2, 1, ONE_BIAS),
         relu('relu2'),
         maxpool('pool2'),
         conv('conv3', 384, 3, 1, 1),
         relu('relu3'),
-        conv('conv4', 256, 3, 1, 1),
+        conv('conv4', 256, 3, 1, 1, 1, ONE_BIAS),
         relu('relu4'),
-        conv('conv5', 256, 3, 1, 1),
+        conv('conv5', 256, 3, 1, 1, 1, ONE_BIAS),
         relu('relu5'),
         maxpool('pool5'),
         { kind: 'adaptiveavgpool', name: 'avgpool', size: 6 },
         flatten,
         dropout('drop6'),
-        fc('fc6', 4096),
+        fc('fc6', 4096, HIDDEN_FC),
         relu('relu6'),
         dropout('drop7'),
-        fc('fc7', 4096),
+        fc('fc7', 4096, HIDDEN_FC),
         relu('relu7'),
         fc('fc8', 'classes'),
       ];
@@ -120,14 +138,14 @@ function archSpecs(c: ModelConfig): LayerSpec[] {
         conv('conv1', 96, 11, 4, 1),
         relu('relu1'),
         maxpool('pool1'),
-        conv('conv2', 256, 5, 1, 2),
+        conv('conv2', 256, 5, 1, 2, 1, ONE_BIAS),
         relu('relu2'),
         maxpool('pool2'),
         conv('conv3', 384, 3, 1, 1),
         relu('relu3'),
-        conv('conv4', 384, 3, 1, 1),
+        conv('conv4', 384, 3, 1, 1, 1, ONE_BIAS),
         relu('relu4'),
-        conv('conv5', 256, 3, 1, 1),
+        conv('conv5', 256, 3, 1, 1, 1, ONE_BIAS),
         relu('relu5'),
         maxpool('pool5'),
         ...paperClassifier,

@@ -1,10 +1,14 @@
 // Initialisation schemes (SPEC §1):
-//   paper   — weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7 (to give ReLUs
-//             positive inputs early, §5), 0 elsewhere;
-//   caffe   — bvlc_alexnet's train_val.prototxt: N(0, 0.01²) but fc6/fc7 N(0, 0.005²); biases
-//             0.1 where the paper has 1;
+//   paper   — each layer's `fillers.paper` from its spec (the layer lists in alexnet.ts: weights
+//             N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, §5, 0 elsewhere);
+//   caffe   — each layer's `fillers.caffe` (bvlc_alexnet's train_val.prototxt: N(0, 0.01²) but
+//             fc6/fc7 N(0, 0.005²); biases 0.1 where the paper has 1);
+//   (a layer stating no filler gets N(0, 0.01²) and bias 0 under both)
 //   xavier  — uniform ±√(6/(fan_in+fan_out)), biases 0 (what the d2l chapter applies);
 //   kaiming — PyTorch's default for Conv2d/Linear: weights and biases U(±1/√fan_in).
+import { Conv2d } from '../nn/conv.js';
+import type { Filler, Layer } from '../nn/layer.js';
+import { Linear } from '../nn/linear.js';
 import type { Net } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
@@ -12,7 +16,12 @@ import { Rng } from '../util/rng.js';
 export const INIT_SCHEMES = ['paper', 'caffe', 'xavier', 'kaiming'] as const;
 export type InitScheme = (typeof INIT_SCHEMES)[number];
 
-const PAPER_ONE_BIAS = new Set(['conv2', 'conv4', 'conv5', 'fc6', 'fc7']);
+const DEFAULT_FILLER: Filler = { std: 0.01, bias: 0 };
+
+function fillerOf(layer: Layer, scheme: 'paper' | 'caffe'): Filler {
+  const spec = layer instanceof Conv2d || layer instanceof Linear ? layer.spec : undefined;
+  return spec?.fillers?.[scheme] ?? DEFAULT_FILLER;
+}
 
 export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Set<string>): void {
   const rng = new Rng(seed);
@@ -30,13 +39,10 @@ export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Se
     };
     switch (scheme) {
       case 'paper':
-        fill(w.data, () => rng.normal(0, 0.01));
-        b.data.fill(PAPER_ONE_BIAS.has(layer.name) ? 1 : 0);
-        break;
       case 'caffe': {
-        const std = layer.name === 'fc6' || layer.name === 'fc7' ? 0.005 : 0.01;
-        fill(w.data, () => rng.normal(0, std));
-        b.data.fill(PAPER_ONE_BIAS.has(layer.name) ? 0.1 : 0);
+        const f = fillerOf(layer, scheme);
+        fill(w.data, () => rng.normal(0, f.std));
+        b.data.fill(f.bias);
         break;
       }
       case 'xavier': {

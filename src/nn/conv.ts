@@ -4,9 +4,17 @@
 import { convOutputSize, type Backend, type ConvGeom } from '../backend/backend.js';
 import type { Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { makeParam, Slot, type F32, type ForwardContext, type Layer, type Param } from './layer.js';
+import {
+  makeParam,
+  Slot,
+  type F32,
+  type ForwardContext,
+  type Layer,
+  type LearnableSpec,
+  type Param,
+} from './layer.js';
 
-export interface ConvSpec {
+export interface ConvSpec extends LearnableSpec {
   kind: 'conv';
   name: string;
   out: number;
@@ -41,13 +49,9 @@ export class Conv2d implements Layer {
       );
     }
     this.name = spec.name;
-    this.weight = makeParam(backend, `${spec.name}.weight`, [
-      spec.out,
-      cIn / spec.groups,
-      spec.k,
-      spec.k,
-    ]);
-    this.bias = makeParam(backend, `${spec.name}.bias`, [spec.out]);
+    const w = [spec.out, cIn / spec.groups, spec.k, spec.k];
+    this.weight = makeParam(backend, `${spec.name}.weight`, w, spec.mult?.weight);
+    this.bias = makeParam(backend, `${spec.name}.bias`, [spec.out], spec.mult?.bias);
     this.params = [this.weight, this.bias];
   }
 

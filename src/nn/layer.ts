@@ -20,6 +20,28 @@ export interface Param {
   readonly grad: F32;
   /** Frozen parameters get no gradient step (fine-tuning). */
   frozen: boolean;
+  /** Caffe's lr_mult / decay_mult, from the layer spec (applied with SGD's 'caffe' rule). */
+  readonly mult: Multipliers;
+}
+
+export interface Multipliers {
+  lr: number;
+  decay: number;
+}
+
+/** Weights N(0, std²) and a constant bias: one init scheme's filler for a layer. */
+export interface Filler {
+  std: number;
+  bias: number;
+}
+
+/** What a layer with a weight and a bias says about them, as Caffe's prototxt does per layer.
+ *  Absent fields: fillers N(0, 0.01²) with bias 0; multipliers 1. */
+export interface LearnableSpec {
+  /** The weight and bias fillers of the 'paper' and 'caffe' init schemes (SPEC §1). */
+  fillers?: { paper?: Filler; caffe?: Filler };
+  /** lr_mult / decay_mult of the weight and the bias. */
+  mult?: { weight?: Multipliers; bias?: Multipliers };
 }
 
 export interface ForwardContext {
@@ -44,13 +66,21 @@ export interface Layer {
   backward(dy: F32, ctx: ForwardContext, needInput: boolean): F32 | null;
 }
 
-export function makeParam(backend: Backend, name: string, shape: Shape): Param {
+const UNIT: Multipliers = { lr: 1, decay: 1 };
+
+export function makeParam(
+  backend: Backend,
+  name: string,
+  shape: Shape,
+  mult: Multipliers = UNIT,
+): Param {
   return {
     name,
     shape: [...shape],
     value: backend.alloc(shape, 'float32'),
     grad: backend.alloc(shape, 'float32'),
     frozen: false,
+    mult: { ...mult },
   };
 }
 

@@ -2,9 +2,17 @@
 // 'classes' (fc8), resolved to the model's class count. A following ReLU is fused.
 import type { Backend } from '../backend/backend.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
-import { makeParam, Slot, type F32, type ForwardContext, type Layer, type Param } from './layer.js';
+import {
+  makeParam,
+  Slot,
+  type F32,
+  type ForwardContext,
+  type Layer,
+  type LearnableSpec,
+  type Param,
+} from './layer.js';
 
-export interface LinearSpec {
+export interface LinearSpec extends LearnableSpec {
   kind: 'linear';
   name: string;
   out: number | 'classes';
@@ -30,8 +38,8 @@ export class Linear implements Layer {
     backend: Backend,
   ) {
     this.name = spec.name;
-    this.weight = makeParam(backend, `${spec.name}.weight`, [fOut, dIn]);
-    this.bias = makeParam(backend, `${spec.name}.bias`, [fOut]);
+    this.weight = makeParam(backend, `${spec.name}.weight`, [fOut, dIn], spec.mult?.weight);
+    this.bias = makeParam(backend, `${spec.name}.bias`, [fOut], spec.mult?.bias);
     this.params = [this.weight, this.bias];
   }
 

@@ -60,7 +60,13 @@ export class Net {
   /** When set, forward and backward add each layer's wall time to it (`alexnet bench --layers`). */
   profile: LayerProfile | null = null;
 
-  constructor(specs: readonly LayerSpec[], opts: NetOptions, backend: Backend, seed = 0) {
+  constructor(
+    /** The model as data: one spec per layer, in order (layers[i] is built from specs[i]). */
+    readonly specs: readonly LayerSpec[],
+    readonly opts: NetOptions,
+    backend: Backend,
+    seed = 0,
+  ) {
     this.input = opts.input;
     this.rng = new Rng(seed);
     let shape: Shape = opts.input;

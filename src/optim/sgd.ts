@@ -1,26 +1,19 @@
 // SGD with momentum and weight decay, exactly the paper's rule (§5), one backend call per tensor:
 //   v ← momentum·v − (decay·decayMult)·(lr·lrMult)·w − (lr·lrMult)·∂L/∂w ;  w ← w + v
-// Per-parameter multipliers follow Caffe's lr_mult/decay_mult (bvlc_alexnet: biases lr×2, no
-// decay). Frozen parameters are skipped entirely (their velocity stays as it was). With momentum
+// Per-parameter multipliers are Caffe's lr_mult/decay_mult, stated by each layer spec
+// (bvlc_alexnet: biases lr×2, no decay; src/models/alexnet.ts). Frozen parameters are skipped entirely (their velocity stays as it was). With momentum
 // > 0 the velocity buffers are part of the training state and travel in checkpoints as
 // `momentum.<param name>`; with momentum 0 (plain SGD) they are not state and are not written.
 import { hostData, type Backend } from '../backend/backend.js';
-import type { F32, Param } from '../nn/layer.js';
+import type { F32, Multipliers, Param } from '../nn/layer.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 
-export interface Multipliers {
-  lr: number;
-  decay: number;
-}
-
-/** Which multipliers each parameter gets. */
+/** Which multipliers each parameter gets: 'caffe' — those its layer spec states (Param.mult);
+ *  'none' — 1 for all. */
 export type MultiplierRule = 'none' | 'caffe';
 
-export function multipliersFor(rule: MultiplierRule, paramName: string): Multipliers {
-  if (rule === 'caffe' && paramName.endsWith('.bias')) return { lr: 2, decay: 0 };
-  return { lr: 1, decay: 1 };
-}
+const UNIT: Multipliers = { lr: 1, decay: 1 };
 
 export interface SgdOptions {
   momentum: number;
@@ -41,7 +34,7 @@ export class Sgd {
     readonly opts: SgdOptions,
   ) {
     for (const p of params) this.velocity.set(p.name, backend.alloc(p.shape, 'float32'));
-    this.mults = params.map((p) => multipliersFor(opts.multipliers ?? 'none', p.name));
+    this.mults = params.map((p) => (opts.multipliers === 'caffe' ? p.mult : UNIT));
   }
 
   /** One update of every trainable parameter from its current gradient, at learning rate lr. */

@@ -19,7 +19,8 @@ const STEPS = Number(fx.metadata.steps);
 
 function run(rule: MultiplierRule, backend = refBackend): { w: Float32Array[]; b: Float32Array[] } {
   const w = makeParam(backend, 'fc.weight', [6, 5]);
-  const b = makeParam(backend, 'fc.bias', [6]);
+  // The multipliers a layer spec states (src/models/alexnet.ts: Caffe's biases lr ×2, no decay).
+  const b = makeParam(backend, 'fc.bias', [6], { lr: 2, decay: 0 });
   const H = (t: TensorHandle<'float32'>): Float32Array => hostData(backend, t);
   H(w.value).set(T('w0'));
   H(b.value).set(T('b0'));

@@ -17,9 +17,9 @@ const lrn = (name: string, k: number, c: ModelConfig): LayerSpec => ({
   k: c.lrnK ?? k,
   alphaScaling: c.lrnAlphaScaling,
 });
-// What each learnable layer says about its parameters (SPEC §1, Caffe's bvlc_alexnet):
-// the 'paper' and 'caffe' init fillers, and lr_mult/decay_mult (biases: lr ×2, no decay).
-const MULT = { weight: { lr: 1, decay: 1 }, bias: { lr: 2, decay: 0 } };
+// What each learnable layer says about its parameters (SPEC §1, Caffe's bvlc_alexnet): the
+// 'paper' and 'caffe' init fillers; lr_mult/decay_mult are bvlc_alexnet's everywhere, which is
+// what a spec stating none gets (DEFAULT_MULT: biases lr ×2, no decay).
 const ZERO_BIAS: Fillers = { paper: { std: 0.01, bias: 0 }, caffe: { std: 0.01, bias: 0 } };
 /** The paper's bias 1 (ReLUs get positive inputs early, §5); Caffe's 0.1. */
 const ONE_BIAS: Fillers = { paper: { std: 0.01, bias: 1 }, caffe: { std: 0.01, bias: 0.1 } };
@@ -35,7 +35,7 @@ const conv = (
   pad: number,
   groups = 1,
   fillers = ZERO_BIAS,
-): LayerSpec => ({ kind: 'conv', name, out, k, stride, pad, groups, fillers, mult: MULT });
+): LayerSpec => ({ kind: 'conv', name, out, k, stride, pad, groups, fillers });
 const relu = (name: string): LayerSpec => ({ kind: 'relu', name });
 const maxpool = (name: string): LayerSpec => ({ kind: 'maxpool', name, k: 3, stride: 2 }); // overlapping, §3.4
 const fc = (name: string, out: number | 'classes', fillers = ZERO_BIAS): LayerSpec => ({
@@ -43,7 +43,6 @@ const fc = (name: string, out: number | 'classes', fillers = ZERO_BIAS): LayerSp
   name,
   out,
   fillers,
-  mult: MULT,
 });
 const dropout = (name: string): LayerSpec => ({ kind: 'dropout', name, p: 0.5 });
 const flatten: LayerSpec = { kind: 'flatten', name: 'flatten' };

@@ -5,6 +5,7 @@ import { convOutputSize, type Backend, type ConvGeom } from '../backend/backend.
 import type { Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import {
+  DEFAULT_MULT,
   makeParam,
   Slot,
   type F32,
@@ -50,8 +51,9 @@ export class Conv2d implements Layer {
     }
     this.name = spec.name;
     const w = [spec.out, cIn / spec.groups, spec.k, spec.k];
-    this.weight = makeParam(backend, `${spec.name}.weight`, w, spec.mult?.weight);
-    this.bias = makeParam(backend, `${spec.name}.bias`, [spec.out], spec.mult?.bias);
+    const mult = { ...DEFAULT_MULT, ...spec.mult };
+    this.weight = makeParam(backend, `${spec.name}.weight`, w, mult.weight);
+    this.bias = makeParam(backend, `${spec.name}.bias`, [spec.out], mult.bias);
     this.params = [this.weight, this.bias];
   }
 

@@ -36,7 +36,7 @@ export interface Filler {
 }
 
 /** What a layer with a weight and a bias says about them, as Caffe's prototxt does per layer.
- *  Absent fields: fillers N(0, 0.01²) with bias 0; multipliers 1. */
+ *  Absent fields: fillers N(0, 0.01²) with bias 0; multipliers DEFAULT_MULT. */
 export interface LearnableSpec {
   /** The weight and bias fillers of the 'paper' and 'caffe' init schemes (SPEC §1). */
   fillers?: { paper?: Filler; caffe?: Filler };
@@ -67,6 +67,9 @@ export interface Layer {
 }
 
 const UNIT: Multipliers = { lr: 1, decay: 1 };
+
+/** bvlc_alexnet's lr_mult/decay_mult, for a spec that states none: weights 1/1, biases 2/0. */
+export const DEFAULT_MULT = { weight: UNIT, bias: { lr: 2, decay: 0 } } as const;
 
 export function makeParam(
   backend: Backend,

@@ -3,6 +3,7 @@
 import type { Backend } from '../backend/backend.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import {
+  DEFAULT_MULT,
   makeParam,
   Slot,
   type F32,
@@ -38,8 +39,9 @@ export class Linear implements Layer {
     backend: Backend,
   ) {
     this.name = spec.name;
-    this.weight = makeParam(backend, `${spec.name}.weight`, [fOut, dIn], spec.mult?.weight);
-    this.bias = makeParam(backend, `${spec.name}.bias`, [fOut], spec.mult?.bias);
+    const mult = { ...DEFAULT_MULT, ...spec.mult };
+    this.weight = makeParam(backend, `${spec.name}.weight`, [fOut, dIn], mult.weight);
+    this.bias = makeParam(backend, `${spec.name}.bias`, [fOut], mult.bias);
     this.params = [this.weight, this.bias];
   }
 

@@ -1,4 +1,5 @@
 {
+  "variables": { "has_mpi": "<!(node scripts/mpi-config.cjs found)" },
   "targets": [
     {
       "target_name": "alexnet_native",
@@ -29,6 +30,28 @@
         "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17", "-fno-math-errno"]
       },
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+    },
+    {
+      "target_name": "alexnet_mpi",
+      "conditions": [
+        [
+          "has_mpi==1",
+          {
+            "sources": ["native/mpi.cc"],
+            "include_dirs": [
+              "<!(node -p \"require('node-addon-api').include_dir\")",
+              "<!@(node scripts/mpi-config.cjs incdirs)"
+            ],
+            "libraries": ["<!@(node scripts/mpi-config.cjs libs)"],
+            "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "OMPI_SKIP_MPICXX=1"],
+            "cflags!": ["-fno-exceptions"],
+            "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+            "cflags_cc": ["-O2", "-std=c++17", "-fexceptions"],
+            "ldflags": ["-pthread"]
+          },
+          { "type": "none" }
+        ]
+      ]
     }
   ]
 }

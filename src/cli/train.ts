@@ -25,6 +25,7 @@ import {
 import { progressFor, taskCallback } from '../train/progress.js';
 import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
+import { Distributed } from '../train/distributed.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
 import { usage } from '../util/errors.js';
@@ -65,6 +66,8 @@ interface TrainOptions {
   force?: boolean;
   ui?: boolean;
   port: number;
+  distributed?: boolean;
+  distributedTimeout: number;
 }
 
 function fraction(value: string): number {
@@ -201,12 +204,30 @@ export function registerTrain(program: Command): void {
     .option('--quiet', 'no progress or epoch lines on stderr; the final result only')
     .option('--ui', 'serve a live dashboard on 127.0.0.1 while training')
     .option('--port <n>', '--ui: the port (0: any free port)', nonNegativeInt, 8765)
+    .option('--distributed', 'one rank of a data-parallel run: mpirun -np N alexnet train …')
+    .option(
+      '--distributed-timeout <s>',
+      'end every rank when one waits this long for the others (a rank died or hangs)',
+      positiveNumber,
+      120,
+    )
     .addHelpText('after', presetHelp)
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
       const backend = backendFrom(o);
+      const outDirOf = (): string =>
+        o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetFor(o)}`);
+      const parallel = o.distributed
+        ? await Distributed.start({
+            timeoutSeconds: o.distributedTimeout,
+            checkpointPath: join(outDirOf(), CHECKPOINT),
+          })
+        : undefined;
+      // Rank 0 alone reports, claims the run directory and writes files; the others are quiet.
+      const writer = parallel?.writer ?? true;
+      const quiet = o.quiet || !writer;
       const log = (line: string): void => {
-        if (!o.quiet) process.stderr.write(line + '\n');
+        if (!quiet) process.stderr.write(line + '\n');
       };
       let config: TrainConfig;
       let resume;
@@ -229,6 +250,8 @@ export function registerTrain(program: Command): void {
                 'json',
                 'quiet',
                 'workers',
+                'distributed',
+                'distributedTimeout',
               ].includes(k),
           );
         if (ignored.length)
@@ -242,9 +265,9 @@ export function registerTrain(program: Command): void {
         config = configFrom(o);
       }
       const presetName = resume ? null : presetFor(o);
-      const outDir = o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetName}`);
-      if (!resume) claimRunDir(outDir, o.force === true);
-      const progress = progressFor(o);
+      const outDir = outDirOf();
+      if (!resume && writer) claimRunDir(outDir, o.force === true);
+      const progress = progressFor({ ...o, quiet });
       const dataset = await openData(config.data, {
         inputSize: config.inputSize,
         normalize: config.normalize,
@@ -272,11 +295,13 @@ export function registerTrain(program: Command): void {
           log(
             `--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`,
           );
-        const plan = planRun(config, dataset);
+        const plan = planRun({ ...config, batch: config.batch * (parallel?.size ?? 1) }, dataset);
         const planned = { ...config, schedule: plan.schedule };
         log(
           `training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${countOf(plan.trainIndices.length, plan.trainTotal)} train / ${countOf(plan.valIndices.length, plan.valTotal)} validation images, ${dataset.classNames.length} classes), ` +
-            `${plan.steps} steps of batch ${plan.batch}, backend ${backend.name} × ${backend.getThreads()} threads → ${outDir}` +
+            `${plan.steps} steps of batch ${plan.batch}` +
+            (parallel ? ` (${parallel.size} ranks × ${config.batch})` : '') +
+            `, backend ${backend.name} × ${backend.getThreads()} threads → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),
@@ -284,7 +309,7 @@ export function registerTrain(program: Command): void {
         log(
           `configuration${presetName ? ` (preset ${presetName})` : ' (from the checkpoint)'}: ${describeConfig(planned)}`,
         );
-        if (o.json)
+        if (o.json && writer)
           printJson({
             schemaVersion: SCHEMA_VERSION,
             event: 'config',
@@ -299,15 +324,16 @@ export function registerTrain(program: Command): void {
             backend: backend.name,
             threads: backend.getThreads(),
           });
-        ui = o.ui
-          ? await startTrainingDashboard({
-              net,
-              dataset,
-              outDir,
-              port: o.port,
-              title: `alexnet train → ${outDir}`,
-            })
-          : null;
+        ui =
+          o.ui && writer
+            ? await startTrainingDashboard({
+                net,
+                dataset,
+                outDir,
+                port: o.port,
+                title: `alexnet train → ${outDir}`,
+              })
+            : null;
         if (ui) process.stderr.write(`dashboard: ${ui.url}\n`);
         const result = await train({
           net,
@@ -320,7 +346,10 @@ export function registerTrain(program: Command): void {
           onValidate: ui?.onValidate,
           preset: presetName ?? undefined,
           startedAt: started,
+          parallel,
+          handleSignals: !parallel, // a signal ends a rank at once (distributed.ts)
           onEpoch: (r) => {
+            if (!writer) return;
             ui?.onEpoch(r);
             if (o.json) printJson(epochLine(r));
             else log(epochSummary(r));
@@ -344,7 +373,9 @@ export function registerTrain(program: Command): void {
           backend: backend.name,
           threads: backend.getThreads(),
         };
-        if (o.json) printJson(final);
+        if (!writer) {
+          // rank 0 speaks for the run
+        } else if (o.json) printJson(final);
         else if (result.interrupted)
           process.stdout.write(`interrupted; continue with --resume ${join(outDir, CHECKPOINT)}\n`);
         else if (result.test) {
@@ -358,6 +389,7 @@ export function registerTrain(program: Command): void {
           );
         }
         if (result.interrupted) process.exitCode = signalExitCode(result.interrupted);
+        await parallel?.close();
       } finally {
         await ui?.close();
         await dataset.close();

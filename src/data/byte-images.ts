@@ -45,10 +45,12 @@ export function fillBatch(
   plan: FillPlan,
   augment: boolean,
   seed: number,
+  first = 0,
 ): void {
   const p = plan.inputSize;
   const axis = resizeAxis(side, p);
   const rng = augment ? new Rng(seed) : null;
+  for (let i = 0; rng && i < first; i++) rng.uniform(); // the flips of the batch's earlier samples
   const per = side * side;
   for (let i = 0; i < indices.length; i++) {
     const flip = rng ? rng.uniform() < 0.5 : false;
@@ -88,15 +90,21 @@ export class ByteImageSplit implements Split {
     this.sampleShape = [1, plan.inputSize, plan.inputSize];
   }
 
-  async fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
+  async fill(
+    indices: Int32Array,
+    x: Float32Array,
+    augment: boolean,
+    seed: number,
+    first = 0,
+  ): Promise<void> {
     for (const i of indices) {
       if (!(i >= 0 && i < this.size))
         throw new RangeError(`sample index ${i} is outside [0, ${this.size})`);
     }
     if (this.pool) {
-      x.set(await this.pool.fill(this.key, indices, this.plan, augment, seed));
+      x.set(await this.pool.fill(this.key, indices, this.plan, augment, seed, first));
       return;
     }
-    fillBatch(this.data.images, this.data.side, indices, x, this.plan, augment, seed);
+    fillBatch(this.data.images, this.data.side, indices, x, this.plan, augment, seed, first);
   }
 }

@@ -14,8 +14,16 @@ export interface Split {
   readonly sampleShape: readonly [number, number, number];
   /** Fills x: [indices.length, C, H, W] with the samples at `indices`. With `augment`, random
    *  crops/flips/colour noise are drawn from a generator seeded by `seed` alone, so the same
-   *  (indices, seed) always gives the same batch, whichever worker prepares it. */
-  fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void>;
+   *  (indices, seed) always gives the same batch, whichever worker prepares it. `first` > 0: these
+   *  samples are positions [first, first + n) of a batch seeded by `seed` (one rank's share in
+   *  data-parallel training), so they get the draws those positions get in the whole batch. */
+  fill(
+    indices: Int32Array,
+    x: Float32Array,
+    augment: boolean,
+    seed: number,
+    first?: number,
+  ): Promise<void>;
 }
 
 /** How a dataset's test (validation) split was chosen, so that an evaluation can find it again:

@@ -49,6 +49,7 @@ export class FillPool {
     plan: FillPlan,
     augment: boolean,
     seed: number,
+    first = 0,
   ): Promise<Float32Array> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
@@ -63,6 +64,7 @@ export class FillPool {
         plan,
         augment,
         seed,
+        first,
       });
     });
   }

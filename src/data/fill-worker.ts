@@ -1,6 +1,6 @@
 // Worker thread that prepares batches of byte images (see byte-images.ts). Messages:
 //   { kind: 'images', key, images (shared bytes), side }       — register a set of images
-//   { kind: 'fill', id, key, indices, plan, augment, seed }    — reply { id, x } (x transferred)
+//   { kind: 'fill', id, key, indices, plan, augment, seed, first } — reply { id, x } (x transferred)
 import { parentPort } from 'node:worker_threads';
 import { fillBatch, type FillPlan } from './byte-images.js';
 
@@ -18,6 +18,7 @@ interface FillMessage {
   plan: FillPlan;
   augment: boolean;
   seed: number;
+  first: number;
 }
 
 const sets = new Map<string, { images: Uint8Array; side: number }>();
@@ -32,7 +33,7 @@ parentPort!.on('message', (m: ImagesMessage | FillMessage) => {
     if (!set) throw new Error(`no images registered under ${m.key}`);
     const p = m.plan.inputSize;
     const x = new Float32Array(m.indices.length * p * p);
-    fillBatch(set.images, set.side, m.indices, x, m.plan, m.augment, m.seed);
+    fillBatch(set.images, set.side, m.indices, x, m.plan, m.augment, m.seed, m.first);
     parentPort!.postMessage({ id: m.id, x }, [x.buffer]);
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: (e as Error).message });

@@ -286,13 +286,19 @@ export class ImageFolderSplit implements Split {
     return out;
   }
 
-  async fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
+  async fill(
+    indices: Int32Array,
+    x: Float32Array,
+    augment: boolean,
+    seed: number,
+    first = 0,
+  ): Promise<void> {
     const n = indices.length;
     const per = 3 * this.inputSize * this.inputSize;
     if (x.length < n * per)
       throw new RangeError(`fill: x holds ${x.length} floats, ${n} samples need ${n * per}`);
     const records = this.recordsOf(indices, 1);
-    const views = packViews(this.drawViews(n, augment, seed));
+    const views = packViews(this.drawViews(first + n, augment, seed).slice(first));
     await this.pool.run(
       records,
       views,

@@ -52,7 +52,16 @@ export class Dropout implements Layer {
       return y;
     }
     if (this.mask.size !== x.size) this.mask = Tensor.of('uint8', [x.size]);
-    drawMask(this.mask.data, 1 - this.spec.p, ctx.rng);
+    const w = ctx.window;
+    if (w) {
+      // One rank's rows of a larger batch: the masks of all its rows, then this share's.
+      const row = x.size / x.shape[0];
+      const all = new Uint8Array(w.total * row);
+      drawMask(all, 1 - this.spec.p, ctx.rng);
+      this.mask.data.set(all.subarray(w.first * row, w.first * row + x.size));
+    } else {
+      drawMask(this.mask.data, 1 - this.spec.p, ctx.rng);
+    }
     const mask = (this.maskOnBackend = ctx.backend.upload(
       this.mask,
       this.maskOnBackend?.size === x.size ? this.maskOnBackend : undefined,

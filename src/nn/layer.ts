@@ -49,6 +49,8 @@ export interface ForwardContext {
   training: boolean;
   /** Draws dropout masks; part of the run's seeded state. */
   rng: Rng;
+  /** This batch is rows [first, first + n) of a batch of `total` (see Net.batchWindow). */
+  window?: { first: number; total: number } | null;
 }
 
 export interface Layer {

@@ -59,6 +59,10 @@ export class Net {
   private readonly inputSlot = new Slot();
   /** When set, forward and backward add each layer's wall time to it (`alexnet bench --layers`). */
   profile: LayerProfile | null = null;
+  /** When this forward's batch is rows [first, first + n) of a larger batch of `total` (one rank's
+   *  share in data-parallel training): dropout draws masks for all `total` rows and uses its own,
+   *  so the masks do not depend on how the batch is split. */
+  batchWindow: { first: number; total: number } | null = null;
 
   constructor(
     /** The model as data: one spec per layer, in order (layers[i] is built from specs[i]). */
@@ -119,7 +123,7 @@ export class Net {
   }
 
   private context(training: boolean): ForwardContext {
-    return { backend: this.backend, training, rng: this.rng };
+    return { backend: this.backend, training, rng: this.rng, window: this.batchWindow };
   }
 
   /** A host input on a device backend is uploaded; on the host backends it is used as it is. */
@@ -186,8 +190,9 @@ export class Net {
     }
   }
 
-  /** Backward from dlogits through every layer, filling each parameter's grad. */
-  backward(dlogits: F32): void {
+  /** Backward from dlogits through every layer, filling each parameter's grad; `ready` hears of
+   *  each layer's parameters as soon as their grads are final (data-parallel reduction). */
+  backward(dlogits: F32, ready?: (params: readonly Param[]) => void): void {
     const ctx = this.context(true);
     let g: F32 | null = dlogits;
     for (let i = this.layers.length - 1; i >= 0 && g; i--) {
@@ -195,6 +200,7 @@ export class Net {
       const t0 = this.profile ? performance.now() : 0;
       g = this.layers[i].backward(g, ctx, i > 0 && this.needsGradBelow(i));
       if (this.profile) this.record(this.layers[i].name, 'backward', t0);
+      ready?.(this.layers[i].params);
     }
   }
 

@@ -30,6 +30,8 @@ export const trainingStateSchema = z.object({
     words: z.tuple([z.number(), z.number(), z.number(), z.number()]),
     spare: z.number().nullable(),
   }),
+  /** Data-parallel ranks the run trains on (a resume needs as many). */
+  ranks: z.number().int().positive().default(1),
   /** Running sums of the epoch in progress: loss·images, correct, images. */
   epochSums: z.object({ loss: z.number(), correct: z.number(), seen: z.number() }),
   /** Seconds spent training so far (for images/s and budgets across resumes). */

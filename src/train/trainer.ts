@@ -8,6 +8,8 @@
 //
 // Where the randomness comes from (all from config.seed): the epoch's order — Rng(seed, epoch);
 // a batch's augmentation — its global step; dropout masks — net.rng, whose state is checkpointed.
+// With `parallel` (data-parallel ranks, distributed.ts) the batch is the global batch of every
+// rank together, each rank computes its share, and rank 0 alone writes files.
 import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { saveTrainingCheckpoint, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
+import { localParallel, type DataParallel } from './distributed.js';
 import { logInterval, writeMetrics, type EpochRecord, type SplitMetrics } from './metrics.js';
 import { AUGMENT, planRun, SHUFFLE, subSeed } from './plan.js';
 import { writeCurves } from './plot.js';
@@ -60,6 +63,8 @@ export interface TrainSetup {
   preset?: string;
   /** When the time budget started (performance.now() milliseconds; default: this call). */
   startedAt?: number;
+  /** Train as one rank of several (distributed.ts); default: this process alone. */
+  parallel?: DataParallel;
 }
 
 export interface TrainResult {
@@ -72,7 +77,7 @@ export interface TrainResult {
   interrupted: NodeJS.Signals | null;
   /** Training ended before `epochs` because of the time budget. */
   budgetStop: boolean;
-  /** Images trained on by this process, and the seconds its training steps took. */
+  /** Images trained on (by every rank together), and the seconds the training steps took. */
   images: number;
   stepSeconds: number;
   modelPath: string;
@@ -89,6 +94,7 @@ export function freshState(config: TrainConfig, net: Net): TrainingState {
     step: 0,
     schedule: { cuts: 0, best: null, badEpochs: 0, plateauLr: null },
     dropoutRng: net.rng.getState(),
+    ranks: 1,
     epochSums: { loss: 0, correct: 0, seen: 0 },
     seconds: 0,
     history: [],
@@ -103,6 +109,7 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 
 export async function train(setup: TrainSetup): Promise<TrainResult> {
   const { net, dataset, config, meta } = setup;
+  const par = setup.parallel ?? localParallel;
   const t0 = setup.startedAt ?? performance.now();
   const elapsed = (): number => (performance.now() - t0) / 1000;
   const progress = setup.progress ?? makeProgress({ tty: false, quiet: true });
@@ -116,12 +123,14 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const checkpointPath = join(setup.outDir, CHECKPOINT);
   const bestPath = join(setup.outDir, BEST_MODEL);
 
-  const plan = planRun(config, dataset);
+  // The global batch: every rank's config.batch together (what the schedule counts in).
+  const plan = planRun({ ...config, batch: config.batch * par.size }, dataset);
   const { trainIndices: indices, valIndices: testIndices, batch, batchesPerEpoch: batches } = plan;
   const n = indices.length;
   if (n === 0) throw new UsageError('the training split is empty');
   const classes = net.outputShape[0];
   const per = split.sampleShape[0] * split.sampleShape[1] * split.sampleShape[2];
+  const local = par.share(batch).count; // the most samples of a batch this rank computes
   const interval = logInterval(plan.steps);
 
   const sgd = new Sgd(net.params, backend, {
@@ -134,6 +143,11 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     ? structuredClone(setup.resume.state)
     : freshState(config, net);
   state.config = config;
+  if (setup.resume && state.ranks !== par.size)
+    throw new UsageError(
+      `--resume: the checkpoint was trained on ${state.ranks} rank(s); resume it with the same number (mpirun -np ${state.ranks}), not ${par.size}`,
+    );
+  state.ranks = par.size;
   if (setup.resume) {
     sgd.loadStateTensors(setup.resume.tensors, 'the checkpoint');
     schedule.setState(state.schedule);
@@ -165,6 +179,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     );
   // After a validation the weights are the ones it measured; after an interrupt they are not.
   const save = async (validated: boolean): Promise<void> => {
+    if (!par.writer) return;
     state.schedule = schedule.getState();
     state.dropoutRng = net.rng.getState();
     const last = validated ? state.history[state.history.length - 1] : null;
@@ -195,13 +210,15 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   let budgetStop = false;
   let test: SplitMetrics | null = null;
 
-  const xBufs = [new Float32Array(batch * per), new Float32Array(batch * per)];
-  const labels = new Int32Array(batch);
+  const xBufs = [new Float32Array(local * per), new Float32Array(local * per)];
+  const labels = new Int32Array(local);
   const lossFn = new SoftmaxLoss(net.backend);
 
   // With a time budget, training must end early enough to validate and save within it: the
   // fraction of the training time used so far.
   let trainIps = 0;
+  // The writer's timeProgress() as of the last step, the same on every rank (data-parallel).
+  let agreedClock: number | undefined = budgetAt === Infinity ? undefined : 0;
   const estValSeconds = (): number =>
     valSeconds ?? (trainIps > 0 ? testIndices.length / (trainIps * 2.5) : 0);
   const timeProgress = (): number | undefined => {
@@ -221,7 +238,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     const t = performance.now();
     try {
       const probs = await predictSplit([net], dataset.test, {
-        batch,
+        batch: local,
         indices: testIndices,
         onBatch: (done) => task.update(done),
       });
@@ -260,18 +277,24 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   };
 
   try {
+    await par.checkReplicas(net, setup.resume ? '--resume' : 'the start');
     while (state.epoch < config.epochs) {
       const order = indices.slice();
       new Rng(subSeed(config.seed, SHUFFLE, state.epoch)).shuffle(order);
-      const batchIdx = (b: number): Int32Array =>
-        order.subarray(b * batch, Math.min(n, (b + 1) * batch));
+      // This rank's share of global batch b: [first, first + count) of its m samples.
+      const batchIdx = (b: number): { idx: Int32Array; m: number; first: number } => {
+        const all = order.subarray(b * batch, Math.min(n, (b + 1) * batch));
+        const { first, count } = par.share(all.length);
+        return { idx: all.subarray(first, first + count), m: all.length, first };
+      };
       const fillBatch = (b: number, step: number): Promise<void> => {
-        const idx = batchIdx(b);
+        const { idx, first } = batchIdx(b);
         return split.fill(
           idx,
           xBufs[step % 2].subarray(0, idx.length * per),
           config.augment,
           subSeed(config.seed, AUGMENT, step),
+          first,
         );
       };
       const epochStart = performance.now();
@@ -282,7 +305,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
 
       while (state.batchInEpoch < batches) {
         const b = state.batchInEpoch;
-        const idx = batchIdx(b);
+        const { idx, m: globalM, first } = batchIdx(b);
         const m = idx.length;
         await next;
         // One turn of the event loop per step: a signal is handled at the next step even when
@@ -291,32 +314,55 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         const t1 = performance.now();
         next = b + 1 < batches ? fillBatch(b + 1, state.step + 1) : null;
         for (let i = 0; i < m; i++) labels[i] = split.labels[idx[i]];
-        lr = schedule.lr(state.step, timeProgress());
+        lr = schedule.lr(state.step, par.size > 1 ? agreedClock : timeProgress());
+        par.at(`epoch ${state.epoch + 1}, step ${state.step + 1}`);
 
-        const x = new Tensor([m, ...split.sampleShape], xBufs[state.step % 2].subarray(0, m * per));
-        const logits = net.forward(x, true);
-        lossFn.run(logits, labels.subarray(0, m), config.labelSmoothing, true);
-        const { loss, probs } = await lossFn.read();
-        if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
-          await next?.catch(() => {});
-          throw diverged(`loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}`);
+        let loss = 0;
+        let correct = 0;
+        if (m > 0) {
+          const x = new Tensor(
+            [m, ...split.sampleShape],
+            xBufs[state.step % 2].subarray(0, m * per),
+          );
+          net.batchWindow = par.size > 1 ? { first, total: globalM } : null;
+          const logits = net.forward(x, true);
+          net.batchWindow = null;
+          lossFn.run(logits, labels.subarray(0, m), config.labelSmoothing, true);
+          const read = await lossFn.read();
+          loss = read.loss;
+          if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
+            await next?.catch(() => {});
+            throw diverged(`loss ${loss} at epoch ${state.epoch + 1}, step ${state.step + 1}`);
+          }
+          for (let i = 0; i < m; i++)
+            if (argmaxRow(read.probs, i, classes) === labels[i]) correct++;
+          await par.backward(net, lossFn.dlogits!, globalM);
+        } else {
+          await par.backward(net, null, globalM); // a last batch smaller than the ranks
         }
-        net.backward(lossFn.dlogits!);
+        // A rank without samples drew no dropout masks: it takes the writer's generator.
+        if (globalM < par.size) await par.alignDropout(net);
         sgd.step(lr);
 
-        let correct = 0;
-        for (let i = 0; i < m; i++) if (argmaxRow(probs, i, classes) === labels[i]) correct++;
-        state.epochSums.loss += loss * m;
-        state.epochSums.correct += correct;
-        state.epochSums.seen += m;
-        sums.loss += loss * m;
-        sums.correct += correct;
-        sums.seen += m;
+        // Σ over ranks: loss·images, correct, images, and the writer's clock.
+        const [lossSum, correctSum, seen, clock] = await par.sum([
+          loss * m,
+          correct,
+          m,
+          par.writer ? (timeProgress() ?? 0) : 0,
+        ]);
+        agreedClock = timeProgress() === undefined ? undefined : clock;
+        state.epochSums.loss += lossSum;
+        state.epochSums.correct += correctSum;
+        state.epochSums.seen += seen;
+        sums.loss += lossSum;
+        sums.correct += correctSum;
+        sums.seen += seen;
         state.step++;
         state.batchInEpoch++;
         if (state.step % interval === 0) logPoint(lr);
-        images += m;
-        epochImages += m;
+        images += seen;
+        epochImages += seen;
         const dt = (performance.now() - t1) / 1000;
         stepSeconds += dt;
         state.seconds += dt;
@@ -329,8 +375,8 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           batches,
           loss: state.epochSums.loss / state.epochSums.seen,
           accuracy: state.epochSums.correct / state.epochSums.seen,
-          batchLoss: loss,
-          batchAccuracy: correct / m,
+          batchLoss: lossSum / seen,
+          batchAccuracy: correctSum / seen,
           lr,
           imagesPerSecond: ips,
           eta: Math.max(0, n - state.batchInEpoch * batch) / ips,
@@ -338,7 +384,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         });
 
         if (interrupt) break;
-        if ((timeProgress() ?? 0) >= 1 && state.batchInEpoch < batches) {
+        if ((agreedClock ?? 0) >= 1 && state.batchInEpoch < batches) {
           budgetStop = true;
           break;
         }
@@ -396,11 +442,11 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
         );
         break;
       }
-      // Not enough budget left for a useful part of another epoch plus its validation.
-      if (
-        state.epoch < config.epochs &&
-        elapsed() + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt
-      ) {
+      // Not enough budget left for a useful part of another epoch plus its validation (the
+      // writer's clock decides for every rank).
+      const late = par.writer && elapsed() + 2 * (valSeconds ?? 0) + 2 * SAVE_SECONDS >= budgetAt;
+      const [lateRanks] = await par.sum([late ? 1 : 0]);
+      if (state.epoch < config.epochs && lateRanks > 0) {
         budgetStop = true;
         progress.note(
           `time budget of ${config.maxSeconds} s reached after epoch ${record.epoch}: stopped`,

@@ -40,6 +40,8 @@ export interface MpiBinding {
   abort(code: number): never;
 }
 
+const TIMEOUT = Symbol('timeout');
+
 /** What to install when the MPI module is missing (the message of --distributed). */
 export const MPI_MISSING =
   'install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev), then rebuild the addon (npm rebuild alexnet-ts)';
@@ -175,26 +177,47 @@ export class Distributed implements DataParallel {
     return new Distributed(mpi, info.rank, info.size, info.processor, opts);
   }
 
-  /** Awaits a collective, or ends the whole job after timeoutSeconds with one line on stderr. */
+  /** Awaits a collective, or ends the whole job after timeoutSeconds with one line on stderr. A
+   *  gap in a 100 ms heartbeat means this process itself was frozen (stopped, or starved): then
+   *  the wait starts over instead of blaming the others. */
   private async bounded<T>(p: Promise<T>): Promise<T> {
+    const ms = this.opts.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), this.opts.timeoutSeconds * 1000);
+    let beat = performance.now();
+    let frozen = false;
+    const heartbeat = setInterval(() => {
+      if (performance.now() - beat > 1000) frozen = true;
+      beat = performance.now();
+    }, 100);
+    const expired = new Promise<typeof TIMEOUT>((resolve) => {
+      const arm = (): void => {
+        timer = setTimeout(() => {
+          if (!frozen) return resolve(TIMEOUT);
+          frozen = false;
+          arm();
+        }, ms);
+      };
+      arm();
     });
     try {
-      return await Promise.race([p, limit]);
-    } catch (e) {
-      const why =
-        (e as Error).message === 'timeout'
-          ? `waited ${this.opts.timeoutSeconds} s for the other ranks at ${this.what}: a rank died or hangs`
-          : `${this.what} failed: ${(e as Error).message}`;
-      process.stderr.write(
-        `alexnet: distributed: rank ${this.rank} of ${this.size} ${why}; ending every rank${this.kept()}\n`,
+      const r = await Promise.race([p, expired]);
+      if (r !== TIMEOUT) return r as T;
+      this.end(
+        `waited ${this.opts.timeoutSeconds} s for the other ranks at ${this.what}: a rank died or hangs`,
       );
-      this.mpi.abort(1);
+    } catch (e) {
+      this.end(`${this.what} failed: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
+      clearInterval(heartbeat);
     }
+  }
+
+  private end(why: string): never {
+    process.stderr.write(
+      `alexnet: distributed: rank ${this.rank} of ${this.size} ${why}; ending every rank${this.kept()}\n`,
+    );
+    this.mpi.abort(1);
   }
 
   /** The trainer's step, for messages. */
@@ -207,7 +230,6 @@ export class Distributed implements DataParallel {
   }
 
   async backward(net: Net, dlogits: Tensor | null, m: number): Promise<void> {
-    const trainable = net.params.filter((p) => !p.frozen);
     const pending: Promise<void>[] = [];
     const limit = (this.opts.bucketBytes ?? BUCKET_BYTES) / 4;
     let bucket: Float32Array[] = [];
@@ -238,8 +260,9 @@ export class Distributed implements DataParallel {
       net.backend.scale(data, dlogits.shape[0] / m, data);
       net.backward(dlogits, ready);
     } else {
-      for (const p of trainable) gradOf(p).fill(0);
-      ready([...trainable].reverse());
+      // No samples here: zeros, in the order backward hands the layers over on the other ranks.
+      for (const p of net.params) if (!p.frozen) gradOf(p).fill(0);
+      for (let i = net.layers.length - 1; i >= 0; i--) ready(net.layers[i].params);
     }
     flush();
     await this.bounded(Promise.all(pending));

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { train } from '../../src/train/trainer.js';
-import { mpiSkipReason, mpirun } from './mpirun.js';
+import { readSafetensors } from '../../src/tensor/safetensors.js';
+import { ROOT, runCli } from '../helpers/cli.js';
+import { mpiSkipReason, mpirun, runJob } from './mpirun.js';
 import { caseSetup, type RankCase } from './rank-train.js';
 
 const CASES: RankCase[] = [
@@ -64,6 +66,55 @@ test(
           `case ${k}: train loss ${a.state.history[1].trainLoss} vs ${b.state.history[1].trainLoss}`,
         );
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'the CLI: mpirun -np 2 alexnet train --distributed --batch 16 equals alexnet train --batch 32',
+  { skip: mpiSkipReason() ?? false },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alexnet-dist-'));
+    const args = (batch: number, out: string): string[] => [
+      ...['train', '--arch', 'd2l', '--input-size', '67', '--max-train', '72', '--max-test', '16'],
+      ...['--epochs', '1', '--lr', '0.02', '--schedule', 'constant', '--warmup', '0', '--augment'],
+      ...['--max-seconds', '0', '--threads', '1', '--seed', '5', '--json'],
+      ...['--batch', String(batch), '--out', join(dir, out)],
+    ];
+    try {
+      const one = await runJob(
+        process.execPath,
+        [join(ROOT, 'bin', 'alexnet.js'), ...args(32, 'one')],
+        60,
+      );
+      assert.equal(one.status, 0, one.stderr);
+      const two = await mpirun(
+        2,
+        'bin/alexnet.js',
+        [args(16, 'two')[0], '--distributed', ...args(16, 'two').slice(1)],
+        60,
+      );
+      assert.equal(two.status, 0, two.stderr);
+      // Rank 0 alone reports: one final line on stdout.
+      const finals = two.stdout.split('\n').filter((l) => l.includes('"event":"final"'));
+      assert.equal(finals.length, 1, two.stdout);
+      assert.match(two.stderr, /batch 16 × 2 ranks \(32 per step\)/);
+      const a = readSafetensors(join(dir, 'one', 'model.safetensors'));
+      const b = readSafetensors(join(dir, 'two', 'model.safetensors'));
+      let worst = 0;
+      for (const [name, t] of a.tensors)
+        for (let i = 0; i < t.data.length; i++)
+          worst = Math.max(worst, Math.abs(t.data[i] - b.tensors.get(name)!.data[i]));
+      assert.ok(worst <= TOLERANCE, `max |diff| ${worst}`);
+      // A resume needs as many ranks as the run had.
+      const resumed = runCli(['train', '--resume', join(dir, 'two', 'checkpoint.safetensors')]);
+      assert.equal(resumed.status, 2, resumed.stderr);
+      assert.match(
+        resumed.stderr,
+        /trained on 2 rank\(s\); resume it with the same number \(mpirun -np 2\), not 1/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -114,9 +114,20 @@ export class CifarSplit implements Split {
 
   /** x: [B, 3, P, P]; with augment, each image is mirrored with probability ½ and shifted
    *  along the RGB principal components (α ~ N(0, 0.1²)), both drawn from `seed`. */
-  async fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
+  async fill(
+    indices: Int32Array,
+    x: Float32Array,
+    augment: boolean,
+    seed: number,
+    first = 0,
+  ): Promise<void> {
     const p = this.plan.inputSize;
     const rng = augment ? new Rng(seed) : null;
+    for (let k = 0; rng && k < first; k++) {
+      // the draws of the batch's samples before this share (data-parallel ranks)
+      rng.uniform();
+      drawAlpha(rng);
+    }
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
       if (!(i >= 0 && i < this.size))

@@ -137,6 +137,9 @@ export interface DistributedOptions {
 
 export class Distributed implements DataParallel {
   readonly writer: boolean;
+  /** The last backward's seconds: computing (buckets go out meanwhile), then waiting for the
+   *  buckets still in flight (the communication not hidden behind backward). */
+  readonly lastStep = { backward: 0, wait: 0 };
   private what = 'start-up';
 
   private constructor(
@@ -254,6 +257,7 @@ export class Distributed implements DataParallel {
         }
       }
     };
+    const t0 = performance.now();
     if (dlogits && dlogits.shape[0] > 0) {
       // Σ over ranks of (m_r / M)·∇(mean loss of the share) = ∇(mean loss of the global batch).
       const data = dlogits.data;
@@ -265,7 +269,10 @@ export class Distributed implements DataParallel {
       for (let i = net.layers.length - 1; i >= 0; i--) ready(net.layers[i].params);
     }
     flush();
+    const t1 = performance.now();
     await this.bounded(Promise.all(pending));
+    this.lastStep.backward = (t1 - t0) / 1000;
+    this.lastStep.wait = (performance.now() - t1) / 1000;
   }
 
   async sum(values: number[]): Promise<number[]> {

@@ -16,6 +16,7 @@ import { nativeBackend } from '../src/backend/native/index.js';
 import { buildNet } from '../src/models/alexnet.js';
 import { ARCHS, defaultConfig, type Arch } from '../src/models/config.js';
 import { initialize } from '../src/models/init.js';
+import { SoftmaxLoss } from '../src/nn/loss.js';
 import { Sgd } from '../src/optim/sgd.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { Distributed } from '../src/train/distributed.js';
@@ -57,16 +58,16 @@ async function rank(): Promise<void> {
   const x = new Tensor([batch, config.channels, config.inputSize, config.inputSize]);
   for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.37 + par.rank);
   const labels = Int32Array.from({ length: batch }, (_, i) => (i * 37 + par.rank) % 1000);
-  const probs = new Float32Array(batch * 1000);
-  const dlogits = new Float32Array(batch * 1000);
+  const lossFn = new SoftmaxLoss(backend);
   const rows: { step: number; forward: number; backward: number; exposed: number; sgd: number }[] =
     [];
   for (let s = 0; s <= steps; s++) {
     const t0 = performance.now();
     const logits = net.forward(x, true);
-    backend.softmaxCrossEntropy(logits.data, labels, batch, 1000, 0, probs, dlogits);
+    lossFn.run(logits, labels, 0, true);
+    await lossFn.read();
     const t1 = performance.now();
-    await par.backward(net, new Tensor([batch, 1000], dlogits), batch * par.size);
+    await par.backward(net, lossFn.dlogits!, batch * par.size);
     const t2 = performance.now();
     sgd.step(0.001);
     const t3 = performance.now();

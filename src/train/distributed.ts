@@ -23,9 +23,9 @@ import { constants } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostData, type Backend } from '../backend/backend.js';
+import type { F32, Param } from '../nn/layer.js';
 import type { Net } from '../nn/net.js';
-import type { Param } from '../nn/layer.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 
 /** The typed surface of native/mpi.cc. Views are Float32Arrays shared without copies. */
@@ -95,7 +95,7 @@ export interface DataParallel {
   at(what: string): void;
   /** Backward of this rank's share of m samples, then the gradients summed over ranks, so every
    *  parameter's grad is that of the global batch's mean loss. dlogits: [count, classes]. */
-  backward(net: Net, dlogits: Tensor | null, m: number): Promise<void>;
+  backward(net: Net, dlogits: F32 | null, m: number): Promise<void>;
   /** Element-wise Σ over ranks (per-step statistics; the writer alone adds clock readings). */
   sum(values: number[]): Promise<number[]>;
   /** The dropout generator of the writer, on every rank (after a step in which a rank had no
@@ -121,9 +121,10 @@ export const localParallel: DataParallel = {
   close: async () => {},
 };
 
-/** The gradient of a parameter as a host array (where backward left it). */
-function gradOf(p: Param): Float32Array {
-  return p.grad;
+/** A tensor of a host-memory backend (ref, native) as its host array, shared: MPI reads and
+ *  writes it in place. */
+function hostArray(backend: Backend, t: F32): Float32Array {
+  return hostData(backend, t);
 }
 
 export interface DistributedOptions {
@@ -232,7 +233,7 @@ export class Distributed implements DataParallel {
     return shareOf(m, this.rank, this.size);
   }
 
-  async backward(net: Net, dlogits: Tensor | null, m: number): Promise<void> {
+  async backward(net: Net, dlogits: F32 | null, m: number): Promise<void> {
     const pending: Promise<void>[] = [];
     const limit = (this.opts.bucketBytes ?? BUCKET_BYTES) / 4;
     let bucket: Float32Array[] = [];
@@ -247,7 +248,7 @@ export class Distributed implements DataParallel {
     const ready = (params: readonly Param[]): void => {
       for (const p of params) {
         if (p.frozen) continue;
-        const g = gradOf(p);
+        const g = hostArray(net.backend, p.grad);
         for (let at = 0; at < g.length;) {
           const take = Math.min(g.length - at, limit - filled);
           bucket.push(g.subarray(at, at + take));
@@ -260,12 +261,11 @@ export class Distributed implements DataParallel {
     const t0 = performance.now();
     if (dlogits && dlogits.shape[0] > 0) {
       // Σ over ranks of (m_r / M)·∇(mean loss of the share) = ∇(mean loss of the global batch).
-      const data = dlogits.data;
-      net.backend.scale(data, dlogits.shape[0] / m, data);
+      net.backend.scale({ x: dlogits, y: dlogits }, { scale: dlogits.shape[0] / m });
       net.backward(dlogits, ready);
     } else {
       // No samples here: zeros, in the order backward hands the layers over on the other ranks.
-      for (const p of net.params) if (!p.frozen) gradOf(p).fill(0);
+      for (const p of net.params) if (!p.frozen) hostArray(net.backend, p.grad).fill(0);
       for (let i = net.layers.length - 1; i >= 0; i--) ready(net.layers[i].params);
     }
     flush();
@@ -294,8 +294,14 @@ export class Distributed implements DataParallel {
   }
 
   async checkReplicas(net: Net, source: string): Promise<void> {
+    if (!net.backend.hostMemory)
+      usage(
+        `--distributed: backend ${net.backend.name} keeps its tensors on the device; use --backend native or ref`,
+      );
     // One fingerprint per parameter: the sum of its values, computed the same way everywhere.
-    const mine = Float32Array.from(net.params, (p) => p.data.reduce((s, x) => s + x, 0));
+    const mine = Float32Array.from(net.params, (p) =>
+      hostArray(net.backend, p.value).reduce((s, x) => s + x, 0),
+    );
     const writers = mine.slice();
     this.what = 'the replica check';
     await this.bounded(this.mpi.broadcast([writers], 0));

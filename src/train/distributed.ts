@@ -21,9 +21,9 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hostData, type Backend } from '../backend/backend.js';
+import { packageRoot } from '../backend/native/binding.js';
 import type { F32, Param } from '../nn/layer.js';
 import type { Net } from '../nn/net.js';
 import { usage } from '../util/errors.js';
@@ -48,17 +48,6 @@ export const MPI_MISSING =
 
 /** Gradients are reduced in buckets of about this many bytes (PyTorch DDP's default 25 MB). */
 export const BUCKET_BYTES = 25 << 20;
-
-/** The package root: the nearest directory above this file holding package.json and binding.gyp. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package root (with package.json and binding.gyp) not found');
-    dir = up;
-  }
-}
 
 /** Loads build/Release/alexnet_mpi.node (ALEXNET_MPI_MODULE overrides the path, for tests);
  *  a one-line usage error saying what to install when it is not there or does not load. */

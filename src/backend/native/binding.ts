@@ -49,7 +49,7 @@ export type NativeKernels = {
 
 /** The package root: the nearest directory above this file holding package.json
  *  (this file runs from dist/src/backend/native/ after tsc). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;

@@ -62,8 +62,8 @@ test(
         assert.ok(moved > 100 * TOLERANCE, `case ${k}: training barely moved (${moved})`);
         assert.ok(worst <= TOLERANCE, `case ${k}: max |diff| ${worst} in ${where}`);
         assert.ok(
-          Math.abs(a.state.history[1].trainLoss - b.state.history[1].trainLoss) < 1e-5,
-          `case ${k}: train loss ${a.state.history[1].trainLoss} vs ${b.state.history[1].trainLoss}`,
+          Math.abs(a.state.history[1].train.loss - b.state.history[1].train.loss) < 1e-5,
+          `case ${k}: train loss ${a.state.history[1].train.loss} vs ${b.state.history[1].train.loss}`,
         );
       }
     } finally {
@@ -100,7 +100,7 @@ test(
       // Rank 0 alone reports: one final line on stdout.
       const finals = two.stdout.split('\n').filter((l) => l.includes('"event":"final"'));
       assert.equal(finals.length, 1, two.stdout);
-      assert.match(two.stderr, /batch 16 × 2 ranks \(32 per step\)/);
+      assert.match(two.stderr, /steps of batch 32 \(2 ranks × 16\)/);
       const a = readSafetensors(join(dir, 'one', 'model.safetensors'));
       const b = readSafetensors(join(dir, 'two', 'model.safetensors'));
       let worst = 0;

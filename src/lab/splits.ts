@@ -22,12 +22,19 @@ export class SubsetSplit implements Split {
     this.sampleShape = inner.sampleShape;
   }
 
-  fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
+  fill(
+    indices: Int32Array,
+    x: Float32Array,
+    augment: boolean,
+    seed: number,
+    first = 0,
+  ): Promise<void> {
     return this.inner.fill(
       Int32Array.from(indices, (i) => this.indices[i]),
       x,
       augment,
       seed,
+      first,
     );
   }
 }
@@ -52,10 +59,18 @@ export class CropSplit implements Split {
   }
 
   /** x: [B, C, S, S]: random crops and mirrors with augment, else the centre crop. */
-  async fill(indices: Int32Array, x: Float32Array, augment: boolean, seed: number): Promise<void> {
-    const src = await this.source(indices, augment, seed);
+  async fill(
+    indices: Int32Array,
+    x: Float32Array,
+    augment: boolean,
+    seed: number,
+    first = 0,
+  ): Promise<void> {
+    const src = await this.source(indices, augment, seed, first);
     const [, r] = this.inner.sampleShape;
     const rng = new Rng(seed ^ 0x5bd1e995);
+    // the crops of the batch's samples before this share (data-parallel ranks)
+    for (let k = 0; augment && k < first; k++) drawCrop(rng, r, this.crop);
     indices.forEach((_, k) =>
       this.cut(src, k, augment ? drawCrop(rng, r, this.crop) : centerCrop(r, this.crop), x, k),
     );
@@ -71,11 +86,16 @@ export class CropSplit implements Split {
     );
   }
 
-  private async source(indices: Int32Array, augment: boolean, seed: number): Promise<Float32Array> {
+  private async source(
+    indices: Int32Array,
+    augment: boolean,
+    seed: number,
+    first = 0,
+  ): Promise<Float32Array> {
     const [c, h, w] = this.inner.sampleShape;
     const src = new Float32Array(indices.length * c * h * w);
     // The inner split's own augmentation (colour noise; its mirror is redundant with ours).
-    await this.inner.fill(indices, src, augment, seed);
+    await this.inner.fill(indices, src, augment, seed, first);
     return src;
   }
 

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCifar } from '../../src/data/cifar.js';
+import { CropSplit, SubsetSplit } from '../../src/lab/splits.js';
 import type { Split } from '../../src/data/dataset.js';
 import { shareOf } from '../../src/train/distributed.js';
 import { writeCifarDir } from '../helpers/cifar.js';
@@ -46,4 +47,15 @@ test('CIFAR-10: a share gets its rows of the whole batch (mirrors and colour noi
   const dir = writeCifarDir(mkdtempSync(join(tmpdir(), 'alexnet-cifar-')), 12, 7);
   const ds = openCifar(dir, { inputSize: 32, normalize: true, colorAugment: true });
   await assertSharesMatch(ds.train, 'cifar');
+});
+
+test("the lab's subset and crop views pass a share's position through", async () => {
+  const dir = writeCifarDir(mkdtempSync(join(tmpdir(), 'alexnet-cifar-')), 12, 7);
+  const ds = openCifar(dir, { inputSize: 32, normalize: true, colorAugment: true });
+  const subset = new SubsetSplit(
+    ds.train,
+    Int32Array.from({ length: 16 }, (_, i) => 23 - i),
+  );
+  await assertSharesMatch(subset, 'subset');
+  await assertSharesMatch(new CropSplit(subset, 24), 'crop');
 });

@@ -145,6 +145,7 @@ test('dashboard: a training run watched live in chromium, then reloaded', { skip
     assert.equal(saved.epochs.length, result.history.length);
     assert.equal(saved.steps.length, result.history.at(-1)!.step);
   } finally {
+    await ui.close(); // a failed wait must not leave the server holding the process open
     await context.close();
   }
 });

@@ -9,9 +9,8 @@
 // An evaluation over no images is an error.
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { Backend } from '../backend/backend.js';
 import { predictSplit, report } from '../eval/evaluate.js';
-import { loadModel, type LoadedModel } from '../models/checkpoint.js';
+import { loadEnsemble } from '../eval/ensemble.js';
 import { normalizeFrom } from '../data/views.js';
 import type { SplitRecord } from '../data/dataset.js';
 import { SCHEMA_VERSION } from '../train/metrics.js';
@@ -51,21 +50,6 @@ export function heldOutSplit(
   return { seed: 0, valFraction: 1, recorded: null };
 }
 
-/** Loads the model and the ensemble members; all must share the input shape and class count. */
-export function loadMembers(paths: string[], backend: Backend, arch?: string): LoadedModel[] {
-  const models = paths.map((p) => loadModel(p, { backend, arch }));
-  const c0 = models[0].meta.config;
-  models.forEach((m, i) => {
-    const c = m.meta.config;
-    if (c.inputSize !== c0.inputSize || c.channels !== c0.channels || c.classes !== c0.classes) {
-      usage(
-        `--ensemble ${paths[i]}: ${c.classes} classes at ${c.channels}×${c.inputSize}² does not match ${paths[0]} (${c0.classes} classes at ${c0.channels}×${c0.inputSize}²)`,
-      );
-    }
-  });
-  return models;
-}
-
 export function registerEval(program: Command): void {
   program
     .command('eval')
@@ -91,7 +75,7 @@ export function registerEval(program: Command): void {
     .action(async (o: EvalOptions) => {
       const backend = backendFrom(o);
       const paths = [o.model, ...(o.ensemble ?? [])];
-      const models = loadMembers(paths, backend, o.arch);
+      const models = loadEnsemble(paths, backend, o.arch);
       const meta = models[0].meta;
       const record = readTrainingRecord(o.model, models[0].metadata);
       const src = o.data ?? meta.dataset;

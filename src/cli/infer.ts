@@ -1,10 +1,10 @@
 // `alexnet infer`: .npy in (NCHW float32), the named layer's output (default: logits) out as .npy,
 // in eval mode — so any tool can feed the network and compare its outputs.
 import { Command } from 'commander';
-import { hostTensor } from '../backend/backend.js';
+import { inferBatched } from '../eval/batched.js';
 import { loadModel } from '../models/checkpoint.js';
 import { readNpy, writeNpy } from '../tensor/npy.js';
-import { Tensor, shapeString } from '../tensor/tensor.js';
+import { shapeString } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
@@ -39,7 +39,7 @@ export function registerInfer(program: Command): void {
     .option('--backend <id>', 'ref or native (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'print a JSON summary')
-    .action((o: InferOptions) => {
+    .action(async (o: InferOptions) => {
       const backend = backendFrom(o);
       const x = readNpy(o.input);
       // A file without metadata takes its input size from the array (224 vs 227 changes conv1).
@@ -55,25 +55,8 @@ export function registerInfer(program: Command): void {
           `${o.input}: array has shape ${shapeString(x.shape)}, the model expects [N, ${per.join(', ')}]`,
         );
       }
-      const y = runBatched(x, o.batch, (b) =>
-        hostTensor(net.backend, o.layer ? net.forwardTo(b, o.layer) : net.forward(b, false)),
-      );
+      const y = await inferBatched(net, x, o.batch, o.layer);
       writeNpy(o.output, y);
       if (o.json) printJson({ output: o.output, shape: y.shape, layer: o.layer ?? 'logits' });
     });
-}
-
-/** Runs `f` over slices of at most `batch` samples and concatenates the results. */
-export function runBatched(x: Tensor, batch: number, f: (b: Tensor) => Tensor): Tensor {
-  const n = x.shape[0];
-  const per = x.size / Math.max(n, 1);
-  let out: Tensor | null = null;
-  for (let s = 0; s < n; s += batch) {
-    const m = Math.min(batch, n - s);
-    const y = f(new Tensor([m, ...x.shape.slice(1)], x.data.subarray(s * per, (s + m) * per)));
-    const yPer = y.size / m;
-    out ??= new Tensor([n, ...y.shape.slice(1)]);
-    out.data.set(y.data, s * yPer);
-  }
-  return out ?? new Tensor([0]);
 }

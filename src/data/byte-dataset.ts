@@ -1,6 +1,6 @@
 // A Dataset over in-memory grayscale byte images (bundled Fashion-MNIST, IDX files): both splits
 // share one batch worker; inputs are normalised with the TRAINING split's mean and std.
-import type { Preprocess } from '../models/config.js';
+import { preprocessPreset, type Preprocess } from './presets.js';
 import {
   ByteImageSplit,
   byteMeanStd,
@@ -65,15 +65,12 @@ export class ByteDataset implements Dataset {
     this.test = new ByteImageSplit(test, plan, pool, 'test');
     // An image file is made to look like the dataset: gray, 28×28 (then resized to P as in
     // training), light object on black — dark-on-light photos are inverted.
-    this.preprocess = {
-      colorOrder: 'gray',
+    this.preprocess = preprocessPreset('fashion-mnist', {
       resize: train.side,
       cropSize: train.side,
-      pixelScale: 1 / 255,
       mean: [mean],
       std: [std],
-      invert: true,
-    };
+    });
   }
 
   async close(): Promise<void> {

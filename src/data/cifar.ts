@@ -8,7 +8,7 @@
 // Letters: N images, S = 32, P network input side.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Preprocess } from '../models/config.js';
+import type { Preprocess } from './presets.js';
 import { usage } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { drawAlpha } from './augment.js';

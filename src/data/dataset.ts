@@ -3,7 +3,7 @@
 // a split may decode and augment on worker threads while the backend computes the previous batch
 // (the paper's CPU/GPU split): the trainer calls fill for batch i+1 before computing batch i.
 import { z } from 'zod';
-import type { Preprocess } from '../models/config.js';
+import type { Preprocess } from './presets.js';
 
 export interface Split {
   /** Number of usable samples (malformed entries already skipped). */

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { cpus } from 'node:os';
 import { extname, join, resolve } from 'node:path';
-import type { Preprocess } from '../models/config.js';
+import { TORCHVISION_MEAN, TORCHVISION_STD, type Preprocess } from './presets.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { usage } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
@@ -35,10 +35,6 @@ import { viewParams, type ViewMode } from './views.js';
 import { LoaderPool } from './workers.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
-
-/** torchvision's ImageNet normalisation, on pixels scaled to [0, 1]. */
-export const TORCHVISION_MEAN = [0.485, 0.456, 0.406];
-export const TORCHVISION_STD = [0.229, 0.224, 0.225];
 
 export type MeanMode = 'image' | 'channel' | 'torchvision';
 
@@ -183,13 +179,16 @@ export async function openImageFolder(
     };
   } else if (meanMode === 'torchvision') {
     normalize = { scale: 1 / 255, mean: TORCHVISION_MEAN, std: TORCHVISION_STD };
+    // torchvision's mean and std, on this project's cached (bicubic) images: not the preset
+    // of torchvision's own weights, whose photos are resized with PIL's filter.
     preprocess = {
       colorOrder: 'rgb',
       resize: SIDE,
       cropSize: S,
+      resample: 'sharp-cubic',
       pixelScale: 1 / 255,
-      mean: TORCHVISION_MEAN,
-      std: TORCHVISION_STD,
+      mean: [...TORCHVISION_MEAN],
+      std: [...TORCHVISION_STD],
       invert: false,
     };
   } else {
@@ -203,6 +202,7 @@ export async function openImageFolder(
       colorOrder: 'rgb',
       resize: SIDE,
       cropSize: S,
+      resample: 'sharp-cubic',
       pixelScale: 1,
       mean: stats.channelMean,
       std: [1, 1, 1],

@@ -4,7 +4,7 @@
 //
 // Legend: R = 256 (the prepared image's side), S = network input side; images HWC uint8 RGB
 // [R, R, 3]; views CHW float32 [3, S, S].
-import type { Preprocess } from '../models/config.js';
+import type { Preprocess } from './presets.js';
 import { usage } from '../util/errors.js';
 import { centerCrop, cropInto, type CropParams, type Normalize } from './augment.js';
 import { decode256, SIDE } from './image-cache.js';

@@ -4,9 +4,10 @@
 // Letters: N images, D feature size, M index size.
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { DEFAULT_GRAY, DEFAULT_RGB, imageToInput } from '../data/image.js';
+import { imageToInput } from '../data/image.js';
+import { defaultPreprocess, type Preprocess } from '../data/presets.js';
+import type { ModelMeta } from '../models/config.js';
 import { hostTensor } from '../backend/backend.js';
-import type { ModelMeta, Preprocess } from '../models/config.js';
 import type { Net } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage, UsageError } from '../util/errors.js';
@@ -25,7 +26,7 @@ export const IMAGE_EXTENSIONS = new Set([
 
 /** The model's preprocessing, or the conventional default for its channel count. */
 export function preprocessOf(meta: ModelMeta): Preprocess {
-  return meta.preprocess ?? (meta.config.channels === 1 ? DEFAULT_GRAY : DEFAULT_RGB);
+  return meta.preprocess ?? defaultPreprocess(meta.config.channels, meta.config.inputSize);
 }
 
 /** Every image file under dir (recursively), sorted, so results do not depend on readdir order. */

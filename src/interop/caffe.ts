@@ -9,7 +9,7 @@ import protobuf from 'protobufjs';
 import type { Arch } from '../models/config.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { CAFFE_PREPROCESS, importedMeta } from './conventions.js';
+import { importedMeta } from './conventions.js';
 import type { Imported } from './torchvision.js';
 
 // The few messages and fields of caffe.proto (BVLC/caffe src/caffe/proto/caffe.proto) that hold
@@ -251,7 +251,7 @@ export function importCaffe(path: string, opts: { arch?: Arch; prototxt?: string
   const meta = importedMeta(
     arch,
     { classes: tensors.get('fc8.weight')!.shape[0], channels: conv1.shape[1], lrnK },
-    CAFFE_PREPROCESS,
+    'caffe',
   );
   return { tensors, meta };
 }

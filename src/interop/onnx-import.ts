@@ -10,7 +10,7 @@ import { layerSpecs } from '../models/alexnet.js';
 import { ARCHS, defaultConfig, type Arch, type ModelConfig } from '../models/config.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { CAFFE_PREPROCESS, TORCHVISION_PREPROCESS, importedMeta } from './conventions.js';
+import { importedMeta } from './conventions.js';
 import {
   DataType,
   decodeModel,
@@ -399,7 +399,7 @@ export function importOnnx(path: string, opts: { arch?: Arch }): Imported {
     meta = { ...own, config: defaultConfig(match.arch, { ...own.config, ...over }) };
   } else {
     const caffeLike = match.arch === 'alexnet2012' || match.arch === 'caffenet';
-    meta = importedMeta(match.arch, over, caffeLike ? CAFFE_PREPROCESS : TORCHVISION_PREPROCESS);
+    meta = importedMeta(match.arch, over, caffeLike ? 'caffe' : 'torchvision');
   }
   return { tensors: match.tensors, meta };
 }

@@ -6,7 +6,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import type { ModelMeta } from '../models/config.js';
-import { TORCHVISION_PREPROCESS, importedMeta } from './conventions.js';
+import { importedMeta } from './conventions.js';
 import { readTorchFile, stateDictTensors } from './torch-file.js';
 
 export const TORCHVISION_LAYER_NAMES: Readonly<Record<string, string>> = {
@@ -55,7 +55,7 @@ export function importTorchvision(path: string): Imported {
   const meta = importedMeta(
     'torchvision',
     { classes: fc8.shape[0], channels: conv1.shape[1] },
-    TORCHVISION_PREPROCESS,
+    'torchvision',
   );
   return { tensors, meta };
 }

@@ -1,8 +1,10 @@
 // The model configuration: what defines a network (variant, classes, input) and the data
 // conventions a checkpoint carries so that eval/predict prepare inputs the way training did.
-// Validated with zod wherever it is read from a file.
+// Validated with zod wherever it is read from a file. The preprocessing schema and its named
+// presets live in src/data/presets.ts.
 import { z } from 'zod';
 import { variantSchema } from './variants.js';
+import { preprocessSchema } from '../data/presets.js';
 
 export const ARCHS = ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as const;
 export type Arch = (typeof ARCHS)[number];
@@ -20,20 +22,6 @@ export const modelConfigSchema = z.object({
   variant: variantSchema.optional(),
 });
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
-
-/** How an image file becomes the network's input: value = (pixel·pixelScale − mean[c]) / std[c]. */
-export const preprocessSchema = z.object({
-  colorOrder: z.enum(['gray', 'rgb', 'bgr']),
-  /** Resize the shorter side to this, then centre-crop `cropSize` (ImageNet: 256 → 224/227). */
-  resize: z.number().int().positive(),
-  cropSize: z.number().int().positive(),
-  pixelScale: z.number(),
-  mean: z.array(z.number()),
-  std: z.array(z.number()),
-  /** Fashion-MNIST is light clothing on black: photos of dark-on-light are inverted to match. */
-  invert: z.boolean().default(false),
-});
-export type Preprocess = z.infer<typeof preprocessSchema>;
 
 export const modelMetaSchema = z.object({
   config: modelConfigSchema,

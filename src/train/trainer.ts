@@ -57,6 +57,8 @@ export interface TrainSetup {
   onValidate?: (p: Probabilities, indices: Int32Array) => void;
   /** Install SIGINT and SIGTERM handlers: finish the step, save, stop (default true). */
   handleSignals?: boolean;
+  /** Aborting it stops the run as a signal does: the step finishes, a checkpoint is saved. */
+  signal?: AbortSignal;
   /** Write curves.png/svg (default true; tests switch it off for speed). */
   plots?: boolean;
   /** The preset the configuration came from, for the model's training record. */
@@ -75,6 +77,8 @@ export interface TrainResult {
   best: { epoch: number; top1: number } | null;
   /** A signal stopped the run (after saving a checkpoint): SIGINT or SIGTERM, else null. */
   interrupted: NodeJS.Signals | null;
+  /** `setup.signal` stopped the run (after saving a checkpoint). */
+  aborted: boolean;
   /** Training ended before `epochs` because of the time budget. */
   budgetStop: boolean;
   /** Images trained on (by every rank together), and the seconds the training steps took. */
@@ -383,7 +387,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           runEta: runEta(),
         });
 
-        if (interrupt) break;
+        if (interrupt || setup.signal?.aborted) break;
         if ((agreedClock ?? 0) >= 1 && state.batchInEpoch < batches) {
           budgetStop = true;
           break;
@@ -393,7 +397,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       progress.done();
       logPoint(lr);
 
-      if (interrupt) {
+      if (interrupt || setup.signal?.aborted) {
         interrupted = interrupt;
         await save(false);
         progress.note(
@@ -464,6 +468,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     test,
     best: best && { epoch: best.epoch, top1: best.val.top1 },
     interrupted,
+    aborted: setup.signal?.aborted === true,
     budgetStop,
     images,
     stepSeconds,

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { Preprocess } from '../../src/models/config.js';
+import type { Preprocess } from '../../src/data/presets.js';
 import {
   centerView,
   loadImage256,

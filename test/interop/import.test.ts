@@ -93,6 +93,8 @@ test('torchvision import carries the metadata: config, class names, preprocessin
   assert.equal(meta.config.classes, 10);
   assert.deepEqual(meta.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
   assert.deepEqual(meta.preprocess, {
+    preset: 'torchvision',
+    resample: 'pil-bilinear',
     colorOrder: 'rgb',
     resize: 256,
     cropSize: 224,
@@ -120,6 +122,8 @@ for (const arch of ['alexnet2012', 'caffenet'] as const) {
     assert.deepEqual(
       { ...meta.preprocess },
       {
+        preset: 'caffe',
+        resample: 'sharp-cubic',
         colorOrder: 'bgr',
         resize: 256,
         cropSize: 227,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
 import { extractFeatures, listImages, nearestNeighbors } from '../../src/eval/retrieval.js';
-import { TORCHVISION_PREPROCESS } from '../../src/interop/conventions.js';
+import { preprocessPreset } from '../../src/data/presets.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { tinyConfig, tinyNet } from './tiny.js';
 
@@ -45,7 +45,7 @@ test('features and neighbours of image files through a network', async () => {
   writeFileSync(join(dir, 'notes.txt'), 'ignored');
   const config = tinyConfig('torchvision');
   const net = tinyNet(config);
-  const meta = { config, preprocess: TORCHVISION_PREPROCESS };
+  const meta = { config, preprocess: preprocessPreset('torchvision') };
 
   const listed = listImages(dir);
   assert.deepEqual(listed, [

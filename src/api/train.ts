@@ -1,0 +1,114 @@
+// Datasets, training and evaluation as library calls. `train` is what `alexnet train` runs, less
+// the terminal: no progress bar, no signal handlers, no process.exit — stop it with an AbortSignal
+// (the step finishes and a checkpoint is saved, as Ctrl-C does for the CLI) and watch it through
+// callbacks.
+import type { Dataset, Split } from '../data/dataset.js';
+import type { ViewMode } from '../data/views.js';
+import { predictSplit, report, type EvalReport } from '../eval/evaluate.js';
+import type { EpochRecord } from '../train/metrics.js';
+import { preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
+import type { StepInfo } from '../train/progress.js';
+import { openData, prepareNet, type OpenDataOptions } from '../train/setup.js';
+import { train as runTraining, type TrainResult } from '../train/trainer.js';
+import { usage } from '../util/errors.js';
+import { Ensemble, Model, resolveBackend, type BackendOptions } from './model.js';
+
+export type DatasetOptions = Partial<OpenDataOptions> & { inputSize: number };
+
+/** 'fashion-mnist' (the bundled set), an IDX directory or an ImageFolder tree. Close it when done. */
+export async function openDataset(src: string, opts: DatasetOptions): Promise<Dataset> {
+  return openData(src, { workers: false, ...opts });
+}
+
+export interface TrainOptions extends BackendOptions {
+  /** A training preset to start from (default 'fashion-quick'). */
+  preset?: string;
+  /** Fields laid over the preset (arch, data, epochs, batch, lr, maxSeconds, maxTrain, seed, …). */
+  config?: Partial<TrainConfig>;
+  /** Where model.safetensors, checkpoint.safetensors and metrics.jsonl are written. */
+  outDir: string;
+  /** Train on this dataset instead of opening config.data (the caller closes it). */
+  dataset?: Dataset;
+  /** Fine-tune: start from the matching tensors of this model file. */
+  from?: string;
+  signal?: AbortSignal;
+  onEpoch?: (record: EpochRecord) => void;
+  onStep?: (info: StepInfo) => void;
+  /** Notes the trainer makes (interrupts, budget stops). */
+  onNote?: (line: string) => void;
+  /** Write curves.svg and curves.png after each epoch (default true). */
+  plots?: boolean;
+}
+
+export interface TrainRun extends TrainResult {
+  model: Model;
+  config: TrainConfig;
+}
+
+export async function train(opts: TrainOptions): Promise<TrainRun> {
+  let config: TrainConfig;
+  const base = preset(opts.preset ?? 'fashion-quick');
+  const r = trainConfigSchema.safeParse({ ...base, ...opts.config });
+  if (!r.success) usage(`config.${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
+  config = r.data;
+  if (config.data === '') usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
+  const backend = resolveBackend(opts);
+  const dataset =
+    opts.dataset ??
+    (await openData(config.data, {
+      inputSize: config.inputSize,
+      normalize: config.normalize,
+      workers: true,
+      seed: config.seed,
+      augment: config.augment,
+      log: opts.onNote,
+    }));
+  try {
+    const { net, meta } = prepareNet(config, dataset, backend, { from: opts.from });
+    const result = await runTraining({
+      net,
+      meta,
+      dataset,
+      config,
+      outDir: opts.outDir,
+      signal: opts.signal,
+      handleSignals: false,
+      plots: opts.plots,
+      onEpoch: opts.onEpoch,
+      progress: {
+        step: (info) => opts.onStep?.(info),
+        note: (line) => opts.onNote?.(line),
+        task: () => ({ update: () => {}, stop: () => {} }),
+        done: () => {},
+      },
+    });
+    return { ...result, model: new Model(net, meta), config };
+  } finally {
+    if (!opts.dataset) await dataset.close();
+  }
+}
+
+export interface EvaluateOptions {
+  views?: ViewMode;
+  batch?: number;
+  /** Which split (default 'test'). */
+  split?: 'test' | 'train';
+}
+
+/** top-1/top-5, loss, per-class accuracy and confusion of a model (or an ensemble) on a split. */
+export async function evaluate(
+  model: Model | Ensemble,
+  dataset: Dataset,
+  opts: EvaluateOptions = {},
+): Promise<EvalReport> {
+  const nets = model instanceof Model ? [model.net] : model.nets;
+  const first = model instanceof Model ? model : model.members[0];
+  const split: Split = opts.split === 'train' ? dataset.train : dataset.test;
+  if (split.size === 0) usage(`${dataset.id}: the ${opts.split ?? 'test'} split has no images`);
+  if (dataset.classNames.length !== first.config.classes)
+    usage(
+      `${dataset.id}: ${dataset.classNames.length} classes, the model has ${first.config.classes}`,
+    );
+  const probs = await predictSplit(nets, split, { batch: opts.batch, views: opts.views });
+  return report(probs, first.meta.classNames ?? dataset.classNames);
+}

@@ -20,7 +20,8 @@ interface Packed {
 }
 
 function npm(args: string[], cwd: string): { stdout: string; stderr: string } {
-  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env } });
+  // JOBS: node-gyp compiles the addon's sources in parallel.
+  const r = spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, JOBS: 'max' } });
   assert.equal(r.status, 0, `npm ${args.join(' ')} failed:\n${r.stderr}`);
   return { stdout: r.stdout, stderr: r.stderr };
 }
@@ -123,7 +124,7 @@ test('the packed tarball installs offline, builds the addon, runs ESM, the CLI a
     );
     assert.equal(cli.params, 46_764_746);
 
-    copyFileSync(join(CONSUMER, 'check.ts'), join(proj, 'check.ts'));
+    copyFileSync(join(CONSUMER, 'check.mts'), join(proj, 'check.mts'));
     writeFileSync(
       join(proj, 'tsconfig.json'),
       JSON.stringify({
@@ -136,7 +137,7 @@ test('the packed tarball installs offline, builds the addon, runs ESM, the CLI a
           types: ['node'],
           typeRoots: [join(ROOT, 'node_modules', '@types')],
         },
-        files: ['check.ts'],
+        files: ['check.mts'],
       }),
     );
     const tsc = spawnSync(

@@ -14,7 +14,7 @@ process.stdout.write(
     logitsShape: logits.shape,
     top: top.length,
     rowSum: probs.slice(0, 10).reduce((a, b) => a + b, 0),
-    nonzeroWeights: model.net.params[0].data.some((v) => v !== 0),
+    nonzeroWeights: (await model.weights()).get('conv1.weight').data.some((v) => v !== 0),
     torchvisionResample: preprocessPreset('torchvision').resample,
   }) + '\n',
 );

@@ -46,11 +46,10 @@ export interface TrainRun extends TrainResult {
 }
 
 export async function train(opts: TrainOptions): Promise<TrainRun> {
-  let config: TrainConfig;
   const base = preset(opts.preset ?? 'fashion-quick');
   const r = trainConfigSchema.safeParse({ ...base, ...opts.config });
   if (!r.success) usage(`config.${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
-  config = r.data;
+  const config: TrainConfig = r.data;
   if (config.data === '') usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
   const backend = resolveBackend(opts);
   const dataset =

@@ -14,7 +14,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   convOutputSize,
-  type Backend,
   type ConvGeom,
   type LrnParams,
   type PoolGeom,

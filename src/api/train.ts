@@ -9,7 +9,7 @@ import type { EpochRecord } from '../train/metrics.js';
 import { preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
 import type { StepInfo } from '../train/progress.js';
 import { openData, prepareNet, type OpenDataOptions } from '../train/setup.js';
-import { train as runTraining, type TrainResult } from '../train/trainer.js';
+import { train as runTraining, subsetIndices, type TrainResult } from '../train/trainer.js';
 import { usage } from '../util/errors.js';
 import { Ensemble, Model, resolveBackend, type BackendOptions } from './model.js';
 
@@ -92,6 +92,9 @@ export interface EvaluateOptions {
   batch?: number;
   /** Which split (default 'test'). */
   split?: 'test' | 'train';
+  /** Score a seeded subset of this many images (default: all). */
+  maxImages?: number;
+  seed?: number;
 }
 
 /** top-1/top-5, loss, per-class accuracy and confusion of a model (or an ensemble) on a split. */
@@ -108,6 +111,10 @@ export async function evaluate(
     usage(
       `${dataset.id}: ${dataset.classNames.length} classes, the model has ${first.config.classes}`,
     );
-  const probs = await predictSplit(nets, split, { batch: opts.batch, views: opts.views });
+  const indices =
+    opts.maxImages === undefined
+      ? undefined
+      : subsetIndices(split.size, opts.maxImages, opts.seed ?? 0, 1);
+  const probs = await predictSplit(nets, split, { batch: opts.batch, views: opts.views, indices });
   return report(probs, first.meta.classNames ?? dataset.classNames);
 }

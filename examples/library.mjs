@@ -15,7 +15,7 @@ const fresh = Model.create('d2l', { inputSize: 67, seed: 0 });
 const logits = await fresh.run(new Tensor([2, 1, 67, 67])); // [N, C, H, W] → [N, 10]
 console.log(`logits of a fresh ${fresh.config.arch}: [${logits.shape.join(', ')}]`);
 
-// Train on the bundled Fashion-MNIST (a seeded subset, no warm-up), stopped after 30 steps.
+// Train on the bundled Fashion-MNIST (a seeded subset, no warm-up), stopped after 15 steps.
 const controller = new AbortController();
 const run = await train({
   preset: 'fashion-quick',
@@ -29,16 +29,16 @@ const run = await train({
   plots: false,
   signal: controller.signal,
   onStep: (s) => {
-    if (s.batch === 30) controller.abort();
+    if (s.batch === 15) controller.abort();
   },
 });
 console.log(`trained ${run.images} images${run.aborted ? ' (stopped by the AbortSignal)' : ''}`);
 
-// Load what train() saved, score it on 500 test images, classify decoded pixels.
+// Load what train() saved, score it on 300 test images, classify decoded pixels.
 const model = await Model.load(run.modelPath);
 const data = await openDataset('fashion-mnist', { inputSize: model.config.inputSize });
 try {
-  const r = await evaluate(model, data, { maxImages: 500 });
+  const r = await evaluate(model, data, { maxImages: 300 });
   console.log(`test top-1 ${r.top1.toFixed(3)} on ${r.samples} images`);
 } finally {
   await data.close();

@@ -9,7 +9,8 @@ import type { EpochRecord } from '../train/metrics.js';
 import { preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
 import type { StepInfo } from '../train/progress.js';
 import { openData, prepareNet, type OpenDataOptions } from '../train/setup.js';
-import { train as runTraining, subsetIndices, type TrainResult } from '../train/trainer.js';
+import { subsetIndices } from '../train/plan.js';
+import { train as runTraining, type TrainResult } from '../train/trainer.js';
 import { usage } from '../util/errors.js';
 import { Ensemble, Model, resolveBackend, type BackendOptions } from './model.js';
 

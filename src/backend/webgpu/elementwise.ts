@@ -3,8 +3,7 @@
 // larger than one storage binding are taken in windows of elements.
 //
 // Dropout masks are drawn on the host by the run's seeded generator (nn/dropout.ts), exactly as
-// for the CPU backends, and come up packed one bit per element (32 to a u32 word): 16 KiB for a
-// 128×4096 layer instead of 512 KiB of bytes.
+// for the CPU backends, and come up as the host's uint8 tensor: four mask bytes to a u32 word.
 import type { Activation } from '../backend.js';
 import {
   LINEAR_INDEX,
@@ -61,12 +60,12 @@ const OPS: Record<ElementwiseOp, { operands: string[]; body: string }> = {
     operands: ['y', 'dy', 'dx'],
     body: 'let v = y[p.b0 + i]; dx[p.b2 + i] = dy[p.b1 + i] * v * (1.0 - v);',
   },
-  // a = scale; the mask word holds bit (global index mod 32).
+  // a = scale; element g's mask byte is byte g mod 4 (little-endian) of word g / 4.
   dropout: {
     operands: ['x', 'mask', 'y'],
     body: `let g = p.start + i;
-  let bit = (mask[g / 32u] >> (g % 32u)) & 1u;
-  y[p.b2 + i] = x[p.b0 + i] * f32(bit) * p.a;`,
+  let m = (mask[g / 4u] >> ((g % 4u) * 8u)) & 0xffu;
+  y[p.b2 + i] = x[p.b0 + i] * f32(m) * p.a;`,
   },
   scale: { operands: ['x', 'y'], body: 'y[p.b1 + i] = x[p.b0 + i] * p.a;' },
   // a = lr, b = momentum, c = weightDecay·lr:  v ← b·v − c·w − a·g ;  w ← w + v
@@ -114,7 +113,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 /** Runs `op` over `count` elements. `operands` in the op's order; a mask operand is bound whole
- *  (count/32 words: it never approaches a binding's limit). Scalars a, b, c per the op. */
+ *  (a quarter of the tensor it masks, so within a binding whenever that tensor's windows are). Scalars a, b, c per the op. */
 export function elementwise(
   dev: GpuDevice,
   op: ElementwiseOp,
@@ -125,7 +124,7 @@ export function elementwise(
   const alias = operands.map((t, j) => operands.findIndex((u) => u.buffer === t.buffer));
   const pipeline = dev.pipeline(`elementwise:${op}:${alias.join('')}`, () => shader(op, alias));
   const names = OPS[op].operands;
-  const step = Math.floor(dev.windowElements / 32) * 32; // mask words stay whole
+  const step = Math.floor(dev.windowElements / 4) * 4; // mask words stay whole
   for (let start = 0; start < count; start += step) {
     const len = Math.min(step, count - start);
     const ws = operands.map((t, i) =>
@@ -146,11 +145,4 @@ export function elementwise(
 
 export function activationOp(kind: Activation, backward: boolean): ElementwiseOp {
   return backward ? `${kind}Backward` : kind;
-}
-
-/** Packs a 0/1 byte mask into bits, 32 per word (element i → word i/32, bit i mod 32). */
-export function packMask(mask: Uint8Array): Uint32Array {
-  const words = new Uint32Array(Math.ceil(mask.length / 32));
-  for (let i = 0; i < mask.length; i++) if (mask[i]) words[i >>> 5] |= 1 << (i & 31);
-  return words;
 }

@@ -1,7 +1,7 @@
 // Softmax cross-entropy with label smoothing on the GPU (ref/loss.ts): target q_l = (1 − ε)·[l =
 // t] + ε/L, loss_n = −Σ_l q_l · log p_l, dlogits = (p − q)/N. One invocation per sample (L is at
-// most a few thousand; rows in windows when [N, L] exceeds a binding); the per-sample losses are summed on the GPU (reduce.ts), so only one
-// number comes down. Labels are checked on the host, where they come from.
+// most a few thousand; rows in windows when [N, L] exceeds a binding); the per-sample losses are averaged on the GPU (reduce.ts), so only one
+// number comes down.
 // Letters: N batch, L classes.
 import {
   LINEAR_INDEX,
@@ -60,8 +60,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 `;
 
-/** logits, probs, dlogits: [N, L]   labels: [N] i32 (checked by the caller)
- *  → lossSum[0] = Σ_n loss_n (the caller divides by N). rowLoss: [N] work space. */
+/** logits, probs, dlogits: [N, L]   labels: [N] i32   loss: [1] ← the mean over the batch.
+ *  A label outside [0, L) contributes only the smoothing terms (the host checks labels). */
 export function softmaxCrossEntropy(
   dev: GpuDevice,
   logits: GpuArray,
@@ -71,7 +71,7 @@ export function softmaxCrossEntropy(
   smoothing: number,
   probs: GpuArray,
   dlogits: GpuArray | null,
-  lossSum: GpuArray,
+  loss: GpuArray,
 ): void {
   const pipeline = dev.pipeline(`softmaxCrossEntropy:${!!dlogits}`, () => shader(!!dlogits));
   const rowLoss = dev.scratch('rowLoss', n);
@@ -94,5 +94,5 @@ export function softmaxCrossEntropy(
       grid(rows),
     );
   }
-  channelSum(dev, rowLoss, lossSum, n, 1, 1, false);
+  channelSum(dev, rowLoss, loss, n, 1, 1, false, 0, 1 / n);
 }

@@ -18,9 +18,10 @@ const CHANNEL_FIELDS: UniformFields = [
   ['xb', 'u32'],
   ['ob', 'u32'],
   ['accumulate', 'u32'],
+  ['scale', 'f32'],
 ];
 
-/** out[c] (+)= Σ_a Σ_b x[(a·C + c)·B + b]: one workgroup per channel, 256 invocations striding
+/** out[c] (+)= scale · Σ_a Σ_b x[(a·C + c)·B + b]: one workgroup per channel, 256 invocations striding
  *  over the A·B terms, then a tree in workgroup memory (a fixed order: deterministic).
  *  x: [A, C, B] (rows [a0, a0 + A) of a larger tensor when windowed)   out: [C] */
 export function channelSum(
@@ -32,6 +33,7 @@ export function channelSum(
   b: number,
   accumulate: boolean,
   a0 = 0,
+  scale = 1,
 ): void {
   const pipeline = dev.pipeline('channelSum', () => channelSumShader());
   const xw = dev.window(x, a0 * c * b, a * c * b);
@@ -39,7 +41,7 @@ export function channelSum(
   dev.dispatch(
     pipeline,
     CHANNEL_FIELDS,
-    { a, c, b, xb: xw.base, ob: ow.base, accumulate: accumulate ? 1 : 0 },
+    { a, c, b, xb: xw.base, ob: ow.base, accumulate: accumulate ? 1 : 0, scale },
     [xw.binding, ow.binding],
     [c, 1, 1],
   );
@@ -67,7 +69,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     workgroupBarrier();
   }
   if (lid.x == 0u) {
-    if (p.accumulate == 1u) { o[p.ob + ch] += part[0]; } else { o[p.ob + ch] = part[0]; }
+    let v = p.scale * part[0];
+    if (p.accumulate == 1u) { o[p.ob + ch] += v; } else { o[p.ob + ch] = v; }
   }
 }
 `;

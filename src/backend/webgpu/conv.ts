@@ -75,7 +75,7 @@ function forwardShader(bias: boolean, relu: boolean): string {
       store: `  let P = p.ho * p.wo;
   let co = g * p.cog + m;
   var r = v${bias ? ' + bias[p.biasb + co]' : ''};
-  ${relu ? 'r = max(r, 0.0);' : ''}
+  ${relu ? 'r = select(r, 0.0, r < 0.0);' : ''}
   y[p.cb + ((n / P) * p.cout + co) * P + n % P] = r;`,
       aAlongK: true,
       bAlongK: false,

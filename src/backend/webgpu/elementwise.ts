@@ -50,7 +50,8 @@ const OPS: Record<ElementwiseOp, { operands: string[]; body: string }> = {
   sigmoid: { operands: ['x', 'y'], body: 'y[p.b1 + i] = 1.0 / (1.0 + exp(-x[p.b0 + i]));' },
   reluBackward: {
     operands: ['y', 'dy', 'dx'],
-    body: 'dx[p.b2 + i] = select(0.0, dy[p.b1 + i], y[p.b0 + i] > 0.0);',
+    // threshold_backward, as ref: y ≤ 0 ? 0 : dy (a NaN y passes dy on).
+    body: 'dx[p.b2 + i] = select(dy[p.b1 + i], 0.0, y[p.b0 + i] <= 0.0);',
   },
   tanhBackward: {
     operands: ['y', 'dy', 'dx'],

@@ -48,7 +48,7 @@ function forwardShader(bias: boolean, relu: boolean): string {
     loadA: '  return x[p.ab + m * p.k + k];',
     loadB: '  return w[p.bb + n * p.k + k];',
     store: `  var r = v${bias ? ' + bias[p.biasb + p.f0 + n]' : ''};
-  ${relu ? 'r = max(r, 0.0);' : ''}
+  ${relu ? 'r = select(r, 0.0, r < 0.0);' : ''}
   y[p.cb + m * p.f + p.f0 + n] = r;`,
     aAlongK: true,
     bAlongK: true,

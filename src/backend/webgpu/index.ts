@@ -49,7 +49,7 @@ export class WebgpuBackend {
       const impl = this.kernels[k] as (t: Record<string, G | null>, a: unknown) => void;
       self[k] = (t: Record<string, Checkable | null>, a: Record<string, unknown>): void => {
         checkCall(k, decl, t, a);
-        for (const name in t) if (t[name]) this.own(k, name, t[name]!);
+        for (const name in t) if (t[name]) this.own(k, name, t[name] as unknown as TensorHandle);
         impl(t as Record<string, G | null>, a);
       };
     }
@@ -71,13 +71,13 @@ export class WebgpuBackend {
   }
 
   upload<D extends DType>(host: Tensor<D>, into?: TensorHandle<D>): TensorHandle<D> {
-    const t = into ? this.own('upload', 'into', into) : (this.alloc(host.shape, host.dtype) as G);
+    const t = this.own('upload', 'into', into ?? this.alloc(host.shape, host.dtype));
     if (t.dtype !== host.dtype || t.size !== host.size)
       throw new TypeError(
         `upload: a ${host.dtype} tensor of ${host.size} elements into a ${t.dtype} one of ${t.size}`,
       );
     this.dev.write(t.array, asWords(host.data));
-    return t as TensorHandle<D>;
+    return t as unknown as TensorHandle<D>;
   }
 
   async download<D extends DType>(handle: TensorHandle<D>): Promise<Tensor<D>> {
@@ -97,7 +97,7 @@ export class WebgpuBackend {
     const t = this.own('view', 'tensor', handle);
     if (sizeOf(shape) !== t.size)
       throw new TypeError(`view: [${shape.join(', ')}] does not hold ${t.size} elements`);
-    return new GpuTensor(shape, t.dtype, t.array, this) as TensorHandle<D>;
+    return new GpuTensor(shape, t.dtype, t.array, this) as unknown as TensorHandle<D>;
   }
 
   flush(): void {

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=bench/gpu/out
 kit=$out/alexnet-gpu-bench
-loader=$(ldconfig -p | awk '/libvulkan\.so\.1 .*x86-64/ { print $NF; exit }')
+loader=$(ldconfig -p | awk '/libvulkan\.so\.1 .*x86-64/ { p = $NF } END { print p }')
 [[ -f dist/src/cli/main.js ]] || { echo "pack: run npm run build first" >&2; exit 1; }
 [[ -f node_modules/webgpu/dist/linux-x64/dawn.node ]] || { echo "pack: the webgpu package is not installed" >&2; exit 1; }
 [[ -n $loader ]] || { echo "pack: no libvulkan.so.1 here (apt-get install libvulkan1)" >&2; exit 1; }

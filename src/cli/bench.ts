@@ -36,14 +36,15 @@ export function registerBench(program: Command): void {
       5,
     )
     .option('--layers', 'also print the time of every layer')
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'one JSON object')
     .action(async (o: BenchOptions) => {
       const backend = backendFrom(o);
       const config = defaultConfig(o.arch, { inputSize: o.inputSize, classes: o.classes });
-      const peak = await measuredPeak();
-      const r = measureThroughput({
+      // The CPU's FMA peak means nothing for a GPU backend.
+      const peak = backend.hostMemory ? await measuredPeak() : null;
+      const r = await measureThroughput({
         config,
         backend,
         mode: o.mode,

@@ -67,7 +67,7 @@ export function registerEval(program: Command): void {
     )
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
     .option('--batch <n>', 'images per forward pass', positiveInt, 128)
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--no-workers', 'prepare batches on the main thread')
     .option('--json', 'one JSON object: top1, top5, loss, samples, perClass, confusion')

@@ -31,7 +31,7 @@ export function registerFeatures(program: Command): void {
     .requiredOption('--output <f.npy>', 'where to write the features')
     .option('--layer <name>', 'layer whose output to write', 'fc7')
     .option('--batch <n>', 'images per forward pass', positiveInt, 16)
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'print a JSON summary')
     .option('--quiet', 'no progress on stderr')

@@ -36,7 +36,7 @@ export function registerInfer(program: Command): void {
     .requiredOption('--output <y.npy>', 'where to write the output')
     .option('--layer <name>', 'layer whose output to write (default: the logits)')
     .option('--batch <n>', 'images per forward pass', positiveInt, 32)
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'print a JSON summary')
     .action(async (o: InferOptions) => {

@@ -3,6 +3,7 @@
 // stderr and exit code 2; anything else → exit code 1.
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../util/errors.js';
+import { prepareBackend } from './options.js';
 import { registerSummary } from './summary.js';
 import { registerInfer } from './infer.js';
 import { registerImport } from './import.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
+    await prepareBackend(argv);
     await program.parseAsync(argv);
   } catch (e) {
     process.exitCode = exitCodeFor(e);

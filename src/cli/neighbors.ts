@@ -31,7 +31,7 @@ export function registerNeighbors(program: Command): void {
     .option('--k <n>', 'neighbours per query', positiveInt, 5)
     .option('--layer <name>', 'layer whose activations are compared', 'fc7')
     .option('--batch <n>', 'images per forward pass', positiveInt, 16)
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'print the results as JSON')
     .option('--quiet', 'no progress on stderr')

@@ -31,7 +31,7 @@ export function registerPredict(program: Command): void {
         .default('center'),
     )
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'one JSON object per image')
     .action(async (images: string[], o: PredictOptions) => {

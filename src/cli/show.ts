@@ -38,7 +38,7 @@ function withModel(cmd: Command): Command {
     .requiredOption('--model <ckpt>', 'model file (.safetensors)')
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
     .requiredOption('--output <file>', 'figure file: .png, or .svg')
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt);
 }
 

@@ -197,7 +197,7 @@ export function registerTrain(program: Command): void {
       '--from <ckpt>',
       'fine-tune: start from the matching tensors of a model file (new fc8 if the class count differs)',
     )
-    .option('--backend <id>', 'ref or native (default: native when it loads)')
+    .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--no-workers', 'prepare batches on the main thread')
     .option('--json', 'JSON lines on stdout: the configuration, each epoch, the final result')

@@ -39,7 +39,7 @@ export interface ThroughputOptions {
   peakGflops: number | null;
 }
 
-export function measureThroughput(o: ThroughputOptions): ThroughputResult {
+export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
   const net = buildNet(o.config, o.backend, 1);
   initialize(net, 'kaiming', 1);
   const rng = new Rng(2);
@@ -50,24 +50,27 @@ export function measureThroughput(o: ThroughputOptions): ThroughputResult {
   const loss = new SoftmaxLoss(o.backend);
   const sgd = new Sgd(net.params, o.backend, { momentum: 0.9, weightDecay: 5e-4 });
 
-  const step = (): void => {
+  // Each step ends by reading its result on the host, so a device backend (which only queues
+  // kernels) is timed to the end of its work; on the host backends the read copies nothing.
+  const step = async (): Promise<void> => {
     if (o.mode === 'infer') {
-      net.forward(x, false);
+      await o.backend.download(net.forward(x, false));
       return;
     }
     const logits = net.forward(x, true);
     loss.run(logits, labels, 0, true);
     net.backward(loss.dlogits!);
     sgd.step(1e-4);
+    await loss.read();
   };
 
-  step(); // warm-up: buffers allocated, caches and the thread pool warm
+  await step(); // warm-up: buffers allocated, caches and the thread pool warm
   const profile: LayerProfile = new Map();
   if (o.profile) net.profile = profile;
   const times: number[] = [];
   for (let i = 0; i < o.iterations; i++) {
     const t0 = performance.now();
-    step();
+    await step();
     times.push((performance.now() - t0) / 1000);
   }
   net.profile = null;

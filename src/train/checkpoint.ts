@@ -49,9 +49,11 @@ export function saveTrainingCheckpoint(
   sgd: Sgd,
   state: TrainingState,
   record: TrainingRecord,
+  /** Parameters and momentum read from a device backend (readState, readStateTensors). */
+  onDevice?: { params: Map<string, Tensor>; momentum: Map<string, Tensor> },
 ): void {
-  const tensors = net.stateDict();
-  for (const [k, v] of sgd.stateTensors()) tensors.set(k, v);
+  const tensors = onDevice ? new Map(onDevice.params) : net.stateDict();
+  for (const [k, v] of onDevice?.momentum ?? sgd.stateTensors()) tensors.set(k, v);
   writeSafetensors(path, tensors, {
     ...modelStrings(meta, record),
     [TRAIN_KEY]: JSON.stringify(state),

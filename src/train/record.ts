@@ -81,8 +81,10 @@ export function saveTrainedModel(
   meta: ModelMeta,
   record: TrainingRecord,
   extra?: Map<string, Tensor>,
+  /** The parameters read from a device backend (await net.readState()); else net.stateDict(). */
+  params?: Map<string, Tensor>,
 ): void {
-  const tensors = net.stateDict();
+  const tensors = params ? new Map(params) : net.stateDict();
   if (extra) for (const [k, v] of extra) tensors.set(k, v);
   writeSafetensors(path, tensors, modelStrings(meta, record));
 }

@@ -188,9 +188,14 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     state.dropoutRng = net.rng.getState();
     const last = validated ? state.history[state.history.length - 1] : null;
     const record = recordFor(last);
-    saveTrainedModel(modelPath, net, meta, record);
-    if (last && last === bestOf(state.history)) saveTrainedModel(bestPath, net, meta, record);
-    saveTrainingCheckpoint(checkpointPath, net, meta, sgd, state, record);
+    // A device backend's tensors are read once, after the queued work (host backends: no copy).
+    const onDevice = net.backend.hostMemory
+      ? undefined
+      : { params: await net.readState(), momentum: await sgd.readStateTensors() };
+    saveTrainedModel(modelPath, net, meta, record, undefined, onDevice?.params);
+    if (last && last === bestOf(state.history))
+      saveTrainedModel(bestPath, net, meta, record, undefined, onDevice?.params);
+    saveTrainingCheckpoint(checkpointPath, net, meta, sgd, state, record, onDevice);
     writeMetrics(join(setup.outDir, METRICS), state.history);
     if (setup.plots !== false) {
       try {

@@ -55,9 +55,12 @@ export async function openNodeDevice(opts: DeviceOptions = {}): Promise<GpuDevic
   try {
     return await GpuDevice.open(gpu, opts);
   } catch (e) {
-    const hint = existsSync(PROJECT_ICD)
-      ? `the CPU driver in .webgpu/ did not answer either`
-      : `without a GPU, run 'npm run setup:webgpu' for a CPU Vulkan driver`;
+    const chosen = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
+    const hint = chosen
+      ? `VK_DRIVER_FILES chose the Vulkan drivers: ${chosen}`
+      : existsSync(PROJECT_ICD)
+        ? `the CPU driver in .webgpu/ did not answer either`
+        : `without a GPU, run 'npm run setup:webgpu' for a CPU Vulkan driver`;
     throw new Error(`the webgpu backend has no adapter (${(e as Error).message}; ${hint})`);
   }
 }

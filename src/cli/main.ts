@@ -11,6 +11,7 @@ import { registerExport } from './export.js';
 import { registerFeatures } from './features.js';
 import { registerNeighbors } from './neighbors.js';
 import { registerBench } from './bench.js';
+import { registerServeDemo } from './serve-demo.js';
 import { registerPca } from './pca.js';
 import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerFeatures(program);
   registerNeighbors(program);
   registerBench(program);
+  registerServeDemo(program);
   registerPca(program);
   registerTrain(program);
   registerEval(program);

@@ -54,8 +54,10 @@ describe('training on webgpu', { skip }, () => {
       ]);
       assert.equal(r.status, 0, r.stderr.split('\n').slice(-5).join('\n'));
       const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
-      assert.ok(final.testAccuracy >= 0 && final.testAccuracy <= 1, r.stdout);
-      assert.ok(Number.isFinite(final.testLoss), r.stdout);
+      assert.equal(final.event, 'final', r.stdout);
+      assert.equal(final.backend, 'webgpu');
+      assert.ok(final.test.top1 >= 0 && final.test.top1 <= 1, r.stdout);
+      assert.ok(Number.isFinite(final.test.loss), r.stdout);
       assert.ok(existsSync(join(out, 'run', 'model.safetensors')));
     } finally {
       rmSync(out, { recursive: true, force: true });

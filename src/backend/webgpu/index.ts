@@ -5,13 +5,14 @@
 // batch (and the dropout masks drawn on the host) and brings down the loss and the probabilities.
 //
 // Storage: float32 and int32 one element per 4-byte word; uint8 (dropout masks) four to a word,
-// little-endian, exactly the host bytes; bfloat16 two to a word (no kernel takes it here: the
-// table's bf16 paths fall back). Every call is checked against its declaration before anything
+// little-endian, exactly the host bytes; bfloat16 two to a word (only `cast` takes it here: the
+// table's other bf16 paths fall back). Every call is checked against its declaration before anything
 // is recorded, as on the host backends.
 import type { Backend, TensorHandle } from '../backend.js';
 import { checkCall, type AttrSchema, type Checkable, type KernelDecl } from '../declare.js';
 import { KERNELS, KERNEL_NAMES, type AttrsOf, type KernelName } from '../kernels.js';
 import { Tensor, sizeOf, type DType, type HostArray, type Shape } from '../../tensor/tensor.js';
+import { cast, type Float } from './cast.js';
 import { conv2dBackward, conv2dForward } from './conv.js';
 import type { GpuArray, GpuDevice } from './device.js';
 import { activationOp, elementwise } from './elementwise.js';
@@ -62,6 +63,7 @@ export class WebgpuBackend {
   }
 
   supports(kernel: KernelName, dtypes: readonly DType[] = ['float32']): boolean {
+    if (kernel === 'cast') return dtypes.every((d) => d === 'float32' || d === 'bfloat16');
     return kernel in KERNELS && dtypes.every((d) => d === 'float32');
   }
 
@@ -167,6 +169,8 @@ export class WebgpuBackend {
         ...([this.dev, t.logits!.array, t.labels!.array, a.n, a.l, a.smoothing] as const),
         ...([t.probs!.array, t.dlogits?.array ?? null, t.loss!.array] as const),
       ),
+    cast: (t) =>
+      cast(this.dev, t.x!.array, t.x!.dtype as Float, t.y!.array, t.y!.dtype as Float, t.x!.size),
     sgdUpdate: (t, a) =>
       elementwise(this.dev, 'sgd', [t.g!.array, t.v!.array, t.w!.array], t.w!.size, {
         ...{ a: a.lr, b: a.momentum, c: a.weightDecay * a.lr },

@@ -237,6 +237,35 @@ const CASES: Case[] = [
       tol: TRANSCENDENTAL,
     },
   ]),
+  // Rounding ties to even, a NaN (quiet, sign kept), ±0 and odd lengths (a half-filled word).
+  ...(
+    [
+      ['float32', 'bfloat16'],
+      ['bfloat16', 'float32'],
+      ['float32', 'float32'],
+    ] as const
+  ).map(([from, to]): Case => ({
+    kernel: 'cast',
+    attrs: {},
+    inputs: (rng) => {
+      const f = uniform(rng, [len], -3, 3);
+      const bits = new Uint32Array(f.data.buffer);
+      bits[0] = 0x3f808000; // exactly halfway between two bfloat16 values: rounds to even
+      bits[1] = 0x3f818000;
+      bits[2] = 0xffc00001; // a negative NaN
+      bits[3] = 0x80000000; // −0
+      const x =
+        from === 'float32'
+          ? f
+          : Tensor.of(
+              'bfloat16',
+              [len],
+              Uint16Array.from(bits, (b) => b >>> 16),
+            );
+      return { x, y: Tensor.of(to, [len]) };
+    },
+    tol: 0,
+  })),
   {
     kernel: 'sgdUpdate',
     attrs: { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },

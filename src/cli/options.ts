@@ -3,7 +3,9 @@
 import { InvalidArgumentError } from 'commander';
 import { openBackend, selectBackend, type BackendId } from '../backend/index.js';
 import type { Backend } from '../backend/backend.js';
+import type { z } from 'zod';
 import { usage } from '../util/errors.js';
+import { issueText, valueAt } from '../util/zod-message.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -32,11 +34,42 @@ export function backendFrom(opts: { backend?: string; threads?: number }): Backe
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) {
     usage(`--backend ${opts.backend}: choose ref, native or webgpu`);
   }
+  let backend: Backend;
   try {
-    return selectBackend(opts.backend as BackendId | undefined, opts.threads);
+    backend = selectBackend(opts.backend as BackendId | undefined);
   } catch (e) {
     return usage(`--backend ${opts.backend}: ${(e as Error).message}`);
   }
+  if (opts.threads !== undefined) {
+    try {
+      backend.setThreads(opts.threads);
+    } catch (e) {
+      // the addon's own words, e.g. "threads must be at most 256"
+      usage(`--threads ${opts.threads}: ${(e as Error).message.replace(/^.*?: /, '')}`);
+    }
+  }
+  return backend;
+}
+
+/** `input` parsed by `schema`, or a one-line error naming the flag behind the first bad value
+ *  (flagFor maps the value's path in the object to its flag) — never zod's dump. */
+export function parseFlags<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  flagFor: (path: readonly PropertyKey[]) => string,
+): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const value = valueAt(input, issue.path);
+  return usage(
+    `${flagFor(issue.path)}${value === undefined ? '' : ` ${String(value)}`}: ${issueText(issue)}`,
+  );
+}
+
+/** The flag of a camel-cased option name: stepSize → --step-size. */
+export function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 /** Opening a WebGPU device is asynchronous and the commands pick their backend synchronously, so

@@ -29,7 +29,16 @@ import { Distributed } from '../train/distributed.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
 import { usage } from '../util/errors.js';
-import { backendFrom, nonNegativeInt, positiveInt, positiveNumber, printJson } from './options.js';
+import { checkWritableDir } from '../util/atomic.js';
+import {
+  backendFrom,
+  flagName,
+  nonNegativeInt,
+  parseFlags,
+  positiveInt,
+  positiveNumber,
+  printJson,
+} from './options.js';
 
 interface TrainOptions {
   preset?: string;
@@ -132,7 +141,14 @@ export function configFrom(o: TrainOptions): TrainConfig {
       .filter(Boolean);
   if (o.maxSeconds === 0) c.maxSeconds = null;
   if (c.data === '') usage(`--preset ${name} needs --data DIR (an ImageFolder tree)`);
-  return trainConfigSchema.parse(c);
+  // A bad value is named by its flag (schedule.stepSize → --step-size, schedule.kind → --schedule).
+  return parseFlags(trainConfigSchema, c, (path) =>
+    path[0] === 'schedule'
+      ? path[1] === 'kind'
+        ? '--schedule'
+        : flagName(String(path[1]))
+      : flagName(String(path[0])),
+  );
 }
 
 export function registerTrain(program: Command): void {
@@ -266,6 +282,7 @@ export function registerTrain(program: Command): void {
       }
       const presetName = resume ? null : presetFor(o);
       const outDir = outDirOf();
+      if (writer) checkWritableDir(outDir, '--out'); // before the data is read and an epoch is trained
       if (!resume && writer) claimRunDir(outDir, o.force === true);
       const progress = progressFor({ ...o, quiet });
       const dataset = await openData(config.data, {

@@ -23,7 +23,10 @@ export async function runBatched(
     out ??= new Tensor([n, ...y.shape.slice(1)]);
     out.data.set(y.data, s * yPer);
   }
-  return out ?? new Tensor([0]);
+  if (out) return out;
+  // No samples: the per-sample output shape from one zero sample, then [0, ...that].
+  const probe = await f(new Tensor([1, ...x.shape.slice(1)]));
+  return new Tensor([0, ...probe.shape.slice(1)]);
 }
 
 /** x: [N, C, H, W] → the logits [N, L], or the named layer's output, in eval mode. */

@@ -69,6 +69,11 @@ export function resolveMeta(
         `${path}: metadata ${META_KEY} is invalid (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`,
       );
     const meta = r.data;
+    // Every class needs a name: a shorter list printed `undefined` for the rest.
+    if (meta.classNames && meta.classNames.length !== meta.config.classes)
+      usage(
+        `${path}: metadata ${META_KEY} names ${meta.classNames.length} classes, the model has ${meta.config.classes}`,
+      );
     if (opts.arch && opts.arch !== meta.config.arch) {
       usage(`${path}: the file holds a ${meta.config.arch} model, not --arch ${opts.arch}`);
     }

@@ -1,7 +1,7 @@
 // Training presets (SPEC §6) and the full training configuration they fill in. Every preset is
 // validated by the same zod schema as a resumed checkpoint's stored configuration.
 import { z } from 'zod';
-import { ARCHS } from '../models/config.js';
+import { ARCHS, MAX_INPUT_SIZE } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
 import { scheduleSpecSchema } from '../optim/schedule.js';
 import { usage } from '../util/errors.js';
@@ -10,7 +10,7 @@ export const trainConfigSchema = z.object({
   arch: z.enum(ARCHS),
   /** 'fashion-mnist' (bundled), an IDX directory or an ImageFolder tree. */
   data: z.string(),
-  inputSize: z.number().int().positive(),
+  inputSize: z.number().int().positive().max(MAX_INPUT_SIZE),
   epochs: z.number().int().positive(),
   batch: z.number().int().positive(),
   lr: z.number().positive(),

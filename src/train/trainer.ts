@@ -10,7 +10,6 @@
 // a batch's augmentation — its global step; dropout masks — net.rng, whose state is checkpointed.
 // With `parallel` (data-parallel ranks, distributed.ts) the batch is the global batch of every
 // rank together, each rank computes its share, and rank 0 alone writes files.
-import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +22,7 @@ import type { Net } from '../nn/net.js';
 import { LrSchedule } from '../optim/schedule.js';
 import { Sgd } from '../optim/sgd.js';
 import { Tensor } from '../tensor/tensor.js';
+import { makeDirs } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { saveTrainingCheckpoint, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
@@ -122,7 +122,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   // Labels the loss cannot take are refused before anything is written, not after an epoch.
   checkLabels(split.labels, net.outputShape[0], `${dataset.id}: the training split`);
   checkLabels(dataset.test.labels, net.outputShape[0], `${dataset.id}: the test split`);
-  mkdirSync(setup.outDir, { recursive: true });
+  makeDirs(setup.outDir);
   const modelPath = join(setup.outDir, MODEL);
   const checkpointPath = join(setup.outDir, CHECKPOINT);
   const bestPath = join(setup.outDir, BEST_MODEL);

@@ -3,10 +3,19 @@
 // labels the model has no class for, write failures, flags out of range, networks too large.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { refBackend } from '../../src/backend/ref/index.js';
+import { buildNet } from '../../src/models/alexnet.js';
+import { saveModel } from '../../src/models/checkpoint.js';
+import { defaultConfig, type ModelMeta } from '../../src/models/config.js';
+import { initialize } from '../../src/models/init.js';
+import { readNpy, writeNpy } from '../../src/tensor/npy.js';
+import { writeSafetensors } from '../../src/tensor/safetensors.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { ROOT, runCli, type CliResult } from '../helpers/cli.js';
 import { encodeIdx } from '../helpers/idx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-run-errors-'));
@@ -78,4 +87,165 @@ test('test labels the model has no class for: one line naming the split and the 
     assertOneLine(r, 2, /the test split: sample 3 has label 12, but the model has 10 classes/);
     assert.ok(!existsSync(out), `${out} was created`);
   }
+});
+
+// A d2l model at 67 px with ten class names, and variants whose metadata lies.
+const config = defaultConfig('d2l', { inputSize: 67 });
+const net = buildNet(config, refBackend);
+initialize(net, 'kaiming', 1);
+const names = Array.from({ length: 10 }, (_, i) => `class ${i}`);
+function model(name: string, meta: ModelMeta): string {
+  const path = join(dir, name);
+  saveModel(path, net, meta);
+  return path;
+}
+const good = model('good.safetensors', { config, classNames: names });
+const input = join(dir, 'x.npy');
+writeNpy(input, new Tensor([2, 1, 67, 67]));
+
+/** Nothing in `d` but `keep` (no output, no temporary file). */
+function onlyThere(d: string, keep: string[]): void {
+  assert.deepEqual(readdirSync(d).sort(), [...keep].sort(), `files left in ${d}`);
+}
+
+test('write failures: a missing directory, a directory as the output, a full disk', () => {
+  const outDir = join(dir, 'outs');
+  mkdirSync(join(outDir, 'y.npy'), { recursive: true });
+  const infer = (output: string): CliResult =>
+    runCli(['infer', '--model', good, '--input', input, '--output', output, '--backend', 'ref']);
+  assertOneLine(
+    infer(join(dir, 'missing', 'y.npy')),
+    2,
+    /missing\/y\.npy: cannot write \(ENOENT: no such directory\)/,
+  );
+  assertOneLine(
+    infer(join(outDir, 'y.npy')),
+    2,
+    /y\.npy: cannot write \(it is a directory; give a file name\)/,
+  );
+  onlyThere(outDir, ['y.npy']);
+  // A full disk, as a file-size limit: SIGXFSZ ignored, so the write fails with EFBIG midway.
+  const out = join(outDir, 'big.npy');
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      `trap '' XFSZ; ulimit -f 1; exec "$@"`,
+      'bash',
+      process.execPath,
+      join(ROOT, 'bin', 'alexnet.js'),
+      'infer',
+      '--model',
+      good,
+      '--input',
+      input,
+      '--output',
+      out,
+      '--layer',
+      'conv1',
+      '--backend',
+      'ref',
+    ],
+    { encoding: 'utf8' },
+  );
+  assertOneLine(
+    { status: r.status, stdout: r.stdout, stderr: r.stderr },
+    2,
+    /big\.npy: cannot write \(EFBIG: file too large\)/,
+  );
+  onlyThere(outDir, ['y.npy']);
+});
+
+test('train checks --out before reading data or training: a file, under a file, no new entries', () => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const train = (out: string): CliResult =>
+    runCli(['train', '--data', data, ...quick, '--out', out]);
+  assertOneLine(train(file), 2, /--out .*a-file: not a directory \(a file is in the way\)/);
+  assertOneLine(train(join(file, 'run')), 2, /--out .*a-file\/run: cannot write there \(ENOTDIR/);
+  // /proc takes no new directories (Node's recursive mkdir would loop there forever)
+  const r = train('/proc/alexnet-test/run');
+  assertOneLine(r, 2, /--out \/proc\/alexnet-test\/run: cannot write into \/proc/);
+  assert.doesNotMatch(r.stderr, /^training/m, 'training started');
+});
+
+test('flags out of range name the flag, in one line (no ZodError dump, no "--backend undefined")', () => {
+  assertOneLine(
+    runCli(['train', '--momentum', '2']),
+    2,
+    /^alexnet: --momentum 2: must be at most 1$/,
+  );
+  assertOneLine(
+    runCli(['train', '--input-size', '100000']),
+    2,
+    /^alexnet: --input-size 100000: must be at most 512$/,
+  );
+  assertOneLine(
+    runCli(['train', '--threads', '10000']),
+    2,
+    /^alexnet: --threads 10000: threads must be at most 256$/,
+  );
+  assertOneLine(
+    runCli(['eval', '--model', good, '--threads', '10000', '--backend', 'native']),
+    2,
+    /^alexnet: --threads 10000: threads must be at most 256$/,
+  );
+});
+
+test('networks sized from a file are bounded: 1e9 classes claimed, an input of 100000 px', () => {
+  const huge = model('huge.safetensors', {
+    config: { ...config, classes: 1e9 },
+    classNames: names,
+  });
+  const r = runCli(['infer', '--model', huge, '--input', input, '--output', join(dir, 'h.npy')]);
+  assertOneLine(
+    r,
+    2,
+    /huge\.safetensors: metadata .* is invalid \(config\.classes: Too big: expected number to be <=32768\)/,
+  );
+  // no metadata: the network's input size comes from the array (and is bounded)
+  const plain = join(dir, 'plain.safetensors');
+  writeSafetensors(plain, net.stateDict(), {});
+  const wide = join(dir, 'wide.npy');
+  writeNpy(wide, new Tensor([1, 1, 1, 100000]));
+  const args = [
+    'infer',
+    '--model',
+    plain,
+    '--arch',
+    'd2l',
+    '--input',
+    wide,
+    '--output',
+    join(dir, 'w.npy'),
+  ];
+  assertOneLine(runCli(args), 2, /a d2l network of input size 100000: must be at most 512/);
+});
+
+test('class names: a list shorter than the classes is refused, not printed as undefined', () => {
+  const short = model('short.safetensors', { config, classNames: names.slice(0, 3) });
+  const r = runCli(['infer', '--model', short, '--input', input, '--output', join(dir, 's.npy')]);
+  assertOneLine(r, 2, /short\.safetensors: metadata .* names 3 classes, the model has 10/);
+  assert.ok(!existsSync(join(dir, 's.npy')));
+});
+
+test('infer on an empty batch (N = 0) writes [0, classes] (and [0, ...] of a named layer)', () => {
+  const empty = join(dir, 'empty.npy');
+  writeNpy(empty, new Tensor([0, 1, 67, 67]));
+  for (const [layer, shape] of [
+    [null, [0, 10]],
+    ['conv1', [0, 96, 15, 15]],
+  ] as const) {
+    const out = join(dir, `empty-${layer ?? 'logits'}.npy`);
+    const args = ['infer', '--model', good, '--input', empty, '--output', out, '--backend', 'ref'];
+    const r = runCli(layer ? [...args, '--layer', layer] : args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(readNpy(out).shape, shape);
+  }
+});
+
+test('eval on test labels the model has no class for: one line', () => {
+  const bad = idxDir('bad-label-eval', 40, [0, 1, 2, 3, 4, 5, 6, 7, 8, 11]);
+  const r = runCli(['eval', '--model', good, '--data', bad, '--backend', 'ref']);
+  assertOneLine(r, 2, /the test split: sample 9 has label 11, but the model has 10 classes/);
 });

@@ -1,0 +1,36 @@
+// The GEMM's register-tile micro-kernels, one set per ISA: AVX-512 14×32 (28 zmm accumulators
+// + 2 B vectors + 1 broadcast fits the 32 registers; 2 loads per 28 FMAs), AVX2 6×16 (12 ymm
+// accumulators), portable scalar 4×8. gemm.cc blocks the product and calls them per tile.
+#pragma once
+#include "isa.h"
+
+namespace anative {
+
+// a: packed A micro-panel [kc][MR]; b: packed B micro-panel [kc][NR]; c: C tile, row stride ldc.
+// acc: add to C (true) or overwrite it (false). bias (MR floats, or null) and relu: the conv
+// epilogue relu(c + bias), applied as the tile is stored (only on a product's last depth slice).
+using KernelFn = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                          const float* bias, bool relu);
+
+struct KernelSpec {
+  int mr, nr;
+  KernelFn fn;
+  bool avx512;              // pack with the AVX-512 transposes
+  KernelFn half = nullptr;  // the first nr/2 columns only (edge panels that narrow), or null
+  // Kernels for an edge panel of r < mr rows (A panels keep their mr stride), indexed by r, at
+  // full and at half width, or null: the last 8 of conv1's 64 channels ran a 14-row tile
+  // through a scratch copy.
+  const KernelFn* edge = nullptr;
+  const KernelFn* edgeHalf = nullptr;
+};
+
+/** The micro-kernels of an ISA. */
+KernelSpec specFor(Isa isa);
+
+/** The AVX-512 14×32 tile (no epilogue) that also prefetches into L2, one line per depth step,
+ *  the next depth slice of the 14 rows of an unpacked A being streamed: pf[r·pfStride + 16·l]
+ *  for row r = k / 16 < 14 and line l = k mod 16 (pf null: none). */
+void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
+                          const float* pf, long pfStride);
+
+}  // namespace anative

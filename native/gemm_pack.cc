@@ -1,0 +1,101 @@
+// Packing GEMM operands (gemm_pack.h). Packing an operand whose depth (k) is its contiguous
+// axis — A not transposed, B transposed (conv dW = dY·colᵀ, linear y = x·wᵀ) — is a transpose;
+// done 16×16 in AVX-512 registers it runs at memory speed instead of one scattered scalar store
+// per element.
+#include "gemm_pack.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "simd.h"
+#include "transpose16.h"
+
+namespace anative {
+namespace {
+
+// dst[k·ldd + i] = src[i·lds + k] for i < nrows (zero for nrows ≤ i < 16), k < kc; each dst row
+// gets `width` floats written (width ≤ 16).
+ANATIVE_TARGET_AVX512 void transposePack(const float* src, long lds, long nrows, long kc,
+                                         float* dst, long ldd, int width) {
+  const __mmask16 storeMask = static_cast<__mmask16>((1u << width) - 1);
+  for (long k0 = 0; k0 < kc; k0 += 16) {
+    const long kn = std::min<long>(16, kc - k0);
+    const __mmask16 loadMask = static_cast<__mmask16>((1u << kn) - 1);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++)
+      r[i] = i < nrows ? _mm512_maskz_loadu_ps(loadMask, src + i * lds + k0) : _mm512_setzero_ps();
+    transpose16(r);
+    for (long kk = 0; kk < kn; kk++) _mm512_mask_storeu_ps(dst + (k0 + kk) * ldd, storeMask, r[kk]);
+  }
+}
+
+}  // namespace
+
+// Rows [i0, i0+MR) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kc][MR].
+void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long kc, int mr,
+           float* dst, bool avx512) {
+  long rows = std::min<long>(mr, M - i0);
+  if (avx512 && !transA && mr <= 16) {
+    transposePack(A + i0 * lda + p0, lda, rows, kc, dst, mr, mr);
+    return;
+  }
+  if (transA) {
+    for (long k = 0; k < kc; k++) {
+      const float* src = A + (p0 + k) * lda + i0;
+      float* d = dst + k * mr;
+      long i = 0;
+      for (; i < rows; i++) d[i] = src[i];
+      for (; i < mr; i++) d[i] = 0.f;
+    }
+  } else {
+    // Transposing copy in 16-deep strips, so the written strip (16·MR floats) stays in L1.
+    for (long k0 = 0; k0 < kc; k0 += 16) {
+      const long kn = std::min<long>(16, kc - k0);
+      for (long i = 0; i < rows; i++) {
+        const float* src = A + (i0 + i) * lda + p0 + k0;
+        for (long kk = 0; kk < kn; kk++) dst[(k0 + kk) * mr + i] = src[kk];
+      }
+      for (long i = rows; i < mr; i++)
+        for (long kk = 0; kk < kn; kk++) dst[(k0 + kk) * mr + i] = 0.f;
+    }
+  }
+}
+
+// Columns [j0, j0+NR) of op(B) (clipped at N, zero beyond), depth [p0, p0+kc) → dst[kc][NR].
+void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long kc, int nr,
+           float* dst, bool avx512) {
+  long cols = std::min<long>(nr, N - j0);
+  if (avx512 && transB && nr % 16 == 0) {
+    for (int h = 0; h < nr; h += 16)
+      transposePack(B + (j0 + h) * ldb + p0, ldb, std::max<long>(0, std::min<long>(16, cols - h)),
+                    kc, dst + h, nr, 16);
+    return;
+  }
+  if (transB) {
+    for (long k0 = 0; k0 < kc; k0 += 16) {
+      const long kn = std::min<long>(16, kc - k0);
+      for (long j = 0; j < cols; j++) {
+        const float* src = B + (j0 + j) * ldb + p0 + k0;
+        for (long kk = 0; kk < kn; kk++) dst[(k0 + kk) * nr + j] = src[kk];
+      }
+      for (long j = cols; j < nr; j++)
+        for (long kk = 0; kk < kn; kk++) dst[(k0 + kk) * nr + j] = 0.f;
+    }
+  } else {
+    for (long k = 0; k < kc; k++) {
+      const float* src = B + (p0 + k) * ldb + j0;
+      float* d = dst + k * nr;
+      if (cols == nr) {
+        std::memcpy(d, src, sizeof(float) * nr);
+      } else {
+        long j = 0;
+        for (; j < cols; j++) d[j] = src[j];
+        for (; j < nr; j++) d[j] = 0.f;
+      }
+    }
+  }
+}
+
+}  // namespace anative

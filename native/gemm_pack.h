@@ -1,0 +1,15 @@
+// Packing GEMM operands into zero-padded micro-panels: op(A) rows → [kc][MR], op(B) columns →
+// [kc][NR], so that the micro-kernels (gemm_kernels.h) run unit-stride loads.
+#pragma once
+
+namespace anative {
+
+/** Rows [i0, i0+mr) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kc][mr].
+ *  avx512: pack with the AVX-512 16×16 transposes. */
+void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long kc, int mr,
+           float* dst, bool avx512);
+/** Columns [j0, j0+nr) of op(B) (clipped at N, zero beyond), depth [p0, p0+kc) → dst[kc][nr]. */
+void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long kc, int nr,
+           float* dst, bool avx512);
+
+}  // namespace anative

@@ -8,7 +8,8 @@
 // Letters: P input side, C channels.
 import sharp from 'sharp';
 import type { Preprocess } from '../models/config.js';
-import { usage } from '../util/errors.js';
+import { UsageError, usage } from '../util/errors.js';
+import { checkResize, decoder, openImage } from './image-file.js';
 import { resizeAxis, resizeBilinear } from './resize.js';
 
 /** Fashion-MNIST's conventions, for grey models whose file carries no preprocess metadata. */
@@ -33,6 +34,7 @@ export const DEFAULT_RGB: Preprocess = {
 };
 
 function cannotRead(path: string, e: unknown): never {
+  if (e instanceof UsageError) throw e; // already names the file
   const err = e as NodeJS.ErrnoException;
   return usage(
     `${path}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : String(err.message).split('\n')[0]})`,
@@ -70,7 +72,7 @@ async function grayInput(path: string, pre: Preprocess, p: number): Promise<Floa
   let w: number;
   let h: number;
   try {
-    const r = await sharp(path)
+    const r = await decoder(await openImage(path))
       .flatten({ background: '#ffffff' })
       .grayscale()
       .toColourspace('b-w')
@@ -112,7 +114,9 @@ async function colorInput(path: string, pre: Preprocess, p: number): Promise<Flo
   const crop = pre.cropSize;
   let hwc: Uint8Array;
   try {
-    const buf = await sharp(path)
+    const img = await openImage(path);
+    checkResize(img, img.width, img.height, pre.resize);
+    const buf = await decoder(img)
       .removeAlpha()
       .toColourspace('srgb')
       .resize(pre.resize, pre.resize, { fit: 'outside' })

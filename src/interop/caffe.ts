@@ -4,11 +4,11 @@
 // in PyTorch's layouts already (conv [out, in/groups, kh, kw], inner product [out, in]), under
 // the names conv1 … fc8. Caffe's conventions go into the metadata: BGR pixels in [0, 255] minus
 // the mean, 227 crops, LRN k = 1.
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import type { Arch } from '../models/config.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
+import { readInputFile, readInputText } from '../util/input-file.js';
 import { CAFFE_PREPROCESS, importedMeta } from './conventions.js';
 import type { Imported } from './torchvision.js';
 
@@ -200,25 +200,11 @@ export function prototxtLayerTypes(text: string): string[] {
 }
 
 export function importCaffe(path: string, opts: { arch?: Arch; prototxt?: string }): Imported {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    return usage(
-      `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
+  const buf = readInputFile(path);
   const layers = parseCaffeModel(buf, path);
   let detected = caffeLayerOrder(layers);
   if (opts.prototxt) {
-    let text: string;
-    try {
-      text = readFileSync(opts.prototxt, 'utf8');
-    } catch (e) {
-      return usage(
-        `${opts.prototxt}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      );
-    }
+    const text = readInputText(opts.prototxt, 2 ** 24);
     const fromProto = caffeLayerOrder(
       prototxtLayerTypes(text).map((type) => ({ name: '', type, blobs: [] })),
     );

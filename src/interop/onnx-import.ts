@@ -5,11 +5,11 @@
 // (shape plumbing such as Shape/Gather/Concat, Flatten, Reshape, Dropout and Identity is skipped)
 // and matched, token by token, against each variant's layer list; the first node that fits no
 // variant is named in the error.
-import { readFileSync } from 'node:fs';
 import { layerSpecs } from '../models/alexnet.js';
 import { ARCHS, defaultConfig, type Arch, type ModelConfig } from '../models/config.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
+import { readInputFile } from '../util/input-file.js';
 import { CAFFE_PREPROCESS, TORCHVISION_PREPROCESS, importedMeta } from './conventions.js';
 import {
   DataType,
@@ -376,14 +376,7 @@ export function recognise(tokens: Token[], source: string, arch?: Arch): OnnxMat
 }
 
 export function importOnnx(path: string, opts: { arch?: Arch }): Imported {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    return usage(
-      `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
+  const buf = readInputFile(path);
   const model = parseOnnx(buf, path);
   const match = recognise(graphTokens(model, path), path, opts.arch);
   const conv1 = match.tensors.get('conv1.weight')!;

@@ -59,17 +59,26 @@ export function parseTorchFile(buf: Uint8Array, source: string): TorchFile {
 
 function parseZip(buf: Uint8Array, source: string, bad: (why: string) => never): TorchFile {
   let files: Record<string, Uint8Array>;
-  // The sizes the central directory declares are checked before anything inflates; fflate then
-  // inflates each member into a buffer of exactly its declared size, so a lying size cannot grow.
+  // The sizes the central directory declares are summed before anything inflates (a first pass
+  // that inflates nothing); fflate then inflates each member into a buffer of exactly its
+  // declared size, so a lying size cannot grow either.
+  // A central directory entry takes at least 46 bytes: a count beyond that (a flipped bit in a
+  // zip64 record says 16 million) would walk garbage for minutes.
   let declared = 0;
-  const filter = (f: { name: string; originalSize: number }): boolean => {
-    declared += f.originalSize;
-    if (declared > MAX_UNZIPPED)
-      bad(`its members inflate to over ${formatBytes(MAX_UNZIPPED)} (a zip bomb?)`);
-    return true;
-  };
+  let entries = 0;
   try {
-    files = unzipSync(buf, { filter });
+    unzipSync(buf, {
+      filter: (f) => {
+        declared += f.originalSize;
+        if (++entries * 46 > buf.length) bad('its directory lists more entries than it can hold');
+        return false;
+      },
+    });
+    if (declared > MAX_UNZIPPED)
+      bad(
+        `its members would inflate to ${formatBytes(declared)}, over the ${formatBytes(MAX_UNZIPPED)} bound (a zip bomb?)`,
+      );
+    files = unzipSync(buf);
   } catch (e) {
     if ((e as Error).name === 'UsageError') throw e;
     return bad(`broken zip archive: ${(e as Error).message}`);

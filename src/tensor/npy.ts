@@ -25,6 +25,11 @@ export function parseNpy(buf: Buffer, source: string): Tensor {
     headerStart,
     headerStart + headerLen,
   );
+  // The header is a Python dict literal ending in a newline: a header length that ends early
+  // (inside the padding) would otherwise move the data's start without a word.
+  if (!/^\{[^]*\} *\n$/.test(header)) bad('the header is not a dict ending in a newline');
+  if ((header.match(/'(descr|fortran_order|shape)':/g) ?? []).length !== 3)
+    bad('the header must hold descr, fortran_order and shape once each');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];

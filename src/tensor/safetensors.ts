@@ -42,11 +42,13 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
     bad(`header length ${headerLen} exceeds the file or the ${MAX_HEADER}-byte bound`);
   let header: unknown;
   try {
-    header = JSON.parse(
-      Buffer.from(buf.buffer, buf.byteOffset + 8, Number(headerLen)).toString('utf8'),
+    // fatal: invalid UTF-8 is refused, not replaced by U+FFFD (which would rename a tensor)
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      buf.subarray(8, 8 + Number(headerLen)),
     );
+    header = JSON.parse(text);
   } catch {
-    return bad('header is not JSON');
+    return bad('header is not UTF-8 JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     bad('header is not an object');
@@ -54,6 +56,7 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
+  const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       const m = metadataSchema.safeParse(entry);
@@ -71,7 +74,18 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
       bad(`tensor ${name} data [${begin}, ${end}) does not fit the file or its shape`);
     }
     tensors.set(name, new Tensor(e.shape, decode(buf, dataStart + begin, count, e.dtype)));
+    spans.push([begin, end, name]);
   }
+  // The format's rule: the tensors tile the data exactly, without holes or overlaps, so an
+  // offset changed to another in-range value cannot go unnoticed.
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let at = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== at)
+      bad(`tensor ${name} starts at ${begin}, not at ${at} where the previous one ends`);
+    at = end;
+  }
+  if (at !== dataLen) bad(`the tensors cover ${at} of the ${dataLen} data bytes`);
   return { tensors, metadata };
 }
 

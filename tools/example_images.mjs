@@ -45,12 +45,12 @@ for (const cls of ['circle', 'square']) {
 // neighbors examples: stripes in two colours, checks, sky and grass, 48×48.
 const side = 48;
 const pictures = {
-  'index/stripes-red': (x, y) => ((x >> 3) % 2 ? [220, 40, 40] : [245, 245, 245]),
-  'index/stripes-blue': (x, y) => ((x >> 3) % 2 ? [40, 60, 220] : [245, 245, 245]),
+  'index/stripes-red': (x) => ((x >> 3) % 2 ? [220, 40, 40] : [245, 245, 245]),
+  'index/stripes-blue': (x) => ((x >> 3) % 2 ? [40, 60, 220] : [245, 245, 245]),
   'index/checks': (x, y) => (((x >> 3) + (y >> 3)) % 2 ? [30, 30, 30] : [230, 230, 230]),
   'index/sky': (x, y) => [90 + y, 150 + y, 235],
   'index/grass': (x, y) => [40 + ((x * 7 + y * 3) % 30), 150 - y, 50],
-  'query-stripes': (x, y) => (((x + 2) >> 3) % 2 ? [200, 50, 60] : [240, 240, 240]),
+  'query-stripes': (x) => (((x + 2) >> 3) % 2 ? [200, 50, 60] : [240, 240, 240]),
 };
 mkdirSync(join(out, 'index'), { recursive: true });
 for (const [name, colour] of Object.entries(pictures)) {

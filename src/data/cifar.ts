@@ -6,10 +6,11 @@
 // training split's per-channel statistics; training batches may be mirrored and get the paper's
 // PCA colour noise (§4.1), drawn from the batch's seed alone.
 // Letters: N images, S = 32, P network input side.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Preprocess } from './presets.js';
 import { usage } from '../util/errors.js';
+import { readInputFile, readInputText } from '../util/input-file.js';
 import { Rng } from '../util/rng.js';
 import { drawAlpha } from './augment.js';
 import type { Dataset, Split } from './dataset.js';
@@ -53,12 +54,7 @@ export interface CifarImages {
 
 export function readCifarFiles(paths: string[], classes: number): CifarImages {
   const bufs = paths.map((p) => {
-    let b: Buffer;
-    try {
-      b = readFileSync(p);
-    } catch (e) {
-      return usage(`${p}: cannot read (${(e as NodeJS.ErrnoException).code})`);
-    }
+    const b = readInputFile(p, 2 ** 28);
     if (b.length === 0 || b.length % RECORD !== 0)
       usage(
         `${p}: ${b.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`,
@@ -177,7 +173,7 @@ export function openCifar(dir: string, opts: CifarOptions): Dataset {
   const trainFiles = TRAIN_FILES.filter((f) => present.includes(f)).map((f) => join(root, f));
   const metaPath = join(root, 'batches.meta.txt');
   const classNames = existsSync(metaPath)
-    ? readFileSync(metaPath, 'utf8')
+    ? readInputText(metaPath, 2 ** 20)
         .split('\n')
         .map((s) => s.trim())
         .filter(Boolean)

@@ -23,15 +23,18 @@ const INDEX_VERSION = 1;
  *  applied, shorter side resized to 256 (bicubic), centre 256×256 cut at ⌊(side − 256)/2⌋. */
 export async function decode256(input: string | Buffer, side = SIDE): Promise<Uint8Array> {
   // Loaded on first use so that loader threads, which only read records, never load libvips.
-  const sharp = (await import('sharp')).default;
-  const meta = await sharp(input, { failOn: 'warning' }).metadata();
-  let w = meta.autoOrient?.width ?? meta.width;
-  let h = meta.autoOrient?.height ?? meta.height;
-  if (!w || !h) throw new Error('no image dimensions');
+  const { openImage, imageFromBytes, checkResize, decoder } = await import('./image-file.js');
+  const img =
+    typeof input === 'string'
+      ? await openImage(input)
+      : await imageFromBytes(input, 'image buffer');
+  let w = img.orientedWidth;
+  let h = img.orientedHeight;
+  checkResize(img, w, h, side);
   const scale = side / Math.min(w, h);
   const rw = Math.max(side, Math.round(w * scale));
   const rh = Math.max(side, Math.round(h * scale));
-  const { data, info } = await sharp(input, { failOn: 'warning' })
+  const { data, info } = await decoder(img, { failOn: 'warning' })
     .autoOrient()
     .resize(rw, rh, { fit: 'fill', kernel: 'cubic' })
     .extract({

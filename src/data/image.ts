@@ -9,9 +9,10 @@
 //     (pixel·pixelScale − mean[c]) / std[c].
 // Letters: P input side, R prepared side (resize), C channels.
 import sharp, { type Sharp } from 'sharp';
-import { usage } from '../util/errors.js';
+import { UsageError, usage } from '../util/errors.js';
 import { centerCrop } from './augment.js';
 import { decode256 } from './image-cache.js';
+import { MAX_IMAGE_PIXELS, checkResize, decoder, openImage } from './image-file.js';
 import { resizePilBilinear, torchvisionCropOffset, torchvisionResizedSize } from './pil-resize.js';
 import type { Preprocess } from './presets.js';
 import { resizeAxis, resizeBilinear } from './resize.js';
@@ -32,9 +33,12 @@ export function imageLabel(input: ImageInput): string {
   return input instanceof Uint8Array ? 'image buffer' : 'decoded image';
 }
 
-function sharpOf(input: ImageInput): Sharp {
-  if (typeof input === 'string') return sharp(input, { failOn: 'warning' });
-  if (input instanceof Uint8Array) return sharp(input, { failOn: 'warning' });
+/** A sharp pipeline over the image; a file goes through the regular-file reader and both files and
+ *  buffers carry the pixel bound (image-file.ts). */
+async function sharpOf(input: ImageInput): Promise<Sharp> {
+  if (typeof input === 'string') return decoder(await openImage(input), { failOn: 'warning' });
+  if (input instanceof Uint8Array)
+    return sharp(input, { failOn: 'warning', limitInputPixels: MAX_IMAGE_PIXELS });
   const { data, width, height, channels } = input;
   if (
     ![width, height].every((d) => Number.isInteger(d) && d > 0) ||
@@ -48,6 +52,7 @@ function sharpOf(input: ImageInput): Sharp {
 }
 
 function cannotRead(label: string, e: unknown): never {
+  if (e instanceof UsageError) throw e; // already names the file
   const err = e as NodeJS.ErrnoException;
   return usage(
     `${label}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : String(err.message).split('\n')[0]})`,
@@ -56,7 +61,9 @@ function cannotRead(label: string, e: unknown): never {
 
 /** Decodes to RGB pixels at the file's own size (no EXIF rotation: PIL applies none either). */
 async function decodeRgb(input: ImageInput): Promise<{ data: Uint8Array; w: number; h: number }> {
-  const { data, info } = await sharpOf(input)
+  const { data, info } = await (
+    await sharpOf(input)
+  )
     .removeAlpha()
     .toColourspace('srgb')
     .raw()
@@ -76,6 +83,10 @@ async function resized(
   pre: Preprocess,
 ): Promise<{ data: Uint8Array; w: number; h: number; square: boolean }> {
   const R = pre.resize;
+  if (typeof input === 'string') {
+    const img = await openImage(input);
+    checkResize(img, img.width, img.height, R);
+  }
   if (pre.resample !== 'pil-bilinear') {
     // Decoded pixels go through a lossless PNG so that the cache's own decoder prepares them.
     const src =
@@ -83,7 +94,7 @@ async function resized(
         ? input
         : input instanceof Uint8Array
           ? Buffer.from(input.buffer, input.byteOffset, input.length)
-          : await sharpOf(input).png().toBuffer();
+          : await (await sharpOf(input)).png().toBuffer();
     return { data: await decode256(src, R), w: R, h: R, square: true };
   }
   const img = await decodeRgb(input);
@@ -145,7 +156,9 @@ async function grayInput(input: ImageInput, pre: Preprocess, p: number): Promise
   let w: number;
   let h: number;
   try {
-    const r = await sharpOf(input)
+    const r = await (
+      await sharpOf(input)
+    )
       .flatten({ background: '#ffffff' })
       .grayscale()
       .toColourspace('b-w')

@@ -5,10 +5,10 @@
 // Units: the covariance is taken over pixel values scaled to [0, 1] (as fb.resnet.torch and most
 // reimplementations do); on 0..255 values λ1 would be ~10⁴ and the noise would swamp the image.
 // The shift is computed in [0, 1] units and applied ×255 to the cached uint8 pixels.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/atomic.js';
 import { usage } from '../util/errors.js';
+import { readInputText } from '../util/input-file.js';
 
 export const pcaStatsSchema = z.object({
   /** λ1 ≥ λ2 ≥ λ3, of pixel values in [0, 1]. */
@@ -177,14 +177,7 @@ export function pcaLighting(pca: PcaStats, alpha: readonly number[]): [number, n
 }
 
 export function readPca(path: string): PcaStats {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return usage(
-      `${path}: cannot read PCA statistics (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
+  const text = readInputText(path, 2 ** 20);
   let json: unknown;
   try {
     json = JSON.parse(text);

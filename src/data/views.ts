@@ -5,7 +5,7 @@
 // Legend: R = 256 (the prepared image's side), S = network input side; images HWC uint8 RGB
 // [R, R, 3]; views CHW float32 [3, S, S].
 import type { Preprocess } from './presets.js';
-import { usage } from '../util/errors.js';
+import { UsageError, usage } from '../util/errors.js';
 import { centerCrop, cropInto, type CropParams, type Normalize } from './augment.js';
 import { decode256, SIDE } from './image-cache.js';
 
@@ -106,6 +106,7 @@ export async function loadImage256(path: string, side = SIDE): Promise<Uint8Arra
   try {
     return await decode256(path, side);
   } catch (e) {
+    if (e instanceof UsageError) throw e; // already names the file
     const err = e as NodeJS.ErrnoException;
     return usage(
       `${path}: cannot read image (${err.code === 'ENOENT' ? 'no such file' : err.message.split('\n')[0]})`,

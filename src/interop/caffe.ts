@@ -4,11 +4,13 @@
 // in PyTorch's layouts already (conv [out, in/groups, kh, kw], inner product [out, in]), under
 // the names conv1 … fc8. Caffe's conventions go into the metadata: BGR pixels in [0, 255] minus
 // the mean, 227 crops, LRN k = 1.
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import type { Arch } from '../models/config.js';
+import { layerSpecs } from '../models/alexnet.js';
+import { defaultConfig, type Arch } from '../models/config.js';
+import type { LayerSpec } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
+import { readInputFile, readInputText } from '../util/input-file.js';
 import { importedMeta } from './conventions.js';
 import type { Imported } from './torchvision.js';
 
@@ -30,7 +32,9 @@ const descriptor = {
             name: { type: 'string', id: 1 },
             type: { type: 'string', id: 2 },
             blobs: { rule: 'repeated', type: 'BlobProto', id: 7 },
+            convolutionParam: { type: 'ConvolutionParameter', id: 106 },
             lrnParam: { type: 'LRNParameter', id: 118 },
+            poolingParam: { type: 'PoolingParameter', id: 121 },
           },
         },
         V1LayerParameter: {
@@ -38,7 +42,39 @@ const descriptor = {
             name: { type: 'string', id: 4 },
             type: { type: 'int32', id: 5 }, // V1 LayerType enum: CONVOLUTION 4, INNER_PRODUCT 14, LRN 15, POOLING 17
             blobs: { rule: 'repeated', type: 'BlobProto', id: 6 },
+            convolutionParam: { type: 'ConvolutionParameter', id: 10 },
             lrnParam: { type: 'LRNParameter', id: 18 },
+            poolingParam: { type: 'PoolingParameter', id: 19 },
+          },
+        },
+        ConvolutionParameter: {
+          fields: {
+            pad: { rule: 'repeated', type: 'uint32', id: 3 },
+            kernelSize: { rule: 'repeated', type: 'uint32', id: 4 },
+            group: { type: 'uint32', id: 5 },
+            stride: { rule: 'repeated', type: 'uint32', id: 6 },
+            padH: { type: 'uint32', id: 9 },
+            padW: { type: 'uint32', id: 10 },
+            kernelH: { type: 'uint32', id: 11 },
+            kernelW: { type: 'uint32', id: 12 },
+            strideH: { type: 'uint32', id: 13 },
+            strideW: { type: 'uint32', id: 14 },
+            dilation: { rule: 'repeated', type: 'uint32', id: 18 },
+          },
+        },
+        PoolingParameter: {
+          fields: {
+            pool: { type: 'int32', id: 1 }, // MAX 0, AVE 1, STOCHASTIC 2
+            kernelSize: { type: 'uint32', id: 2 },
+            stride: { type: 'uint32', id: 3 },
+            pad: { type: 'uint32', id: 4 },
+            kernelH: { type: 'uint32', id: 5 },
+            kernelW: { type: 'uint32', id: 6 },
+            strideH: { type: 'uint32', id: 7 },
+            strideW: { type: 'uint32', id: 8 },
+            padH: { type: 'uint32', id: 9 },
+            padW: { type: 'uint32', id: 10 },
+            globalPooling: { type: 'bool', id: 12 },
           },
         },
         LRNParameter: {
@@ -77,6 +113,9 @@ const V1_TYPE_NAMES: Record<number, string> = {
   6: 'Dropout',
   20: 'Softmax',
   5: 'Data',
+  1: 'Accuracy',
+  21: 'SoftmaxWithLoss',
+  22: 'Split',
 };
 
 interface CaffeBlob {
@@ -87,11 +126,29 @@ interface CaffeBlob {
   data?: number[];
   shape?: { dim?: number[] };
 }
+/** A convolution's or pooling's window as its parameter message gives it (either form). */
+interface WindowParam {
+  pad?: number | number[];
+  kernelSize?: number | number[];
+  stride?: number | number[];
+  padH?: number;
+  padW?: number;
+  kernelH?: number;
+  kernelW?: number;
+  strideH?: number;
+  strideW?: number;
+  group?: number;
+  dilation?: number[];
+  pool?: number;
+  globalPooling?: boolean;
+}
 interface CaffeLayer {
   name?: string;
   type?: string | number;
   blobs?: CaffeBlob[];
   lrnParam?: { localSize?: number; alpha?: number; beta?: number; k?: number };
+  convolutionParam?: WindowParam;
+  poolingParam?: WindowParam;
 }
 
 export interface CaffeLayerInfo {
@@ -99,6 +156,40 @@ export interface CaffeLayerInfo {
   type: string;
   blobs: Tensor[];
   lrn?: { size?: number; alpha?: number; beta?: number; k?: number };
+  /** Convolution or pooling window, when the file carries the layer's parameters. */
+  window?: Window;
+}
+
+export interface Window {
+  k: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  group: number;
+  dilation: number[];
+  /** Pooling: MAX 0, AVE 1; global pooling as −1. */
+  pool?: number;
+}
+
+function windowOf(p: WindowParam | undefined, pooling: boolean): Window | undefined {
+  if (!p) return undefined;
+  const first = (v: number | number[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const pair = (
+    h: number | undefined,
+    w: number | undefined,
+    both: number | number[] | undefined,
+    dflt: number,
+  ): [number, number] => {
+    const b = first(both);
+    return [h ?? b ?? dflt, w ?? b ?? dflt];
+  };
+  return {
+    k: pair(p.kernelH, p.kernelW, p.kernelSize, 0),
+    stride: pair(p.strideH, p.strideW, p.stride, 1),
+    pad: pair(p.padH, p.padW, p.pad, 0),
+    group: p.group ?? 1,
+    dilation: p.dilation ?? [],
+    pool: pooling ? (p.globalPooling ? -1 : (p.pool ?? 0)) : undefined,
+  };
 }
 
 /** Decodes a .caffemodel into its layers in file order, with their blobs as tensors. */
@@ -127,6 +218,7 @@ export function parseCaffeModel(buf: Uint8Array, source: string): CaffeLayerInfo
       type,
       blobs,
       lrn: p ? { size: p.localSize, alpha: p.alpha, beta: p.beta, k: p.k } : undefined,
+      window: windowOf(l.convolutionParam, false) ?? windowOf(l.poolingParam, true),
     };
   });
 }
@@ -180,6 +272,71 @@ function squeezeLeading(shape: readonly number[], rank: number): number[] {
   return s;
 }
 
+const HEAD_TYPES = new Set([
+  'Data',
+  'Input',
+  'ImageData',
+  'DummyData',
+  'MemoryData',
+  'HDF5Data',
+  'WindowData',
+]);
+const TAIL_TYPES = new Set(['Softmax', 'SoftmaxWithLoss', 'Accuracy', 'Silence']);
+const CAFFE_TYPE: Partial<Record<LayerSpec['kind'], string>> = {
+  conv: 'Convolution',
+  relu: 'ReLU',
+  lrn: 'LRN',
+  maxpool: 'Pooling',
+  linear: 'InnerProduct',
+};
+
+/**
+ * Checks the model's layers, in file order, against a variant's layer list: data layers first,
+ * then exactly the variant's layers (Dropout and Split, the identity at test time, anywhere),
+ * then only losses, softmax and accuracy. Windows are checked where the file carries them.
+ * Returns null, or the index of the first layer that differs and what was expected there.
+ */
+export function checkCaffeLayers(
+  layers: CaffeLayerInfo[],
+  arch: Arch,
+): { at: number; expected: string } | null {
+  let i = 0;
+  const skip = (types: Set<string>) => {
+    while (i < layers.length && types.has(layers[i].type)) i++;
+  };
+  const identity = new Set(['Dropout', 'Split']);
+  skip(HEAD_TYPES);
+  for (const spec of layerSpecs(defaultConfig(arch))) {
+    const type = CAFFE_TYPE[spec.kind];
+    if (!type) continue;
+    skip(identity);
+    const l = layers[i];
+    if (l?.type !== type) return { at: i, expected: `${spec.name} (${type})` };
+    const w = l.window;
+    if (w && (spec.kind === 'conv' || spec.kind === 'maxpool')) {
+      const pad = spec.kind === 'conv' ? spec.pad : 0;
+      const groups = spec.kind === 'conv' ? spec.groups : 1;
+      const same = (v: number[], x: number) => v.every((d) => d === x);
+      if (
+        !same(w.k, spec.k) ||
+        !same(w.stride, spec.stride) ||
+        !same(w.pad, pad) ||
+        w.group !== groups ||
+        !same(w.dilation, 1) ||
+        (spec.kind === 'maxpool' && w.pool !== 0)
+      )
+        return {
+          at: i,
+          expected: `${spec.name}: ${type} ${spec.k}×${spec.k} stride ${spec.stride} pad ${pad}${groups > 1 ? ` group ${groups}` : ''}${spec.kind === 'maxpool' ? ' MAX' : ''}`,
+        };
+    }
+    i++;
+  }
+  skip(identity);
+  skip(TAIL_TYPES);
+  return i < layers.length ? { at: i, expected: 'the end of the network' } : null;
+}
+
 /** alexnet2012 has norm1 before pool1 (LRN after ReLU); caffenet swaps them. */
 export function caffeLayerOrder(layers: CaffeLayerInfo[]): Arch | undefined {
   const lrn = layers.findIndex((l) => l.type === 'LRN');
@@ -200,25 +357,23 @@ export function prototxtLayerTypes(text: string): string[] {
 }
 
 export function importCaffe(path: string, opts: { arch?: Arch; prototxt?: string }): Imported {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    return usage(
-      `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+  const buf = readInputFile(path);
+  const layers = parseCaffeModel(buf, path);
+  // The layer list decides the variant (LRN before or after pooling) and must fit it whole.
+  const fits = (['alexnet2012', 'caffenet'] as const).map((a) => ({
+    a,
+    r: checkCaffeLayers(layers, a),
+  }));
+  let detected: Arch | undefined = fits.find((f) => f.r === null)?.a;
+  if (!detected) {
+    const best = fits.reduce((x, y) => (y.r!.at > x.r!.at ? y : x));
+    const l = layers[best.r!.at];
+    usage(
+      `${path}: not an AlexNet: ${l ? `layer ${l.name} (${l.type})` : 'the layers end early and'} does not fit ${best.a} (expected ${best.r!.expected})`,
     );
   }
-  const layers = parseCaffeModel(buf, path);
-  let detected = caffeLayerOrder(layers);
   if (opts.prototxt) {
-    let text: string;
-    try {
-      text = readFileSync(opts.prototxt, 'utf8');
-    } catch (e) {
-      return usage(
-        `${opts.prototxt}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-      );
-    }
+    const text = readInputText(opts.prototxt, 2 ** 24);
     const fromProto = caffeLayerOrder(
       prototxtLayerTypes(text).map((type) => ({ name: '', type, blobs: [] })),
     );
@@ -235,17 +390,20 @@ export function importCaffe(path: string, opts: { arch?: Arch; prototxt?: string
   }
   const arch = opts.arch ?? detected ?? 'alexnet2012';
   const tensors = mapCaffeLayers(layers, path);
-  const lrn = layers.find((l) => l.type === 'LRN')?.lrn;
-  const lrnK = lrn?.k ?? 1; // Caffe's LRNParameter default k is 1
-  if (
-    lrn &&
-    ((lrn.size ?? 5) !== 5 ||
-      Math.abs((lrn.alpha ?? 1) - 1e-4) > 1e-9 ||
-      Math.abs((lrn.beta ?? 0.75) - 0.75) > 1e-9)
-  ) {
-    usage(
-      `${path}: LRN with size ${lrn.size}, alpha ${lrn.alpha}, beta ${lrn.beta} is not AlexNet's (5, 1e-4, 0.75)`,
-    );
+  const lrns = layers.filter((l) => l.type === 'LRN');
+  const lrnK = lrns[0]?.lrn?.k ?? 1; // Caffe's LRNParameter default k is 1
+  for (const { name, lrn } of lrns) {
+    if (
+      lrn &&
+      ((lrn.size ?? 5) !== 5 ||
+        Math.abs((lrn.alpha ?? 1) - 1e-4) > 1e-9 ||
+        Math.abs((lrn.beta ?? 0.75) - 0.75) > 1e-9 ||
+        (lrn.k ?? 1) !== lrnK)
+    ) {
+      usage(
+        `${path}: layer ${name}: LRN with size ${lrn.size}, alpha ${lrn.alpha}, beta ${lrn.beta}, k ${lrn.k} is not AlexNet's (5, 1e-4, 0.75, the same k in every LRN)`,
+      );
+    }
   }
   const conv1 = tensors.get('conv1.weight')!;
   const meta = importedMeta(

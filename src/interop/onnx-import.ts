@@ -1,15 +1,17 @@
 // ONNX → this project: recognises an AlexNet graph — the ONNX model zoo's `bvlcalexnet`
 // (converted from Caffe: Conv with group, LRN, MaxPool, Reshape, Gemm transB, Dropout, Softmax),
 // torchvision's AlexNet exported by torch.onnx, and this project's own exports — and reads its
-// weights. The graph's weighted and shaping nodes are reduced to a list of layer tokens
-// (shape plumbing such as Shape/Gather/Concat, Flatten, Reshape, Dropout and Identity is skipped)
-// and matched, token by token, against each variant's layer list; the first node that fits no
-// variant is named in the error.
-import { readFileSync } from 'node:fs';
+// weights. The graph's wiring is checked first (onnx-graph.ts: one chain of nodes from input to
+// output, constants for weights, known attributes only); the chain's nodes are reduced to a list
+// of layer tokens (Identity, Dropout and float Casts are the identity at inference) and matched,
+// token by token, against each variant's layer list, spatial sizes included; the first node that
+// fits no variant is named in the error.
 import { layerSpecs } from '../models/alexnet.js';
 import { ARCHS, defaultConfig, type Arch, type ModelConfig } from '../models/config.js';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
+import { dataPath, describeNode } from './onnx-graph.js';
+import { readInputFile } from '../util/input-file.js';
 import { importedMeta } from './conventions.js';
 import {
   DataType,
@@ -39,22 +41,11 @@ export type Token =
   | { op: 'relu' | 'tanh' | 'sigmoid' | 'softmax'; node: OnnxNode }
   | { op: 'lrn'; node: OnnxNode; size: number; alpha: number; beta: number; bias: number }
   | { op: 'maxpool' | 'avgpool'; node: OnnxNode; k: number; stride: number; pad: number }
-  | { op: 'mul'; node: OnnxNode; scale: number };
+  | { op: 'mul'; node: OnnxNode; scale: number }
+  | { op: 'flatten'; node: OnnxNode };
 
-const SKIPPED = new Set([
-  'Constant',
-  'Shape',
-  'Gather',
-  'Unsqueeze',
-  'Squeeze',
-  'Concat',
-  'Cast',
-  'Slice',
-  'Identity',
-  'Dropout',
-  'Flatten',
-  'Reshape',
-]);
+/** Path nodes that are the identity at inference (a Cast on the path casts float to float). */
+const IDENTITY = new Set(['Identity', 'Dropout', 'Cast']);
 
 export function parseOnnx(buf: Uint8Array, source: string): OnnxModel {
   try {
@@ -120,10 +111,14 @@ export function tensorFromOnnx(t: OnnxTensor, source: string): Tensor {
   return new Tensor(dims, out);
 }
 
-const describe = (n: OnnxNode): string => `node "${n.name || n.output?.[0] || '?'}" (${n.opType})`;
+const describe = describeNode;
 
-/** Reduces the graph to tokens, reading weights from initializers and Constant nodes. */
+/** Reduces the graph's data path to tokens, reading weights from initializers and Constant nodes. */
 export function graphTokens(model: OnnxModel, source: string): Token[] {
+  return pathTokens(model, dataPath(model, source).nodes, source);
+}
+
+function pathTokens(model: OnnxModel, nodes: OnnxNode[], source: string): Token[] {
   const graph = model.graph!;
   const consts = new Map<string, OnnxTensor>();
   for (const t of graph.initializer ?? []) if (t.name) consts.set(t.name, t);
@@ -151,22 +146,35 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
   };
   const fit = (n: OnnxNode, why: string): never =>
     usage(`${source}: not an AlexNet: ${describe(n)} ${why}`);
-  const nodes = graph.node ?? [];
+  const noDilation = (n: OnnxNode): void => {
+    const dil = attr(n, 'dilations')?.ints ?? [1, 1];
+    if (dil.length !== 2 || dil.some((d) => d !== 1)) fit(n, `has dilations [${dil.join(', ')}]`);
+  };
   const tokens: Token[] = [];
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i];
     const op = n.opType ?? '';
-    if (n.domain && n.domain !== 'ai.onnx') fit(n, `is from operator domain ${n.domain}`);
-    if (SKIPPED.has(op)) continue;
+    if (IDENTITY.has(op)) continue;
     switch (op) {
+      case 'Flatten':
+        if (int(n, 'axis', 1) !== 1) fit(n, `flattens from axis ${int(n, 'axis', 1)}, not 1`);
+        tokens.push({ op: 'flatten', node: n });
+        break;
+      case 'Reshape': // its target was checked to be [N, features] (onnx-graph.ts)
+        if (int(n, 'allowzero', 0) !== 0) fit(n, 'has allowzero set');
+        tokens.push({ op: 'flatten', node: n });
+        break;
       case 'Conv': {
         const pads = attr(n, 'pads')?.ints ?? [0, 0, 0, 0];
-        if (pads.some((p) => p !== pads[0])) fit(n, `has uneven pads [${pads.join(', ')}]`);
-        const dil = attr(n, 'dilations')?.ints ?? [1, 1];
-        if (dil.some((d) => d !== 1)) fit(n, 'is dilated');
+        if (pads.length !== 4 || pads.some((p) => p !== pads[0]))
+          fit(n, `has uneven pads [${pads.join(', ')}]`);
+        noDilation(n);
         const w = tensor(n, 1, 'weight');
         if (w.shape.length !== 4 || w.shape[2] !== w.shape[3])
           fit(n, `has weight shape [${w.shape.join(', ')}]`);
+        const ks = attr(n, 'kernel_shape')?.ints;
+        if (ks && (ks.length !== 2 || ks[0] !== w.shape[2] || ks[1] !== w.shape[3]))
+          fit(n, `has kernel_shape [${ks.join(', ')}] but a ${w.shape[2]}×${w.shape[3]} weight`);
         const b =
           n.input && n.input.length > 2 && n.input[2]
             ? tensor(n, 2, 'bias')
@@ -198,7 +206,9 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
       }
       case 'MatMul': {
         // MatMul(x, W[in, out]) + Add(bias), as some exporters write a linear layer
-        const w = transpose2d(tensor(n, 1, 'weight'));
+        const wt = tensor(n, 1, 'weight');
+        if (wt.shape.length !== 2) fit(n, `has weight shape [${wt.shape.join(', ')}]`);
+        const w = transpose2d(wt);
         const next = nodes[i + 1];
         let b = new Tensor([w.shape[0]]);
         if (next?.opType === 'Add' && next.input?.[0] === n.output?.[0]) {
@@ -237,7 +247,9 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
         // pad 2) those never reach a window, so they are accepted and dropped.
         const pads = attr(n, 'pads')?.ints ?? [0, 0, 0, 0];
         const half = pads.length / 2;
+        if (op === 'MaxPool') noDilation(n);
         if (
+          pads.length !== 4 ||
           pads.slice(0, half).some((p) => p !== pads[0]) ||
           pads.slice(half).some((p) => p < pads[0] || p > pads[0] + 1)
         ) {
@@ -254,7 +266,7 @@ export function graphTokens(model: OnnxModel, source: string): Token[] {
       }
       case 'Mul': {
         // classic dropout's test-time scale, as this project exports it
-        const s = tensor(n, 1, 'scale');
+        const s = tensor(n, consts.has(n.input?.[0] ?? '') ? 0 : 1, 'scale');
         if (s.size !== 1) fit(n, 'multiplies by a non-scalar');
         tokens.push({ op: 'mul', node: n, scale: s.data[0] });
         break;
@@ -282,32 +294,53 @@ export interface OnnxMatch {
 
 /**
  * Matches tokens against a variant's layer list. Widths are not compared (the shapes are checked
- * when the tensors are loaded), so reduced-width test nets match their variant's structure.
+ * when the tensors are loaded), so reduced-width test nets match their variant's structure. The
+ * map's side is followed from `inputSize` (the graph's declared input, else the variant's) so that
+ * an AveragePool standing for the adaptive 6×6 pooling is checked to compute exactly that.
  * Returns the match, or the index of the first token that does not fit.
  */
 export function matchVariant(
   tokens: Token[],
   arch: Arch,
+  inputSize?: number,
 ): OnnxMatch | { failAt: number; expected: string } {
   const specs = layerSpecs(defaultConfig(arch));
   const tensors = new Map<string, Tensor>();
   const config: Partial<ModelConfig> = {};
   let t = 0;
+  let side = NaN; // the map's side, known from conv1 on
   const fail = (expected: string) => ({ failAt: t, expected });
+  const after = (k: number, stride: number, pad: number) =>
+    (side = Math.floor((side + 2 * pad - k) / stride) + 1);
   for (const spec of specs) {
     const tok = tokens[t];
     switch (spec.kind) {
       case 'flatten':
-        continue;
+        if (tok?.op !== 'flatten')
+          return fail(`${spec.name} (Flatten or Reshape to [N, features])`);
+        break;
       case 'dropout':
         if (tok?.op === 'mul' && Math.abs(tok.scale - (1 - spec.p)) < 1e-6) {
           config.dropoutMode = 'classic';
           t++;
         }
         continue;
-      case 'adaptiveavgpool': // omitted when the map is already 6×6, else a fixed AveragePool
-        if (tok?.op === 'avgpool') t++;
+      case 'adaptiveavgpool': {
+        // omitted when the map is already 6×6, else an AveragePool of whole windows
+        if (tok?.op === 'avgpool') {
+          if (tok.k !== tok.stride || tok.pad !== 0 || tok.k * spec.size !== side)
+            return fail(
+              `${spec.name}: adaptive pooling of a ${side}×${side} map to ${spec.size}×${spec.size}`,
+            );
+          t++;
+        } else if (side !== spec.size) {
+          return fail(
+            `${spec.name}: an AveragePool from ${side}×${side} to ${spec.size}×${spec.size}`,
+          );
+        }
+        side = spec.size;
         continue;
+      }
       case 'conv': {
         if (tok?.op !== 'conv') return fail(`${spec.name} (Conv ${spec.k}×${spec.k})`);
         const padOk =
@@ -319,8 +352,17 @@ export function matchVariant(
             `${spec.name}: Conv ${spec.k}×${spec.k} stride ${spec.stride} pad ${spec.pad} group ${spec.groups}`,
           );
         }
-        if (spec.name === 'conv1' && arch !== 'torchvision' && arch !== 'd2l')
-          config.inputSize = tok.pad === 2 ? 224 : 227;
+        if (spec.name === 'conv1') {
+          if (arch !== 'torchvision' && arch !== 'd2l')
+            config.inputSize = tok.pad === 2 ? 224 : 227;
+          else if (inputSize !== undefined) config.inputSize = inputSize;
+          side = config.inputSize ?? defaultConfig(arch).inputSize;
+          if (inputSize !== undefined && inputSize !== side)
+            return fail(
+              `${spec.name}: an input of ${side}×${side} with pad ${tok.pad}, not ${inputSize}×${inputSize}`,
+            );
+        }
+        after(tok.k, tok.stride, tok.pad);
         tensors.set(`${spec.name}.weight`, tok.w);
         tensors.set(`${spec.name}.bias`, tok.b);
         break;
@@ -332,17 +374,30 @@ export function matchVariant(
         break;
       case 'maxpool':
       case 'avgpool':
-        if (tok?.op !== spec.kind || tok.k !== spec.k || tok.stride !== spec.stride)
+        if (
+          tok?.op !== spec.kind ||
+          tok.k !== spec.k ||
+          tok.stride !== spec.stride ||
+          tok.pad !== (spec.pad ?? 0)
+        )
           return fail(`${spec.name}: ${spec.kind} ${spec.k}×${spec.k} stride ${spec.stride}`);
+        after(tok.k, tok.stride, tok.pad);
         break;
       case 'lrn': {
         if (tok?.op !== 'lrn' || tok.size !== spec.size || Math.abs(tok.beta - spec.beta) > 1e-6)
           return fail(`${spec.name}: LRN size ${spec.size}`);
         // ONNX's alpha is per-size (divided by size inside); α·size means the paper's 'absolute' form.
-        if (Math.abs(tok.alpha - spec.alpha) < 1e-9) config.lrnAlphaScaling = 'per-size';
-        else if (Math.abs(tok.alpha - spec.alpha * spec.size) < 1e-9)
-          config.lrnAlphaScaling = 'absolute';
+        let scaling: ModelConfig['lrnAlphaScaling'];
+        if (Math.abs(tok.alpha - spec.alpha) < 1e-9) scaling = 'per-size';
+        else if (Math.abs(tok.alpha - spec.alpha * spec.size) < 1e-9) scaling = 'absolute';
         else return fail(`${spec.name}: LRN alpha ${spec.alpha}`);
+        // one k and one alpha form for every LRN: the network has one of each
+        if (
+          config.lrnK !== undefined &&
+          (tok.bias !== config.lrnK || scaling !== config.lrnAlphaScaling)
+        )
+          return fail(`${spec.name}: LRN bias ${config.lrnK} and alpha as in the first LRN`);
+        config.lrnAlphaScaling = scaling;
         config.lrnK = tok.bias;
         break;
       }
@@ -360,11 +415,16 @@ export function matchVariant(
 }
 
 /** Tries the variants (or just `arch`); the best failure names the node that does not fit. */
-export function recognise(tokens: Token[], source: string, arch?: Arch): OnnxMatch {
+export function recognise(
+  tokens: Token[],
+  source: string,
+  arch?: Arch,
+  inputSize?: number,
+): OnnxMatch {
   const candidates: Arch[] = arch ? [arch] : [...ARCHS];
   let best: { failAt: number; expected: string; arch: Arch } | null = null;
   for (const a of candidates) {
-    const r = matchVariant(tokens, a);
+    const r = matchVariant(tokens, a, inputSize);
     if ('tensors' in r) return r;
     if (!best || r.failAt > best.failAt) best = { ...r, arch: a };
   }
@@ -376,16 +436,10 @@ export function recognise(tokens: Token[], source: string, arch?: Arch): OnnxMat
 }
 
 export function importOnnx(path: string, opts: { arch?: Arch }): Imported {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    return usage(
-      `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
+  const buf = readInputFile(path);
   const model = parseOnnx(buf, path);
-  const match = recognise(graphTokens(model, path), path, opts.arch);
+  const { nodes, inputSize } = dataPath(model, path);
+  const match = recognise(pathTokens(model, nodes, path), path, opts.arch, inputSize);
   const conv1 = match.tensors.get('conv1.weight')!;
   const over: Partial<ModelConfig> = {
     ...match.config,

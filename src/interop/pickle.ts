@@ -278,6 +278,7 @@ export function unpickle(
       }
       case 0x4c: {
         const s = line().replace(/L$/, '');
+        if (s.length > 1000) bad(`LONG of ${s.length} digits at byte ${at}`); // parsing is quadratic
         try {
           push(BigInt(s));
         } catch {
@@ -398,7 +399,8 @@ export function unpickle(
       } // APPEND
       case 0x65: {
         const items = popMark();
-        asList(top(), 'APPENDS').push(...items);
+        const list = asList(top(), 'APPENDS');
+        for (const v of items) list.push(v); // not push(...items): a long mark overflows the stack
         break;
       } // APPENDS
       case 0x73: {

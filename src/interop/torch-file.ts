@@ -3,10 +3,10 @@
 //   legacy (pre-1.6): five pickles back to back — magic number, protocol version, sys info, the
 //     object, the list of storage keys — then each storage as an int64 element count + raw bytes.
 // The pickles go through the restricted unpickler (pickle.ts): data only, never code.
-import { readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
+import { formatBytes, readInputFile } from '../util/input-file.js';
 import {
   PyTuple,
   isTensor,
@@ -31,8 +31,11 @@ const WIDTH: Record<StorageDtype, number> = {
   uint8: 1,
   bool: 1,
 };
-/** 2^28 floats (1 GiB): far above AlexNet's largest tensor (fc6, 37.7M), below what would exhaust memory. */
-const MAX_ELEMENTS = 2 ** 28;
+/** 2^28 floats (1 GiB) for all tensors of a file together: over four times a 1000-class AlexNet
+ *  (61.1M), far below what would exhaust memory. */
+export const MAX_ELEMENTS = 2 ** 28;
+/** What the members of a zip may inflate to, together: 2^30 bytes (torch stores them unpacked). */
+export const MAX_UNZIPPED = 2 ** 30;
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 export interface TorchFile {
@@ -43,13 +46,7 @@ export interface TorchFile {
 }
 
 export function readTorchFile(path: string): TorchFile {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    usage(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseTorchFile(buf, path);
+  return parseTorchFile(readInputFile(path), path);
 }
 
 export function parseTorchFile(buf: Uint8Array, source: string): TorchFile {
@@ -62,9 +59,28 @@ export function parseTorchFile(buf: Uint8Array, source: string): TorchFile {
 
 function parseZip(buf: Uint8Array, source: string, bad: (why: string) => never): TorchFile {
   let files: Record<string, Uint8Array>;
+  // The sizes the central directory declares are summed before anything inflates (a first pass
+  // that inflates nothing); fflate then inflates each member into a buffer of exactly its
+  // declared size, so a lying size cannot grow either.
+  // A central directory entry takes at least 46 bytes: a count beyond that (a flipped bit in a
+  // zip64 record says 16 million) would walk garbage for minutes.
+  let declared = 0;
+  let entries = 0;
   try {
+    unzipSync(buf, {
+      filter: (f) => {
+        declared += f.originalSize;
+        if (++entries * 46 > buf.length) bad('its directory lists more entries than it can hold');
+        return false;
+      },
+    });
+    if (declared > MAX_UNZIPPED)
+      bad(
+        `its members would inflate to ${formatBytes(declared)}, over the ${formatBytes(MAX_UNZIPPED)} bound (a zip bomb?)`,
+      );
     files = unzipSync(buf);
   } catch (e) {
+    if ((e as Error).name === 'UsageError') throw e;
     return bad(`broken zip archive: ${(e as Error).message}`);
   }
   const pklName = Object.keys(files).find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
@@ -122,23 +138,20 @@ function parseLegacy(buf: Uint8Array, source: string, bad: (why: string) => neve
   return { root, storages };
 }
 
-/** Visits every tensor's storage; `seen` keeps a (hostile) self-referencing pickle from looping. */
-function collectStorages(v: PyValue, f: (s: StorageRef) => void, seen = new Set<object>()): void {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return;
-  seen.add(v);
-  if (isTensor(v)) {
-    f(v.storage);
-    return;
+/** Visits every tensor's storage, iteratively (a hostile pickle may nest lists a million deep);
+ *  `seen` keeps a self-referencing pickle from looping. */
+function collectStorages(root: PyValue, f: (s: StorageRef) => void): void {
+  const seen = new Set<object>();
+  const todo: PyValue[] = [root];
+  while (todo.length > 0) {
+    const v = todo.pop()!;
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (isTensor(v)) f(v.storage);
+    else if (v instanceof Map) for (const x of v.values()) todo.push(x);
+    else if (Array.isArray(v)) for (const x of v) todo.push(x);
+    else if (v instanceof PyTuple) for (const x of v.items) todo.push(x);
   }
-  if (v instanceof Map) {
-    for (const x of v.values()) collectStorages(x, f, seen);
-    return;
-  }
-  if (Array.isArray(v)) {
-    for (const x of v) collectStorages(x, f, seen);
-    return;
-  }
-  if (v instanceof PyTuple) for (const x of v.items) collectStorages(x, f, seen);
 }
 
 /** Materialises a strided view of a storage as a contiguous float32 tensor. */
@@ -153,12 +166,17 @@ export function materialize(
   const width = WIDTH[t.storage.dtype];
   const available = Math.floor(bytes.length / width);
   const count = t.shape.reduce((a, b) => a * b, 1);
-  if (count > MAX_ELEMENTS) bad(`has ${count} elements, more than any AlexNet tensor`);
   if (count > 0) {
     let last = t.offset;
     for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
     if (last >= Math.min(available, t.storage.numel || available))
       bad(`reaches past its storage (${available} elements)`);
+    // A parameter never repeats elements; a stride-0 (expanded) or overlapping view would turn
+    // a few stored bytes into gigabytes, so it is refused before anything is allocated.
+    if (overlaps(t.shape, t.stride))
+      bad(
+        `is a view that repeats elements (size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]), which no state dict holds`,
+      );
   }
   if (t.storage.dtype === 'float32' && isContiguous(t.shape, t.stride)) {
     // The common case: a dense float32 view is a byte copy (into a fresh, aligned buffer).
@@ -184,6 +202,19 @@ export function materialize(
     }
   }
   return new Tensor(t.shape, out);
+}
+
+/** Whether two indices of the view reach the same storage element: sorted by stride, each
+ *  dimension's stride must step over everything the smaller-stride dimensions span. */
+function overlaps(shape: number[], stride: number[]): boolean {
+  const dims = shape.map((n, d) => ({ n, s: stride[d] })).filter((x) => x.n > 1);
+  dims.sort((a, b) => a.s - b.s);
+  let span = 1; // elements covered by the dimensions so far
+  for (const { n, s } of dims) {
+    if (s < span) return true;
+    span = s * (n - 1) + span;
+  }
+  return false;
 }
 
 function isContiguous(shape: number[], stride: number[]): boolean {
@@ -240,9 +271,15 @@ export function stateDictTensors(file: TorchFile, source: string): Map<string, T
   if (!(root instanceof Map))
     usage(`${source}: holds no state dict (save model.state_dict(), not the model)`);
   const out = new Map<string, Tensor>();
+  let total = 0;
   for (const [k, v] of root as Map<PyValue, PyValue>) {
     if (typeof k !== 'string') usage(`${source}: state dict has a non-string key`);
     if (!isTensor(v)) continue; // e.g. an epoch counter beside the weights
+    total += v.shape.reduce((a, b) => a * b, 1);
+    if (total > MAX_ELEMENTS)
+      usage(
+        `${source}: its tensors hold over ${MAX_ELEMENTS.toLocaleString('en-US')} elements together (the bound; a 1000-class AlexNet has 61.1M)`,
+      );
     out.set(k as string, materialize(v, file.storages, k as string, source));
   }
   if (out.size === 0) usage(`${source}: the state dict holds no tensors`);

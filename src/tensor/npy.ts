@@ -1,20 +1,14 @@
 // NumPy .npy I/O (format versions 1–3): float32 arrays of any rank in C order. Other dtypes are
 // converted from float64/float16/int types on read; Fortran order is refused with a clear error.
-import { readFileSync } from 'node:fs';
 import { Tensor, sizeOf } from './tensor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { usage } from '../util/errors.js';
+import { readInputFile } from '../util/input-file.js';
 
 const MAGIC = '\x93NUMPY';
 
 export function readNpy(path: string): Tensor {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    usage(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseNpy(buf, path);
+  return parseNpy(readInputFile(path), path);
 }
 
 export function parseNpy(buf: Buffer, source: string): Tensor {
@@ -31,6 +25,11 @@ export function parseNpy(buf: Buffer, source: string): Tensor {
     headerStart,
     headerStart + headerLen,
   );
+  // The header is a Python dict literal ending in a newline: a header length that ends early
+  // (inside the padding) would otherwise move the data's start without a word.
+  if (!/^\{[^]*\} *\n$/.test(header)) bad('the header is not a dict ending in a newline');
+  if ((header.match(/'(descr|fortran_order|shape)':/g) ?? []).length !== 3)
+    bad('the header must hold descr, fortran_order and shape once each');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -42,7 +41,8 @@ export function parseNpy(buf: Buffer, source: string): Tensor {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) bad(`bad shape (${shapeText})`);
+  if (shape.length > 8 || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+    bad(`bad shape (${shapeText})`);
   const count = sizeOf(shape);
   const dataStart = headerStart + headerLen;
   const readers: Record<string, [number, (v: DataView, i: number, le: boolean) => number]> = {

@@ -2,10 +2,11 @@
 // N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}},
 // then the raw little-endian tensor bytes (offsets relative to the end of the header).
 // Reading converts F32/F64/F16/BF16/I64/I32/U8 to float32 tensors; writing is always F32.
-import { readFileSync } from 'node:fs';
-import { Tensor, sizeOf } from './tensor.js';
+import { z } from 'zod';
+import { Tensor } from './tensor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { usage } from '../util/errors.js';
+import { readInputFile } from '../util/input-file.js';
 import { halfToFloat } from './half.js';
 
 export interface SafetensorsFile {
@@ -16,58 +17,81 @@ export interface SafetensorsFile {
 const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1 };
 
 export function readSafetensors(path: string): SafetensorsFile {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    usage(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseSafetensors(buf, path);
+  return parseSafetensors(readInputFile(path), path);
 }
+
+/** The header's JSON, typed strictly: offsets and sizes are non-negative safe integers (a string
+ *  offset would otherwise be compared and added as text), metadata values are strings. */
+const index = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const entrySchema = z.strictObject({
+  dtype: z.enum(Object.keys(BYTES) as [string, ...string[]]),
+  shape: z.array(index).max(8),
+  data_offsets: z.tuple([index, index]),
+});
+const metadataSchema = z.record(z.string(), z.string());
+
+/** A header may be at most 100 MB; one for AlexNet's 16 tensors is under 2 KB. */
+const MAX_HEADER = 100_000_000;
 
 export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFile {
   const bad = (why: string): never => usage(`${source}: not a valid safetensors file (${why})`);
   if (buf.length < 8) bad('shorter than its 8-byte header length');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > buf.length - 8 || headerLen > 100_000_000)
-    bad(`header length ${headerLen} exceeds the file`);
-  let header: Record<string, unknown>;
+  const headerLen = view.getBigUint64(0, true);
+  if (headerLen > BigInt(Math.min(buf.length - 8, MAX_HEADER)))
+    bad(`header length ${headerLen} exceeds the file or the ${MAX_HEADER}-byte bound`);
+  let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, headerLen).toString('utf8'));
+    // fatal: invalid UTF-8 is refused, not replaced by U+FFFD (which would rename a tensor)
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(
+      buf.subarray(8, 8 + Number(headerLen)),
+    );
+    header = JSON.parse(text);
   } catch {
-    return bad('header is not JSON');
+    return bad('header is not UTF-8 JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     bad('header is not an object');
-  const dataStart = 8 + headerLen;
+  const dataStart = 8 + Number(headerLen);
   const dataLen = buf.length - dataStart;
   const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header)) {
+  const spans: [number, number, string][] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      const m = metadataSchema.safeParse(entry);
+      if (!m.success) bad(`__metadata__ ${firstIssue(m.error)}`);
+      metadata = m.data!;
       continue;
     }
-    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: number[] };
-    const width = e.dtype ? BYTES[e.dtype] : undefined;
-    if (!width) bad(`tensor ${name} has unsupported dtype ${e.dtype}`);
-    if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
-      bad(`tensor ${name} has no shape or data_offsets`);
-    }
-    const [begin, end] = e.data_offsets!;
-    let count = 0;
-    try {
-      count = sizeOf(e.shape!);
-    } catch {
-      bad(`tensor ${name} has a bad shape`);
-    }
-    if (!(begin >= 0 && end <= dataLen && end - begin === count * width!)) {
+    const r = entrySchema.safeParse(entry);
+    if (!r.success) bad(`tensor ${name}: ${firstIssue(r.error)}`);
+    const e = r.data!;
+    const [begin, end] = e.data_offsets;
+    // Elements are bounded by the bytes the file holds, so no shape can allocate past the file.
+    const count = e.shape.reduce((a, d) => a * d, 1);
+    if (!(begin <= end && end <= dataLen && end - begin === count * BYTES[e.dtype])) {
       bad(`tensor ${name} data [${begin}, ${end}) does not fit the file or its shape`);
     }
-    tensors.set(name, new Tensor(e.shape!, decode(buf, dataStart + begin, count, e.dtype!)));
+    tensors.set(name, new Tensor(e.shape, decode(buf, dataStart + begin, count, e.dtype)));
+    spans.push([begin, end, name]);
   }
+  // The format's rule: the tensors tile the data exactly, without holes or overlaps, so an
+  // offset changed to another in-range value cannot go unnoticed.
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let at = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== at)
+      bad(`tensor ${name} starts at ${begin}, not at ${at} where the previous one ends`);
+    at = end;
+  }
+  if (at !== dataLen) bad(`the tensors cover ${at} of the ${dataLen} data bytes`);
   return { tensors, metadata };
+}
+
+function firstIssue(e: z.ZodError): string {
+  const i = e.issues[0];
+  return `${i.path.length ? i.path.join('.') + ': ' : ''}${i.message}`;
 }
 
 function decode(buf: Uint8Array, offset: number, count: number, dtype: string): Float32Array {

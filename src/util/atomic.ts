@@ -2,6 +2,8 @@
 // renamed over it, so an interrupted write never leaves a half-written file under the real name.
 // A write that fails (no such directory, no permission, a directory in the way, disk full) is
 // one line naming the file, and leaves neither the temporary file nor a changed target behind.
+// A process killed mid-write leaves its `.NAME.<pid>.tmp` behind; the next write of NAME removes
+// those of processes that no longer exist.
 import {
   accessSync,
   closeSync,
@@ -10,6 +12,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   renameSync,
   rmdirSync,
   statSync,
@@ -56,6 +59,7 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | Uint8Array[])
     /* absent: the usual case */
   }
   if (isDir) usage(`${path}: cannot write (it is a directory; give a file name)`);
+  removeStaleTemps(path);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fd: number;
   try {
@@ -122,5 +126,35 @@ export function makeDirs(dir: string): void {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     usage(`${dir}: cannot create the directory (${reason(e)})`);
+  }
+}
+
+/** Removes `.NAME.<pid>.tmp` files beside `path` whose writer process is gone. */
+export function removeStaleTemps(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return; // the write itself will report a missing directory
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length, -'.tmp'.length));
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      /* another process removed it first */
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }

@@ -122,7 +122,7 @@ export function elementwise(
   count: number,
   scalars: { a?: number; b?: number; c?: number } = {},
 ): void {
-  const alias = operands.map((t, j) => operands.findIndex((u) => u.buffer === t.buffer));
+  const alias = operands.map((t) => operands.findIndex((u) => u.buffer === t.buffer));
   const pipeline = dev.pipeline(`elementwise:${op}:${alias.join('')}`, () => shader(op, alias));
   const names = OPS[op].operands;
   const step = Math.floor(dev.windowElements / 4) * 4; // mask words stay whole

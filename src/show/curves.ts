@@ -1,10 +1,11 @@
 // Several training runs overlaid (`alexnet show curves RUN…`): training loss and validation top-1
 // against epoch, one colour per run, drawn with the trainer's own plot panels.
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { epochRecordSchema, type EpochRecord } from '../train/metrics.js';
 import { H, panel, W, type Series } from '../train/plot.js';
-import { usage } from '../util/errors.js';
+import { UsageError, usage } from '../util/errors.js';
+import { readInputText } from '../util/input-file.js';
 import { escapeXml, svgDocument } from './figure.js';
 
 export const PALETTE = [
@@ -30,8 +31,10 @@ export function readRun(path: string): Run {
   const file = path.endsWith('.jsonl') ? path : join(path, 'metrics.jsonl');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputText(file);
   } catch (e) {
+    if (!existsSync(file)) return usage(`${path}: no training metrics (${file}: ENOENT)`);
+    if (e instanceof UsageError) throw e; // a special or oversized file, named by the reader
     return usage(`${path}: no training metrics (${file}: ${(e as NodeJS.ErrnoException).code})`);
   }
   const history = text

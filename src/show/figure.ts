@@ -4,7 +4,8 @@
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
-import { usage } from '../util/errors.js';
+import { UsageError, usage } from '../util/errors.js';
+import { decoder, openImage } from '../data/image-file.js';
 
 export type FigureFormat = 'png' | 'svg';
 
@@ -68,13 +69,14 @@ export function embedPng(png: Buffer, x: number, y: number, w: number, h: number
 /** An image file fitted into size × size (aspect kept, white margins) as a PNG. */
 export async function thumbnail(path: string, size: number): Promise<Buffer> {
   try {
-    return await sharp(path)
+    return await decoder(await openImage(path))
       .rotate()
       .resize(size, size, { fit: 'contain', background: '#ffffff' })
       .flatten({ background: '#ffffff' })
       .png()
       .toBuffer();
   } catch (e) {
+    if (e instanceof UsageError) throw e; // already names the file
     return usage(`${path}: cannot read image (${String((e as Error).message).split('\n')[0]})`);
   }
 }

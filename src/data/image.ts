@@ -12,7 +12,7 @@ import sharp, { type Sharp } from 'sharp';
 import { UsageError, usage } from '../util/errors.js';
 import { centerCrop } from './augment.js';
 import { decode256 } from './image-cache.js';
-import { MAX_IMAGE_PIXELS, checkResize, decoder, openImage } from './image-file.js';
+import { checkResize, decoder, imageFromBytes, openImage } from './image-file.js';
 import { resizePilBilinear, torchvisionCropOffset, torchvisionResizedSize } from './pil-resize.js';
 import type { Preprocess } from './presets.js';
 import { resizeAxis, resizeBilinear } from './resize.js';
@@ -33,12 +33,21 @@ export function imageLabel(input: ImageInput): string {
   return input instanceof Uint8Array ? 'image buffer' : 'decoded image';
 }
 
-/** A sharp pipeline over the image; a file goes through the regular-file reader and both files and
- *  buffers carry the pixel bound (image-file.ts). */
-async function sharpOf(input: ImageInput): Promise<Sharp> {
-  if (typeof input === 'string') return decoder(await openImage(input), { failOn: 'warning' });
-  if (input instanceof Uint8Array)
-    return sharp(input, { failOn: 'warning', limitInputPixels: MAX_IMAGE_PIXELS });
+/** A sharp pipeline over the image. A file goes through the regular-file reader, and files and
+ *  buffers alike carry the pixel bound, and the resize bound when `resizeTo` (the shorter side it
+ *  will be resized to) is given (image-file.ts). */
+async function sharpOf(input: ImageInput, resizeTo?: number): Promise<Sharp> {
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const img =
+      typeof input === 'string'
+        ? await openImage(input)
+        : await imageFromBytes(
+            Buffer.from(input.buffer, input.byteOffset, input.length),
+            'image buffer',
+          );
+    if (resizeTo !== undefined) checkResize(img, img.width, img.height, resizeTo);
+    return decoder(img, { failOn: 'warning' });
+  }
   const { data, width, height, channels } = input;
   if (
     ![width, height].every((d) => Number.isInteger(d) && d > 0) ||
@@ -60,9 +69,12 @@ function cannotRead(label: string, e: unknown): never {
 }
 
 /** Decodes to RGB pixels at the file's own size (no EXIF rotation: PIL applies none either). */
-async function decodeRgb(input: ImageInput): Promise<{ data: Uint8Array; w: number; h: number }> {
+async function decodeRgb(
+  input: ImageInput,
+  resizeTo: number,
+): Promise<{ data: Uint8Array; w: number; h: number }> {
   const { data, info } = await (
-    await sharpOf(input)
+    await sharpOf(input, resizeTo)
   )
     .removeAlpha()
     .toColourspace('srgb')
@@ -83,10 +95,6 @@ async function resized(
   pre: Preprocess,
 ): Promise<{ data: Uint8Array; w: number; h: number; square: boolean }> {
   const R = pre.resize;
-  if (typeof input === 'string') {
-    const img = await openImage(input);
-    checkResize(img, img.width, img.height, R);
-  }
   if (pre.resample !== 'pil-bilinear') {
     // Decoded pixels go through a lossless PNG so that the cache's own decoder prepares them.
     const src =
@@ -97,7 +105,7 @@ async function resized(
           : await (await sharpOf(input)).png().toBuffer();
     return { data: await decode256(src, R), w: R, h: R, square: true };
   }
-  const img = await decodeRgb(input);
+  const img = await decodeRgb(input, R);
   const [w, h] = torchvisionResizedSize(img.w, img.h, R);
   const data =
     w === img.w && h === img.h ? img.data : resizePilBilinear(img.data, img.w, img.h, 3, w, h);

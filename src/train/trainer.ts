@@ -337,6 +337,16 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           const logits = net.forward(x, true);
           net.batchWindow = null;
           lossFn.run(logits, labels.subarray(0, m), config.labelSmoothing, true);
+          await par.backward(net, lossFn.dlogits!, globalM);
+        } else {
+          await par.backward(net, null, globalM); // a last batch smaller than the ranks
+        }
+        // A rank without samples drew no dropout masks: it takes the writer's generator.
+        if (globalM < par.size) await par.alignDropout(net);
+        sgd.step(lr);
+        // Read only once the whole step is queued (a GPU runs it as one submission). A diverged
+        // loss throws before anything is saved, so the files stay those of the last good epoch.
+        if (m > 0) {
           const read = await lossFn.read();
           loss = read.loss;
           if (!Number.isFinite(loss) || loss > EXPLODED_LOSS) {
@@ -345,13 +355,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
           }
           for (let i = 0; i < m; i++)
             if (argmaxRow(read.probs, i, classes) === labels[i]) correct++;
-          await par.backward(net, lossFn.dlogits!, globalM);
-        } else {
-          await par.backward(net, null, globalM); // a last batch smaller than the ranks
         }
-        // A rank without samples drew no dropout masks: it takes the writer's generator.
-        if (globalM < par.size) await par.alignDropout(net);
-        sgd.step(lr);
 
         // Σ over ranks: loss·images, correct, images, and the writer's clock.
         const [lossSum, correctSum, seen, clock] = await par.sum([

@@ -3,6 +3,7 @@
 // broken fast path pass the suite.
 
 import type { Backend } from '../../src/backend/backend.js';
+import type { Isa } from '../../src/backend/native/binding.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 
 export async function backendsUnderTest(): Promise<Backend[]> {
@@ -22,4 +23,45 @@ export async function backendsUnderTest(): Promise<Backend[]> {
     if (e.code !== 'ERR_MODULE_NOT_FOUND') console.warn(`native backend not tested: ${e.message}`);
   }
   return backends;
+}
+
+/** One way a backend computes: the ref backend, the native backend on one instruction-set path
+ *  (`select` switches the addon to it), or the webgpu backend. */
+export interface BackendPath {
+  label: string;
+  backend: Backend;
+  select(): void;
+}
+
+/** Every path a whole-network test should run through: ref; native on each ISA this CPU has
+ *  (avx512, avx2, scalar — the addon's setIsa); webgpu where an adapter opens (required on CI,
+ *  as test/backend/webgpu does). `close()` restores the ISA and releases the GPU device. */
+export async function everyBackendPath(): Promise<{ paths: BackendPath[]; close(): void }> {
+  const paths: BackendPath[] = [{ label: 'ref', backend: refBackend, select: () => {} }];
+  const { nativeBackend, nativeBinding } = await import('../../src/backend/native/index.js');
+  const saved = nativeBinding?.isa();
+  for (const b of await backendsUnderTest()) {
+    if (b !== nativeBackend || !nativeBinding) continue;
+    const order: Isa[] = ['avx512', 'avx2', 'scalar'];
+    const best = nativeBinding.bestIsa();
+    for (const isa of order.includes(best) ? order.slice(order.indexOf(best)) : [best])
+      paths.push({ label: `native[${isa}]`, backend: b, select: () => nativeBinding.setIsa(isa) });
+  }
+  let destroy = (): void => {};
+  try {
+    const { openNodeDevice } = await import('../../src/backend/webgpu/node-gpu.js');
+    const { webgpuBackend } = await import('../../src/backend/webgpu/index.js');
+    const dev = await openNodeDevice();
+    destroy = () => dev.destroy();
+    paths.push({ label: 'webgpu', backend: webgpuBackend(dev), select: () => {} });
+  } catch (e) {
+    if (process.env.CI === 'true') throw e;
+  }
+  return {
+    paths,
+    close: () => {
+      if (saved) nativeBinding!.setIsa(saved);
+      destroy();
+    },
+  };
 }

@@ -280,6 +280,21 @@ const RUNNERS: Record<string, (b: Backend, t: Tensors, m: Meta) => Produced> = {
   sgd: runSgd,
 };
 
+/** The fixture tensors each kind's runner takes as inputs; every other tensor of a fixture is an
+ *  expected output, and the runner must produce each of them (a runner that forgets one fails). */
+const INPUTS: Record<string, RegExp> = {
+  conv2d: /^(x|w|b|dy)$/,
+  linear: /^(x|w|b|dy)$/,
+  max_pool: /^(x|dy)$/,
+  avg_pool: /^(x|dy)$/,
+  adaptive_avg_pool: /^(x|dy)$/,
+  lrn: /^(x|dy)$/,
+  activation: /^(x|dy)$/,
+  dropout: /^(x|mask)$/,
+  cross_entropy: /^(logits|labels)$/,
+  sgd: /^(w0|g\d+)$/,
+};
+
 // ---- comparison --------------------------------------------------------------------------
 
 function compare(label: string, got: ArrayLike<number>, want: Tensor, tol: Tolerance): string {
@@ -329,7 +344,12 @@ for (const file of fixtures) {
       assert.ok(run, `${file}: unknown kind '${metadata.kind}'`);
       const tol = TOLERANCE[backend.name] ?? DEFAULT_TOLERANCE;
       const produced = run(backend, tensors, metadata);
-      assert.ok(produced.length > 0);
+      const outputs = [...tensors.keys()].filter((k) => !INPUTS[metadata.kind].test(k)).sort();
+      assert.deepEqual(
+        produced.map(([k]) => k).sort(),
+        outputs,
+        `${file}: the runner must compare exactly the fixture's outputs`,
+      );
       for (const [tensorName, got] of produced) {
         t.diagnostic(
           compare(`${name}/${tensorName} on ${backend.name}`, got, get(tensors, tensorName), tol),

@@ -229,6 +229,7 @@ void backwardFewImages(const float* x, const float* w, const float* dy, float* d
 
 }  // namespace
 
+#if defined(__x86_64__) || defined(_M_X64)
 // Few images on AVX-512: per image, one dispatch in which the threads split the work of the
 // groups' GEMMs (implicit im2col, bias and ReLU fused into the stores, no column buffer, no
 // separate dispatch to pack the weights):
@@ -296,19 +297,26 @@ static void forwardSplitColumns(const float* x, const float* w, const float* b, 
     });
   }
 }
+#endif  // x86-64
 
 void conv2dForward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g,
                    bool relu) {
   const int threads = getThreads();
   if (!batchParallel(g, threads)) {
+#if defined(__x86_64__) || defined(_M_X64)
     if (gemmPanelWidth() == 32) return forwardSplitColumns(x, w, b, y, g, relu, threads);
+#endif
     return forwardFewImages(x, w, b, y, g, relu);
   }
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
+#if defined(__x86_64__) || defined(_M_X64)
   const bool implicit = gemmPanelWidth() == 32;  // AVX-512: B panels packed from the image
+#else
+  const bool implicit = false;  // the implicit panels are x86-64 only (im2col_pack.h)
+#endif
   std::unique_ptr<OffsetTable> table(!implicit && g.wo < SMALL_MAP_WO ? new OffsetTable(g)
                                                                       : nullptr);
   // The weights are packed for the GEMM once, not once per chunk.
@@ -320,24 +328,32 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = implicit ? nullptr : tCol.get(static_cast<size_t>(kc) * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
+#if defined(__x86_64__) || defined(_M_X64)
     // Stride > 1: the panels come from a phase-split copy of the chunk (im2col_pack.h).
     const bool strided = implicit && g.stride > 1;
     float* dec = strided ? tDec.get(StridedPanels::bufferSize(g, m)) : nullptr;
+#endif
     for (long gi = 0; gi < G; gi++) {
       const float* wg = packedW + gi * wPack;
       const float* bg = b ? b + gi * cog : nullptr;
       // col[Kc, ld] · packed W: packed from the image directly (bias and ReLU applied as the
       // GEMM stores its tiles), or through an im2col buffer (then in a pass of their own).
       auto product = [&](float* c) {
+#if defined(__x86_64__) || defined(_M_X64)
         if (strided) {
           StridedPanels::fill(x, g, n0, m, gi * cig, dec, 0, StridedPanels::bufferRows(g, m));
           sgemmSerialPackedASrcB(wg, cog, ld, kc, StridedPanels(dec, g, m), 0.f, c, ld, bg, relu);
-        } else if (implicit) {
+          return;
+        }
+        if (implicit) {
           sgemmSerialPackedASrcB(wg, cog, ld, kc, Im2colPanels(x, g, n0, m, gi * cig, false), 0.f,
                                  c, ld, bg, relu);
-        } else {
-          sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
+          return;
         }
+#else
+        (void)bg;  // bias and ReLU are fused only into the implicit panels' GEMM
+#endif
+        sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
       };
       if (!implicit) im2colChunk(x, g, n0, m, gi * cig, col, table.get());
       const bool fused = implicit;
@@ -390,7 +406,11 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
   float* partial = dw ? gDwPartial.get(static_cast<size_t>(tasks) * wl) : nullptr;
   // AVX-512 at stride 1: dW's colᵀ packed from the image (at stride 4 its rows are not runs of
   // the image and the gathers measured no faster than im2col + transposing pack).
+#if defined(__x86_64__) || defined(_M_X64)
   const bool implicit = g.stride == 1 && gemmPanelWidth() == 32;
+#else
+  const bool implicit = false;  // the implicit panels are x86-64 only (im2col_pack.h)
+#endif
   std::unique_ptr<OffsetTable> table(g.wo < SMALL_MAP_WO ? new OffsetTable(g) : nullptr);
   // dX uses W_gᵀ [Kc, cog] as its A operand: packed once, not once per chunk.
   const size_t wPack = packedASize(kc, cog);
@@ -413,8 +433,10 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
         dyg = dyc;
       }
       if (dw && implicit) {
+#if defined(__x86_64__) || defined(_M_X64)
         sgemmSerialSrcB(false, cog, kc, ld, dyg, ld, Im2colPanels(x, g, n0, m, gi * cig, true), 0.f,
                         partial + t * wl + gi * cog * kc, kc);
+#endif
       } else if (dw) {
         im2colChunk(x, g, n0, m, gi * cig, col, table.get());
         sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, 0.f,

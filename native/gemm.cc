@@ -153,17 +153,21 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
       for (long s = 0; s < slices; s++) {
         const long pc = s * KC, kc = std::min(KC, K - pc);
         packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
+#if defined(__x86_64__) || defined(_M_X64)
         // what to prefetch meanwhile: this panel's next slice, or the next panel's first
         const float* next = s + 1 < slices    ? A + i * lda + pc + KC
                             : q + 1 < mPanels ? A + (i + mr) * lda
                                               : nullptr;
+#endif
         for (long p = 0; p < nPanels; p++) {
           const float* bp = bufB + s * sliceStride + p * nr * kc;
           const long cols = std::min<long>(nr, N - p * nr);
           const bool acc = s > 0 || accumulate;
+#if defined(__x86_64__) || defined(_M_X64)
           if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0)
             kernelAvx512Prefetch(kc, ap, bp, C + i * ldc + p * nr, ldc, acc, next, lda);
           else
+#endif
             tileProduct(ks, kc, ap, bp, C + i * ldc + p * nr, ldc, rows, cols, acc, nullptr, false);
         }
       }

@@ -1,13 +1,16 @@
 // The GEMM micro-kernels (gemm_kernels.h). ReLU in the epilogues keeps NaN (relu.h).
 #include "gemm_kernels.h"
 
-#include <immintrin.h>
-
 #include "relu.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 namespace anative {
 namespace {
 
+#if defined(__x86_64__) || defined(_M_X64)
 // PREFETCH: also prefetch into L2, one line per depth step, the next depth slice of the MR rows
 // of an unpacked A being streamed: pf[r·pfStride + 16·l] for row r = k / 16 < MR and line
 // l = k mod 16 (a 256-deep slice: 16 lines of each row). The tall, skinny products (fc layers at
@@ -140,6 +143,7 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(long kc, const float* a, con
     _mm256_storeu_ps(ci + 8, c1[i]);
   }
 }
+#endif  // x86-64
 
 void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                   const float* bias, bool relu) {
@@ -160,6 +164,7 @@ void kernelScalar(long kc, const float* a, const float* b, float* c, long ldc, b
     }
 }
 
+#if defined(__x86_64__) || defined(_M_X64)
 const KernelFn kEdgeAvx512[14] = {nullptr,
                                   kernelAvx512<1, 14>,
                                   kernelAvx512<2, 14>,
@@ -188,21 +193,26 @@ const KernelFn kEdgeHalfAvx512[14] = {nullptr,
                                       kernelAvx512Half<11, 14>,
                                       kernelAvx512Half<12, 14>,
                                       kernelAvx512Half<13, 14>};
+#endif  // x86-64
 
 }  // namespace
 
+#if defined(__x86_64__) || defined(_M_X64)
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx512Prefetch(
     long kc, const float* a, const float* b, float* c, long ldc, bool acc, const float* pf,
     long pfStride) {
   tileAvx512<14, 14, true>(kc, a, b, c, ldc, acc, nullptr, false, pf, pfStride);
 }
+#endif  // x86-64
 
 KernelSpec specFor(Isa isa) {
   switch (isa) {
+#if defined(__x86_64__) || defined(_M_X64)
     case Isa::Avx512:
       return {14, 32, kernelAvx512<14>, true, kernelAvx512Half<14>, kEdgeAvx512, kEdgeHalfAvx512};
     case Isa::Avx2:
       return {6, 16, kernelAvx2<6>, false};
+#endif
     default:
       return {4, 8, kernelScalar, false};
   }

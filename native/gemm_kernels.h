@@ -27,10 +27,12 @@ struct KernelSpec {
 /** The micro-kernels of an ISA. */
 KernelSpec specFor(Isa isa);
 
+#if defined(__x86_64__) || defined(_M_X64)
 /** The AVX-512 14×32 tile (no epilogue) that also prefetches into L2, one line per depth step,
  *  the next depth slice of the 14 rows of an unpacked A being streamed: pf[r·pfStride + 16·l]
  *  for row r = k / 16 < 14 and line l = k mod 16 (pf null: none). */
 void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                           const float* pf, long pfStride);
+#endif
 
 }  // namespace anative

@@ -4,15 +4,18 @@
 // per element.
 #include "gemm_pack.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
 #include "simd.h"
 #include "transpose16.h"
+#endif
 
 namespace anative {
+#if defined(__x86_64__) || defined(_M_X64)
 namespace {
 
 // dst[k·ldd + i] = src[i·lds + k] for i < nrows (zero for nrows ≤ i < 16), k < kc; each dst row
@@ -32,15 +35,20 @@ ANATIVE_TARGET_AVX512 void transposePack(const float* src, long lds, long nrows,
 }
 
 }  // namespace
+#endif  // x86-64
 
 // Rows [i0, i0+MR) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kc][MR].
 void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long kc, int mr,
            float* dst, bool avx512) {
   long rows = std::min<long>(mr, M - i0);
+#if defined(__x86_64__) || defined(_M_X64)
   if (avx512 && !transA && mr <= 16) {
     transposePack(A + i0 * lda + p0, lda, rows, kc, dst, mr, mr);
     return;
   }
+#else
+  (void)avx512;  // only x86-64 has the AVX-512 transposes
+#endif
   if (transA) {
     for (long k = 0; k < kc; k++) {
       const float* src = A + (p0 + k) * lda + i0;
@@ -67,12 +75,16 @@ void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long
 void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long kc, int nr,
            float* dst, bool avx512) {
   long cols = std::min<long>(nr, N - j0);
+#if defined(__x86_64__) || defined(_M_X64)
   if (avx512 && transB && nr % 16 == 0) {
     for (int h = 0; h < nr; h += 16)
       transposePack(B + (j0 + h) * ldb + p0, ldb, std::max<long>(0, std::min<long>(16, cols - h)),
                     kc, dst + h, nr, 16);
     return;
   }
+#else
+  (void)avx512;  // only x86-64 has the AVX-512 transposes
+#endif
   if (transB) {
     for (long k0 = 0; k0 < kc; k0 += 16) {
       const long kn = std::min<long>(16, kc - k0);

@@ -1,17 +1,21 @@
 // The few-row GEMV (gemv.h) for each ISA.
 #include "gemv.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 
 #include "isa.h"
-#include "simd.h"
 #include "threadpool.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include "simd.h"
+#endif
 
 namespace anative {
 namespace {
 
+#if defined(__x86_64__) || defined(_M_X64)
 // Software prefetch 1 KB ahead in each of the 4 streamed rows of w: the hardware prefetcher
 // alone kept one core at ~14 GB/s (fc6 at batch 1: 10.5 ms → 5–7 ms with it).
 constexpr long GEMV_PREFETCH = 256;  // floats
@@ -67,6 +71,7 @@ ANATIVE_TARGET_AVX2 void gemvTAvx2(long M, long f0, long f1, long K, const float
       c = acc ? c + v : v;
     }
 }
+#endif  // x86-64
 
 void gemvTScalar(long M, long f0, long f1, long K, const float* A, long lda, const float* B,
                  long ldb, bool acc, float* C, long ldc) {
@@ -89,15 +94,19 @@ void gemvTScalar(long M, long f0, long f1, long K, const float* A, long lda, con
 
 void gemvT(long M, long N, long K, const float* A, long lda, const float* B, long ldb, bool acc,
            float* C, long ldc) {
+#if defined(__x86_64__) || defined(_M_X64)
   const Isa isa = currentIsa();
+#endif
   const long per = 64;  // rows of w per task (64 × K floats: a few hundred KB at AlexNet sizes)
   parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
     const long f0 = t * per, f1 = std::min(N, f0 + per);
+#if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::Avx512)
       gemvTAvx512(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
     else if (isa == Isa::Avx2)
       gemvTAvx2(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
     else
+#endif
       gemvTScalar(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
   });
 }

@@ -7,6 +7,7 @@
 // AVX-512 only: the GEMM's AVX-512 micro-kernel is the one 32 wide (callers check the width).
 #include "im2col_pack.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
 #include <algorithm>
@@ -288,3 +289,5 @@ ANATIVE_AVX512 void StridedPanels::pack(long j0, long cols, long p0, long kc, fl
 }
 
 }  // namespace anative
+
+#endif  // x86-64

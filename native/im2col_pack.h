@@ -9,7 +9,9 @@
 //   forward  Y[Co/G, m·P]  = W · col      op(B)(k, j) = col[k, j]   (depth: rows, width: columns)
 //   dW       dW[Co/G, Kc] = dY · colᵀ     op(B)(k, j) = col[j, k]   (depth: columns, width: rows)
 // dX still goes through an explicit dcol and col2im in conv.cc.
+// x86-64 only: the panels are built with AVX-512 for the 32-wide AVX-512 GEMM micro-kernel.
 #pragma once
+#if defined(__x86_64__) || defined(_M_X64)
 #include <cstdint>
 #include <vector>
 
@@ -67,3 +69,5 @@ class StridedPanels : public BPanelSource {
 };
 
 }  // namespace anative
+
+#endif  // x86-64

@@ -1,6 +1,9 @@
 // Instruction-set selection. One binary runs on any x86-64: the fast paths are compiled with
 // per-function target attributes and chosen at run time from what the CPU supports. A lower
-// path can be forced (ALEXNET_ISA or setIsa) to test all three on one machine.
+// path can be forced (ALEXNET_ISA or setIsa) to test all three on one machine. On other
+// architectures (arm64…) the x86 paths are not compiled and the ISA is always Scalar, the
+// portable path; every use of an x86 intrinsic or header is inside
+// `#if defined(__x86_64__) || defined(_M_X64)`.
 #pragma once
 
 namespace anative {

@@ -1,10 +1,12 @@
 // The machine's fp32 peak, measured: every pool thread runs independent FMA chains (12 of
 // them, more than latency × pipes) in the widest ISA in use for `seconds`; the flops of all
 // threads are summed over the wall time. Benchmarks report kernels as a fraction of this.
-#include <immintrin.h>
-
 #include <atomic>
 #include <chrono>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "isa.h"
 #include "kernels.h"
@@ -16,6 +18,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr long INNER = 1 << 14;
 
+#if defined(__x86_64__) || defined(_M_X64)
 __attribute__((target("avx512f,fma"))) double burnAvx512(double seconds, float seed) {
   __m512 acc[12];
   const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(seed * 1e-7f);
@@ -57,6 +60,7 @@ __attribute__((target("avx2,fma"))) double burnAvx2(double seconds, float seed) 
   (void)keep;
   return static_cast<double>(iters) * 12 * 8 * 2;
 }
+#endif  // x86-64
 
 double burnScalar(double seconds, float seed) {
   float acc[16];
@@ -78,13 +82,19 @@ double burnScalar(double seconds, float seed) {
 }  // namespace
 
 double peakGflops(double seconds) {
+#if defined(__x86_64__) || defined(_M_X64)
   const Isa isa = currentIsa();
+#endif
   std::atomic<double> flops{0};
   const auto t0 = Clock::now();
   parallelEach([&](int t) {
+#if defined(__x86_64__) || defined(_M_X64)
     double f = isa == Isa::Avx512 ? burnAvx512(seconds, 1.f + t)
                : isa == Isa::Avx2 ? burnAvx2(seconds, 1.f + t)
                                   : burnScalar(seconds, 1.f + t);
+#else
+    double f = burnScalar(seconds, 1.f + t);
+#endif
     double cur = flops.load();
     while (!flops.compare_exchange_weak(cur, cur + f)) {
     }

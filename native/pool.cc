@@ -1,11 +1,13 @@
 // Max, average and adaptive-average pooling. Tasks are (image, channel) planes, which keeps
 // every backward scatter inside one plane (no races) and matches the argmax convention: the
 // flat index h·W + w within the plane, first maximum in row-major scan order (as PyTorch).
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "kernels.h"
 #include "simd.h"
@@ -73,6 +75,7 @@ ANATIVE_MULTIVERSION(verticalMax,
                      (const float* xp, long W, long h0, long h1, float* vm, int32_t* vr, bool* nan),
                      (xp, W, h0, h1, vm, vr, nan))
 
+#if defined(__x86_64__) || defined(_M_X64)
 // The vertical pass in AVX-512, 16 columns at a time with a masked tail (the auto-vectorised
 // loop above left branchy scalar remainders that cost more than the vector part at W = 13).
 ANATIVE_TARGET_AVX512 bool verticalMaxAvx512Explicit(const float* xp, long W, long h0, long h1,
@@ -187,9 +190,12 @@ ANATIVE_TARGET_AVX512 bool maxRowStride2Avx512(const float* xp, long W, long h0,
   }
   return true;
 }
+#endif  // x86-64
 
 void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g) {
+#if defined(__x86_64__) || defined(_M_X64)
   const bool avx512 = currentIsa() == Isa::Avx512;
+#endif
   forPlanes(g.n * g.c, [&](long plane) {
     thread_local std::vector<float> vmax;
     thread_local std::vector<int32_t> vrow;
@@ -205,20 +211,25 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
     for (long oh = 0; oh < g.ho; oh++) {
       const long h0 = std::max(0L, oh * g.stride - g.pad);
       const long h1 = std::min(g.h, oh * g.stride - g.pad + g.k);
+      bool nan = false;
+#if defined(__x86_64__) || defined(_M_X64)
       if (avx512 && !ap && g.stride == 2 &&
           maxRowStride2Avx512(xp, g.w, h0, h1, g.k, g.pad, g.wo, vm, yp + oh * g.wo))
         continue;
-      bool nan = false;
       if (avx512)
         nan = verticalMaxAvx512Explicit(xp, g.w, h0, h1, vm, vr);
       else
+#endif
         verticalMax(xp, g.w, h0, h1, vm, vr, &nan);
       // Outputs whose windows need no clipping: ow·s ≥ pad and ow·s − pad + k ≤ W.
-      long done = -1, owIn0 = (g.pad + g.stride - 1) / g.stride, owIn1 = owIn0;
+      long done = -1, owIn0 = (g.pad + g.stride - 1) / g.stride;
+#if defined(__x86_64__) || defined(_M_X64)
+      long owIn1 = owIn0;
       if (g.w + g.pad - g.k >= 0) owIn1 = std::min(g.wo, (g.w + g.pad - g.k) / g.stride + 1);
       if (!nan && avx512 && owIn1 > owIn0)
         done = horizontalMaxAvx512(vm, vr, g.w, g.k, g.stride, g.pad, owIn0, owIn1, yp + oh * g.wo,
                                    ap ? ap + oh * g.wo : nullptr);
+#endif
       for (long ow = 0; ow < g.wo; ow++) {
         if (ow >= owIn0 && ow < done) continue;
         const long w0 = std::max(0L, ow * g.stride - g.pad);

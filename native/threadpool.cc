@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <thread>
 #include <vector>
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #define ANATIVE_PAUSE() _mm_pause()
 #else

@@ -1,5 +1,6 @@
 // 16×16 float transpose in AVX-512 registers (shared by the GEMM's packing and im2col_pack).
 #pragma once
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
 namespace anative {
@@ -31,3 +32,5 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) inline void tr
 }
 
 }  // namespace anative
+
+#endif  // x86-64

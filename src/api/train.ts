@@ -2,9 +2,11 @@
 // the terminal: no progress bar, no signal handlers, no process.exit — stop it with an AbortSignal
 // (the step finishes and a checkpoint is saved, as Ctrl-C does for the CLI) and watch it through
 // callbacks.
+import { isDeepStrictEqual } from 'node:util';
 import type { Dataset, Split } from '../data/dataset.js';
 import type { ViewMode } from '../data/views.js';
 import { predictSplit, report, type EvalReport } from '../eval/evaluate.js';
+import { loadTrainingCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/metrics.js';
 import { preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
 import type { StepInfo } from '../train/progress.js';
@@ -32,6 +34,10 @@ export interface TrainOptions extends BackendOptions {
   dataset?: Dataset;
   /** Fine-tune: start from the matching tensors of this model file. */
   from?: string;
+  /** Continue a run exactly from its checkpoint.safetensors (as `alexnet train --resume`): the
+   *  checkpoint's configuration, weights, momentum, schedule, data order and RNG states. Only
+   *  config.epochs and config.maxSeconds may differ from the checkpoint's; not with preset or from. */
+  resume?: string;
   signal?: AbortSignal;
   onEpoch?: (record: EpochRecord) => void;
   onStep?: (info: StepInfo) => void;
@@ -46,12 +52,44 @@ export interface TrainRun extends TrainResult {
   config: TrainConfig;
 }
 
-export async function train(opts: TrainOptions): Promise<TrainRun> {
-  const base = preset(opts.preset ?? 'fashion-quick');
-  const r = trainConfigSchema.safeParse({ ...base, ...opts.config });
+/** The fields of a resumed run's configuration that may change: how long it goes on. */
+const RESUMABLE_FIELDS: readonly string[] = ['epochs', 'maxSeconds'];
+
+/** The checkpoint's configuration with epochs and maxSeconds laid over it. */
+function resumedConfig(
+  path: string,
+  ck: LoadedCheckpoint,
+  over: Partial<TrainConfig>,
+): TrainConfig {
+  const stored: Record<string, unknown> = ck.state.config;
+  for (const [k, v] of Object.entries(over))
+    if (!RESUMABLE_FIELDS.includes(k) && v !== undefined && !isDeepStrictEqual(v, stored[k]))
+      usage(
+        `resume ${path}: a resumed run keeps the checkpoint's configuration; config.${k} cannot change (only ${RESUMABLE_FIELDS.join(' and ')})`,
+      );
+  return parseConfig({ ...ck.state.config, ...over });
+}
+
+function parseConfig(raw: object): TrainConfig {
+  const r = trainConfigSchema.safeParse(raw);
   if (!r.success) usage(`config.${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
-  const config: TrainConfig = r.data;
-  if (config.data === '') usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
+  return r.data;
+}
+
+export async function train(opts: TrainOptions): Promise<TrainRun> {
+  let resume: LoadedCheckpoint | undefined;
+  let config: TrainConfig;
+  if (opts.resume !== undefined) {
+    if (opts.from !== undefined) usage('train(): resume and from exclude each other');
+    if (opts.preset !== undefined)
+      usage('train(): a resumed run takes its configuration from the checkpoint, not a preset');
+    resume = loadTrainingCheckpoint(opts.resume);
+    config = resumedConfig(opts.resume, resume, opts.config ?? {});
+  } else {
+    config = parseConfig({ ...preset(opts.preset ?? 'fashion-quick'), ...opts.config });
+    if (config.data === '')
+      usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
+  }
   const backend = resolveBackend(opts);
   const dataset =
     opts.dataset ??
@@ -64,13 +102,18 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
       log: opts.onNote,
     }));
   try {
-    const { net, meta } = prepareNet(config, dataset, backend, { from: opts.from });
+    const { net, meta } = prepareNet(config, dataset, backend, {
+      from: opts.from,
+      resume,
+      resumePath: opts.resume,
+    });
     const result = await runTraining({
       net,
       meta,
       dataset,
       config,
       outDir: opts.outDir,
+      resume,
       signal: opts.signal,
       handleSignals: false,
       plots: opts.plots,

@@ -66,7 +66,9 @@ function exitCodeFor(e: unknown): number {
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof UsageError) {
-    process.stderr.write(`alexnet: ${e.message}\n`);
+    // The library names the subject; the command line names the flag that gave it.
+    const flag = e.option ? `--${e.option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ` : '';
+    process.stderr.write(`alexnet: ${flag}${e.message}\n`);
     return 2;
   }
   process.stderr.write(`alexnet: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -168,7 +168,7 @@ export function cifarStats(images: Uint8Array): { mean: number[]; std: number[];
 
 export function openCifar(dir: string, opts: CifarOptions): Dataset {
   const root = cifarRoot(dir);
-  if (!root) return usage(`--data ${dir}: expected CIFAR-10's ${TRAIN_FILES[0]} and ${TEST_FILE}`);
+  if (!root) return usage(`${dir}: expected CIFAR-10's ${TRAIN_FILES[0]} and ${TEST_FILE}`, 'data');
   const present = readdirSync(root);
   const trainFiles = TRAIN_FILES.filter((f) => present.includes(f)).map((f) => join(root, f));
   const metaPath = join(root, 'batches.meta.txt');

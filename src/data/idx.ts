@@ -115,13 +115,14 @@ function readPair(dir: string, images: string, labels: string): ByteImages {
 
 export function openIdx(dir: string, opts: ByteDatasetOptions): ByteDataset {
   if (!isIdxDir(dir)) {
-    usage(`--data ${dir}: expected ${Object.values(FILES).join(', ')} (optionally .gz)`);
+    usage(`${dir}: expected ${Object.values(FILES).join(', ')} (optionally .gz)`, 'data');
   }
   const train = readPair(dir, FILES.trainImages, FILES.trainLabels);
   const test = readPair(dir, FILES.testImages, FILES.testLabels);
   if (train.side !== test.side)
     usage(
-      `--data ${dir}: train images are ${train.side}×${train.side}, test ${test.side}×${test.side}`,
+      `${dir}: train images are ${train.side}×${train.side}, test ${test.side}×${test.side}`,
+      'data',
     );
   return new ByteDataset(dir, [...FASHION_CLASSES], train, test, [], opts);
 }

@@ -100,7 +100,7 @@ export async function openImageFolder(
 ): Promise<ImageFolderDataset> {
   const S = opts.inputSize;
   if (!Number.isInteger(S) || S <= 0 || S > SIDE)
-    usage(`--input-size ${S}: must be an integer in 1..${SIDE} for ImageFolder data`);
+    usage(`input size ${S}: must be an integer in 1..${SIDE} for ImageFolder data`, 'inputSize');
   const valFraction = opts.valFraction ?? 0.1;
   if (!(valFraction >= 0 && valFraction <= 1))
     usage(`valFraction ${valFraction}: must be in [0, 1]`);

@@ -83,7 +83,8 @@ export async function predictSplit(
   if (opts.views === '10') {
     if (!hasViews(split))
       usage(
-        '--views 10: this data has no 10-view crops (28×28 Fashion-MNIST images are resized whole: only the centre view makes sense)',
+        '10 views: this data has no 10-view crops (28×28 Fashion-MNIST images are resized whole: only the centre view makes sense)',
+        'views',
       );
     v = 10;
   }

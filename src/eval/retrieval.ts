@@ -35,9 +35,9 @@ export function listImages(dir: string): string[] {
   try {
     st = statSync(dir);
   } catch {
-    return usage(`--index ${dir}: no such directory`);
+    return usage(`${dir}: no such directory`, 'index');
   }
-  if (!st.isDirectory()) usage(`--index ${dir}: not a directory`);
+  if (!st.isDirectory()) usage(`${dir}: not a directory`, 'index');
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) =>

@@ -382,10 +382,11 @@ export function importCaffe(path: string, opts: { arch?: Arch; prototxt?: string
     detected ??= fromProto;
   }
   if (opts.arch && opts.arch !== 'alexnet2012' && opts.arch !== 'caffenet')
-    usage(`--arch ${opts.arch}: a Caffe model imports as alexnet2012 or caffenet`);
+    usage(`variant ${opts.arch}: a Caffe model imports as alexnet2012 or caffenet`, 'arch');
   if (opts.arch && detected && opts.arch !== detected) {
     usage(
-      `--arch ${opts.arch}: ${path} has ${detected === 'caffenet' ? 'pooling before LRN (caffenet)' : 'LRN before pooling (alexnet2012)'}`,
+      `variant ${opts.arch}: ${path} has ${detected === 'caffenet' ? 'pooling before LRN (caffenet)' : 'LRN before pooling (alexnet2012)'}`,
+      'arch',
     );
   }
   const arch = opts.arch ?? detected ?? 'alexnet2012';

@@ -23,13 +23,13 @@ export interface ImportOptions {
 
 export function readForeignModel(src: string, opts: ImportOptions): Imported {
   if (opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) {
-    usage(`--arch ${opts.arch}: unknown variant (choose ${ARCHS.join(', ')})`);
+    usage(`variant ${opts.arch} is unknown (choose ${ARCHS.join(', ')})`, 'arch');
   }
   const arch = opts.arch as Arch | undefined;
   switch (opts.from) {
     case 'torchvision':
       if (arch && arch !== 'torchvision')
-        usage(`--arch ${arch}: a torchvision state dict holds the torchvision variant`);
+        usage(`variant ${arch}: a torchvision state dict holds the torchvision variant`, 'arch');
       return importTorchvision(src);
     case 'caffe':
       return importCaffe(src, { arch, prototxt: opts.prototxt });

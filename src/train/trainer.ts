@@ -149,7 +149,8 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   state.config = config;
   if (setup.resume && state.ranks !== par.size)
     throw new UsageError(
-      `--resume: the checkpoint was trained on ${state.ranks} rank(s); resume it with the same number (mpirun -np ${state.ranks}), not ${par.size}`,
+      `the checkpoint was trained on ${state.ranks} rank(s); resume it with the same number (mpirun -np ${state.ranks}), not ${par.size}`,
+      'resume',
     );
   state.ranks = par.size;
   if (setup.resume) {
@@ -281,12 +282,13 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       ? `kept the last good checkpoint (epoch ${last.epoch}) in ${setup.outDir}`
       : 'nothing was saved';
     return new TrainingDiverged(
-      `training diverged: ${where}; ${kept}; try a lower --lr (now ${config.lr})`,
+      `training diverged: ${where}; ${kept}; try a lower learning rate (now ${config.lr})`,
+      'lr',
     );
   };
 
   try {
-    await par.checkReplicas(net, setup.resume ? '--resume' : 'the start');
+    await par.checkReplicas(net, setup.resume ? 'the checkpoint' : 'the start');
     while (state.epoch < config.epochs) {
       const order = indices.slice();
       new Rng(subSeed(config.seed, SHUFFLE, state.epoch)).shuffle(order);

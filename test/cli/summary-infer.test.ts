@@ -133,7 +133,7 @@ test('infer: wrong input shape, wrong tensor shapes and missing --arch name the 
       '--backend',
       'ref',
     ]),
-    /no alexnet metadata.*--arch/,
+    /--arch: .*no alexnet metadata; say which variant it holds/,
   );
   oneLineError(
     runCli([

@@ -72,7 +72,7 @@ test('a diverged run (--lr 1e30) stops with one line and exit 2, saving nothing'
     assertOneLine(
       r,
       2,
-      /^alexnet: training diverged: (loss|validation loss) NaN .*nothing was saved; try a lower --lr/,
+      /^alexnet: --lr: training diverged: (loss|validation loss) NaN .*nothing was saved; try a lower learning rate/,
     );
     assert.ok(!existsSync(join(out, 'model.safetensors')), `batch ${batch}: a model was saved`);
     assert.doesNotMatch(r.stdout, /accuracy/);

@@ -31,7 +31,7 @@ test('alexnet import: hostile, corrupt and foreign files exit 2 with one line', 
     [[join(FIX, 'not_alexnet.onnx'), '--from', 'onnx'], /conv1_softsign/],
     [
       [join(FIX, 'caffe_alexnet2012.caffemodel'), '--from', 'caffe', '--arch', 'torchvision'],
-      /--arch torchvision/,
+      /--arch: variant torchvision: a Caffe model imports as alexnet2012 or caffenet/,
     ],
     // the tiny fixture's widths are not the full variant's: named tensor and shapes
     [

@@ -43,8 +43,19 @@ function run(command: string): { status: number | null; stdout: string; stderr: 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('the README has runnable examples for train, eval, predict, info, features, neighbors, export', () => {
-  for (const cmd of ['train', 'eval', 'predict', 'info', 'features', 'neighbors', 'export'])
+test('the README has runnable examples for every command that needs no files of the user', () => {
+  for (const cmd of [
+    'summary',
+    'train',
+    'eval',
+    'predict',
+    'info',
+    'pca',
+    'features',
+    'neighbors',
+    'export',
+    'import',
+  ])
     assert.ok(
       commands.some((c) => c.startsWith(`alexnet ${cmd} `)),
       `no runnable \`alexnet ${cmd}\` in README.md`,

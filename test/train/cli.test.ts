@@ -58,11 +58,11 @@ test('train: unknown preset, bad values, unreadable --data', () => {
   assertUsage(runCli(['train', '--schedule', 'linear']), /--schedule/);
   assertUsage(
     runCli(['train', '--freeze', 'conv9', '--out', join(dir, 'x'), '--backend', 'ref']),
-    /--freeze conv9: no such layer/,
+    /--freeze: layer conv9: no such layer/,
   );
   assertUsage(
     runCli(['train', '--data', join(dir, 'missing'), '--out', join(dir, 'y')]),
-    /--data .*missing: cannot read/,
+    /--data: .*missing: cannot read/,
   );
   writeFileSync(join(dir, 'plain-file'), 'x');
   assertUsage(runCli(['train', '--data', join(dir, 'plain-file')]), /not a directory/);

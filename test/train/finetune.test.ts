@@ -81,7 +81,10 @@ test('--freeze: frozen layers keep their weights while the rest train', async ()
   }
   assert.throws(
     () => freezeLayers(net, ['conv7']),
-    (e: Error) => e instanceof UsageError && /--freeze conv7/.test(e.message),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.option === 'freeze' &&
+      /^layer conv7: no such layer/.test(e.message),
   );
 });
 

@@ -328,32 +328,32 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = implicit ? nullptr : tCol.get(static_cast<size_t>(kc) * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
-#if defined(__x86_64__) || defined(_M_X64)
     // Stride > 1: the panels come from a phase-split copy of the chunk (im2col_pack.h).
     const bool strided = implicit && g.stride > 1;
+#if defined(__x86_64__) || defined(_M_X64)
     float* dec = strided ? tDec.get(StridedPanels::bufferSize(g, m)) : nullptr;
 #endif
     for (long gi = 0; gi < G; gi++) {
       const float* wg = packedW + gi * wPack;
+#if defined(__x86_64__) || defined(_M_X64)
       const float* bg = b ? b + gi * cog : nullptr;
+#endif
       // col[Kc, ld] · packed W: packed from the image directly (bias and ReLU applied as the
       // GEMM stores its tiles), or through an im2col buffer (then in a pass of their own).
       auto product = [&](float* c) {
-#if defined(__x86_64__) || defined(_M_X64)
         if (strided) {
+#if defined(__x86_64__) || defined(_M_X64)
           StridedPanels::fill(x, g, n0, m, gi * cig, dec, 0, StridedPanels::bufferRows(g, m));
           sgemmSerialPackedASrcB(wg, cog, ld, kc, StridedPanels(dec, g, m), 0.f, c, ld, bg, relu);
-          return;
-        }
-        if (implicit) {
+#endif
+        } else if (implicit) {
+#if defined(__x86_64__) || defined(_M_X64)
           sgemmSerialPackedASrcB(wg, cog, ld, kc, Im2colPanels(x, g, n0, m, gi * cig, false), 0.f,
                                  c, ld, bg, relu);
-          return;
-        }
-#else
-        (void)bg;  // bias and ReLU are fused only into the implicit panels' GEMM
 #endif
-        sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
+        } else {
+          sgemmSerialPackedA(wg, false, cog, ld, kc, col, ld, 0.f, c, ld);
+        }
       };
       if (!implicit) im2colChunk(x, g, n0, m, gi * cig, col, table.get());
       const bool fused = implicit;

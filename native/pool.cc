@@ -211,11 +211,13 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
     for (long oh = 0; oh < g.ho; oh++) {
       const long h0 = std::max(0L, oh * g.stride - g.pad);
       const long h1 = std::min(g.h, oh * g.stride - g.pad + g.k);
-      bool nan = false;
 #if defined(__x86_64__) || defined(_M_X64)
       if (avx512 && !ap && g.stride == 2 &&
           maxRowStride2Avx512(xp, g.w, h0, h1, g.k, g.pad, g.wo, vm, yp + oh * g.wo))
         continue;
+#endif
+      bool nan = false;
+#if defined(__x86_64__) || defined(_M_X64)
       if (avx512)
         nan = verticalMaxAvx512Explicit(xp, g.w, h0, h1, vm, vr);
       else

@@ -2,7 +2,7 @@
 // options with commander, calls the library and prints. Bad usage or bad input → one line on
 // stderr and exit code 2; anything else → exit code 1.
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../util/errors.js';
+import { RunFailed, UsageError } from '../util/errors.js';
 import { prepareBackend } from './options.js';
 import { registerSummary } from './summary.js';
 import { registerInfer } from './infer.js';
@@ -70,6 +70,10 @@ function exitCodeFor(e: unknown): number {
     const flag = e.option ? `--${e.option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ` : '';
     process.stderr.write(`alexnet: ${flag}${e.message}\n`);
     return 2;
+  }
+  if (e instanceof RunFailed) {
+    process.stderr.write(`alexnet: ${e.message}\n`);
+    return 1;
   }
   process.stderr.write(`alexnet: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
   return 1;

@@ -26,6 +26,7 @@ import { progressFor, taskCallback } from '../train/progress.js';
 import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { Distributed } from '../train/distributed.js';
+import { checkParallelData, trainOnReplicas } from './parallel-data.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
 import { usage } from '../util/errors.js';
@@ -77,6 +78,8 @@ interface TrainOptions {
   port: number;
   distributed?: boolean;
   distributedTimeout: number;
+  parallel?: 'data';
+  replicas: number;
 }
 
 function fraction(value: string): number {
@@ -227,9 +230,17 @@ export function registerTrain(program: Command): void {
       positiveNumber,
       120,
     )
+    .addOption(
+      new Option(
+        '--parallel <scheme>',
+        'data: replicas on worker threads, gradients summed in shared memory',
+      ).choices(['data']),
+    )
+    .option('--replicas <n>', '--parallel data: replicas (one worker thread each)', positiveInt, 2)
     .addHelpText('after', presetHelp)
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
+      if (o.parallel === 'data') checkParallelData(o);
       const backend = backendFrom(o);
       const outDirOf = (): string =>
         o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetFor(o)}`);
@@ -268,6 +279,8 @@ export function registerTrain(program: Command): void {
                 'workers',
                 'distributed',
                 'distributedTimeout',
+                'parallel',
+                'replicas',
               ].includes(k),
           );
         if (ignored.length)
@@ -312,12 +325,14 @@ export function registerTrain(program: Command): void {
           log(
             `--from ${o.from}: loaded ${fineTune.loaded.length} tensors; freshly initialised ${fineTune.fresh.join(', ')}`,
           );
-        const plan = planRun({ ...config, batch: config.batch * (parallel?.size ?? 1) }, dataset);
+        const ranks = parallel?.size ?? (o.parallel === 'data' ? o.replicas : 1);
+        const plan = planRun({ ...config, batch: config.batch * ranks }, dataset);
         const planned = { ...config, schedule: plan.schedule };
         log(
           `training ${config.arch} at ${config.inputSize}×${config.inputSize} on ${dataset.id} (${countOf(plan.trainIndices.length, plan.trainTotal)} train / ${countOf(plan.valIndices.length, plan.valTotal)} validation images, ${dataset.classNames.length} classes), ` +
             `${plan.steps} steps of batch ${plan.batch}` +
             (parallel ? ` (${parallel.size} ranks × ${config.batch})` : '') +
+            (o.parallel === 'data' ? ` (${ranks} replicas × ${config.batch})` : '') +
             `, backend ${backend.name} × ${backend.getThreads()} threads → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
@@ -352,26 +367,37 @@ export function registerTrain(program: Command): void {
               })
             : null;
         if (ui) process.stderr.write(`dashboard: ${ui.url}\n`);
-        const result = await train({
-          net,
-          meta,
-          dataset,
-          config,
-          outDir,
-          resume,
-          progress: ui ? ui.progress(progress) : progress,
-          onValidate: ui?.onValidate,
-          preset: presetName ?? undefined,
-          startedAt: started,
-          parallel,
-          handleSignals: !parallel, // a signal ends a rank at once (distributed.ts)
-          onEpoch: (r) => {
-            if (!writer) return;
-            ui?.onEpoch(r);
-            if (o.json) printJson(epochLine(r));
-            else log(epochSummary(r));
-          },
-        });
+        const onEpoch = (r: EpochRecord): void => {
+          if (!writer) return;
+          ui?.onEpoch(r);
+          if (o.json) printJson(epochLine(r));
+          else log(epochSummary(r));
+        };
+        const result =
+          o.parallel === 'data'
+            ? await trainOnReplicas(o, {
+                config,
+                outDir,
+                preset: presetName ?? undefined,
+                startedAt: started,
+                progress,
+                onEpoch,
+              })
+            : await train({
+                net,
+                meta,
+                dataset,
+                config,
+                outDir,
+                resume,
+                progress: ui ? ui.progress(progress) : progress,
+                onValidate: ui?.onValidate,
+                preset: presetName ?? undefined,
+                startedAt: started,
+                parallel,
+                handleSignals: !parallel, // a signal ends a rank at once (distributed.ts)
+                onEpoch,
+              });
         const seconds = (performance.now() - started) / 1000;
         const last = result.history.at(-1);
         const final = {
@@ -389,6 +415,9 @@ export function registerTrain(program: Command): void {
           checkpoint: result.checkpointPath,
           backend: backend.name,
           threads: backend.getThreads(),
+          ...('bytesPerStep' in result
+            ? { replicas: o.replicas, bytesPerStep: result.bytesPerStep }
+            : {}),
         };
         if (!writer) {
           // rank 0 speaks for the run

@@ -38,6 +38,8 @@ export interface MpiBinding {
   finalize(): Promise<void>;
   /** Ends every rank of the job now. */
   abort(code: number): never;
+  /** Where the trainer is (a communicator that reports it when a member dies). */
+  at?(what: string): void;
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -123,6 +125,9 @@ export interface DistributedOptions {
   checkpointPath?: string;
   bucketBytes?: number;
   binding?: MpiBinding;
+  /** Says why the job is ended, instead of the line on stderr (worker threads: their owner
+   *  prints one line for the whole run). */
+  onEnd?: (why: string) => void;
 }
 
 export class Distributed implements DataParallel {
@@ -207,6 +212,10 @@ export class Distributed implements DataParallel {
   }
 
   private end(why: string): never {
+    if (this.opts.onEnd) {
+      this.opts.onEnd(why);
+      this.mpi.abort(1);
+    }
     process.stderr.write(
       `alexnet: distributed: rank ${this.rank} of ${this.size} ${why}; ending every rank${this.kept()}\n`,
     );
@@ -216,6 +225,7 @@ export class Distributed implements DataParallel {
   /** The trainer's step, for messages. */
   at(what: string): void {
     this.what = what;
+    this.mpi.at?.(what);
   }
 
   share(m: number): { first: number; count: number } {

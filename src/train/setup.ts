@@ -13,6 +13,7 @@ import { buildNet } from '../models/alexnet.js';
 import { resolveMeta } from '../models/checkpoint.js';
 import { defaultConfig, type ModelConfig, type ModelMeta } from '../models/config.js';
 import { initialize } from '../models/init.js';
+import { variantSchema, type VariantInput } from '../models/variants.js';
 import type { Net } from '../nn/net.js';
 import { readSafetensors } from '../tensor/safetensors.js';
 import { sameShape, shapeString } from '../tensor/tensor.js';
@@ -196,9 +197,10 @@ export function prepareNet(
   config: TrainConfig,
   dataset: Dataset,
   backend: Backend,
-  opts: { from?: string; resume?: LoadedCheckpoint; resumePath?: string },
+  opts: { from?: string; resume?: LoadedCheckpoint; resumePath?: string; variant?: VariantInput },
 ): NetSetup {
   const model = modelConfigFor(config, dataset);
+  if (opts.variant) model.variant = variantSchema.parse(opts.variant);
   const meta = modelMetaFor(model, dataset);
   const net = buildNet(model, backend, config.seed);
   let fineTune: FineTuneReport | undefined;

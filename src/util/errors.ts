@@ -17,6 +17,16 @@ export class UsageError extends Error {
   }
 }
 
+/** A run that failed for a reason its message states in one line (a worker thread died, say):
+ *  the CLI prints it and exits with 1, without a stack. */
+export class RunFailed extends Error {
+  override readonly name: string = 'RunFailed';
+
+  constructor(message: string) {
+    super(oneLine(message));
+  }
+}
+
 export function usage(message: string, option?: string): never {
   throw new UsageError(message, option);
 }

@@ -2,7 +2,9 @@
 // fraction of the fp32 peak that the native addon measures with an FMA loop on all threads.
 import { Command, Option } from 'commander';
 import { ARCHS, defaultConfig, type Arch } from '../models/config.js';
-import { measureThroughput } from '../perf/throughput.js';
+import { measureThroughput, type ThroughputResult } from '../perf/throughput.js';
+import { benchDataParallel, type DataBenchResult } from '../parallel/data-bench.js';
+import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
 interface BenchOptions {
@@ -16,6 +18,8 @@ interface BenchOptions {
   backend?: string;
   threads?: number;
   json?: boolean;
+  parallel?: 'data';
+  replicas: number;
 }
 
 export function registerBench(program: Command): void {
@@ -39,20 +43,43 @@ export function registerBench(program: Command): void {
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
     .option('--json', 'one JSON object')
+    .addOption(
+      new Option(
+        '--parallel <scheme>',
+        'data: replicas on worker threads, each with a share of the batch (--threads each, default 1)',
+      ).choices(['data']),
+    )
+    .option('--replicas <n>', '--parallel data: replicas (one worker thread each)', positiveInt, 2)
     .action(async (o: BenchOptions) => {
       const backend = backendFrom(o);
       const config = defaultConfig(o.arch, { inputSize: o.inputSize, classes: o.classes });
       // The CPU's FMA peak means nothing for a GPU backend.
       const peak = backend.hostMemory ? await measuredPeak() : null;
-      const r = await measureThroughput({
-        config,
-        backend,
-        mode: o.mode,
-        batch: o.batch,
-        iterations: o.iterations,
-        profile: !!o.layers,
-        peakGflops: peak,
-      });
+      if (o.parallel === 'data' && o.layers) usage('--layers: not with --parallel data');
+      const r: ThroughputResult & Partial<DataBenchResult> =
+        o.parallel === 'data'
+          ? await benchDataParallel(
+              {
+                config,
+                mode: o.mode,
+                batch: o.batch,
+                iterations: o.iterations,
+                backend: backend.name,
+                threads: o.threads ?? 1,
+                timeoutSeconds: 600,
+              },
+              o.replicas,
+              peak,
+            )
+          : await measureThroughput({
+              config,
+              backend,
+              mode: o.mode,
+              batch: o.batch,
+              iterations: o.iterations,
+              profile: !!o.layers,
+              peakGflops: peak,
+            });
       if (o.json) {
         printJson({ ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 });
         return;
@@ -62,8 +89,12 @@ export function registerBench(program: Command): void {
           ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak`
           : '';
       process.stdout.write(
-        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.threads} threads): ` +
-          `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}\n`,
+        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : ''}${r.threads} threads): ` +
+          `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}` +
+          (r.bytesPerStep !== undefined
+            ? `, ${(r.bytesPerStep / 1e6).toFixed(1)} MB between replicas per step`
+            : '') +
+          '\n',
       );
       if (r.layers) {
         const total = r.layers.reduce((s, l) => s + l.forward + l.backward, 0);

@@ -1,22 +1,26 @@
-// One replica of `--parallel data`, on its own worker thread (started by data.ts): its own backend
-// (the native pool set to the job's threads), its own copy of the data and of the network, and
-// the trainer's rank loop — the MPI path's Distributed over the shared-memory communicator. The
-// writer (replica 0) forwards its progress and epoch records to the main thread and writes the
-// run's files; every replica reports how it ended.
+// One replica of `--parallel data`, on its own worker thread (started by data-group.ts): its own
+// backend (the native pool set to the job's threads), its own network, and the MPI path's
+// Distributed over the shared-memory communicator. Training (data.ts) runs the trainer's rank
+// loop on its own copy of the data; the writer (replica 0) forwards its progress and epoch
+// records to the main thread and writes the run's files. Benchmarks run data-bench.ts's steps.
+// Every replica reports how it ended, and the bytes it read from the others in a median step.
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Backend } from '../backend/backend.js';
 import { selectBackend, type BackendId } from '../backend/index.js';
-import type { Progress, StepInfo, Task } from '../train/progress.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
 import { Distributed } from '../train/distributed.js';
+import type { Progress, StepInfo, Task } from '../train/progress.js';
 import { CHECKPOINT } from '../train/run-dir.js';
 import { openData, prepareNet } from '../train/setup.js';
-import { train } from '../train/trainer.js';
+import { train, type TrainResult } from '../train/trainer.js';
 import { UsageError } from '../util/errors.js';
-import { join } from 'node:path';
-import type { DataJob, FromReplica, ReplicaInit } from './data.js';
+import { benchReplica } from './data-bench.js';
+import type { FromReplica, ReplicaInit } from './data-group.js';
+import type { DataJob } from './data.js';
 import { ShmComm } from './shm-comm.js';
 
-const { job, group, rank } = workerData as ReplicaInit;
+const { work, group, rank } = workerData as ReplicaInit;
 const port = parentPort!;
 const send = (m: FromReplica): void => port.postMessage(m);
 
@@ -29,29 +33,12 @@ function injectFault(what: string): void {
   throw new Error(`injected fault at ${what}`);
 }
 
-async function run(j: DataJob): Promise<void> {
-  const backend = selectBackend(j.backend as BackendId | undefined, j.threads);
-  const stop = new AbortController();
-  // The bytes this replica read from the others between the starts of two steps.
-  const steps: number[] = [];
-  let last: number | null = null;
-  const comm = new ShmComm(group, rank, {
-    timeoutSeconds: j.timeoutSeconds,
-    exit: (code) => process.exit(code),
-    onStop: () => stop.abort(),
-    onAt: (what) => {
-      if (last !== null) steps.push(comm.traffic.bytes - last);
-      last = comm.traffic.bytes;
-      send({ kind: 'at', what });
-      injectFault(what);
-    },
-  });
-  const parallel = await Distributed.start({
-    timeoutSeconds: j.timeoutSeconds,
-    binding: comm,
-    checkpointPath: join(j.outDir, CHECKPOINT),
-    onEnd: (why) => send({ kind: 'end', why }),
-  });
+async function trainReplica(
+  j: DataJob,
+  parallel: Distributed,
+  backend: Backend,
+  stop: AbortSignal,
+): Promise<TrainResult | null> {
   const resume = j.resumePath ? loadTrainingCheckpoint(j.resumePath) : undefined;
   const dataset = await openData(j.config.data, {
     inputSize: j.config.inputSize,
@@ -80,18 +67,12 @@ async function run(j: DataJob): Promise<void> {
       startedAt: j.startedAt - performance.timeOrigin,
       parallel,
       handleSignals: false,
-      signal: stop.signal,
+      signal: stop,
       plots: j.plots,
       progress: writer ? forwardedProgress() : undefined,
       onEpoch: writer ? (record) => send({ kind: 'epoch', record }) : undefined,
     });
-    await parallel.close();
-    steps.sort((a, b) => a - b);
-    send({
-      kind: 'done',
-      result: writer ? result : null,
-      stepBytes: steps[steps.length >> 1] ?? 0,
-    });
+    return writer ? result : null;
   } finally {
     await dataset.close();
   }
@@ -113,8 +94,41 @@ function forwardedProgress(): Progress {
   };
 }
 
+async function main(): Promise<void> {
+  const job = work.job;
+  const backend = selectBackend(job.backend as BackendId | undefined, job.threads);
+  const stop = new AbortController();
+  // The bytes this replica read from the others between the starts of two steps.
+  const steps: number[] = [];
+  let last: number | null = null;
+  const comm = new ShmComm(group, rank, {
+    timeoutSeconds: job.timeoutSeconds,
+    exit: (code) => process.exit(code),
+    onStop: () => stop.abort(),
+    onAt: (what) => {
+      if (last !== null) steps.push(comm.traffic.bytes - last);
+      last = comm.traffic.bytes;
+      send({ kind: 'at', what });
+      injectFault(what);
+    },
+  });
+  const parallel = await Distributed.start({
+    timeoutSeconds: job.timeoutSeconds,
+    binding: comm,
+    checkpointPath: work.kind === 'train' ? join(work.job.outDir, CHECKPOINT) : undefined,
+    onEnd: (why) => send({ kind: 'end', why }),
+  });
+  const result =
+    work.kind === 'train'
+      ? await trainReplica(work.job, parallel, backend, stop.signal)
+      : await benchReplica(work.job, parallel, backend);
+  await parallel.close();
+  steps.sort((a, b) => a - b);
+  send({ kind: 'done', result, stepBytes: steps[steps.length >> 1] ?? 0 });
+}
+
 try {
-  await run(job);
+  await main();
 } catch (e) {
   const err = e as Error;
   send({ kind: 'error', message: err.message, usage: err instanceof UsageError });

@@ -9,10 +9,11 @@ import { predictSplit, report, type EvalReport } from '../eval/evaluate.js';
 import { loadTrainingCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/metrics.js';
 import { preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
-import type { StepInfo } from '../train/progress.js';
+import type { Progress, StepInfo } from '../train/progress.js';
 import { openData, prepareNet, type OpenDataOptions } from '../train/setup.js';
 import { subsetIndices } from '../train/plan.js';
 import { train as runTraining, type TrainResult } from '../train/trainer.js';
+import { trainDataParallel } from '../parallel/data.js';
 import { usage } from '../util/errors.js';
 import { Ensemble, Model, resolveBackend, type BackendOptions } from './model.js';
 
@@ -45,6 +46,10 @@ export interface TrainOptions extends BackendOptions {
   onNote?: (line: string) => void;
   /** Write curves.svg and curves.png after each epoch (default true). */
   plots?: boolean;
+  /** Data parallelism: `replicas` copies of the network on worker threads, each with its own
+   *  backend (`threads` kernel threads each, default 1) and config.batch images of every step;
+   *  equal to one worker with batch replicas × config.batch. Needs config.data (not `dataset`). */
+  parallel?: { scheme: 'data'; replicas: number };
 }
 
 export interface TrainRun extends TrainResult {
@@ -90,6 +95,7 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
     if (config.data === '')
       usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
   }
+  if (opts.parallel) return trainOnReplicas(opts, opts.parallel.replicas, config);
   const backend = resolveBackend(opts);
   const dataset =
     opts.dataset ??
@@ -118,12 +124,7 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
       handleSignals: false,
       plots: opts.plots,
       onEpoch: opts.onEpoch,
-      progress: {
-        step: (info) => opts.onStep?.(info),
-        note: (line) => opts.onNote?.(line),
-        task: () => ({ update: () => {}, stop: () => {} }),
-        done: () => {},
-      },
+      progress: callbacks(opts),
     });
     return { ...result, model: new Model(net, meta), config };
   } finally {
@@ -161,4 +162,50 @@ export async function evaluate(
       : subsetIndices(split.size, opts.maxImages, opts.seed ?? 0, 1);
   const probs = await predictSplit(nets, split, { batch: opts.batch, views: opts.views, indices });
   return report(probs, first.meta.classNames ?? dataset.classNames);
+}
+
+async function trainOnReplicas(
+  opts: TrainOptions,
+  replicas: number,
+  config: TrainConfig,
+): Promise<TrainRun> {
+  if (opts.dataset) usage('parallel: the replicas open config.data themselves; give no dataset');
+  if (typeof opts.backend === 'object' || opts.backend === 'webgpu')
+    usage('parallel: the replicas run on a CPU backend id (native or ref)');
+  const result = await trainDataParallel(
+    {
+      config,
+      outDir: opts.outDir,
+      backend: opts.backend,
+      threads: opts.threads ?? 1,
+      workers: true,
+      from: opts.from,
+      resumePath: opts.resume,
+      preset: opts.preset,
+      plots: opts.plots,
+      timeoutSeconds: 120,
+      startedAt: performance.timeOrigin + performance.now(),
+    },
+    {
+      replicas,
+      signal: opts.signal,
+      onEpoch: opts.onEpoch,
+      progress: callbacks(opts),
+    },
+  );
+  const model = await Model.load(result.modelPath, {
+    backend: opts.backend,
+    threads: opts.threads,
+  });
+  return { ...result, model, config };
+}
+
+/** The trainer's progress as the caller's callbacks. */
+function callbacks(opts: TrainOptions): Progress {
+  return {
+    step: (info) => opts.onStep?.(info),
+    note: (line) => opts.onNote?.(line),
+    task: () => ({ update: () => {}, stop: () => {} }),
+    done: () => {},
+  };
 }

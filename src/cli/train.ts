@@ -333,7 +333,7 @@ export function registerTrain(program: Command): void {
             `${plan.steps} steps of batch ${plan.batch}` +
             (parallel ? ` (${parallel.size} ranks × ${config.batch})` : '') +
             (o.parallel === 'data' ? ` (${ranks} replicas × ${config.batch})` : '') +
-            `, backend ${backend.name} × ${backend.getThreads()} threads → ${outDir}` +
+            `, backend ${backend.name} × ${o.parallel === 'data' ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`} → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),

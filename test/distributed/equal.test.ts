@@ -113,7 +113,7 @@ test(
       assert.equal(resumed.status, 2, resumed.stderr);
       assert.match(
         resumed.stderr,
-        /trained on 2 rank\(s\); resume it with the same number \(mpirun -np 2, or --parallel data --replicas 2\), not 1/,
+        /trained on 2 rank\(s\); resume it with the same number \(mpirun -np 2\), not 1/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

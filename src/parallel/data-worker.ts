@@ -1,13 +1,13 @@
-// One replica of `--parallel data`, on its own worker thread (started by data-group.ts): its own
-// backend (the native pool set to the job's threads), its own network, and the MPI path's
-// Distributed over the shared-memory communicator. Training (data.ts) runs the trainer's rank
+// One replica of `--parallel data`, on its own compute worker (worker-serve.ts; started by
+// data-group.ts): its own backend (the native pool set to the job's threads), its own network,
+// and the MPI path's Distributed over the shared-memory communicator. Training (data.ts) runs the trainer's rank
 // loop on its own copy of the data; the writer (replica 0) forwards its progress and epoch
 // records to the main thread and writes the run's files. Benchmarks run data-bench.ts's steps.
-// Every replica reports how it ended, and the bytes it read from the others in a median step.
+// Its `run` call returns the result and the bytes it read from the others in a median step; a
+// collective that fails or times out throws, which ends the worker (the group's one line).
 import { join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { BroadcastChannel } from 'node:worker_threads';
 import type { Backend } from '../backend/backend.js';
-import { selectBackend, type BackendId } from '../backend/index.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
 import { Distributed } from '../train/distributed.js';
 import type { Progress, StepInfo, Task } from '../train/progress.js';
@@ -16,13 +16,14 @@ import { openData, prepareNet } from '../train/setup.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { UsageError } from '../util/errors.js';
 import { benchReplica } from './data-bench.js';
-import type { FromReplica, ReplicaInit } from './data-group.js';
+import type { FromReplica, ReplicaInit, ReplicaReply } from './data-group.js';
 import type { DataJob } from './data.js';
 import { ShmComm } from './shm-comm.js';
+import { serveWorker } from './worker-serve.js';
 
-const { work, group, rank } = workerData as ReplicaInit;
-const port = parentPort!;
-const send = (m: FromReplica): void => port.postMessage(m);
+let rank = 0;
+let channel: BroadcastChannel | null = null;
+const send = (m: FromReplica): void => channel?.postMessage(m);
 
 /** ALEXNET_FAULT=worker:step:throw|exit|hang (tests): this replica fails as it starts that step. */
 function injectFault(what: string): void {
@@ -30,7 +31,7 @@ function injectFault(what: string): void {
   if (Number(who) !== rank || !what.endsWith(`step ${step}`)) return;
   if (how === 'exit') process.exit(7);
   if (how === 'hang') for (;;);
-  throw new Error(`injected fault at ${what}`);
+  throw new Error('injected fault');
 }
 
 async function trainReplica(
@@ -94,43 +95,49 @@ function forwardedProgress(): Progress {
   };
 }
 
-async function main(): Promise<void> {
+async function run(init: ReplicaInit, backend: Backend): Promise<ReplicaReply> {
+  const { work, group } = init;
+  rank = init.rank;
+  channel = rank === 0 ? new BroadcastChannel(init.channel) : null;
   const job = work.job;
-  const backend = selectBackend(job.backend as BackendId | undefined, job.threads);
   const stop = new AbortController();
   // The bytes this replica read from the others between the starts of two steps.
   const steps: number[] = [];
   let last: number | null = null;
+  let ended = 'another worker failed';
   const comm = new ShmComm(group, rank, {
     timeoutSeconds: job.timeoutSeconds,
-    exit: (code) => process.exit(code),
+    // Distributed gave up (onEnd said why): the call throws, which ends this worker.
+    exit: () => {
+      throw new Error(ended);
+    },
     onStop: () => stop.abort(),
     onAt: (what) => {
       if (last !== null) steps.push(comm.traffic.bytes - last);
       last = comm.traffic.bytes;
-      send({ kind: 'at', what });
       injectFault(what);
     },
   });
-  const parallel = await Distributed.start({
-    timeoutSeconds: job.timeoutSeconds,
-    binding: comm,
-    checkpointPath: work.kind === 'train' ? join(work.job.outDir, CHECKPOINT) : undefined,
-    onEnd: (why) => send({ kind: 'end', why }),
-  });
-  const result =
-    work.kind === 'train'
-      ? await trainReplica(work.job, parallel, backend, stop.signal)
-      : await benchReplica(work.job, parallel, backend);
-  await parallel.close();
-  steps.sort((a, b) => a - b);
-  send({ kind: 'done', result, stepBytes: steps[steps.length >> 1] ?? 0 });
+  try {
+    const parallel = await Distributed.start({
+      timeoutSeconds: job.timeoutSeconds,
+      binding: comm,
+      checkpointPath: work.kind === 'train' ? join(work.job.outDir, CHECKPOINT) : undefined,
+      onEnd: (why) => (ended = why),
+    });
+    const result =
+      work.kind === 'train'
+        ? await trainReplica(work.job, parallel, backend, stop.signal)
+        : await benchReplica(work.job, parallel, backend);
+    await parallel.close();
+    steps.sort((a, b) => a - b);
+    return { result, stepBytes: steps[steps.length >> 1] ?? 0 };
+  } catch (e) {
+    if (e instanceof UsageError) return { usage: e.message };
+    throw e;
+  } finally {
+    send({ kind: 'bye' });
+  }
 }
 
-try {
-  await main();
-} catch (e) {
-  const err = e as Error;
-  send({ kind: 'error', message: err.message, usage: err instanceof UsageError });
-  process.exitCode = 1;
-}
+serveWorker<ReplicaInit>(({ backend, data }) => ({ run: () => run(data, backend) }));

@@ -6,7 +6,7 @@
 //
 // The main thread only coordinates: it starts the replicas (data-group.ts, data-worker.ts) and
 // relays the writer's progress and epochs. A replica that dies ends the run with one line naming
-// it and the step (ReplicaFailed); replica 0 writes every file atomically, so the last
+// it and the step (worker.ts's WorkerDied); replica 0 writes every file atomically, so the last
 // checkpoint stays as it was.
 import { join } from 'node:path';
 import type { VariantInput } from '../models/variants.js';
@@ -16,8 +16,6 @@ import type { Progress, StepInfo, Task } from '../train/progress.js';
 import { CHECKPOINT } from '../train/run-dir.js';
 import type { TrainResult } from '../train/trainer.js';
 import { runReplicas, type FromReplica } from './data-group.js';
-
-export { ReplicaFailed } from './data-group.js';
 
 /** What every replica is told to do: the run as `alexnet train` resolved it. */
 export interface DataJob {
@@ -48,8 +46,6 @@ export interface DataParallelOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Aborting it stops every replica after the same step; a checkpoint is saved. */
   signal?: AbortSignal;
-  /** How long the others get to stop by themselves once a replica failed (default 10 s). */
-  graceSeconds?: number;
 }
 
 export interface DataParallelResult extends TrainResult {
@@ -85,11 +81,8 @@ export async function trainDataParallel(
     replicas: opts.replicas,
     work: { kind: 'train', job },
     checkpoint: join(job.outDir, CHECKPOINT),
-    graceSeconds: opts.graceSeconds,
     signal: opts.signal,
-    onMessage: (rank, m) => {
-      if (rank === 0) relay(m);
-    },
+    onMessage: relay,
   });
   const result = run.results[0] as TrainResult;
   return { ...result, replicas: opts.replicas, bytesPerStep: run.bytesPerStep };

@@ -24,16 +24,19 @@ import { shareOf, type MpiBinding } from '../train/distributed.js';
 /** The control block: Int32 words. */
 const GEN = 0; // barrier generation
 const ARRIVED = 1; // replicas in the current barrier
-const FAILED = 2; // 1 + the rank that failed (0: none)
+const FAILED = 2; // 1 once a replica failed
 const STOP_ASKED = 3; // the main thread asks the replicas to stop (an interrupt)
 const STOPPED = 4; // the barrier generation at which every replica saw the request
 const ENTERED = 5; // + r: barriers replica r has entered
-const HEADER_BYTES = 512; // the control words, with room for MAX_REPLICAS
+const CONTROL_BYTES = 512; // the control words, with room for MAX_REPLICAS
+/** After the control words: where each replica is (Distributed.at), UTF-8, AT_BYTES each. */
+const AT_BYTES = 64;
 /** How often a waiting replica looks at the failed word and its deadline. */
 const POLL_MS = 50;
 
 /** The most replicas a group holds (one ENTERED word each). */
-export const MAX_REPLICAS = HEADER_BYTES / 4 - ENTERED;
+export const MAX_REPLICAS = CONTROL_BYTES / 4 - ENTERED;
+const HEADER_BYTES = CONTROL_BYTES + MAX_REPLICAS * AT_BYTES;
 
 /** Default slot: the MPI path's bucket (distributed.ts's BUCKET_BYTES), so a bucket is one piece. */
 export const SLOT_FLOATS = (25 << 20) / 4;
@@ -55,21 +58,23 @@ export function createShmGroup(size: number, slot = SLOT_FLOATS): ShmGroup {
 }
 
 /** Marks the group failed (the main thread, when a worker exits or throws): every wait ends. */
-export function failGroup(group: ShmGroup, rank: number): void {
-  const ctl = new Int32Array(group.buffer, 0, HEADER_BYTES / 4);
-  Atomics.compareExchange(ctl, FAILED, 0, rank + 1);
+export function failGroup(group: ShmGroup): void {
+  const ctl = new Int32Array(group.buffer, 0, CONTROL_BYTES / 4);
+  Atomics.store(ctl, FAILED, 1);
   Atomics.notify(ctl, GEN);
 }
 
 /** Asks the replicas to stop together: each learns it on leaving the same barrier. */
 export function askStop(group: ShmGroup): void {
-  Atomics.store(new Int32Array(group.buffer, 0, HEADER_BYTES / 4), STOP_ASKED, 1);
+  Atomics.store(new Int32Array(group.buffer, 0, CONTROL_BYTES / 4), STOP_ASKED, 1);
 }
 
-/** The replica whose failure ended the group, or null. */
-export function failedRank(group: ShmGroup): number | null {
-  const f = Atomics.load(new Int32Array(group.buffer, 0, HEADER_BYTES / 4), FAILED);
-  return f === 0 ? null : f - 1;
+/** Where replica `rank` last said it was (its Distributed.at), read by the main thread when the
+ *  replica died: shared memory outlives the thread, a message might not. */
+export function replicaAt(group: ShmGroup, rank: number): string {
+  const bytes = new Uint8Array(group.buffer, CONTROL_BYTES + rank * AT_BYTES, AT_BYTES);
+  const text = new TextDecoder().decode(bytes.slice());
+  return text.replace(/\0[^]*$/, '') || 'start-up';
 }
 
 /** A wait ended because another replica failed (its worker's message says why). */
@@ -104,7 +109,7 @@ export class ShmComm implements MpiBinding {
     private readonly opts: ShmOptions,
   ) {
     const { buffer, size, slot } = group;
-    this.ctl = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.ctl = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
     this.slots = Array.from(
       { length: size },
       (_, r) => new Float32Array(buffer, HEADER_BYTES + r * slot * 4, slot),
@@ -131,8 +136,7 @@ export class ShmComm implements MpiBinding {
     }
     const deadline = performance.now() + this.opts.timeoutSeconds * 1000;
     while (Atomics.load(ctl, GEN) === gen) {
-      if (Atomics.load(ctl, FAILED) !== 0)
-        throw new GroupFailed(`worker ${Atomics.load(ctl, FAILED) - 1} failed`);
+      if (Atomics.load(ctl, FAILED) !== 0) throw new GroupFailed('another worker failed');
       if (performance.now() > deadline) {
         const missing = [];
         for (let r = 0; r < n; r++) if (Atomics.load(ctl, ENTERED + r) < entered) missing.push(r);
@@ -153,6 +157,9 @@ export class ShmComm implements MpiBinding {
   }
 
   at(what: string): void {
+    const slot = new Uint8Array(this.group.buffer, CONTROL_BYTES + this.rank * AT_BYTES, AT_BYTES);
+    slot.fill(0);
+    new TextEncoder().encodeInto(what, slot); // cut at AT_BYTES
     this.opts.onAt?.(what);
   }
 
@@ -216,7 +223,7 @@ export class ShmComm implements MpiBinding {
 
   /** Ends every replica: the failed word stops their waits, then this worker ends. */
   abort(code: number): never {
-    failGroup(this.group, this.rank);
+    failGroup(this.group);
     return this.opts.exit(code);
   }
 }

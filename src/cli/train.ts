@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ARCHS, defaultConfig } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
+import { variantSchema } from '../models/variants.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
 import { SCHEMA_VERSION, epochLine, type EpochRecord } from '../train/metrics.js';
@@ -44,6 +45,7 @@ import {
 interface TrainOptions {
   preset?: string;
   arch?: string;
+  width?: number;
   data?: string;
   inputSize?: number;
   epochs?: number;
@@ -117,6 +119,12 @@ export function configFrom(o: TrainOptions): TrainConfig {
   };
   set('arch', o.arch as TrainConfig['arch'] | undefined);
   set('data', o.data);
+  // --width x: the convolutions' channels × x and fc6/fc7 at 4096·x (quick runs, slow backends).
+  if (o.width !== undefined)
+    c.variant = {
+      ...(c.variant ?? variantSchema.parse({})),
+      ...{ width: o.width, fc: Math.max(1, Math.round(4096 * o.width)) },
+    };
   set('inputSize', o.inputSize);
   set('epochs', o.epochs);
   set('batch', o.batch);
@@ -150,7 +158,9 @@ export function configFrom(o: TrainOptions): TrainConfig {
       ? path[1] === 'kind'
         ? '--schedule'
         : flagName(String(path[1]))
-      : flagName(String(path[0])),
+      : path[0] === 'variant' && (path[1] === 'width' || path[1] === 'fc')
+        ? '--width'
+        : flagName(String(path[0])),
   );
 }
 
@@ -165,6 +175,11 @@ export function registerTrain(program: Command): void {
       ).choices(PRESET_NAMES),
     )
     .addOption(new Option('--arch <id>', 'network variant').choices(ARCHS))
+    .option(
+      '--width <x>',
+      'narrower net: conv channels × x, fc6/fc7 4096·x (e.g. 0.125 for quick runs)',
+      positiveNumber,
+    )
     .option('--data <src>', 'fashion-mnist (bundled), an IDX directory, or an ImageFolder tree')
     .option('--input-size <n>', 'network input side (Fashion-MNIST is resized to it)', positiveInt)
     .option('--epochs <n>', 'epochs', positiveInt)

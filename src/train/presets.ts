@@ -3,11 +3,14 @@
 import { z } from 'zod';
 import { ARCHS, MAX_INPUT_SIZE } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
+import { describeVariant, variantSchema } from '../models/variants.js';
 import { scheduleSpecSchema } from '../optim/schedule.js';
 import { usage } from '../util/errors.js';
 
 export const trainConfigSchema = z.object({
   arch: z.enum(ARCHS),
+  /** Edits of the arch's layer list (`--variant`, e.g. CNN*'s conv6); absent: the arch as is. */
+  variant: variantSchema.optional(),
   /** 'fashion-mnist' (bundled), an IDX directory or an ImageFolder tree. */
   data: z.string(),
   inputSize: z.number().int().positive().max(MAX_INPUT_SIZE),
@@ -140,7 +143,7 @@ export function describeConfig(c: TrainConfig): string {
           ? `÷10 on plateaus (patience ${sch.patience})`
           : 'constant';
   return [
-    `${c.arch} at ${c.inputSize}×${c.inputSize}`,
+    `${c.arch}${c.variant ? ` (${describeVariant(c.variant)})` : ''} at ${c.inputSize}×${c.inputSize}`,
     `${c.epochs} epoch${c.epochs === 1 ? '' : 's'}`,
     `batch ${c.batch}`,
     `lr ${c.lr} ${schedule}${sch.warmup ? `, warm-up ${sch.warmup} steps` : ''}`,

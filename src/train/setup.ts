@@ -126,7 +126,12 @@ export async function openData(src: string | undefined, opts: OpenDataOptions): 
 
 export function modelConfigFor(config: TrainConfig, dataset: Dataset): ModelConfig {
   const [channels, h] = dataset.train.sampleShape;
-  return defaultConfig(config.arch, { classes: dataset.classNames.length, channels, inputSize: h });
+  return defaultConfig(config.arch, {
+    classes: dataset.classNames.length,
+    channels,
+    inputSize: h,
+    variant: config.variant,
+  });
 }
 
 export function modelMetaFor(model: ModelConfig, dataset: Dataset): ModelMeta {

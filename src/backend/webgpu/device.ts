@@ -26,6 +26,9 @@ export interface Window {
 /** Scalar uniform fields of a kernel, in declaration order (all 4 bytes: no padding needed). */
 export type UniformFields = readonly (readonly [string, 'u32' | 'i32' | 'f32'])[];
 
+/** Words of the fault record a kernel writes on bad input: [code, a, b, c] (code 0: none). */
+const FAULT_WORDS = 4;
+
 const UNIFORM_SLOT = 256; // bytes per dispatch's parameters (minUniformBufferOffsetAlignment)
 const UNIFORM_SLOTS = 1024;
 
@@ -46,6 +49,11 @@ export class GpuDevice {
   private readonly uniformData = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
   private slots = 0;
   private error: string | null = null;
+  /** Where a kernel that finds bad input on the GPU (a label outside its range) records it,
+   *  while the first word is still 0: [code, a, b, c]. The next read() throws the message
+   *  defineFault gave for the code, and clears the record. */
+  readonly faults: GpuArray;
+  private readonly faultText = new Map<number, (a: number, b: number, c: number) => string>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -62,6 +70,7 @@ export class GpuDevice {
       size: this.uniformData.byteLength,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
+    this.faults = this.array(FAULT_WORDS);
     device.addEventListener('uncapturederror', (e) => {
       this.error ??= (e as GPUUncapturedErrorEvent).error.message;
     });
@@ -130,16 +139,23 @@ export class GpuDevice {
     );
   }
 
-  /** GPU → host: `length` elements from element `start`. */
+  /** The message of fault `code` (a kernel's): a, b, c are the record's other words (i32). */
+  defineFault(code: number, text: (a: number, b: number, c: number) => string): void {
+    this.faultText.set(code, text);
+  }
+
+  /** GPU → host: `length` elements from element `start`. Throws the fault a kernel recorded
+   *  before it, if any (the fault record comes down with the data). */
   async read(src: GpuArray, start = 0, length = src.length - start): Promise<ArrayBuffer> {
-    const bytes = Math.ceil((length * 4) / 4) * 4;
+    const bytes = length * 4;
     const staging = this.device.createBuffer({
-      size: Math.max(4, bytes),
+      size: bytes + FAULT_WORDS * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     this.ensureEncoder();
     this.endPass();
-    this.encoder!.copyBufferToBuffer(src.buffer, start * 4, staging, 0, bytes);
+    if (bytes > 0) this.encoder!.copyBufferToBuffer(src.buffer, start * 4, staging, 0, bytes);
+    this.encoder!.copyBufferToBuffer(this.faults.buffer, 0, staging, bytes, FAULT_WORDS * 4);
     this.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -148,9 +164,16 @@ export class GpuDevice {
       throw e;
     }
     this.check();
-    const out = staging.getMappedRange().slice(0);
+    const mapped = staging.getMappedRange();
+    const [code, a, b, c] = new Int32Array(mapped, bytes, FAULT_WORDS);
+    const out = mapped.slice(0, bytes);
     staging.unmap();
     staging.destroy();
+    if (code !== 0) {
+      this.write(this.faults, new Int32Array(FAULT_WORDS));
+      const text = this.faultText.get(code);
+      throw new Error(text ? text(a, b, c) : `internal: a kernel recorded fault ${code}`);
+    }
     return out;
   }
 

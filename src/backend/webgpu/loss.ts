@@ -1,7 +1,9 @@
 // Softmax cross-entropy with label smoothing on the GPU (ref/loss.ts): target q_l = (1 − ε)·[l =
 // t] + ε/L, loss_n = −Σ_l q_l · log p_l, dlogits = (p − q)/N. One invocation per sample (L is at
-// most a few thousand; rows in windows when [N, L] exceeds a binding); the per-sample losses are averaged on the GPU (reduce.ts), so only one
-// number comes down.
+// most a few thousand; rows in windows when [N, L] exceeds a binding); the per-sample losses are
+// averaged on the GPU (reduce.ts), so only one number comes down. The labels are checked on the
+// GPU too: the first one outside [0, L) is recorded in the device's fault record, and the read
+// that brings the loss down throws the CPU backends' message for it.
 // Letters: N batch, L classes.
 import {
   LINEAR_INDEX,
@@ -23,20 +25,34 @@ const FIELDS: UniformFields = [
   ['pb', 'u32'],
   ['rb', 'u32'],
   ['db', 'u32'],
+  ['r0', 'u32'],
 ];
+
+const LABEL_FAULT = 1;
 
 const shader = (withGrad: boolean) => `${uniformStruct(FIELDS)}
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
 @group(0) @binding(3) var<storage, read_write> probs: array<f32>;
 @group(0) @binding(4) var<storage, read_write> rowLoss: array<f32>;
-${withGrad ? '@group(0) @binding(5) var<storage, read_write> dz: array<f32>;' : ''}
+@group(0) @binding(5) var<storage, read_write> fault: array<i32>;
+${withGrad ? '@group(0) @binding(6) var<storage, read_write> dz: array<f32>;' : ''}
 ${LINEAR_INDEX}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let r = linearIndex(wid, nwg, lid);
   if (r >= p.n) { return; }
+  // One invocation records the window's first bad label (windows run in order: the first of all).
+  if (r == 0u && fault[0] == 0) {
+    for (var s = 0u; s < p.n; s++) {
+      let t = labels[p.lb + s];
+      if (t < 0 || t >= i32(p.l)) {
+        fault[1] = t; fault[2] = i32(p.r0 + s); fault[3] = i32(p.l); fault[0] = ${LABEL_FAULT};
+        break;
+      }
+    }
+  }
   let row = p.zb + r * p.l;
   let prow = p.pb + r * p.l;
   let label = u32(labels[p.lb + r]);
@@ -61,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 `;
 
 /** logits, probs, dlogits: [N, L]   labels: [N] i32   loss: [1] ← the mean over the batch.
- *  A label outside [0, L) contributes only the smoothing terms (the host checks labels). */
+ *  A label outside [0, L) makes the next read throw (ref/loss.ts's words). */
 export function softmaxCrossEntropy(
   dev: GpuDevice,
   logits: GpuArray,
@@ -74,6 +90,7 @@ export function softmaxCrossEntropy(
   loss: GpuArray,
 ): void {
   const pipeline = dev.pipeline(`softmaxCrossEntropy:${!!dlogits}`, () => shader(!!dlogits));
+  dev.defineFault(LABEL_FAULT, (t, r, l) => `label ${t} of sample ${r} is outside [0, ${l})`);
   const rowLoss = dev.scratch('rowLoss', n);
   const operands = [logits, labels, probs, rowLoss, ...(dlogits ? [dlogits] : [])];
   const step = Math.floor(dev.windowElements / l);
@@ -83,12 +100,14 @@ export function softmaxCrossEntropy(
     const ws = operands.map((t, i) =>
       i === 1 || i === 3 ? dev.window(t, r0, rows) : dev.window(t, r0 * l, rows * l),
     );
+    ws.splice(4, 0, dev.window(dev.faults));
     dev.dispatch(
       pipeline,
       FIELDS,
       {
         ...{ n: rows, l, smoothing, invN: 1 / n },
-        ...{ zb: ws[0].base, lb: ws[1].base, pb: ws[2].base, rb: ws[3].base, db: ws[4]?.base ?? 0 },
+        ...{ zb: ws[0].base, lb: ws[1].base, pb: ws[2].base, rb: ws[3].base },
+        ...{ db: ws[5]?.base ?? 0, r0 },
       },
       ws.map((w) => w.binding),
       grid(rows),

@@ -35,6 +35,16 @@
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
     },
     {
+      "target_name": "alexnet_stdio",
+      "sources": ["native/stdio.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES" },
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+    },
+    {
       "target_name": "alexnet_mpi",
       "conditions": [
         [

@@ -2,9 +2,16 @@
 // package). Where no GPU driver is installed, the CPU Vulkan driver that `npm run setup:webgpu`
 // unpacks into .webgpu/ (Mesa 25's lavapipe) is offered to the Vulkan loader alongside any
 // system drivers (VK_ADD_DRIVER_FILES), so a real GPU still wins when there is one. Every
-// failure is one line naming what is missing.
-import { existsSync } from 'node:fs';
+// failure is one line naming what is missing. Dawn and the Vulkan drivers write their own
+// warnings to standard error from native code while the device opens (a refused driver, reduced
+// limits, an absent XDG_RUNTIME_DIR); that stream is pointed at /dev/null meanwhile (the small
+// alexnet_stdio addon: Node has no dup2), so a user sees only our line. ALEXNET_WEBGPU_LOG=1
+// keeps Dawn's log.
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../native/binding.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
 
 /** .webgpu/lvp_icd.json at the package root (this file is dist/src/backend/webgpu/node-gpu.js). */
@@ -42,8 +49,41 @@ async function loadDawn(): Promise<GPU> {
   return dawn.create([]);
 }
 
+interface StdioBinding {
+  stderrTo(fd: number): number;
+  stderrRestore(saved: number): void;
+}
+
+/** build/Release/alexnet_stdio.node, or null (not built: Dawn's log then stays visible). */
+function loadStdio(): StdioBinding | null {
+  try {
+    const path = join(packageRoot(), 'build', 'Release', 'alexnet_stdio.node');
+    return existsSync(path) ? (createRequire(import.meta.url)(path) as StdioBinding) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `f` with native writes to standard error discarded (see the top of this file). */
+async function quietly<T>(f: () => Promise<T>): Promise<T> {
+  const stdio = process.env.ALEXNET_WEBGPU_LOG === '1' ? null : loadStdio();
+  if (!stdio) return f();
+  const devNull = openSync('/dev/null', 'w');
+  const saved = stdio.stderrTo(devNull);
+  closeSync(devNull);
+  try {
+    return await f();
+  } finally {
+    stdio.stderrRestore(saved);
+  }
+}
+
 /** Opens a WebGPU device through Dawn; throws one line saying why when it cannot. */
 export async function openNodeDevice(opts: DeviceOptions = {}): Promise<GpuDevice> {
+  return quietly(() => open(opts));
+}
+
+async function open(opts: DeviceOptions): Promise<GpuDevice> {
   gpuPromise ??= loadDawn();
   let gpu: GPU;
   try {
@@ -61,6 +101,8 @@ export async function openNodeDevice(opts: DeviceOptions = {}): Promise<GpuDevic
       : existsSync(PROJECT_ICD)
         ? `the CPU driver in .webgpu/ did not answer either`
         : `without a GPU, run 'npm run setup:webgpu' for a CPU Vulkan driver`;
-    throw new Error(`the webgpu backend has no adapter (${(e as Error).message}; ${hint})`);
+    const log =
+      process.env.ALEXNET_WEBGPU_LOG === '1' ? '' : "; ALEXNET_WEBGPU_LOG=1 shows Dawn's log";
+    throw new Error(`the webgpu backend has no adapter (${(e as Error).message}; ${hint}${log})`);
   }
 }

@@ -1,7 +1,10 @@
 // Bundles the built CLI (dist/src/cli/main.js) into one ES module for the GPU bench kit, so the
 // kit needs no node_modules but `webgpu` (loaded at run time, beside the bundle). `sharp` (image
 // decoding, ~30 MB with libvips) is replaced by a stub that says it is absent: `alexnet bench`
-// uses synthetic data.   node bench/gpu/bundle-cli.mjs OUT.mjs
+// uses synthetic data. The package's name and version, which the CLI reads from package.json
+// beside dist/ at run time, are inlined (the kit has no such tree).
+//   node bench/gpu/bundle-cli.mjs OUT.mjs
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const stub = {
@@ -15,6 +18,16 @@ const stub = {
   },
 };
 
+const { name, version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const inlineVersion = {
+  name: 'inline-version',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]src[\\/]util[\\/]version\.js$/ }, () => ({
+      contents: `export function packageInfo() { return ${JSON.stringify({ name, version })}; }`,
+    }));
+  },
+};
+
 await build({
   entryPoints: ['dist/src/cli/main.js'],
   outfile: process.argv[2],
@@ -23,7 +36,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['webgpu', 'onnxruntime-node'],
-  plugins: [stub],
+  plugins: [stub, inlineVersion],
   // Bundled CommonJS dependencies call require(); give the module one.
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

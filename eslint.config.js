@@ -5,7 +5,17 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'node_modules/', 'runs/', '**/.alexnet-cache/', 'bench/gpu/out/', '.webgpu/'] },
+  {
+    ignores: [
+      'dist/',
+      'build/',
+      'node_modules/',
+      'runs/',
+      '**/.alexnet-cache/',
+      'bench/gpu/out/',
+      '.webgpu/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

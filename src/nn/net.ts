@@ -3,7 +3,7 @@
 // A ReLU that directly follows a conv or linear layer is fused into it for speed; asking for the
 // output of a fused layer by name runs that forward unfused, so every named output stays exact.
 import type { Backend } from '../backend/backend.js';
-import { missingKernels, withFallback } from '../backend/fallback.js';
+import { fallbackName, missingKernels, partialKernels, withFallback } from '../backend/fallback.js';
 import type { KernelName } from '../backend/kernels.js';
 import { refBackend } from '../backend/ref/index.js';
 import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
@@ -251,20 +251,28 @@ export class Net {
 const TRAINING_KERNELS: readonly KernelName[] = ['softmaxCrossEntropy', 'sgdUpdate'];
 const reported = new Set<string>();
 
-/** The backend, with what it lacks of the layers' kernels run on ref; says so once, in one line. */
+/** Writes `line` to stderr once per process. */
+function sayOnce(line: string): void {
+  if (reported.has(line)) return;
+  reported.add(line);
+  process.stderr.write(line);
+}
+
+/** The backend, with what it lacks of the layers' kernels run on ref, per (kernel, dtypes): the
+ *  kernels it lacks in float32 are named at once, in one line; a call in a dtype it lacks only
+ *  (a bfloat16 call of a float32-only kernel) says so in one line when it first happens. */
 function withRefFallback(backend: Backend, layers: readonly Layer[]): Backend {
   if (backend === refBackend) return backend;
-  const missing = missingKernels(backend, [
-    ...layers.flatMap((l) => l.kernels),
-    ...TRAINING_KERNELS,
-  ]);
-  if (missing.length === 0) return backend;
-  const line = `alexnet: backend ${backend.name} lacks ${missing.join(', ')}; they run on ref\n`;
-  if (!reported.has(line)) {
-    reported.add(line);
-    process.stderr.write(line);
-  }
-  return withFallback(backend, refBackend, missing);
+  const needed = [...layers.flatMap((l) => l.kernels), ...TRAINING_KERNELS];
+  const partial = partialKernels(backend, needed);
+  if (partial.length === 0) return backend;
+  const missing = missingKernels(backend, needed);
+  if (missing.length > 0)
+    sayOnce(`alexnet: backend ${backend.name} lacks ${missing.join(', ')}; they run on ref\n`);
+  return withFallback(backend, refBackend, partial, (k, dtypes) => {
+    if (dtypes.length === 1 && dtypes[0] === 'float32') return; // named above
+    sayOnce(`alexnet: backend ${backend.name} lacks ${fallbackName(k, dtypes)}; it runs on ref\n`);
+  });
 }
 
 function buildLayer(spec: LayerSpec, input: Shape, opts: NetOptions, backend: Backend): Layer {

@@ -2,11 +2,13 @@
 // test backend whose edges really copy (readSync hands out a copy, upload copies back) must give,
 // for a whole training step of two variants, bit for bit what the full ref backend gives — so
 // every fallen-back kernel read its inputs and wrote its outputs back — and say once, in one
-// line, which kernels fell back.
+// line, which kernels fell back. The decision is per (kernel, dtypes): a kernel the backend has in
+// float32 only falls back for its bfloat16 calls alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backend/backend.js';
 import { hostBackend, type HostKernels } from '../../src/backend/host.js';
+import { fallbackName, partialKernels, withFallback } from '../../src/backend/fallback.js';
 import { KERNEL_NAMES, type KernelName } from '../../src/backend/kernels.js';
 import { refBackend, refKernels } from '../../src/backend/ref/index.js';
 import { initialize } from '../../src/models/init.js';
@@ -81,3 +83,56 @@ for (const arch of ['alexnet2012', 'torchvision'] as const) {
       assert.deepEqual(gotParams.get(name)!.data, t.data, `${name} after one step`);
   });
 }
+
+test('fallback is per (kernel, dtypes): a kernel the backend has in float32 only falls back only for its bfloat16 calls', async () => {
+  // ref's kernels, but cast in float32 only (a float32 → float32 copy), counting its own calls
+  let own = 0;
+  const kernels: HostKernels = {
+    ...refKernels,
+    cast: (t, a) => (own++, refKernels.cast(t, a)),
+  };
+  const base = hostBackend({
+    name: 'f32only',
+    kernels,
+    setThreads() {},
+    getThreads: () => 1,
+    dtypes: { cast: ['float32'] },
+  });
+  const primary: Backend = {
+    ...base,
+    readSync: <D extends DType>(t: Tensor<D> | object): Tensor<D> => {
+      const h = t as Tensor<D>;
+      return Tensor.of(h.dtype, h.shape, h.data.slice() as HostArray<D>);
+    },
+  };
+  assert.ok(primary.supports('cast', ['float32']));
+  assert.ok(!primary.supports('cast', ['float32', 'bfloat16']));
+  assert.deepEqual(partialKernels(primary, ['cast', 'conv2dForward', 'cast']), ['cast']);
+  const heard: string[] = [];
+  const b = withFallback(primary, refBackend, ['cast'], (k, dtypes) =>
+    heard.push(fallbackName(k, dtypes)),
+  );
+
+  const x = new Tensor([4], Float32Array.from([1, -2.5, 3.140625, 1e-3]));
+  const y32 = new Tensor([4]);
+  b.cast({ x, y: y32 }, {});
+  assert.equal(own, 1, 'the float32 call ran on the backend itself');
+  assert.deepEqual(heard, []);
+  assert.deepEqual(y32.data, x.data);
+
+  const y16 = Tensor.of('bfloat16', [4]);
+  b.cast({ x, y: y16 }, {});
+  assert.equal(own, 1, 'the bfloat16 call did not reach the backend');
+  assert.deepEqual(heard, ['cast (float32, bfloat16)']);
+  const want = Tensor.of('bfloat16', [4]);
+  refBackend.cast({ x, y: want }, {});
+  assert.deepEqual(y16.data, want.data, 'ref computed it and the edge wrote it back');
+  assert.notDeepEqual([...y16.data], [0, 0, 0, 0]);
+
+  // and back: bfloat16 → float32 falls back too
+  const back = new Tensor([4]);
+  b.cast({ x: y16, y: back }, {});
+  assert.equal(own, 1);
+  assert.equal(heard.length, 2);
+  assert.deepEqual([...back.data], [1, -2.5, 3.140625, 0.00099945068359375]);
+});

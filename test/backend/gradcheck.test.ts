@@ -1,13 +1,12 @@
 // Finite-difference gradient checks for every kernel (pooling: gradcheck-pool.test.ts), through
-// the kernel table, on every lane
-// (test/helpers/lanes.ts): the ref backend with float64 storage — the tight check, as before —
-// and every backend path in float32 (ref, native at each ISA this CPU has, webgpu where it
-// opens). STYLE §4: hit LRN and grouped convolution hardest. Each backward is checked through the
-// probe L = Σ forward(·) · r with a random r, whose exact gradient is backward(dy = r); the
-// numeric gradient is taken once per case, by central differences of the float64 forward (the
-// oracle lane, through the table), at inputs rounded to float32 so every lane sees the same point.
-// Where a finite difference is ill-defined (max-pool ties) or pointless (SGD, dropout, which are
-// not gradients of anything) the test checks the exact expected values instead, on every lane.
+// the kernel table, on every lane (test/helpers/lanes.ts): the ref backend with float64 storage —
+// the tight check, as before — and every backend path in float32 (ref, native at each ISA this
+// CPU has, webgpu where it opens). STYLE §4: hit LRN and grouped convolution hardest. Each
+// backward is checked through the probe L = Σ forward(·) · r with a random r, whose exact
+// gradient is backward(dy = r); the numeric gradient is taken once per case, by central
+// differences of the float64 forward (the oracle lane, through the table), at inputs rounded to
+// float32 so every lane sees the same point. Where a finite difference is pointless (SGD,
+// dropout, which are not gradients of anything) the test checks the exact rule instead.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

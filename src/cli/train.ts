@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ARCHS, defaultConfig } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
-import { variantSchema } from '../models/variants.js';
+import { VARIANT_NAMES, variantFromNames, variantSchema, type Variant } from '../models/variants.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
 import { SCHEMA_VERSION, epochLine, type EpochRecord } from '../train/metrics.js';
@@ -46,6 +46,7 @@ interface TrainOptions {
   preset?: string;
   arch?: string;
   width?: number;
+  variant?: Variant;
   data?: string;
   inputSize?: number;
   epochs?: number;
@@ -91,6 +92,14 @@ function fraction(value: string): number {
   return n;
 }
 
+function variantFlag(value: string): Variant {
+  try {
+    return variantFromNames(value);
+  } catch (e) {
+    return usage(`--variant ${value}: ${(e as Error).message}`);
+  }
+}
+
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
@@ -118,6 +127,7 @@ export function configFrom(o: TrainOptions): TrainConfig {
     if (v !== undefined) c[k] = v;
   };
   set('arch', o.arch as TrainConfig['arch'] | undefined);
+  set('variant', o.variant);
   set('data', o.data);
   // --width x: the convolutions' channels × x and fc6/fc7 at 4096·x (quick runs, slow backends).
   if (o.width !== undefined)
@@ -179,6 +189,11 @@ export function registerTrain(program: Command): void {
       '--width <x>',
       'narrower net: conv channels × x, fc6/fc7 4096·x (e.g. 0.125 for quick runs)',
       positiveNumber,
+    )
+    .option(
+      '--variant <names>',
+      `edits of the arch's layers, comma-separated: ${Object.keys(VARIANT_NAMES).join(', ')} (conv6: Table 2's CNN*)`,
+      variantFlag,
     )
     .option('--data <src>', 'fashion-mnist (bundled), an IDX directory, or an ImageFolder tree')
     .option('--input-size <n>', 'network input side (Fashion-MNIST is resized to it)', positiveInt)

@@ -91,3 +91,33 @@ export function describeVariant(v: Variant): string {
   if (v.conv6) parts.push('conv6');
   return parts.join(', ') || 'as the paper';
 }
+
+/** The named edits `train --variant` takes, each one field of the variant. */
+export const VARIANT_NAMES: Record<string, VariantInput> = {
+  conv6: { conv6: true },
+  tanh: { activation: 'tanh' },
+  'no-lrn': { lrn: false },
+  'pool-2x2': { pool: '2x2' },
+  'no-dropout': { dropout: false },
+  'one-tower': { towers: 'one' },
+  ...Object.fromEntries(MIDDLE_CONVS.map((c) => [`no-${c}`, { remove: [c] }])),
+};
+
+/** A comma-separated list of VARIANT_NAMES (e.g. "conv6,no-lrn") as one variant; an unknown
+ *  name is an Error naming it and the choices. */
+export function variantFromNames(list: string): Variant {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const remove: (typeof MIDDLE_CONVS)[number][] = [];
+  let v: VariantInput = {};
+  for (const name of names) {
+    const edit = VARIANT_NAMES[name];
+    if (!edit)
+      throw new Error(`unknown variant ${name} (choose ${Object.keys(VARIANT_NAMES).join(', ')})`);
+    remove.push(...(edit.remove ?? []));
+    v = { ...v, ...edit };
+  }
+  return variantSchema.parse({ ...v, remove });
+}

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { selectBackend } from '../../src/backend/index.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
 import { EXPERIMENTS } from '../../src/lab/experiments.js';
-import { experiment, runExperiment, settingsFor } from '../../src/lab/lab.js';
+import { experiment, runExperiment, scaledToData, settingsFor } from '../../src/lab/lab.js';
 import type { ExperimentReport } from '../../src/lab/report.js';
 import { UsageError } from '../../src/util/errors.js';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { writeCifarDir } from '../helpers/cifar.js';
 import { pngStats, writeIdxDir } from '../helpers/lab-fixtures.js';
 
@@ -113,8 +113,13 @@ test('lab ensemble: 5 CNNs and 2 CNN* (pretrained on the other images, then fine
   assert.equal(r.runs.length, 9);
   assert.deepEqual(
     r.rows.map((x) => x.paper),
-    ['40.7% / 18.2%', '38.1% / 16.4%', '39.0% / 16.6%', '36.7% / 15.4%'],
+    ['40.7% / 18.2%', '38.1% / 16.4%', '39.0% / 16.6%', '36.7% / 15.4%', '—'],
   );
+  // The members' own errors, beside chance, so that an ensemble of untrained nets shows as such.
+  const members = r.runs.filter((x) => /^cnn6?-/.test(x.name)).map((x) => x.top1Error);
+  const lo = `${(100 * Math.min(...members)).toFixed(2)}%`;
+  const hi = `${(100 * Math.max(...members)).toFixed(2)}%`;
+  assert.equal(r.rows[4].ours, `${lo}–${hi} (chance 90.00%)`);
   // The 1-CNN row is the first member's own error; CNN* has the sixth conv layer.
   const first = r.runs.find((x) => x.name === 'cnn-1')!;
   assert.ok(r.rows[0].ours.startsWith(`${(100 * first.top1Error).toFixed(2)}%`));
@@ -177,4 +182,17 @@ test('alexnet lab through the command: --json, bad names and grey pca-noise exit
     assert.equal(bad.status, 2, bad.stderr);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   }
+});
+
+test('--quick: an ImageFolder tree at 227 (its loader crops of a 256 copy); small data gets more epochs', () => {
+  const e = experiment('pca-noise');
+  assert.equal(settingsFor(e, true, grey).inputSize, 67);
+  assert.equal(settingsFor(e, true, join(ROOT, 'examples', 'shapes')).inputSize, 227);
+  assert.equal(settingsFor(e, false, join(ROOT, 'examples', 'shapes')).inputSize, 227); // the paper's
+  const s = settingsFor(e, true, colour);
+  assert.deepEqual(
+    [scaledToData(s, 1200).epochs, scaledToData(s, 1200).maxTrain],
+    [(s.epochs * s.maxTrain!) / 1200, 1200],
+  );
+  assert.equal(scaledToData(s, 50000), s);
 });

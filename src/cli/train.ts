@@ -9,7 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ARCHS, defaultConfig } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
-import { VARIANT_NAMES, variantFromNames, variantSchema, type Variant } from '../models/variants.js';
+import {
+  VARIANT_NAMES,
+  variantFromNames,
+  variantSchema,
+  type Variant,
+} from '../models/variants.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { loadTrainingCheckpoint } from '../train/checkpoint.js';
 import { SCHEMA_VERSION, epochLine, type EpochRecord } from '../train/metrics.js';

@@ -23,11 +23,12 @@ export interface ParallelDataFlags {
 }
 
 /** The flags --parallel data cannot take, as a usage error. */
-export function checkParallelData(o: ParallelDataFlags): void {
-  if (o.distributed) usage('--parallel data and --distributed exclude each other');
-  if (o.ui) usage('--ui: not available with --parallel data (the network lives on the workers)');
+export function checkParallelData(o: ParallelDataFlags, scheme: 'data' | 'towers' = 'data'): void {
+  if (o.distributed) usage(`--parallel ${scheme} and --distributed exclude each other`);
+  if (o.ui)
+    usage(`--ui: not available with --parallel ${scheme} (the network lives on the workers)`);
   if (o.backend === 'webgpu')
-    usage('--parallel data runs its replicas on the CPU backends (--backend native or ref)');
+    usage(`--parallel ${scheme} runs its workers on the CPU backends (--backend native or ref)`);
 }
 
 export async function trainOnReplicas(

@@ -33,6 +33,7 @@ import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { Distributed } from '../train/distributed.js';
 import { checkParallelData, trainOnReplicas } from './parallel-data.js';
+import { Towers } from '../parallel/towers.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
 import { usage } from '../util/errors.js';
@@ -86,7 +87,7 @@ interface TrainOptions {
   port: number;
   distributed?: boolean;
   distributedTimeout: number;
-  parallel?: 'data';
+  parallel?: 'data' | 'towers';
   replicas: number;
 }
 
@@ -268,14 +269,14 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        'data: replicas on worker threads, gradients summed in shared memory',
-      ).choices(['data']),
+        "data: replicas on worker threads, gradients summed in shared memory; towers: the paper's two towers (alexnet2012, caffenet) on two worker threads",
+      ).choices(['data', 'towers']),
     )
     .option('--replicas <n>', '--parallel data: replicas (one worker thread each)', positiveInt, 2)
     .addHelpText('after', presetHelp)
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
-      if (o.parallel === 'data') checkParallelData(o);
+      if (o.parallel) checkParallelData(o, o.parallel);
       const backend = backendFrom(o);
       const outDirOf = (): string =>
         o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetFor(o)}`);
@@ -343,6 +344,7 @@ export function registerTrain(program: Command): void {
         onCache: taskCallback(progress, 'caching images'),
       });
       let ui: TrainingDashboard | null = null;
+      let towers: Towers | undefined;
       try {
         const { net, meta, fineTune } = prepareNet(config, dataset, backend, {
           from: o.from,
@@ -408,6 +410,14 @@ export function registerTrain(program: Command): void {
           if (o.json) printJson(epochLine(r));
           else log(epochSummary(r));
         };
+        towers =
+          o.parallel === 'towers'
+            ? await Towers.start(net, {
+                threads: o.threads,
+                maxBatch: config.batch,
+                sgd: config,
+              })
+            : undefined;
         const result =
           o.parallel === 'data'
             ? await trainOnReplicas(o, {
@@ -432,6 +442,7 @@ export function registerTrain(program: Command): void {
                 parallel,
                 handleSignals: !parallel, // a signal ends a rank at once (distributed.ts)
                 onEpoch,
+                towers,
               });
         const seconds = (performance.now() - started) / 1000;
         const last = result.history.at(-1);
@@ -473,6 +484,7 @@ export function registerTrain(program: Command): void {
         await parallel?.close();
       } finally {
         await ui?.close();
+        await towers?.close();
         await dataset.close();
       }
     });

@@ -26,6 +26,7 @@ import { makeDirs } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { saveTrainingCheckpoint, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
+import type { Towers } from '../parallel/towers.js';
 import { localParallel, type DataParallel } from './distributed.js';
 import { logInterval, writeMetrics, type EpochRecord, type SplitMetrics } from './metrics.js';
 import { AUGMENT, planRun, SHUFFLE, subSeed } from './plan.js';
@@ -67,6 +68,9 @@ export interface TrainSetup {
   startedAt?: number;
   /** Train as one rank of several (distributed.ts); default: this process alone. */
   parallel?: DataParallel;
+  /** The paper's two towers (src/parallel/towers.ts) compute each step on their workers; `net`
+   *  receives their halves before each validation and save. */
+  towers?: Towers;
 }
 
 export interface TrainResult {
@@ -185,6 +189,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   // After a validation the weights are the ones it measured; after an interrupt they are not.
   const save = async (validated: boolean): Promise<void> => {
     if (!par.writer) return;
+    await setup.towers?.pull(sgd);
     state.schedule = schedule.getState();
     state.dropoutRng = net.rng.getState();
     const last = validated ? state.history[state.history.length - 1] : null;
@@ -244,6 +249,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     return Math.max(0, Math.min(work, budgetAt - elapsed()));
   };
   const validate = async (): Promise<SplitMetrics> => {
+    await setup.towers?.pull(sgd);
     const task = progress.task('validating', testIndices.length);
     const t = performance.now();
     try {
@@ -289,6 +295,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
 
   try {
     await par.checkReplicas(net, setup.resume ? 'the checkpoint' : 'the start');
+    await setup.towers?.push(sgd);
     while (state.epoch < config.epochs) {
       const order = indices.slice();
       new Rng(subSeed(config.seed, SHUFFLE, state.epoch)).shuffle(order);
@@ -336,16 +343,18 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
             xBufs[state.step % 2].subarray(0, m * per),
           );
           net.batchWindow = par.size > 1 ? { first, total: globalM } : null;
-          const logits = net.forward(x, true);
+          const logits = setup.towers ? await setup.towers.forward(x, true) : net.forward(x, true);
           net.batchWindow = null;
           lossFn.run(logits, labels.subarray(0, m), config.labelSmoothing, true);
-          await par.backward(net, lossFn.dlogits!, globalM);
+          if (setup.towers) await setup.towers.backward(lossFn.dlogits!, backend);
+          else await par.backward(net, lossFn.dlogits!, globalM);
         } else {
           await par.backward(net, null, globalM); // a last batch smaller than the ranks
         }
         // A rank without samples drew no dropout masks: it takes the writer's generator.
         if (globalM < par.size) await par.alignDropout(net);
-        sgd.step(lr);
+        if (setup.towers) await setup.towers.step(lr);
+        else sgd.step(lr);
         // Read only once the whole step is queued (a GPU runs it as one submission). A diverged
         // loss throws before anything is saved, so the files stay those of the last good epoch.
         if (m > 0) {

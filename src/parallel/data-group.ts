@@ -87,9 +87,24 @@ export async function runReplicas(o: GroupOptions): Promise<GroupResult> {
       () => failGroup(group),
     );
     const g = workers;
-    const replies = await g.all(g.members.map((w) => w.call<ReplicaReply>('run')));
-    const usage = replies.find((r) => 'usage' in r);
-    if (usage && 'usage' in usage) throw new UsageError(usage.usage);
+    const calls = g.members.map((w) => w.call<ReplicaReply>('run'));
+    // A replica that met a usage error (a diverged loss, a bad label) ends the group's waits;
+    // the others then end as failed, but the run's error is that replica's.
+    const usageOf = async (): Promise<string | undefined> => {
+      for (const r of await Promise.allSettled(calls))
+        if (r.status === 'fulfilled' && 'usage' in r.value) return r.value.usage;
+    };
+    let replies: ReplicaReply[];
+    try {
+      replies = await g.all(calls);
+    } catch (e) {
+      await g.close(); // a replica that hangs is terminated, so every call has settled
+      const usage = await usageOf();
+      if (usage !== undefined) throw new UsageError(usage);
+      throw e;
+    }
+    const usage = await usageOf();
+    if (usage !== undefined) throw new UsageError(usage);
     await writerDone;
     const done = replies as Extract<ReplicaReply, { result: unknown }>[];
     return {

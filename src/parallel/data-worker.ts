@@ -18,7 +18,7 @@ import { UsageError } from '../util/errors.js';
 import { benchReplica } from './data-bench.js';
 import type { FromReplica, ReplicaInit, ReplicaReply } from './data-group.js';
 import type { DataJob } from './data.js';
-import { ShmComm } from './shm-comm.js';
+import { failGroup, ShmComm } from './shm-comm.js';
 import { serveWorker } from './worker-serve.js';
 
 let rank = 0;
@@ -133,7 +133,10 @@ async function run(init: ReplicaInit, backend: Backend): Promise<ReplicaReply> {
     steps.sort((a, b) => a - b);
     return { result, stepBytes: steps[steps.length >> 1] ?? 0 };
   } catch (e) {
-    if (e instanceof UsageError) return { usage: e.message };
+    if (e instanceof UsageError) {
+      failGroup(group); // the others' waits end now, not at their deadline
+      return { usage: e.message };
+    }
     throw e;
   } finally {
     send({ kind: 'bye' });

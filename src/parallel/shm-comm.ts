@@ -205,13 +205,16 @@ export class ShmComm implements MpiBinding {
     this.traffic.bytes += 4 * ((n - 1) * count + (length - count));
   }
 
-  /** views ← the root's views. */
+  /** views ← the root's views. The root writes its own slot, not the result region: right after
+   *  an all-reduce the others may still be reading the result (its all-gather), while every slot
+   *  was last read before that all-reduce's second barrier. */
   broadcast(views: Float32Array[], root: number): Promise<void> {
     return this.collective(() => {
+      const from = this.slots[root];
       for (const piece of pieces(views, this.group.slot)) {
-        if (this.rank === root) copyIn(piece, this.result);
+        if (this.rank === root) copyIn(piece, from);
         this.barrier();
-        if (this.rank !== root) this.traffic.bytes += 4 * copyOut(this.result, piece);
+        if (this.rank !== root) this.traffic.bytes += 4 * copyOut(from, piece);
         this.barrier();
       }
     });

@@ -14,6 +14,7 @@ interface Reply {
   b: Float32Array;
   bytes: number;
   error?: string;
+  wrong?: number;
 }
 
 function start(group: ShmGroup, op: string, floats: number, timeoutSeconds = 20): Promise<Reply>[] {
@@ -57,6 +58,14 @@ test('a broadcast gives every replica the root’s views; the root reads nothing
     replies.map((r) => r.bytes),
     [103 * 4, 0, 103 * 4],
   );
+});
+
+test('a broadcast right after an all-reduce does not overwrite what the others still read', async () => {
+  const replies = await Promise.all(start(createShmGroup(3, 64), 'alternate', 100));
+  for (const r of replies) {
+    assert.equal(r.error, undefined);
+    assert.equal(r.wrong, 0);
+  }
 });
 
 test('a replica that never arrives is named when the wait runs out', async () => {

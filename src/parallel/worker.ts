@@ -129,6 +129,7 @@ export class TaskWorker {
     if ('error' in m) {
       // A call that throws ends the worker: its state is no longer known to be consistent.
       this.die(`threw: ${m.error}`);
+      p.reject(this.death ?? new WorkerDied(this.name, `threw: ${m.error}`)); // not pending now
     } else {
       p.resolve(m.result);
     }

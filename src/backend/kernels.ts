@@ -11,6 +11,14 @@
 //   - a null `optional` argument means "not needed" (e.g. dx of the first layer) and is skipped;
 //   - letters: N batch, C/Ci input channels, Co output channels, H/W input map, Ho/Wo output map,
 //     G groups, K/Kh/Kw kernel, F output features, D input features, L classes.
+//
+// Precision (the four GEMM kernels: conv2dForward/Backward, linearForward/Backward): the dtype of
+// `w` is the precision of the call; every other argument is float32.
+//   - float32 w: float32 products and sums.
+//   - bfloat16 w: mixed precision. Each product's inputs are bfloat16 — w as given, x and dy
+//     rounded to bfloat16 (nearest, ties to even: exactly `cast`) as they are read — and the
+//     products accumulate in float32, in any order. Bias, ReLU, y, dx, dw and db stay float32;
+//     db = Σ dy of the UNROUNDED dy. dw is the gradient of the float32 master weight.
 import { bool, int, kernel, num, oneOf } from './declare.js';
 import type { AttrValues } from './declare.js';
 
@@ -115,23 +123,25 @@ const convY = (g: ConvGeom) => [g.n, g.cOut, g.ho, g.wo];
 
 export const KERNELS = {
   conv2dForward: kernel({
-    doc: 'y = conv(x, w) + b, then ReLU if `relu`.',
+    doc: 'y = conv(x, w) + b, then ReLU if `relu`. bfloat16 w: y = relu?(w ⋆ round(x) + b).',
     attrs: { ...convGeom, relu: bool() },
     check: checkConv,
     args: {
       x: { dtypes: F32, shape: convX, doc: '[N, Ci, H, W]' },
-      w: { dtypes: F32, shape: convW, doc: '[Co, Ci/G, Kh, Kw]' },
+      w: { dtypes: FLOATS, shape: convW, doc: '[Co, Ci/G, Kh, Kw]; its dtype is the precision' },
       b: { dtypes: F32, shape: (g) => [g.cOut], optional: true, doc: '[Co]' },
       y: { dtypes: F32, shape: convY, writes: true, doc: '[N, Co, Ho, Wo]' },
     },
   }),
   conv2dBackward: kernel({
-    doc: 'Gradients of y = conv(x, w) + b given dy (any ReLU already folded into dy).',
+    doc:
+      'Gradients of y = conv(x, w) + b given dy (any ReLU already folded into dy). bfloat16 w: ' +
+      'dx = wᵀ-conv of round(dy), dw = round(dy) ⋆ round(x), db = Σ dy.',
     attrs: convGeom,
     check: checkConv,
     args: {
       x: { dtypes: F32, shape: convX },
-      w: { dtypes: F32, shape: convW },
+      w: { dtypes: FLOATS, shape: convW },
       dy: { dtypes: F32, shape: convY },
       dx: { dtypes: F32, shape: convX, optional: true, writes: true },
       dw: { dtypes: F32, shape: convW, optional: true, writes: true },
@@ -140,21 +150,23 @@ export const KERNELS = {
   }),
 
   linearForward: kernel({
-    doc: 'y = x · wᵀ + b, then ReLU if `relu`.',
+    doc: 'y = x · wᵀ + b, then ReLU if `relu`. bfloat16 w: y = relu?(round(x) · wᵀ + b).',
     attrs: { ...linearDims, relu: bool() },
     args: {
       x: { dtypes: F32, shape: (a) => [a.n, a.d], doc: '[N, D]' },
-      w: { dtypes: F32, shape: (a) => [a.f, a.d], doc: '[F, D]' },
+      w: { dtypes: FLOATS, shape: (a) => [a.f, a.d], doc: '[F, D]; its dtype is the precision' },
       b: { dtypes: F32, shape: (a) => [a.f], optional: true, doc: '[F]' },
       y: { dtypes: F32, shape: (a) => [a.n, a.f], writes: true, doc: '[N, F]' },
     },
   }),
   linearBackward: kernel({
-    doc: 'Gradients of y = x · wᵀ + b given dy (any ReLU already folded into dy).',
+    doc:
+      'Gradients of y = x · wᵀ + b given dy (any ReLU already folded into dy). bfloat16 w: ' +
+      'dx = round(dy) · w, dw = round(dy)ᵀ · round(x), db = Σ dy.',
     attrs: linearDims,
     args: {
       x: { dtypes: F32, shape: (a) => [a.n, a.d] },
-      w: { dtypes: F32, shape: (a) => [a.f, a.d] },
+      w: { dtypes: FLOATS, shape: (a) => [a.f, a.d] },
       dy: { dtypes: F32, shape: (a) => [a.n, a.f] },
       dx: { dtypes: F32, shape: (a) => [a.n, a.d], optional: true, writes: true },
       dw: { dtypes: F32, shape: (a) => [a.f, a.d], optional: true, writes: true },

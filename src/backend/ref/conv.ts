@@ -11,6 +11,7 @@
 import { convOutputSize, type ConvGeom } from '../backend.js';
 import type { FloatArray } from './float.js';
 import type { HostKernels } from '../host.js';
+import { roundedToBf16, widened } from './mixed.js';
 
 /** For each kernel offset k in [0, K): the range [first[k], end[k]) of output positions o for
  *  which the input position o·stride − pad + k lies inside [0, size). Lets the inner loops skip
@@ -167,18 +168,31 @@ export function conv2dBackward(
   }
 }
 
-/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+/** This file's kernels, bound to the table (src/backend/kernels.ts). A bfloat16 w makes the call
+ *  mixed precision (mixed.ts): x and dy are rounded copies, db sums the unrounded dy. */
 export const convKernels = {
-  conv2dForward: ({ x, w, b, y }, a) =>
-    conv2dForward(x.data, w.data, b ? b.data : null, y.data, a, a.relu),
-  conv2dBackward: ({ x, w, dy, dx, dw, db }, a) =>
+  conv2dForward: ({ x, w, b, y }, a) => {
+    const xs = w.dtype === 'bfloat16' ? roundedToBf16(x.data) : x.data;
+    conv2dForward(xs, widened(w.data), b ? b.data : null, y.data, a, a.relu);
+  },
+  conv2dBackward: ({ x, w, dy, dx, dw, db }, a) => {
+    const wf = widened(w.data);
+    if (w.dtype === 'bfloat16') {
+      if (db) conv2dBackward(x.data, wf, dy.data, null, null, db.data, a);
+      if (!dx && !dw) return;
+      const dyr = roundedToBf16(dy.data);
+      const xr = dw ? roundedToBf16(x.data) : x.data;
+      conv2dBackward(xr, wf, dyr, dx ? dx.data : null, dw ? dw.data : null, null, a);
+      return;
+    }
     conv2dBackward(
       x.data,
-      w.data,
+      wf,
       dy.data,
       dx ? dx.data : null,
       dw ? dw.data : null,
       db ? db.data : null,
       a,
-    ),
+    );
+  },
 } satisfies HostKernels;

@@ -5,6 +5,7 @@
 
 import type { FloatArray } from './float.js';
 import type { HostKernels } from '../host.js';
+import { roundedToBf16, widened } from './mixed.js';
 
 /** y = x · wᵀ + b, then ReLU if `relu`.
  *  x: [N, D]   w: [F, D]   b: [F] | null   y: [N, F] (overwritten) */
@@ -73,20 +74,20 @@ export function linearBackward(
   }
 }
 
-/** This file's kernels, bound to the table (src/backend/kernels.ts). */
+/** This file's kernels, bound to the table (src/backend/kernels.ts). A bfloat16 w makes the call
+ *  mixed precision (mixed.ts): x and dy are rounded copies, db sums the unrounded dy. */
 export const linearKernels = {
-  linearForward: ({ x, w, b, y }, a) =>
-    linearForward(x.data, w.data, b ? b.data : null, y.data, a.n, a.d, a.f, a.relu),
-  linearBackward: ({ x, w, dy, dx, dw, db }, a) =>
-    linearBackward(
-      x.data,
-      w.data,
-      dy.data,
-      dx ? dx.data : null,
-      dw ? dw.data : null,
-      db ? db.data : null,
-      a.n,
-      a.d,
-      a.f,
-    ),
+  linearForward: ({ x, w, b, y }, a) => {
+    const xs = w.dtype === 'bfloat16' ? roundedToBf16(x.data) : x.data;
+    linearForward(xs, widened(w.data), b ? b.data : null, y.data, a.n, a.d, a.f, a.relu);
+  },
+  linearBackward: ({ x, w, dy, dx, dw, db }, a) => {
+    const bf = w.dtype === 'bfloat16';
+    const dys = bf && (dx || dw) ? roundedToBf16(dy.data) : dy.data;
+    const xs = bf && dw ? roundedToBf16(x.data) : x.data;
+    const { n, d, f } = a;
+    const wf = widened(w.data);
+    linearBackward(xs, wf, dys, dx ? dx.data : null, dw ? dw.data : null, null, n, d, f);
+    if (db) linearBackward(x.data, wf, dy.data, null, null, db.data, n, d, f);
+  },
 } satisfies HostKernels;

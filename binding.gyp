@@ -19,7 +19,11 @@
         "native/elementwise.cc",
         "native/loss.cc",
         "native/sgd.cc",
-        "native/peak.cc"
+        "native/peak.cc",
+        "native/bf16.cc",
+        "native/gemm_bf16.cc",
+        "native/conv_bf16.cc",
+        "native/linear_bf16.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -147,7 +147,7 @@ return Napi::Number::New(info.Env(), anative::getThreads());
 END_BINDING
 
 BINDING(isa)
-return Napi::String::New(info.Env(), isaName(currentIsa()));
+return Napi::String::New(info.Env(), isaName(isaLevel()));
 END_BINDING
 
 BINDING(bestIsa)
@@ -166,6 +166,13 @@ needArgs(info, 1);
 double s = numArg(info[0], "seconds");
 if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
 return Napi::Number::New(info.Env(), anative::peakGflops(s));
+END_BINDING
+
+BINDING(peakBf16Gflops)
+needArgs(info, 1);
+double s = numArg(info[0], "seconds");
+if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
+return Napi::Number::New(info.Env(), anative::peakBf16Gflops(s));
 END_BINDING
 
 BINDING(gemm)
@@ -281,19 +288,34 @@ float attrF(KernelCall& c, const char* key) {
 
 // ---- the table's kernels, tensors in their declared order ---------------------------------------
 
+// A bfloat16 w (tensor 1) selects the mixed-precision kernels (conv_bf16.cc, linear_bf16.cc).
 ANATIVE_KERNEL(conv2dForward) {
+  if (call.isBf16(1))
+    return anative::conv2dForwardBf16(call.f32(0), call.bf16(1), call.f32(2), call.f32(3),
+                                      convGeom(call), call.flag("relu"));
   anative::conv2dForward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), convGeom(call),
                          call.flag("relu"));
 }
 ANATIVE_KERNEL(conv2dBackward) {
+  if (call.isBf16(1))
+    return anative::conv2dBackwardBf16(call.f32(0), call.bf16(1), call.f32(2), call.f32(3),
+                                       call.f32(4), call.f32(5), convGeom(call));
   anative::conv2dBackward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.f32(4),
                           call.f32(5), convGeom(call));
 }
 ANATIVE_KERNEL(linearForward) {
+  if (call.isBf16(1))
+    return anative::linearForwardBf16(call.f32(0), call.bf16(1), call.f32(2), call.f32(3),
+                                      call.integer("n"), call.integer("d"), call.integer("f"),
+                                      call.flag("relu"));
   anative::linearForward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.integer("n"),
                          call.integer("d"), call.integer("f"), call.flag("relu"));
 }
 ANATIVE_KERNEL(linearBackward) {
+  if (call.isBf16(1))
+    return anative::linearBackwardBf16(call.f32(0), call.bf16(1), call.f32(2), call.f32(3),
+                                       call.f32(4), call.f32(5), call.integer("n"),
+                                       call.integer("d"), call.integer("f"));
   anative::linearBackward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.f32(4),
                           call.f32(5), call.integer("n"), call.integer("d"), call.integer("f"));
 }
@@ -380,6 +402,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(bestIsa);
   EXPORT(setIsa);
   EXPORT(peakGflops);
+  EXPORT(peakBf16Gflops);
   EXPORT(gemm);
 #undef EXPORT
   Napi::Object kernels = Napi::Object::New(env);

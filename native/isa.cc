@@ -13,7 +13,7 @@ Isa detectIsa() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("fma"))
-    return Isa::Avx512;
+    return __builtin_cpu_supports("avx512bf16") ? Isa::Avx512Bf16 : Isa::Avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
 #endif
   return Isa::Scalar;
@@ -34,8 +34,16 @@ static Isa& isaRef() {
   return isa;
 }
 
-Isa currentIsa() {
+Isa isaLevel() {
   return isaRef();
+}
+
+Isa currentIsa() {
+  return isaRef() == Isa::Avx512Bf16 ? Isa::Avx512 : isaRef();
+}
+
+bool bf16Native() {
+  return isaRef() == Isa::Avx512Bf16;
 }
 
 void setIsa(Isa isa) {
@@ -46,6 +54,8 @@ void setIsa(Isa isa) {
 
 const char* isaName(Isa isa) {
   switch (isa) {
+    case Isa::Avx512Bf16:
+      return "avx512bf16";
     case Isa::Avx512:
       return "avx512";
     case Isa::Avx2:
@@ -56,11 +66,12 @@ const char* isaName(Isa isa) {
 }
 
 Isa parseIsa(const char* name) {
+  if (!std::strcmp(name, "avx512bf16")) return Isa::Avx512Bf16;
   if (!std::strcmp(name, "avx512")) return Isa::Avx512;
   if (!std::strcmp(name, "avx2")) return Isa::Avx2;
   if (!std::strcmp(name, "scalar")) return Isa::Scalar;
   throw std::runtime_error(std::string("unknown ISA '") + name +
-                           "' (expected avx512, avx2 or scalar)");
+                           "' (expected avx512bf16, avx512, avx2 or scalar)");
 }
 
 }  // namespace anative

@@ -78,6 +78,17 @@ void linearForward(const float* x, const float* w, const float* b, float* y, lon
 void linearBackward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                     float* db, long n, long d, long f);
 
+// conv_bf16.cc, linear_bf16.cc — the same four with bfloat16 weights (BF16-CONTRACT.md): x and
+// dy rounded to bfloat16 as they are read, float32 accumulation, every output float32
+void conv2dForwardBf16(const float* x, const uint16_t* w, const float* b, float* y,
+                       const ConvGeom& g, bool relu);
+void conv2dBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
+                        float* db, const ConvGeom& g);
+void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
+                       long f, bool relu);
+void linearBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
+                        float* db, long n, long d, long f);
+
 // pool.cc — x, dx: [N, C, H, W]  y, dy, argmax: [N, C, Ho, Wo]
 void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g);
 void maxPoolBackward(const float* dy, const int32_t* argmax, float* dx, const PoolGeom& g);
@@ -107,7 +118,9 @@ double softmaxCrossEntropy(const float* logits, const int32_t* labels, long n, l
 void sgdUpdate(float* w, const float* g, float* v, long len, float lr, float momentum,
                float weightDecay);
 
-// peak.cc — fp32 FMA throughput over the pool's threads, in GFLOP/s
+// peak.cc — fp32 FMA throughput over the pool's threads, in GFLOP/s; and bfloat16 vdpbf16ps
+// throughput (2 FLOP per multiply-add; NaN without AVX512-BF16)
 double peakGflops(double seconds);
+double peakBf16Gflops(double seconds);
 
 }  // namespace anative

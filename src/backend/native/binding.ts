@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import type { HostArray } from '../../tensor/tensor.js';
 import type { AttrsOf, KernelName } from '../kernels.js';
 
-export type Isa = 'avx512' | 'avx2' | 'scalar';
+/** Instruction-set levels, each a superset of the one below. avx512bf16 (AVX-512 plus
+ *  AVX512-BF16's vdpbf16ps) differs from avx512 only in the GEMM kernels for a bfloat16 `w`; below
+ *  it those round their inputs and run the fp32 kernels (native/isa.h). */
+export type Isa = 'avx512bf16' | 'avx512' | 'avx2' | 'scalar';
 
 export interface NativeBinding {
   setThreads(n: number): void; // 0 = hardware concurrency
@@ -20,6 +23,9 @@ export interface NativeBinding {
   setIsa(isa: Isa): void;
   /** fp32 FMA throughput over the pool's threads in the ISA in use, GFLOP/s. */
   peakGflops(seconds: number): number;
+  /** bfloat16 vdpbf16ps throughput over the pool's threads, GFLOP/s (2 per multiply-add); NaN
+   *  when the CPU lacks AVX512-BF16. */
+  peakBf16Gflops(seconds: number): number;
   /** C[M, N] = op(A)·op(B) + beta·C, row-major, beta ∈ {0, 1}. */
   gemm(
     transA: boolean,

@@ -1,7 +1,7 @@
 // The native backend: every kernel the addon registers runs in C++ (native/), on the host arrays
 // of the tensors, without copies. `nativeBackend` is null when the addon did not build or load;
-// `nativeLoadError` then says why. ALEXNET_ISA=avx2|scalar forces a lower instruction set (the
-// addon reads it when it loads).
+// `nativeLoadError` then says why. ALEXNET_ISA=avx512|avx2|scalar forces a lower instruction set
+// (the addon reads it when it loads).
 
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Backend } from '../backend.js';
@@ -59,4 +59,10 @@ export function isaInUse(): Isa {
  *  addon: there is nothing to measure with). */
 export function peakGflops(seconds: number): number {
   return nativeBinding ? nativeBinding.peakGflops(seconds) : Number.NaN;
+}
+
+/** The machine's measured bfloat16 peak (vdpbf16ps over the native pool's threads), GFLOP/s;
+ *  NaN without the addon or without AVX512-BF16. */
+export function peakBf16Gflops(seconds: number): number {
+  return nativeBinding ? nativeBinding.peakBf16Gflops(seconds) : Number.NaN;
 }

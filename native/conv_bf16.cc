@@ -1,0 +1,266 @@
+// Convolution with bfloat16 weights (BF16-CONTRACT.md): products of bfloat16 inputs — w as given,
+// x and dy rounded to bfloat16 (RNE, bf16.h) — accumulated in float32; y, dx, dw, db float32 and
+// db = Σ dy of the unrounded dy.
+//
+// At ISA level avx512bf16 (isa.h) the GEMMs run on vdpbf16ps (gemm_bf16.h), structured as the
+// fp32 conv (conv.cc): x and dy rounded once into bfloat16 copies, an explicit im2col of the
+// rounded x in bfloat16 (half the bytes of fp32's), per group
+//   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
+//   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per chunk, summed in chunk order)
+//   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32
+// parallel over chunks of images when n ≥ 2·threads, else inside each GEMM (batch 1).
+// Below that level (and on arm64) the portable path: round x and dy, widen w, run the fp32
+// kernels on exactly the same rounded inputs.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "bf16.h"
+#include "buffer.h"
+#include "gemm_bf16.h"
+#include "isa.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace anative {
+namespace {
+
+thread_local Buffer gWide, gRoundX, gRoundDy;  // per calling (JS) thread
+
+uint16_t* halves(Buffer& b, long n) {
+  return reinterpret_cast<uint16_t*>(b.get(static_cast<size_t>((n + 1) / 2)));
+}
+
+long inputLength(const ConvGeom& g) {
+  return g.n * g.cIn * g.h * g.w;
+}
+long weightLength(const ConvGeom& g) {
+  return g.cOut * (g.cIn / g.groups) * g.kh * g.kw;
+}
+long outputLength(const ConvGeom& g) {
+  return g.n * g.cOut * g.ho * g.wo;
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+thread_local Buffer tCol, tDcol, tOut, tDyc;          // per pool thread (chunk tasks)
+thread_local Buffer gCol, gDcol, gPackedW, gPartial;  // per calling (JS) thread
+
+// One row of the column matrix: kernel offset (ki, kj) over input plane xc → dst[P] (conv.cc's
+// im2colRow on bfloat16).
+void im2colRow(const uint16_t* xc, const ConvGeom& g, long ki, long kj, uint16_t* dst) {
+  const long off = kj - g.pad;
+  const long owLo = std::min(g.wo, off < 0 ? (-off + g.stride - 1) / g.stride : 0L);
+  const long lim = g.w - off;
+  const long owHi = std::max(owLo, lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride));
+  for (long oh = 0; oh < g.ho; oh++) {
+    uint16_t* d = dst + oh * g.wo;
+    const long ih = oh * g.stride - g.pad + ki;
+    if (ih < 0 || ih >= g.h) {
+      std::memset(d, 0, sizeof(uint16_t) * g.wo);
+      continue;
+    }
+    const uint16_t* src = xc + ih * g.w + off;
+    std::memset(d, 0, sizeof(uint16_t) * owLo);
+    if (g.stride == 1)
+      std::memcpy(d + owLo, src + owLo, sizeof(uint16_t) * (owHi - owLo));
+    else
+      for (long ow = owLo; ow < owHi; ow++) d[ow] = src[ow * g.stride];
+    std::memset(d + owHi, 0, sizeof(uint16_t) * (g.wo - owHi));
+  }
+}
+
+// col[Kc, m·P] of images [n0, n0+m), channels [c0, c0 + Ci/G) of the rounded input xr; rows
+// [r0, r1) of it only.
+void im2colRows(const uint16_t* xr, const ConvGeom& g, long n0, long m, long c0, uint16_t* col,
+                long r0, long r1) {
+  const long kk = g.kh * g.kw, P = g.ho * g.wo, ld = m * P;
+  for (long r = r0; r < r1; r++) {
+    const long c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
+    for (long i = 0; i < m; i++)
+      im2colRow(xr + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w, g, ki, kj, col + r * ld + i * P);
+  }
+}
+
+// Input plane xp (one image, channel c of the group) = Σ over its Kh·Kw rows of dcol (rows ld
+// apart, this image's columns from offset 0).
+void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp) {
+  std::memset(xp, 0, sizeof(float) * g.h * g.w);
+  for (long ki = 0; ki < g.kh; ki++)
+    for (long kj = 0; kj < g.kw; kj++) {
+      const float* src = dcol + ((c * g.kh + ki) * g.kw + kj) * ld;
+      const long off = kj - g.pad;
+      const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
+      const long lim = g.w - off;
+      const long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
+      for (long oh = 0; oh < g.ho; oh++) {
+        const long ih = oh * g.stride - g.pad + ki;
+        if (ih < 0 || ih >= g.h) continue;
+        float* d = xp + ih * g.w + off;
+        const float* s = src + oh * g.wo;
+        for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
+      }
+    }
+}
+
+bool batchParallel(const ConvGeom& g, int threads) {
+  return threads == 1 || g.n >= 2 * threads;
+}
+
+// Images per chunk: about 512 columns (the GEMM's NC) per chunk, and a multiple of `threads`
+// chunks so that the last round keeps every thread busy.
+long chunkImages(const ConvGeom& g, int threads) {
+  const long nb = std::max(1L, std::min(g.n, 512 / (g.ho * g.wo)));
+  long tasks = (g.n + nb - 1) / nb;
+  tasks = (tasks + threads - 1) / threads * threads;
+  return std::max(1L, (g.n + tasks - 1) / tasks);
+}
+
+void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
+                   bool relu) {
+  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
+  const long P = g.ho * g.wo;
+  const int threads = getThreads();
+  uint16_t* xr = halves(gRoundX, inputLength(g));
+  roundToBf16(x, xr, inputLength(g));
+  if (!batchParallel(g, threads)) {  // per image: im2col rows, then each group's GEMM, in parallel
+    uint16_t* col = halves(gCol, G * kc * P);
+    for (long n0 = 0; n0 < g.n; n0++) {
+      parallelFor(static_cast<int>(G * kc), [&](int t, int) {
+        const long gi = t / kc, r = t % kc;
+        im2colRows(xr, g, n0, 1, gi * cig, col + gi * kc * P, r, r + 1);
+      });
+      for (long gi = 0; gi < G; gi++)
+        gemmBf16(false, false, cog, P, kc, w + gi * cog * kc, kc, col + gi * kc * P, P, false,
+                 y + (n0 * g.cOut + gi * cog) * P, P, b ? b + gi * cog : nullptr, relu);
+    }
+    return;
+  }
+  const long nb = chunkImages(g, threads), tasks = (g.n + nb - 1) / nb;
+  const size_t wPack = packedABf16Words(cog, kc);  // the weights packed once, not per chunk
+  uint32_t* packedW = reinterpret_cast<uint32_t*>(gPackedW.get(wPack * G));
+  for (long gi = 0; gi < G; gi++)
+    packWholeABf16(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
+    const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
+    uint16_t* col = halves(tCol, kc * ld);
+    float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
+    for (long gi = 0; gi < G; gi++) {
+      im2colRows(xr, g, n0, m, gi * cig, col, 0, kc);
+      float* c = m > 1 ? out : y + (n0 * g.cOut + gi * cog) * P;
+      gemmBf16Block(false, false, cog, ld, kc, 0, cog, 0, ld, nullptr, 0, col, ld, false, c, ld,
+                    b ? b + gi * cog : nullptr, relu, packedW + gi * wPack);
+      if (m > 1)
+        for (long i = 0; i < m; i++)
+          for (long o = 0; o < cog; o++)
+            std::memcpy(y + ((n0 + i) * g.cOut + gi * cog + o) * P, out + o * ld + i * P,
+                        sizeof(float) * P);
+    }
+  });
+}
+
+void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
+                    const ConvGeom& g) {
+  const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
+  const long P = g.ho * g.wo, wl = weightLength(g);
+  const int threads = getThreads();
+  uint16_t* dyr = halves(gRoundDy, outputLength(g));
+  roundToBf16(dy, dyr, outputLength(g));
+  uint16_t* xr = dw ? halves(gRoundX, inputLength(g)) : nullptr;
+  if (dw) roundToBf16(x, xr, inputLength(g));
+  if (!batchParallel(g, threads)) {  // per image and group, each step parallel inside
+    uint16_t* col = dw ? halves(gCol, kc * P) : nullptr;
+    float* dcol = dx ? gDcol.get(static_cast<size_t>(kc) * P) : nullptr;
+    for (long n0 = 0; n0 < g.n; n0++)
+      for (long gi = 0; gi < G; gi++) {
+        const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
+        if (dw) {
+          parallelRange(kc, 8,
+                        [&](long r0, long r1) { im2colRows(xr, g, n0, 1, gi * cig, col, r0, r1); });
+          gemmBf16(false, true, cog, kc, P, dyg, P, col, P, n0 > 0, dw + gi * cog * kc, kc);
+        }
+        if (dx) {
+          gemmBf16(true, false, kc, P, cog, w + gi * cog * kc, kc, dyg, P, false, dcol, P);
+          parallelFor(static_cast<int>(cig), [&](int c, int) {
+            col2imPlane(dcol, P, g, c, dx + (n0 * g.cIn + gi * cig + c) * g.h * g.w);
+          });
+        }
+      }
+    return;
+  }
+  const long nb = chunkImages(g, threads), tasks = (g.n + nb - 1) / nb;
+  float* partial = dw ? gPartial.get(static_cast<size_t>(tasks) * wl) : nullptr;
+  const size_t wPack = packedABf16Words(kc, cog);  // W_gᵀ, dX's A operand, packed once
+  uint32_t* packedWt = dx ? reinterpret_cast<uint32_t*>(gPackedW.get(wPack * G)) : nullptr;
+  if (dx)
+    for (long gi = 0; gi < G; gi++)
+      packWholeABf16(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
+    const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
+    uint16_t* col = dw ? halves(tCol, kc * ld) : nullptr;
+    float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
+    uint16_t* dyc = m > 1 ? halves(tDyc, cog * ld) : nullptr;
+    for (long gi = 0; gi < G; gi++) {
+      const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
+      if (m > 1) {  // dY_g of this chunk as [cog, m·P]
+        for (long o = 0; o < cog; o++)
+          for (long i = 0; i < m; i++)
+            std::memcpy(dyc + o * ld + i * P, dyr + ((n0 + i) * g.cOut + gi * cog + o) * P,
+                        sizeof(uint16_t) * P);
+        dyg = dyc;
+      }
+      if (dw) {
+        im2colRows(xr, g, n0, m, gi * cig, col, 0, kc);
+        gemmBf16Block(false, true, cog, kc, ld, 0, cog, 0, kc, dyg, ld, col, ld, false,
+                      partial + t * wl + gi * cog * kc, kc, nullptr, false);
+      }
+      if (dx) {
+        gemmBf16Block(true, false, kc, ld, cog, 0, kc, 0, ld, nullptr, 0, dyg, ld, false, dcol, ld,
+                      nullptr, false, packedWt + gi * wPack);
+        for (long i = 0; i < m; i++)
+          for (long c = 0; c < cig; c++)
+            col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w);
+      }
+    }
+  });
+  if (dw) {
+    parallelRange(wl, 1 << 14, [&](long b, long e) {
+      std::memcpy(dw + b, partial + b, sizeof(float) * (e - b));
+      for (long k = 1; k < tasks; k++)
+        for (long i = b; i < e; i++) dw[i] += partial[k * wl + i];
+    });
+  }
+}
+#endif  // x86-64
+
+}  // namespace
+
+void conv2dForwardBf16(const float* x, const uint16_t* w, const float* b, float* y,
+                       const ConvGeom& g, bool relu) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (bf16Native()) return forwardNative(x, w, b, y, g, relu);
+#endif
+  float* wf = gWide.get(weightLength(g));
+  widenBf16(w, wf, weightLength(g));
+  float* xr = gRoundX.get(inputLength(g));
+  roundThroughBf16(x, xr, inputLength(g));
+  conv2dForward(xr, wf, b, y, g, relu);
+}
+
+void conv2dBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
+                        float* db, const ConvGeom& g) {
+  // db = Σ dy of the unrounded dy, exactly as the fp32 kernel (it skips the null dx and dw)
+  if (db) conv2dBackward(nullptr, nullptr, dy, nullptr, nullptr, db, g);
+  if (!dx && !dw) return;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (bf16Native()) return backwardNative(x, w, dy, dx, dw, g);
+#endif
+  float* wf = dx ? gWide.get(weightLength(g)) : nullptr;
+  if (dx) widenBf16(w, wf, weightLength(g));
+  float* xr = dw ? gRoundX.get(inputLength(g)) : nullptr;
+  if (dw) roundThroughBf16(x, xr, inputLength(g));
+  float* dyr = gRoundDy.get(outputLength(g));
+  roundThroughBf16(dy, dyr, outputLength(g));
+  conv2dBackward(xr, wf, dyr, dx, dw, nullptr, g);
+}
+
+}  // namespace anative

@@ -1,0 +1,304 @@
+// The AVX512-BF16 GEMM (gemm_bf16.h), blocked as the fp32 one (gemm.cc): per thread, jc over N
+// in NC-column blocks, pc over K in KC-deep slices (the packed B block stays in L2), ic over
+// MC_PANELS row panels of A, then the micro-tiles.
+#include "gemm_bf16.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "buffer.h"
+#include "threadpool.h"
+#include "transpose16.h"
+
+namespace anative {
+namespace {
+
+#define ANATIVE_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+
+constexpr int MR = static_cast<int>(BF16_MR), NR = 32;
+constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
+constexpr long NC = 512;
+constexpr long MC_PANELS = 16;
+
+thread_local Buffer tPackA, tPackB;  // float buffers, used as 32-bit words
+
+uint32_t* words(Buffer& b, size_t n) {
+  return reinterpret_cast<uint32_t*>(b.get(n));
+}
+
+ANATIVE_BF16 inline __m512bh asBh(__m512i v) {
+  return reinterpret_cast<__m512bh&>(v);
+}
+
+// ---- packing ---------------------------------------------------------------------------------
+
+// Operand rows whose depth is contiguous (pairs adjacent): row r < nrows of src (row stride ld,
+// already at the slice's first depth) gives its pairs over depth [0, kc) → dst[kp·ldd + r],
+// `width` ≤ 16 words per dst row written (rows nrows ≤ r < width zero). 16×16 word transposes.
+ANATIVE_BF16 void packAdjacent(const uint16_t* src, long ld, long nrows, long kc, uint32_t* dst,
+                               long ldd, int width) {
+  const __mmask16 storeMask = static_cast<__mmask16>((1u << width) - 1);
+  for (long k0 = 0; k0 < kc; k0 += 32) {
+    const long kn = std::min<long>(32, kc - k0);
+    const __mmask32 loadMask = kn == 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << kn) - 1);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++)
+      r[i] = i < nrows ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(loadMask, src + i * ld + k0))
+                       : _mm512_setzero_ps();
+    transpose16(r);
+    const long kw = (kn + 1) / 2;
+    for (long kk = 0; kk < kw; kk++)
+      _mm512_mask_storeu_ps(reinterpret_cast<float*>(dst + (k0 / 2 + kk) * ldd), storeMask, r[kk]);
+  }
+}
+
+// Operand rows along the lanes (depth k is row k of src, lanes contiguous): pair kp interleaves
+// rows 2kp and 2kp+1 (zero past kc), lanes [0, cols) (zero beyond) → dst[kp·ldd + lane], `width`
+// words per dst row (14 or 32).
+ANATIVE_BF16 void packInterleave(const uint16_t* src, long ld, long cols, long kc, uint32_t* dst,
+                                 long ldd, int width) {
+  const long kp = (kc + 1) / 2;
+  for (int h = 0; h < width; h += 16) {
+    const long live = std::max(0L, std::min<long>(16, cols - h));
+    const __mmask16 lm = static_cast<__mmask16>((1u << live) - 1);
+    const __mmask16 sm = static_cast<__mmask16>((1u << std::min(16, width - h)) - 1);
+    for (long p = 0; p < kp; p++) {
+      const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lm, src + 2 * p * ld + h));
+      const __m512i hi =
+          2 * p + 1 < kc
+              ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lm, src + (2 * p + 1) * ld + h))
+              : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(dst + p * ldd + h, sm,
+                               _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
+// Rows [i0, i0+MR) of op(A) (clipped at M), depth [p0, p0+kc) → dst[kc/2][MR].
+void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
+           uint32_t* dst) {
+  const long rows = std::min<long>(MR, M - i0);
+  if (transA)
+    packInterleave(A + p0 * lda + i0, lda, rows, kc, dst, MR, MR);
+  else
+    packAdjacent(A + i0 * lda + p0, lda, rows, kc, dst, MR, MR);
+}
+
+// Columns [j0, j0+NR) of op(B) (clipped at N), depth [p0, p0+kc) → dst[kc/2][NR].
+void packB(bool transB, const uint16_t* B, long ldb, long N, long j0, long p0, long kc,
+           uint32_t* dst) {
+  const long cols = std::min<long>(NR, N - j0);
+  if (!transB) return packInterleave(B + p0 * ldb + j0, ldb, cols, kc, dst, NR, NR);
+  for (int h = 0; h < NR; h += 16) {
+    const long live = std::max(0L, std::min<long>(16, cols - h));
+    packAdjacent(live > 0 ? B + (j0 + h) * ldb + p0 : B, ldb, live, kc, dst + h, NR, 16);
+  }
+}
+
+// ---- the micro-kernel ------------------------------------------------------------------------
+
+// R rows × NV·16 columns; a: [kp][MR] words, b: [kp][NR] words (64-byte aligned). Columns past
+// the masks m0 (first 16) and m1 (next 16) are neither read nor written.
+template <int R, int NV>
+ANATIVE_BF16 void tile(long kp, const uint32_t* a, const uint32_t* b, float* c, long ldc, bool acc,
+                       const float* bias, bool relu, __mmask16 m0, __mmask16 m1) {
+  __m512 c0[R], c1[R];
+#pragma GCC unroll 14
+  for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (long k = 0; k < kp; k++) {
+    const __m512bh b0 = asBh(_mm512_load_si512(b));
+    const __m512bh b1 = NV == 2 ? asBh(_mm512_load_si512(b + 16)) : b0;
+#pragma GCC unroll 14
+    for (int i = 0; i < R; i++) {
+      const __m512bh av = asBh(_mm512_set1_epi32(static_cast<int>(a[i])));
+      c0[i] = _mm512_dpbf16_ps(c0[i], av, b0);
+      if (NV == 2) c1[i] = _mm512_dpbf16_ps(c1[i], av, b1);
+    }
+    a += MR;
+    b += NR;
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < R; i++) {
+    float* ci = c + i * ldc;
+    for (int v = 0; v < NV; v++) {
+      const __mmask16 m = v ? m1 : m0;
+      __m512 x = v ? c1[i] : c0[i];
+      if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, ci + 16 * v), x);
+      if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
+      if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
+      _mm512_mask_storeu_ps(ci + 16 * v, m, x);
+    }
+  }
+}
+
+using TileFn = void (*)(long, const uint32_t*, const uint32_t*, float*, long, bool, const float*,
+                        bool, __mmask16, __mmask16);
+
+template <int NV, size_t... I>
+constexpr std::array<TileFn, MR + 1> tiles(std::index_sequence<I...>) {
+  return {{nullptr, tile<static_cast<int>(I) + 1, NV>...}};
+}
+const std::array<TileFn, MR + 1> kTiles1 = tiles<1>(std::make_index_sequence<MR>());
+const std::array<TileFn, MR + 1> kTiles2 = tiles<2>(std::make_index_sequence<MR>());
+
+inline void tileProduct(long kp, const uint32_t* a, const uint32_t* b, float* c, long ldc,
+                        long rows, long cols, bool acc, const float* bias, bool relu) {
+  const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32  ? 0xFFFF
+                       : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1)
+                                   : 0;
+  (cols > 16 ? kTiles2 : kTiles1)[rows](kp, a, b, c, ldc, acc, bias, relu, m0, m1);
+}
+
+// ---- the blocked product ---------------------------------------------------------------------
+
+void gemmPart(bool transA, bool transB, long M, long K, long i0, long i1, long j0, long j1,
+              const uint16_t* A, long lda, const uint16_t* B, long ldb, bool accumulate, float* C,
+              long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
+  uint32_t* bufA = packedA ? nullptr : words(tPackA, static_cast<size_t>(MC_PANELS) * MR * KC / 2);
+  uint32_t* bufB = words(tPackB, static_cast<size_t>((NC + NR - 1) / NR) * NR * KC / 2);
+  const long mPanelsAll = (M + MR - 1) / MR;
+  const long nBlocks = (j1 - j0 + NC - 1) / NC;
+  const long ncStep = ((j1 - j0 + nBlocks - 1) / nBlocks + NR - 1) / NR * NR;
+  for (long jc = j0; jc < j1; jc += ncStep) {
+    const long nPanels = (std::min(ncStep, j1 - jc) + NR - 1) / NR;
+    for (long pc = 0; pc < K; pc += KC) {
+      const long kc = std::min(KC, K - pc), kp = (kc + 1) / 2;
+      const bool acc = pc > 0 || accumulate;
+      const bool last = pc + kc >= K;  // the epilogue goes with the last depth slice
+      for (long p = 0; p < nPanels; p++)
+        packB(transB, B, ldb, j1, jc + p * NR, pc, kc, bufB + p * NR * kp);
+      for (long ic = i0; ic < i1; ic += MC_PANELS * MR) {
+        const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + MR - 1) / MR);
+        const uint32_t* blockA;
+        if (packedA) {
+          blockA = packedA + (pc / 2) * mPanelsAll * MR + (ic / MR) * MR * kp;
+        } else {
+          for (long q = 0; q < mPanels; q++)
+            packA(transA, A, lda, i1, ic + q * MR, pc, kc, bufA + q * MR * kp);
+          blockA = bufA;
+        }
+        for (long q = 0; q < mPanels; q++) {
+          const long i = ic + q * MR, rows = std::min<long>(MR, i1 - i);
+          const float* bias = last && rowBias ? rowBias + i : nullptr;
+          for (long p = 0; p < nPanels; p++) {
+            const long j = jc + p * NR;
+            tileProduct(kp, blockA + q * MR * kp, bufB + p * NR * kp, C + i * ldc + j, ldc, rows,
+                        std::min<long>(NR, j1 - j), acc, bias, last && relu);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- the GEMV ----------------------------------------------------------------------------------
+
+constexpr long GEMV_PREFETCH = 512;  // bfloat16 values (1 KB) ahead in each streamed row of B
+
+template <int MM>
+ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda, const uint16_t* B,
+                           long ldb, float* C, long ldc) {
+  for (long f = f0; f < f1; f += 4) {
+    const long nf = std::min(4L, f1 - f);
+    __m512 s[4][MM];
+    for (int r = 0; r < 4; r++)
+      for (int m = 0; m < MM; m++) s[r][m] = _mm512_setzero_ps();
+    for (long k = 0; k < K; k += 32) {
+      const __mmask32 mask =
+          K - k >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << (K - k)) - 1);
+      __m512bh xv[MM];
+      for (int m = 0; m < MM; m++) xv[m] = asBh(_mm512_maskz_loadu_epi16(mask, A + m * lda + k));
+      for (int r = 0; r < 4; r++) {
+        if (r >= nf) break;
+        const uint16_t* w = B + (f + r) * ldb + k;
+        _mm_prefetch(reinterpret_cast<const char*>(w + GEMV_PREFETCH), _MM_HINT_T0);
+        const __m512bh wv = asBh(_mm512_maskz_loadu_epi16(mask, w));
+        for (int m = 0; m < MM; m++) s[r][m] = _mm512_dpbf16_ps(s[r][m], xv[m], wv);
+      }
+    }
+    for (int r = 0; r < nf; r++)
+      for (int m = 0; m < MM; m++) C[m * ldc + f + r] = _mm512_reduce_add_ps(s[r][m]);
+  }
+}
+
+}  // namespace
+
+size_t packedABf16Words(long M, long K) {
+  return static_cast<size_t>((M + MR - 1) / MR) * MR * ((std::max(K, 1L) + KC - 1) / KC) * KC / 2;
+}
+
+void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed) {
+  const long mPanels = (M + MR - 1) / MR, slices = (K + KC - 1) / KC;
+  parallelFor(static_cast<int>(slices * mPanels), [&](int t, int) {
+    const long pc = (t / mPanels) * KC, q = t % mPanels, kc = std::min(KC, K - pc);
+    packA(transA, A, lda, M, q * MR, pc, kc,
+          packed + (pc / 2) * mPanels * MR + q * MR * ((kc + 1) / 2));
+  });
+}
+
+void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, long i1, long j0,
+                   long j1, const uint16_t* A, long lda, const uint16_t* B, long ldb, bool acc,
+                   float* C, long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
+  i1 = std::min(i1, M);
+  j1 = std::min(j1, N);
+  if (i1 <= i0 || j1 <= j0) return;
+  if (K <= 0) {  // C = relu(C or 0 + bias)
+    for (long i = i0; i < i1; i++)
+      for (long j = j0; j < j1; j++) {
+        const float v = (acc ? C[i * ldc + j] : 0.f) + (rowBias ? rowBias[i] : 0.f);
+        C[i * ldc + j] = relu && v < 0.f ? 0.f : v;
+      }
+    return;
+  }
+  gemmPart(transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias, relu,
+           packedA);
+}
+
+void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,
+              const uint16_t* B, long ldb, bool acc, float* C, long ldc, const float* rowBias,
+              bool relu) {
+  if (M <= 0 || N <= 0) return;
+  // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
+  const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
+  const bool splitN = nPanels * NR >= mPanels * MR;
+  const long panels = splitN ? nPanels : mPanels;
+  const long parts = 2.0 * M * N * K < 4e6 ? 1 : std::min<long>(getThreads(), panels);
+  const long per = (panels + parts - 1) / parts;
+  parallelFor(static_cast<int>(parts), [&](int t, int) {
+    const long p0 = t * per, p1 = std::min(panels, p0 + per);
+    if (p0 >= p1) return;
+    if (splitN)
+      gemmBf16Block(transA, transB, M, N, K, 0, M, p0 * NR, p1 * NR, A, lda, B, ldb, acc, C, ldc,
+                    rowBias, relu);
+    else
+      gemmBf16Block(transA, transB, M, N, K, p0 * MR, p1 * MR, 0, N, A, lda, B, ldb, acc, C, ldc,
+                    rowBias, relu);
+  });
+}
+
+void gemvBf16T(long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B, long ldb,
+               float* C, long ldc) {
+  const long per = 64;  // rows of B per task
+  parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
+    const long f0 = t * per, f1 = std::min(N, f0 + per);
+    switch (M) {
+      case 1:
+        return gemvRows<1>(f0, f1, K, A, lda, B, ldb, C, ldc);
+      case 2:
+        return gemvRows<2>(f0, f1, K, A, lda, B, ldb, C, ldc);
+      case 3:
+        return gemvRows<3>(f0, f1, K, A, lda, B, ldb, C, ldc);
+      default:
+        return gemvRows<4>(f0, f1, K, A, lda, B, ldb, C, ldc);
+    }
+  });
+}
+
+}  // namespace anative
+
+#endif  // x86-64

@@ -1,0 +1,53 @@
+// The bfloat16 GEMM on AVX512-BF16 (x86-64 only; used at ISA level avx512bf16, isa.h):
+//   C[M, N] (+)= op(A)[M, K] · op(B)[K, N]   A, B bfloat16 (uint16), C float32
+//   op(A)(i, k) = transA ? A[k·lda + i] : A[i·lda + k]   (the same for B, as gemm.h)
+// Products of two bfloat16 are exact in float32; vdpbf16ps adds two of them per lane to a
+// float32 accumulator (it treats denormal inputs and results as zero, as all of AVX512-BF16 does).
+//
+// Packing. vdpbf16ps multiplies PAIRS along the depth: lane j of a 512-bit operand holds the
+// 32-bit word (op(k+1, j) << 16) | op(k, j). Both operands are packed into zero-padded panels of
+// such words, A as [kc/2][MR] and B as [kc/2][NR]; an odd depth gets a zero high half in its last
+// pair. An operand whose pairs are adjacent in memory (A not transposed, B transposed) packs as a
+// 16×16 transpose of 32-bit words; the other (A transposed, B not) interleaves two rows.
+//
+// The micro-kernel is 14×32 (28 zmm accumulators, 2 B loads + 14 broadcast pairs per 28
+// vdpbf16ps: 2× the fp32 kernel's multiply-adds per instruction), with kernels for 1–13 rows and
+// 16 columns at the edges and masked stores for any other width, so no tile goes through a
+// scratch copy. The epilogue (rowBias[i] then ReLU, NaN kept as relu.h) is applied as the tiles
+// of the last depth slice are stored.
+#pragma once
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cstddef>
+#include <cstdint>
+
+namespace anative {
+
+constexpr long BF16_MR = 14;
+
+/** C = op(A)·op(B) (+ C when acc), then relu?(· + rowBias[i]); parallel over the pool's threads
+ *  (split along C's longer side), serial when called inside a pool task. */
+void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,
+              const uint16_t* B, long ldb, bool acc, float* C, long ldc,
+              const float* rowBias = nullptr, bool relu = false);
+
+/** Rows [i0, i1) and columns [j0, j1) of the same product, on the calling thread. packedA: all
+ *  of op(A) packed by packWholeABf16 (then A is unused and i0 is a multiple of BF16_MR), or null.
+ */
+void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, long i1, long j0,
+                   long j1, const uint16_t* A, long lda, const uint16_t* B, long ldb, bool acc,
+                   float* C, long ldc, const float* rowBias, bool relu,
+                   const uint32_t* packedA = nullptr);
+
+/** op(A) [M, K] packed once for many products (conv weights over image chunks), over the pool. */
+size_t packedABf16Words(long M, long K);
+void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed);
+
+/** Few rows times a transposed matrix (linear layers at batch ≤ 4, bound by reading B once):
+ *  C[M, N] = A[M, K] · B[N, K]ᵀ, M ≤ 4, over the pool's threads. */
+constexpr long GEMV_BF16_MAX_ROWS = 4;
+void gemvBf16T(long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B, long ldb,
+               float* C, long ldc);
+
+}  // namespace anative
+
+#endif  // x86-64

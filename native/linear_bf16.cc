@@ -1,0 +1,109 @@
+// Fully connected layers with bfloat16 weights w [F, D] (BF16-CONTRACT.md): x and dy rounded to
+// bfloat16, float32 accumulation, db = Σ dy unrounded.
+//
+// At ISA level avx512bf16 (isa.h), on vdpbf16ps (gemm_bf16.h), the forms of linear.cc:
+//   forward  batch ≤ 4: the GEMV, streaming w's rows once (fc6: 75 MB in bfloat16 instead of
+//            151 MB); batch 8…512: yᵀ[F, N] = w · xᵀ (14-row tiles along F, bias and ReLU fused),
+//            transposed out; else y = x · wᵀ
+//   backward dx = dy · w;  dw = dyᵀ · x
+// Below that level (and on arm64) the portable path: the fp32 kernels on the rounded x and dy
+// and the widened w.
+#include <algorithm>
+#include <cstdint>
+
+#include "bf16.h"
+#include "buffer.h"
+#include "gemm_bf16.h"
+#include "isa.h"
+#include "kernels.h"
+#include "relu.h"
+#include "threadpool.h"
+
+namespace anative {
+namespace {
+
+thread_local Buffer gWide, gRoundX, gRoundDy;  // per calling (JS) thread
+
+#if defined(__x86_64__) || defined(_M_X64)
+thread_local Buffer gTransposed;
+
+uint16_t* halves(Buffer& b, long n) {
+  return reinterpret_cast<uint16_t*>(b.get(static_cast<size_t>((n + 1) / 2)));
+}
+
+// y[r, :] = relu?(y[r, :] + b) over the pool.
+void biasRelu(float* y, const float* b, long n, long f, bool relu) {
+  if (!b && !relu) return;
+  parallelRange(n * f, 1 << 14, [&](long e0, long e1) {
+    for (long e = e0; e < e1; e++) {
+      const float v = y[e] + (b ? b[e % f] : 0.f);
+      y[e] = relu ? anative::relu(v) : v;
+    }
+  });
+}
+
+void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
+                   long f, bool relu) {
+  uint16_t* xr = halves(gRoundX, n * d);
+  roundToBf16(x, xr, n * d);
+  if (n <= GEMV_BF16_MAX_ROWS) {
+    gemvBf16T(n, f, d, xr, d, w, d, y, f);
+  } else if (n >= 8 && n <= 512 && d >= 4 * n && f >= 4 * n) {
+    float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N], bias and ReLU applied
+    gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu);
+    parallelRange(f, 256, [&](long c0, long c1) {
+      for (long r = 0; r < n; r++)
+        for (long c = c0; c < c1; c++) y[r * f + c] = yT[c * n + r];
+    });
+    return;
+  } else {
+    gemmBf16(false, true, n, f, d, xr, d, w, d, false, y, f);
+  }
+  biasRelu(y, b, n, f, relu);
+}
+
+void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
+                    long n, long d, long f) {
+  uint16_t* dyr = halves(gRoundDy, n * f);
+  roundToBf16(dy, dyr, n * f);
+  if (dx) gemmBf16(false, false, n, d, f, dyr, f, w, d, false, dx, d);
+  if (dw) {
+    uint16_t* xr = halves(gRoundX, n * d);
+    roundToBf16(x, xr, n * d);
+    gemmBf16(true, false, f, d, n, dyr, f, xr, d, false, dw, d);
+  }
+}
+#endif  // x86-64
+
+}  // namespace
+
+void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
+                       long f, bool relu) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (bf16Native()) return forwardNative(x, w, b, y, n, d, f, relu);
+#endif
+  float* wf = gWide.get(static_cast<size_t>(f) * d);
+  widenBf16(w, wf, f * d);
+  float* xr = gRoundX.get(static_cast<size_t>(n) * d);
+  roundThroughBf16(x, xr, n * d);
+  linearForward(xr, wf, b, y, n, d, f, relu);
+}
+
+void linearBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
+                        float* db, long n, long d, long f) {
+  // db = Σ dy of the unrounded dy, exactly as the fp32 kernel (it skips the null dx and dw)
+  if (db) linearBackward(nullptr, nullptr, dy, nullptr, nullptr, db, n, d, f);
+  if (!dx && !dw) return;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (bf16Native()) return backwardNative(x, w, dy, dx, dw, n, d, f);
+#endif
+  float* wf = dx ? gWide.get(static_cast<size_t>(f) * d) : nullptr;
+  if (dx) widenBf16(w, wf, f * d);
+  float* xr = dw ? gRoundX.get(static_cast<size_t>(n) * d) : nullptr;
+  if (dw) roundThroughBf16(x, xr, n * d);
+  float* dyr = gRoundDy.get(static_cast<size_t>(n) * f);
+  roundThroughBf16(dy, dyr, n * f);
+  linearBackward(xr, wf, dyr, dx, dw, nullptr, n, d, f);
+}
+
+}  // namespace anative

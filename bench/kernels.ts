@@ -1,12 +1,16 @@
 // GFLOP/s of the native GEMM-based kernels at the real AlexNet shapes, against the machine's
 // measured fp32 peak (never part of `npm test`). Each figure is the best of several timed runs:
-// on a shared machine the minimum is the least disturbed measurement.
+// on a shared machine the minimum is the least disturbed measurement (--median: the median).
+// --bf16: each layer also with a bfloat16 w (the mixed-precision kernels, BF16-CONTRACT.md),
+// called through the raw binding, its GFLOP/s against the measured bfloat16 peak and the speed-up
+// over fp32.
 //
 //   npx tsc -p . && node dist/bench/kernels.js [--threads N] [--only fashion|alexnet|torchvision]
-//     [--batch N] [--forward]   (--forward: inference only, no backward timings)
+//     [--batch N] [--forward] [--bf16] [--median]   (--forward: inference only, no backward)
 
 import { convOutputSize, type ConvGeom } from '../src/backend/backend.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../src/backend/native/index.js';
+import { floatToBf16 } from '../src/backend/ref/elementwise.js';
 import { Tensor } from '../src/tensor/tensor.js';
 
 interface ConvLayer {
@@ -37,17 +41,27 @@ function geom(n: number, hw: number, l: ConvLayer): ConvGeom {
   };
 }
 
+let useMedian = false;
+
+/** Milliseconds of one call: the best of several runs (or their median, --median). */
 function best(fn: () => void, budgetMs = 600, minReps = 3): number {
   fn(); // warm up (allocates the scratch buffers)
-  let bestMs = Infinity;
+  const ms: number[] = [];
   const t0 = performance.now();
   for (let r = 0; r < minReps || performance.now() - t0 < budgetMs; r++) {
     const t = performance.now();
     fn();
-    bestMs = Math.min(bestMs, performance.now() - t);
+    ms.push(performance.now() - t);
     if (r > 200) break;
   }
-  return bestMs;
+  ms.sort((a, b) => a - b);
+  return useMedian ? ms[ms.length >> 1] : ms[0];
+}
+
+function toBf16(t: Tensor): Uint16Array {
+  const h = new Uint16Array(t.size);
+  floatToBf16(t.data, h);
+  return h;
 }
 
 function fill(len: number, v = 0.01): Tensor {
@@ -69,16 +83,27 @@ function main(): void {
   const bi = args.indexOf('--batch');
   const batch = bi >= 0 ? Number(args[bi + 1]) : undefined;
   const forwardOnly = args.includes('--forward');
+  const bf16 = args.includes('--bf16');
+  useMedian = args.includes('--median');
   const nb = nativeBackend;
+  const raw = nativeBinding.kernels;
   const peak = Math.max(nativeBinding.peakGflops(0.3), nativeBinding.peakGflops(0.3));
+  const peak16 = bf16
+    ? Math.max(nativeBinding.peakBf16Gflops(0.3), nativeBinding.peakBf16Gflops(0.3))
+    : Number.NaN;
   console.log(
-    `isa ${nativeBinding.isa()}, threads ${nb.getThreads()}, measured peak ${peak.toFixed(1)} GFLOP/s`,
+    `isa ${nativeBinding.isa()}, threads ${nb.getThreads()}, measured peak ${peak.toFixed(1)} GFLOP/s` +
+      (bf16 ? `, bfloat16 peak ${peak16.toFixed(1)} GFLOP/s` : '') +
+      `; ${useMedian ? 'median' : 'best'} of several runs`,
   );
-  const row = (name: string, ms: number, flops: number): void => {
+  const row = (name: string, ms: number, flops: number, ms16?: number): void => {
     const gf = flops / ms / 1e6;
-    console.log(
-      `${name.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms ${gf.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf) / peak).toFixed(0).padStart(4)}% of peak`,
-    );
+    let line = `${name.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms ${gf.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf) / peak).toFixed(0).padStart(4)}% of peak`;
+    if (ms16 !== undefined) {
+      const gf16 = flops / ms16 / 1e6;
+      line += ` | bf16 ${ms16.toFixed(2).padStart(8)} ms ${gf16.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf16) / peak16).toFixed(0).padStart(4)}% ×${(ms / ms16).toFixed(2)}`;
+    }
+    console.log(line);
   };
 
   const nets: { id: string; n: number; hw: number; convs: ConvLayer[]; fcs: [number, number][] }[] =
@@ -155,8 +180,14 @@ function main(): void {
       const shape = `${l.name} ${g.cIn}→${g.cOut} k${l.k} s${l.stride} G${l.groups} ${g.h}→${g.ho}`;
       const f = best(() => nb.conv2dForward({ x, w, b, y }, { ...g, relu: true }));
       const bw = forwardOnly ? 0 : best(() => nb.conv2dBackward({ x, w, dy, dx, dw, db }, g));
-      row(`${shape} fwd`, f, flops);
-      if (!forwardOnly) row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1));
+      const w16 = toBf16(w);
+      const args16 = [x.data, w16, dy.data, dx?.data ?? null, dw.data, db.data];
+      const f16 = bf16
+        ? best(() => raw.conv2dForward!([x.data, w16, b.data, y.data], { ...g, relu: true }))
+        : undefined;
+      const bw16 = bf16 && !forwardOnly ? best(() => raw.conv2dBackward!(args16, g)) : undefined;
+      row(`${shape} fwd`, f, flops, f16);
+      if (!forwardOnly) row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1), bw16);
       total += f + bw;
       hw = g.ho;
       if (l.name === 'conv1' || l.name === 'conv2' || l.name === 'conv5')
@@ -175,8 +206,14 @@ function main(): void {
       const dims = { n: net.n, d, f };
       const tf = best(() => nb.linearForward({ x, w, b, y }, { ...dims, relu: true }));
       const tb = forwardOnly ? 0 : best(() => nb.linearBackward({ x, w, dy, dx, dw, db }, dims));
-      row(`fc ${d}→${f} fwd`, tf, flops);
-      if (!forwardOnly) row(`fc ${d}→${f} bwd`, tb, 2 * flops);
+      const w16 = toBf16(w);
+      const args16 = [x.data, w16, dy.data, dx.data, dw.data, db.data];
+      const tf16 = bf16
+        ? best(() => raw.linearForward!([x.data, w16, b.data, y.data], { ...dims, relu: true }))
+        : undefined;
+      const tb16 = bf16 && !forwardOnly ? best(() => raw.linearBackward!(args16, dims)) : undefined;
+      row(`fc ${d}→${f} fwd`, tf, flops, tf16);
+      if (!forwardOnly) row(`fc ${d}→${f} bwd`, tb, 2 * flops, tb16);
       total += tf + tb;
     }
     console.log(

@@ -7,8 +7,8 @@
 // outputs, batch 1 (parallel inside each GEMM) and batch ≥ 2·threads (parallel over images),
 // linear at batch ≤ 4 (the GEMV), 8…512 (the transposed product) and beyond.
 //
-// The kernels are called through the raw binding (nativeBinding.kernels), which takes a bfloat16
-// w as a Uint16Array whatever the kernel table declares.
+// The kernels are called through the raw binding (nativeBinding.kernels: positional host arrays,
+// a bfloat16 w as a Uint16Array); one case goes through nativeBackend and its checks.
 //
 // Tolerance: the rounded inputs are identical, only the float32 sums reorder:
 // |native − oracle| ≤ tol·(1 + |oracle|), tol = 1e-6·(8 + √R), R the reduction length (as
@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { convOutputSize, type ConvGeom } from '../../src/backend/backend.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { bf16ToFloat, floatToBf16 } from '../../src/backend/ref/elementwise.js';
-import { nativeBinding, nativeLoadError } from '../../src/backend/native/index.js';
+import { nativeBackend, nativeBinding, nativeLoadError } from '../../src/backend/native/index.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { packageRoot, type Isa } from '../../src/backend/native/binding.js';
 import { Rng } from '../../src/util/rng.js';
 import { positional } from '../helpers/positional.js';
@@ -157,6 +158,23 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
     const peak = nativeBinding!.peakBf16Gflops(0.05);
     if (nativeBinding!.bestIsa() === 'avx512bf16') assert.ok(peak > 0, `peakBf16Gflops ${peak}`);
     else assert.ok(Number.isNaN(peak), `peakBf16Gflops without AVX512-BF16: ${peak}`);
+  });
+
+  it('the native backend takes bfloat16 GEMM calls itself (no fallback) and checks them', () => {
+    for (const k of ['conv2dForward', 'conv2dBackward', 'linearForward', 'linearBackward'] as const)
+      assert.ok(nativeBackend!.supports(k, ['float32', 'bfloat16']), k);
+    const [n, d, f] = [2, 33, 5];
+    const rng = new Rng(11);
+    const x = rand(n * d, rng);
+    const w = toBf16(rand(f * d, rng));
+    const want = new Float32Array(n * f);
+    ref.linearForward(rounded(x), widen(w), null, want, n, d, f, true);
+    const y = new Tensor([n, f]);
+    const args = { x: new Tensor([n, d], x), w: Tensor.of('bfloat16', [f, d], w), b: null, y };
+    nativeBackend!.linearForward(args, { n, d, f, relu: true });
+    expectClose('nativeBackend linearForward', y.data, want, d);
+    const short = { ...args, w: Tensor.of('bfloat16', [f, d - 1], w.subarray(f)) };
+    assert.throws(() => nativeBackend!.linearForward(short, { n, d, f, relu: true }));
   });
 
   it('ALEXNET_ISA=avx512 selects the fp32 AVX-512 level below avx512bf16', (t) => {

@@ -40,13 +40,6 @@ export const nativeBackend: Backend | null = nativeBinding
       kernels: nativeKernels(nativeBinding),
       setThreads: (n) => nativeBinding.setThreads(n),
       getThreads: () => nativeBinding.getThreads(),
-      // Until the addon's bfloat16 GEMM kernels land (issue #12), their bfloat16 calls run on ref.
-      dtypes: {
-        conv2dForward: ['float32'],
-        conv2dBackward: ['float32'],
-        linearForward: ['float32'],
-        linearBackward: ['float32'],
-      },
     })
   : null;
 

@@ -4,7 +4,8 @@
 //
 // At ISA level avx512bf16 (isa.h) the GEMMs run on vdpbf16ps (gemm_bf16.h), structured as the
 // fp32 conv (conv.cc): x and dy rounded once into bfloat16 copies, an explicit im2col of the
-// rounded x in bfloat16 (half the bytes of fp32's), per group
+// rounded x in bfloat16 (half the bytes of fp32's; at stride > 1 from a copy split into column
+// phases, so that each of its rows is a run), per group
 //   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
 //   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per chunk, summed in chunk order)
 //   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32
@@ -45,39 +46,64 @@ long outputLength(const ConvGeom& g) {
 thread_local Buffer tCol, tDcol, tOut, tDyc;          // per pool thread (chunk tasks)
 thread_local Buffer gCol, gDcol, gPackedW, gPartial;  // per calling (JS) thread
 
-// One row of the column matrix: kernel offset (ki, kj) over input plane xc → dst[P] (conv.cc's
-// im2colRow on bfloat16).
+// The rounded input, split into the stride's column phases so that every row of the column
+// matrix is a run of it (conv1's stride 4 gathered one element in four otherwise):
+//   xd[n][c][ih][ph][j] = round(x[n][c][ih][j·s + ph])   j < Wd = ⌈W / s⌉   (0 past W)
+// Element (ih, iw = ow·s + off) is at plane + ih·s·Wd + ph·Wd + q + ow for off = q·s + ph,
+// 0 ≤ ph < s. At stride 1 this is the plain layout.
+long phaseWidth(const ConvGeom& g) {
+  return (g.w + g.stride - 1) / g.stride;
+}
+long phasedPlane(const ConvGeom& g) {
+  return g.h * g.stride * phaseWidth(g);
+}
+
+void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
+  if (g.stride == 1) return roundToBf16(x, xd, inputLength(g));
+  const long s = g.stride, wd = phaseWidth(g);
+  parallelRange(g.n * g.cIn * g.h, 64, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {
+      const float* src = x + r * g.w;
+      uint16_t* dst = xd + r * s * wd;
+      for (long ph = 0; ph < s; ph++)
+        for (long j = 0; j < wd; j++) {
+          const long iw = j * s + ph;
+          dst[ph * wd + j] = iw < g.w ? floatToBf16(src[iw]) : 0;
+        }
+    }
+  });
+}
+
+// One row of the column matrix: kernel offset (ki, kj) over the phased plane xc → dst[P].
 void im2colRow(const uint16_t* xc, const ConvGeom& g, long ki, long kj, uint16_t* dst) {
-  const long off = kj - g.pad;
-  const long owLo = std::min(g.wo, off < 0 ? (-off + g.stride - 1) / g.stride : 0L);
+  const long s = g.stride, wd = phaseWidth(g), off = kj - g.pad;
+  // Valid output columns for this kj: 0 ≤ ow·s + off < W  ⇒  ow ∈ [owLo, owHi).
+  const long owLo = std::min(g.wo, off < 0 ? (-off + s - 1) / s : 0L);
   const long lim = g.w - off;
-  const long owHi = std::max(owLo, lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride));
+  const long owHi = std::max(owLo, lim <= 0 ? 0 : std::min(g.wo, (lim + s - 1) / s));
+  const long ph = ((off % s) + s) % s, q = (off - ph) / s;
   for (long oh = 0; oh < g.ho; oh++) {
     uint16_t* d = dst + oh * g.wo;
-    const long ih = oh * g.stride - g.pad + ki;
+    const long ih = oh * s - g.pad + ki;
     if (ih < 0 || ih >= g.h) {
       std::memset(d, 0, sizeof(uint16_t) * g.wo);
       continue;
     }
-    const uint16_t* src = xc + ih * g.w + off;
     std::memset(d, 0, sizeof(uint16_t) * owLo);
-    if (g.stride == 1)
-      std::memcpy(d + owLo, src + owLo, sizeof(uint16_t) * (owHi - owLo));
-    else
-      for (long ow = owLo; ow < owHi; ow++) d[ow] = src[ow * g.stride];
+    std::memcpy(d + owLo, xc + ih * s * wd + ph * wd + q + owLo, sizeof(uint16_t) * (owHi - owLo));
     std::memset(d + owHi, 0, sizeof(uint16_t) * (g.wo - owHi));
   }
 }
 
-// col[Kc, m·P] of images [n0, n0+m), channels [c0, c0 + Ci/G) of the rounded input xr; rows
-// [r0, r1) of it only.
-void im2colRows(const uint16_t* xr, const ConvGeom& g, long n0, long m, long c0, uint16_t* col,
+// col[Kc, m·P] of images [n0, n0+m), channels [c0, c0 + Ci/G) of the phased rounded input xd;
+// rows [r0, r1) of it only.
+void im2colRows(const uint16_t* xd, const ConvGeom& g, long n0, long m, long c0, uint16_t* col,
                 long r0, long r1) {
-  const long kk = g.kh * g.kw, P = g.ho * g.wo, ld = m * P;
+  const long kk = g.kh * g.kw, P = g.ho * g.wo, ld = m * P, plane = phasedPlane(g);
   for (long r = r0; r < r1; r++) {
     const long c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
     for (long i = 0; i < m; i++)
-      im2colRow(xr + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w, g, ki, kj, col + r * ld + i * P);
+      im2colRow(xd + ((n0 + i) * g.cIn + c0 + c) * plane, g, ki, kj, col + r * ld + i * P);
   }
 }
 
@@ -120,8 +146,8 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   const int threads = getThreads();
-  uint16_t* xr = halves(gRoundX, inputLength(g));
-  roundToBf16(x, xr, inputLength(g));
+  uint16_t* xr = halves(gRoundX, g.n * g.cIn * phasedPlane(g));
+  roundPhased(x, g, xr);
   if (!batchParallel(g, threads)) {  // per image: im2col rows, then each group's GEMM, in parallel
     uint16_t* col = halves(gCol, G * kc * P);
     for (long n0 = 0; n0 < g.n; n0++) {
@@ -165,8 +191,8 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
   const int threads = getThreads();
   uint16_t* dyr = halves(gRoundDy, outputLength(g));
   roundToBf16(dy, dyr, outputLength(g));
-  uint16_t* xr = dw ? halves(gRoundX, inputLength(g)) : nullptr;
-  if (dw) roundToBf16(x, xr, inputLength(g));
+  uint16_t* xr = dw ? halves(gRoundX, g.n * g.cIn * phasedPlane(g)) : nullptr;
+  if (dw) roundPhased(x, g, xr);
   if (!batchParallel(g, threads)) {  // per image and group, each step parallel inside
     uint16_t* col = dw ? halves(gCol, kc * P) : nullptr;
     float* dcol = dx ? gDcol.get(static_cast<size_t>(kc) * P) : nullptr;

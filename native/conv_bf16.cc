@@ -148,16 +148,31 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
   const int threads = getThreads();
   uint16_t* xr = halves(gRoundX, g.n * g.cIn * phasedPlane(g));
   roundPhased(x, g, xr);
-  if (!batchParallel(g, threads)) {  // per image: im2col rows, then each group's GEMM, in parallel
+  if (!batchParallel(g, threads)) {  // per image: im2col, then each group's GEMM
     uint16_t* col = halves(gCol, G * kc * P);
+    auto group = [&](long n0, long gi, bool serial) {
+      uint16_t* cg = col + gi * kc * P;
+      float* yg = y + (n0 * g.cOut + gi * cog) * P;
+      const float* bg = b ? b + gi * cog : nullptr;
+      if (serial)
+        gemmBf16Block(false, false, cog, P, kc, 0, cog, 0, P, w + gi * cog * kc, kc, cg, P, false,
+                      yg, P, bg, relu);
+      else
+        gemmBf16(false, false, cog, P, kc, w + gi * cog * kc, kc, cg, P, false, yg, P, bg, relu);
+    };
     for (long n0 = 0; n0 < g.n; n0++) {
-      parallelFor(static_cast<int>(G * kc), [&](int t, int) {
-        const long gi = t / kc, r = t % kc;
-        im2colRows(xr, g, n0, 1, gi * cig, col + gi * kc * P, r, r + 1);
+      if (G % threads == 0) {  // a group per thread, one dispatch (conv2, conv4, conv5 at G = 2)
+        parallelFor(static_cast<int>(G), [&](int gi, int) {
+          im2colRows(xr, g, n0, 1, gi * cig, col + gi * kc * P, 0, kc);
+          group(n0, gi, true);
+        });
+        continue;
+      }
+      parallelRange(G * kc, 16, [&](long r0, long r1) {
+        for (long r = r0; r < r1; r++)
+          im2colRows(xr, g, n0, 1, (r / kc) * cig, col + (r / kc) * kc * P, r % kc, r % kc + 1);
       });
-      for (long gi = 0; gi < G; gi++)
-        gemmBf16(false, false, cog, P, kc, w + gi * cog * kc, kc, col + gi * kc * P, P, false,
-                 y + (n0 * g.cOut + gi * cog) * P, P, b ? b + gi * cog : nullptr, relu);
+      for (long gi = 0; gi < G; gi++) group(n0, gi, false);
     }
     return;
   }
@@ -193,24 +208,45 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
   roundToBf16(dy, dyr, outputLength(g));
   uint16_t* xr = dw ? halves(gRoundX, g.n * g.cIn * phasedPlane(g)) : nullptr;
   if (dw) roundPhased(x, g, xr);
-  if (!batchParallel(g, threads)) {  // per image and group, each step parallel inside
-    uint16_t* col = dw ? halves(gCol, kc * P) : nullptr;
-    float* dcol = dx ? gDcol.get(static_cast<size_t>(kc) * P) : nullptr;
-    for (long n0 = 0; n0 < g.n; n0++)
-      for (long gi = 0; gi < G; gi++) {
-        const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
-        if (dw) {
+  if (!batchParallel(g, threads)) {  // per image and group
+    // A group per thread where they divide (one dispatch per image), else each step parallel
+    const bool perGroup = G % threads == 0;
+    const long bufs = perGroup ? G : 1;
+    uint16_t* cols = dw ? halves(gCol, bufs * kc * P) : nullptr;
+    float* dcols = dx ? gDcol.get(static_cast<size_t>(bufs * kc * P)) : nullptr;
+    auto group = [&](long n0, long gi, bool serial) {
+      const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
+      const long slot = perGroup ? gi : 0;
+      uint16_t* col = dw ? cols + slot * kc * P : nullptr;
+      float* dcol = dx ? dcols + slot * kc * P : nullptr;
+      if (dw) {
+        if (serial) {
+          im2colRows(xr, g, n0, 1, gi * cig, col, 0, kc);
+          gemmBf16Block(false, true, cog, kc, P, 0, cog, 0, kc, dyg, P, col, P, n0 > 0,
+                        dw + gi * cog * kc, kc, nullptr, false);
+        } else {
           parallelRange(kc, 8,
                         [&](long r0, long r1) { im2colRows(xr, g, n0, 1, gi * cig, col, r0, r1); });
           gemmBf16(false, true, cog, kc, P, dyg, P, col, P, n0 > 0, dw + gi * cog * kc, kc);
         }
-        if (dx) {
-          gemmBf16(true, false, kc, P, cog, w + gi * cog * kc, kc, dyg, P, false, dcol, P);
-          parallelFor(static_cast<int>(cig), [&](int c, int) {
-            col2imPlane(dcol, P, g, c, dx + (n0 * g.cIn + gi * cig + c) * g.h * g.w);
-          });
-        }
       }
+      if (dx) {
+        if (serial)
+          gemmBf16Block(true, false, kc, P, cog, 0, kc, 0, P, w + gi * cog * kc, kc, dyg, P, false,
+                        dcol, P, nullptr, false);
+        else
+          gemmBf16(true, false, kc, P, cog, w + gi * cog * kc, kc, dyg, P, false, dcol, P);
+        parallelFor(static_cast<int>(cig), [&](int c, int) {  // serial inside a task
+          col2imPlane(dcol, P, g, c, dx + (n0 * g.cIn + gi * cig + c) * g.h * g.w);
+        });
+      }
+    };
+    for (long n0 = 0; n0 < g.n; n0++) {
+      if (perGroup)
+        parallelFor(static_cast<int>(G), [&](int gi, int) { group(n0, gi, true); });
+      else
+        for (long gi = 0; gi < G; gi++) group(n0, gi, false);
+    }
     return;
   }
   const long nb = chunkImages(g, threads), tasks = (g.n + nb - 1) / nb;

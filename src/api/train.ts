@@ -13,7 +13,10 @@ import type { Progress, StepInfo } from '../train/progress.js';
 import { openData, prepareNet, type OpenDataOptions } from '../train/setup.js';
 import { subsetIndices } from '../train/plan.js';
 import { train as runTraining, type TrainResult } from '../train/trainer.js';
+import type { BackendId } from '../backend/index.js';
 import { trainDataParallel } from '../parallel/data.js';
+import { startStepWorkers } from '../parallel/start.js';
+import type { StepWorkers } from '../parallel/step-workers.js';
 import { usage } from '../util/errors.js';
 import { Ensemble, Model, resolveBackend, type BackendOptions } from './model.js';
 
@@ -46,10 +49,12 @@ export interface TrainOptions extends BackendOptions {
   onNote?: (line: string) => void;
   /** Write curves.svg and curves.png after each epoch (default true). */
   plots?: boolean;
-  /** Data parallelism: `replicas` copies of the network on worker threads, each with its own
-   *  backend (`threads` kernel threads each, default 1) and config.batch images of every step;
-   *  equal to one worker with batch replicas × config.batch. Needs config.data (not `dataset`). */
-  parallel?: { scheme: 'data'; replicas: number };
+  /** Worker threads, each with its own backend (`threads` kernel threads each, default 1):
+   *  - data: `replicas` copies of the network, each with config.batch images of every step;
+   *    equal to one worker with batch replicas × config.batch. Needs config.data (not `dataset`).
+   *  - towers: the paper's two towers (alexnet2012, caffenet), each holding its half of the
+   *    parameters; equal to the single-process grouped network. */
+  parallel?: { scheme: 'data'; replicas: number } | { scheme: 'towers' };
 }
 
 export interface TrainRun extends TrainResult {
@@ -95,7 +100,11 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
     if (config.data === '')
       usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
   }
-  if (opts.parallel) return trainOnReplicas(opts, opts.parallel.replicas, config);
+  if (opts.parallel?.scheme === 'data')
+    return trainOnReplicas(opts, opts.parallel.replicas, config);
+  const scheme = opts.parallel?.scheme;
+  if (scheme && (typeof opts.backend === 'object' || opts.backend === 'webgpu'))
+    usage(`parallel: ${scheme} runs its workers on a CPU backend id (native or ref)`);
   const backend = resolveBackend(opts);
   const dataset =
     opts.dataset ??
@@ -107,12 +116,21 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
       augment: config.augment,
       log: opts.onNote,
     }));
+  let workers: StepWorkers | undefined;
   try {
     const { net, meta } = prepareNet(config, dataset, backend, {
       from: opts.from,
       resume,
       resumePath: opts.resume,
     });
+    workers = scheme
+      ? await startStepWorkers(scheme, net, {
+          backend: backend.name as BackendId,
+          threads: opts.threads,
+          maxBatch: config.batch,
+          sgd: config,
+        })
+      : undefined;
     const result = await runTraining({
       net,
       meta,
@@ -125,9 +143,11 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
       plots: opts.plots,
       onEpoch: opts.onEpoch,
       progress: callbacks(opts),
+      towers: workers,
     });
     return { ...result, model: new Model(net, meta), config };
   } finally {
+    await workers?.close();
     if (!opts.dataset) await dataset.close();
   }
 }

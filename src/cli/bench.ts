@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { ARCHS, defaultConfig, type Arch } from '../models/config.js';
 import { measureThroughput, type ThroughputResult } from '../perf/throughput.js';
 import { benchDataParallel, type DataBenchResult } from '../parallel/data-bench.js';
+import type { StepScheme } from '../parallel/start.js';
+import { benchStepWorkers, type WorkersBenchResult } from '../parallel/workers-bench.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
@@ -18,7 +20,7 @@ interface BenchOptions {
   backend?: string;
   threads?: number;
   json?: boolean;
-  parallel?: 'data';
+  parallel?: 'data' | StepScheme;
   replicas: number;
 }
 
@@ -46,8 +48,8 @@ export function registerBench(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        'data: replicas on worker threads, each with a share of the batch (--threads each, default 1)',
-      ).choices(['data']),
+        "data: replicas on worker threads, each with a share of the batch; towers: the paper's two towers on two worker threads (--threads each, default 1)",
+      ).choices(['data', 'towers']),
     )
     .option('--replicas <n>', '--parallel data: replicas (one worker thread each)', positiveInt, 2)
     .action(async (o: BenchOptions) => {
@@ -55,31 +57,48 @@ export function registerBench(program: Command): void {
       const config = defaultConfig(o.arch, { inputSize: o.inputSize, classes: o.classes });
       // The CPU's FMA peak means nothing for a GPU backend.
       const peak = backend.hostMemory ? await measuredPeak() : null;
-      if (o.parallel === 'data' && o.layers) usage('--layers: not with --parallel data');
-      const r: ThroughputResult & Partial<DataBenchResult> =
-        o.parallel === 'data'
-          ? await benchDataParallel(
+      if (o.parallel && o.layers) usage(`--layers: not with --parallel ${o.parallel}`);
+      if (o.parallel && !backend.hostMemory)
+        usage(
+          `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,
+        );
+      const r: ThroughputResult & Partial<DataBenchResult> & Partial<WorkersBenchResult> =
+        o.parallel === 'towers'
+          ? await benchStepWorkers(
+              o.parallel,
               {
                 config,
                 mode: o.mode,
                 batch: o.batch,
                 iterations: o.iterations,
-                backend: backend.name,
+                backend,
                 threads: o.threads ?? 1,
-                timeoutSeconds: 600,
               },
-              o.replicas,
               peak,
             )
-          : await measureThroughput({
-              config,
-              backend,
-              mode: o.mode,
-              batch: o.batch,
-              iterations: o.iterations,
-              profile: !!o.layers,
-              peakGflops: peak,
-            });
+          : o.parallel === 'data'
+            ? await benchDataParallel(
+                {
+                  config,
+                  mode: o.mode,
+                  batch: o.batch,
+                  iterations: o.iterations,
+                  backend: backend.name,
+                  threads: o.threads ?? 1,
+                  timeoutSeconds: 600,
+                },
+                o.replicas,
+                peak,
+              )
+            : await measureThroughput({
+                config,
+                backend,
+                mode: o.mode,
+                batch: o.batch,
+                iterations: o.iterations,
+                profile: !!o.layers,
+                peakGflops: peak,
+              });
       if (o.json) {
         printJson({ ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 });
         return;
@@ -89,10 +108,10 @@ export function registerBench(program: Command): void {
           ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak`
           : '';
       process.stdout.write(
-        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : ''}${r.threads} threads): ` +
+        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : r.workers ? `${r.parallel}: ${r.workers} workers × ` : ''}${r.threads} threads): ` +
           `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}` +
           (r.bytesPerStep !== undefined
-            ? `, ${(r.bytesPerStep / 1e6).toFixed(1)} MB between replicas per step`
+            ? `, ${(r.bytesPerStep / 1e6).toFixed(1)} MB between workers per step`
             : '') +
           '\n',
       );

@@ -17,6 +17,8 @@ import { SCHEMA_VERSION } from '../train/metrics.js';
 import { progressFor, taskCallback } from '../train/progress.js';
 import { readTrainingRecord, type TrainingRecord } from '../train/record.js';
 import { dataKind, openData } from '../train/setup.js';
+import { startStepWorkers } from '../parallel/start.js';
+import type { StepWorkers } from '../parallel/step-workers.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, printJson } from './options.js';
 
@@ -32,6 +34,7 @@ interface EvalOptions {
   workers: boolean;
   json?: boolean;
   quiet?: boolean;
+  parallel?: 'towers';
 }
 
 /** The held-out share of an ImageFolder tree to evaluate on: the recorded split when `src` is
@@ -72,7 +75,18 @@ export function registerEval(program: Command): void {
     .option('--no-workers', 'prepare batches on the main thread')
     .option('--json', 'one JSON object: top1, top5, loss, samples, perClass, confusion')
     .option('--quiet', 'no progress on stderr')
+    .addOption(
+      new Option(
+        '--parallel <scheme>',
+        "towers: the paper's two towers (alexnet2012, caffenet) on two worker threads (--threads each, default 1)",
+      ).choices(['towers']),
+    )
     .action(async (o: EvalOptions) => {
+      if (o.parallel && o.ensemble) usage(`--ensemble: not with --parallel ${o.parallel}`);
+      if (o.parallel && o.backend === 'webgpu')
+        usage(
+          `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,
+        );
       const backend = backendFrom(o);
       const paths = [o.model, ...(o.ensemble ?? [])];
       const models = loadEnsemble(paths, backend, o.arch);
@@ -110,6 +124,7 @@ export function registerEval(program: Command): void {
         onCache: taskCallback(progress, 'caching images'),
         modelNormalize: folder && pre && pre.colorOrder !== 'gray' ? normalizeFrom(pre) : undefined,
       });
+      let workers: StepWorkers | null = null;
       try {
         if (dataset.test.size === 0)
           usage(
@@ -120,11 +135,24 @@ export function registerEval(program: Command): void {
             `--data ${src}: ${dataset.classNames.length} classes, the model has ${meta.config.classes}`,
           );
         }
+        if (o.parallel) {
+          workers = await startStepWorkers(o.parallel, models[0].net, {
+            threads: o.threads,
+            maxBatch: o.batch,
+          });
+          await workers.push();
+        }
+        const w = workers;
         const task = progress.task('evaluating', dataset.test.size);
         const probs = await predictSplit(
           models.map((m) => m.net),
           dataset.test,
-          { batch: o.batch, views: o.views, onBatch: (done) => task.update(done) },
+          {
+            batch: o.batch,
+            views: o.views,
+            onBatch: (done) => task.update(done),
+            forward: w ? (_, x) => w.forward(x, false) : undefined,
+          },
         );
         task.stop();
         const r = report(probs, meta.classNames ?? dataset.classNames);
@@ -170,6 +198,7 @@ export function registerEval(program: Command): void {
         }
         process.stdout.write(out.join('\n') + '\n');
       } finally {
+        await workers?.close();
         await dataset.close();
       }
     });

@@ -4,6 +4,7 @@
 // (on its worker) while the previous batch is computed.
 // Letters: N samples, B batch, L classes.
 import type { Split } from '../data/dataset.js';
+import type { F32 } from '../nn/layer.js';
 import { SoftmaxLoss } from '../nn/loss.js';
 import type { Net } from '../nn/net.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -36,6 +37,8 @@ export interface EvaluateOptions {
   /** Evaluate only these sample indices (default: all). */
   indices?: Int32Array;
   onBatch?: (done: number, total: number) => void;
+  /** Network k's logits of x, instead of nets[k].forward (workers that hold it: --parallel). */
+  forward?: (k: number, x: Tensor) => Promise<F32>;
 }
 
 /** Refuses a label outside [0, classes): the loss has no such class (a test split with more
@@ -115,7 +118,14 @@ export async function predictSplit(
           x.data.set(buf.subarray((k * v + view) * per, (k * v + view + 1) * per), k * per);
       }
       for (let k = 0; k < nets.length; k++) {
-        losses[k].run(nets[k].forward(x, false), lab, 0, false);
+        // A worker that fails: the batch being prepared settles before the data is closed.
+        const logits = opts.forward
+          ? await opts.forward(k, x).catch(async (e: unknown) => {
+              await next?.catch(() => {});
+              throw e;
+            })
+          : nets[k].forward(x, false);
+        losses[k].run(logits, lab, 0, false);
         const { probs: p } = await losses[k].read();
         for (let j = 0; j < m * l; j++) out[j] += p[j] / (nets.length * v);
       }

@@ -20,6 +20,7 @@ import type { TowerState } from './tower.js';
 import { TOWERS, towerPlan } from './towers-plan.js';
 import type { TowerWorkerData } from './towers-worker.js';
 import { SharedChannel } from './worker-channel.js';
+import type { StepWorkers } from './step-workers.js';
 import { WorkerGroup } from './worker.js';
 
 export interface TowersOptions {
@@ -37,10 +38,16 @@ export interface TowerBytes {
   bToA: number;
 }
 
-export class Towers {
+export class Towers implements StepWorkers {
   /** What crossed between the towers in the last forward (and backward, when training). */
   lastBytes: TowerBytes = { aToB: 0, bToA: 0 };
   private readonly logits: Tensor;
+
+  readonly count = 2;
+
+  get bytes(): number {
+    return this.lastBytes.aToB + this.lastBytes.bToA;
+  }
 
   private constructor(
     private readonly group: WorkerGroup,
@@ -91,7 +98,7 @@ export class Towers {
     const classes = this.net.outputShape[0];
     const logits = this.logits.size === m * classes ? this.logits : new Tensor([m, classes]);
     logits.data.set(this.channel.region('logits').subarray(0, m * classes));
-    this.count();
+    this.countBytes();
     return logits;
   }
 
@@ -100,7 +107,7 @@ export class Towers {
     const d = hostData(backend, dlogits);
     this.channel.region('dlogits').set(d);
     await this.callBoth('backward', { m: dlogits.shape[0] });
-    this.count();
+    this.countBytes();
   }
 
   /** Each tower's own SGD step on its own half. */
@@ -108,7 +115,7 @@ export class Towers {
     await this.callBoth('step', { lr });
   }
 
-  private count(): void {
+  private countBytes(): void {
     const [a, b] = this.channel.sentBytes();
     this.lastBytes = { aToB: a, bToA: b };
   }

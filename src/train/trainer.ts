@@ -26,7 +26,7 @@ import { makeDirs } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { saveTrainingCheckpoint, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
-import type { Towers } from '../parallel/towers.js';
+import type { StepWorkers } from '../parallel/step-workers.js';
 import { localParallel, type DataParallel } from './distributed.js';
 import { logInterval, writeMetrics, type EpochRecord, type SplitMetrics } from './metrics.js';
 import { AUGMENT, planRun, SHUFFLE, subSeed } from './plan.js';
@@ -68,9 +68,9 @@ export interface TrainSetup {
   startedAt?: number;
   /** Train as one rank of several (distributed.ts); default: this process alone. */
   parallel?: DataParallel;
-  /** The paper's two towers (src/parallel/towers.ts) compute each step on their workers; `net`
-   *  receives their halves before each validation and save. */
-  towers?: Towers;
+  /** Workers that each hold part of the network compute each step (src/parallel/step-workers.ts:
+   *  the paper's two towers, the hybrid); `net` receives their parts before each validation and save. */
+  towers?: StepWorkers;
 }
 
 export interface TrainResult {

@@ -1,0 +1,30 @@
+// Starts the workers of a scheme whose steps run on workers that each hold part of the network
+// (step-workers.ts), for the trainer, `alexnet eval` and `alexnet bench`.
+import type { BackendId } from '../backend/index.js';
+import type { Net } from '../nn/net.js';
+import type { SgdOptions } from '../optim/sgd.js';
+import type { StepWorkers } from './step-workers.js';
+import { Towers } from './towers.js';
+
+export type StepScheme = 'towers';
+
+export interface StepWorkersOptions {
+  backend?: BackendId;
+  /** Kernel threads of each worker (default 1). */
+  threads?: number;
+  /** Workers, where the scheme takes a number (hybrid; towers are two). */
+  workers?: number;
+  /** The largest batch a step will pass. */
+  maxBatch: number;
+  /** The workers' SGD (default: none — evaluation). */
+  sgd?: SgdOptions;
+}
+
+export function startStepWorkers(
+  scheme: StepScheme,
+  net: Net,
+  o: StepWorkersOptions,
+): Promise<StepWorkers> {
+  const sgd = o.sgd ?? { momentum: 0, weightDecay: 0 };
+  return Towers.start(net, { backend: o.backend, threads: o.threads, maxBatch: o.maxBatch, sgd });
+}

@@ -118,7 +118,8 @@ export async function predictSplit(
           x.data.set(buf.subarray((k * v + view) * per, (k * v + view + 1) * per), k * per);
       }
       for (let k = 0; k < nets.length; k++) {
-        // A worker that fails: the batch being prepared settles before the data is closed.
+        // A worker that fails: the batch being prepared settles first, else closing the data
+        // under it never settles and the process ends with exit code 0 before the error.
         const logits = opts.forward
           ? await opts.forward(k, x).catch(async (e: unknown) => {
               await next?.catch(() => {});

@@ -293,6 +293,10 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
     );
   };
 
+  // The batch being prepared. A step that throws (a --parallel worker died) leaves it pending;
+  // it settles before the run ends, else closing the data under it never settles either and
+  // the process would end with nothing pending and exit code 0, before the run's error.
+  let filling: Promise<void> = Promise.resolve();
   try {
     await par.checkReplicas(net, setup.resume ? 'the checkpoint' : 'the start');
     await setup.towers?.push(sgd);
@@ -307,13 +311,15 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       };
       const fillBatch = (b: number, step: number): Promise<void> => {
         const { idx, first } = batchIdx(b);
-        return split.fill(
+        const filled = split.fill(
           idx,
           xBufs[step % 2].subarray(0, idx.length * per),
           config.augment,
           subSeed(config.seed, AUGMENT, step),
           first,
         );
+        filling = filled.catch(() => {}); // awaited in the loop; settled before the run ends
+        return filled;
       };
       const epochStart = performance.now();
       let epochImages = 0;
@@ -479,6 +485,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
       }
     }
   } finally {
+    await filling;
     if (setup.handleSignals !== false) for (const [s, h] of handlers) process.off(s, h);
     progress.done();
   }

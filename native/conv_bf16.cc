@@ -4,8 +4,8 @@
 //
 // At ISA level avx512bf16 (isa.h) the GEMMs run on vdpbf16ps (gemm_bf16.h), structured as the
 // fp32 conv (conv.cc): x and dy rounded once into bfloat16 copies, an explicit im2col of the
-// rounded x in bfloat16 (half the bytes of fp32's; at stride > 1 from a copy split into column
-// phases, so that each of its rows is a run), per group
+// rounded x in bfloat16 (half the bytes of fp32's), from a zero-padded copy split into the
+// stride's column phases so that each of its rows is a few runs, per group
 //   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
 //   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per chunk, summed in chunk order)
 //   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32
@@ -46,52 +46,59 @@ long outputLength(const ConvGeom& g) {
 thread_local Buffer tCol, tDcol, tOut, tDyc;          // per pool thread (chunk tasks)
 thread_local Buffer gCol, gDcol, gPackedW, gPartial;  // per calling (JS) thread
 
-// The rounded input, split into the stride's column phases so that every row of the column
-// matrix is a run of it (conv1's stride 4 gathered one element in four otherwise):
-//   xd[n][c][ih][ph][j] = round(x[n][c][ih][j·s + ph])   j < Wd = ⌈W / s⌉   (0 past W)
-// Element (ih, iw = ow·s + off) is at plane + ih·s·Wd + ph·Wd + q + ow for off = q·s + ph,
-// 0 ≤ ph < s. At stride 1 this is the plain layout.
+// The rounded input, zero-padded and split into the stride's column phases, so that every row
+// of the column matrix is a run of it with no bounds to check (conv1's stride 4 gathered one
+// element in four otherwise; a 13×13 map cut each run into three pieces at the padding):
+//   xd[n][c][ihp][ph][j] = round(x[n][c][ihp − pad][j·s + ph − pad])   (0 outside the image)
+// ihp < Hp = H + 2·pad, j < Wd = ⌈(W + 2·pad) / s⌉. Output (oh, ow) of kernel offset (ki, kj)
+// reads xd at row oh·s + ki, phase kj mod s, column ow + kj / s. PHASED_SLACK zeros follow, so a
+// 16-wide copy may read past the end.
+constexpr long PHASED_SLACK = 32;
 long phaseWidth(const ConvGeom& g) {
-  return (g.w + g.stride - 1) / g.stride;
+  return (g.w + 2 * g.pad + g.stride - 1) / g.stride;
 }
 long phasedPlane(const ConvGeom& g) {
-  return g.h * g.stride * phaseWidth(g);
+  return (g.h + 2 * g.pad) * g.stride * phaseWidth(g);
+}
+long phasedLength(const ConvGeom& g) {
+  return g.n * g.cIn * phasedPlane(g) + PHASED_SLACK;
 }
 
 void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
-  if (g.stride == 1) return roundToBf16(x, xd, inputLength(g));
-  const long s = g.stride, wd = phaseWidth(g);
-  parallelRange(g.n * g.cIn * g.h, 64, [&](long r0, long r1) {
-    for (long r = r0; r < r1; r++) {
-      const float* src = x + r * g.w;
+  const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad;
+  parallelRange(g.n * g.cIn * hp, 64, [&](long r0, long r1) {
+    for (long r = r0; r < r1; r++) {  // r = (plane, ihp)
+      const long ih = r % hp - g.pad;
       uint16_t* dst = xd + r * s * wd;
+      if (ih < 0 || ih >= g.h) {
+        std::memset(dst, 0, sizeof(uint16_t) * s * wd);
+        continue;
+      }
+      const float* src = x + ((r / hp) * g.h + ih) * g.w;
       for (long ph = 0; ph < s; ph++)
         for (long j = 0; j < wd; j++) {
-          const long iw = j * s + ph;
-          dst[ph * wd + j] = iw < g.w ? floatToBf16(src[iw]) : 0;
+          const long iw = j * s + ph - g.pad;
+          dst[ph * wd + j] = iw >= 0 && iw < g.w ? floatToBf16(src[iw]) : 0;
         }
     }
   });
+  std::memset(xd + phasedLength(g) - PHASED_SLACK, 0, sizeof(uint16_t) * PHASED_SLACK);
 }
 
-// One row of the column matrix: kernel offset (ki, kj) over the phased plane xc → dst[P].
+// One row of the column matrix: kernel offset (ki, kj) over the phased plane xc → dst[P]. Runs
+// are copied 16 values at a time, the last piece of each output row spilling into the next
+// (written after it); the rows whose spill would leave dst[P] are copied exactly.
 void im2colRow(const uint16_t* xc, const ConvGeom& g, long ki, long kj, uint16_t* dst) {
-  const long s = g.stride, wd = phaseWidth(g), off = kj - g.pad;
-  // Valid output columns for this kj: 0 ≤ ow·s + off < W  ⇒  ow ∈ [owLo, owHi).
-  const long owLo = std::min(g.wo, off < 0 ? (-off + s - 1) / s : 0L);
-  const long lim = g.w - off;
-  const long owHi = std::max(owLo, lim <= 0 ? 0 : std::min(g.wo, (lim + s - 1) / s));
-  const long ph = ((off % s) + s) % s, q = (off - ph) / s;
+  const long s = g.stride, wd = phaseWidth(g);
+  const uint16_t* src = xc + ki * s * wd + (kj % s) * wd + kj / s;
   for (long oh = 0; oh < g.ho; oh++) {
+    const uint16_t* sr = src + oh * s * s * wd;
     uint16_t* d = dst + oh * g.wo;
-    const long ih = oh * s - g.pad + ki;
-    if (ih < 0 || ih >= g.h) {
-      std::memset(d, 0, sizeof(uint16_t) * g.wo);
-      continue;
+    if ((oh * g.wo) + (g.wo + 15) / 16 * 16 <= g.ho * g.wo) {  // the spill stays in dst
+      for (long ow = 0; ow < g.wo; ow += 16) std::memcpy(d + ow, sr + ow, 32);
+    } else {
+      std::memcpy(d, sr, sizeof(uint16_t) * g.wo);
     }
-    std::memset(d, 0, sizeof(uint16_t) * owLo);
-    std::memcpy(d + owLo, xc + ih * s * wd + ph * wd + q + owLo, sizeof(uint16_t) * (owHi - owLo));
-    std::memset(d + owHi, 0, sizeof(uint16_t) * (g.wo - owHi));
   }
 }
 
@@ -132,13 +139,14 @@ bool batchParallel(const ConvGeom& g, int threads) {
   return threads == 1 || g.n >= 2 * threads;
 }
 
-// Images per chunk: about 512 columns (the GEMM's NC) per chunk, and a multiple of `threads`
-// chunks so that the last round keeps every thread busy.
+// Images per chunk: at most about 512 columns (the GEMM's NC) per chunk, the largest such count
+// that gives a multiple of `threads` chunks (32 images of 13×13 in chunks of 3 are 11 chunks, 6
+// on one thread and 5 on the other; chunks of 2 are 16), else the largest.
 long chunkImages(const ConvGeom& g, int threads) {
   const long nb = std::max(1L, std::min(g.n, 512 / (g.ho * g.wo)));
-  long tasks = (g.n + nb - 1) / nb;
-  tasks = (tasks + threads - 1) / threads * threads;
-  return std::max(1L, (g.n + tasks - 1) / tasks);
+  for (long b = nb; b >= std::max(1L, nb / 2); b--)
+    if (((g.n + b - 1) / b) % threads == 0) return b;
+  return nb;
 }
 
 void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
@@ -146,7 +154,7 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   const int threads = getThreads();
-  uint16_t* xr = halves(gRoundX, g.n * g.cIn * phasedPlane(g));
+  uint16_t* xr = halves(gRoundX, phasedLength(g));
   roundPhased(x, g, xr);
   if (!batchParallel(g, threads)) {  // per image: im2col, then each group's GEMM
     uint16_t* col = halves(gCol, G * kc * P);
@@ -206,7 +214,7 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
   const int threads = getThreads();
   uint16_t* dyr = halves(gRoundDy, outputLength(g));
   roundToBf16(dy, dyr, outputLength(g));
-  uint16_t* xr = dw ? halves(gRoundX, g.n * g.cIn * phasedPlane(g)) : nullptr;
+  uint16_t* xr = dw ? halves(gRoundX, phasedLength(g)) : nullptr;
   if (dw) roundPhased(x, g, xr);
   if (!batchParallel(g, threads)) {  // per image and group
     // A group per thread where they divide (one dispatch per image), else each step parallel

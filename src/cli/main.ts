@@ -3,7 +3,7 @@
 // stderr and exit code 2; anything else → exit code 1.
 import { Command, CommanderError } from 'commander';
 import { RunFailed, UsageError } from '../util/errors.js';
-import { prepareBackend } from './options.js';
+import { flagName, prepareBackend } from './options.js';
 import { registerSummary } from './summary.js';
 import { registerInfer } from './infer.js';
 import { registerImport } from './import.js';
@@ -67,7 +67,7 @@ function exitCodeFor(e: unknown): number {
   }
   if (e instanceof UsageError) {
     // The library names the subject; the command line names the flag that gave it.
-    const flag = e.option ? `--${e.option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: ` : '';
+    const flag = e.option ? `${flagName(e.option)}: ` : '';
     process.stderr.write(`alexnet: ${flag}${e.message}\n`);
     return 2;
   }

@@ -141,7 +141,7 @@ const pcaNoise = pairExperiment(
   { name: 'no-noise', label: 'without colour noise', colorNoise: false },
   {
     colourOnly:
-      'PCA colour noise needs colour images (give a CIFAR-10 directory or a colour ImageFolder tree with --data)',
+      'PCA colour noise needs colour images (a CIFAR-10 directory or a colour ImageFolder tree)',
   },
 );
 

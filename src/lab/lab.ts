@@ -122,7 +122,10 @@ export async function runExperiment(
   try {
     const ds = await data.dataset(false, false);
     if (e.colourOnly && ds.train.sampleShape[0] !== 3)
-      usage(`lab ${e.id}: ${e.colourOnly}; ${s.data} is grey (${ds.train.sampleShape[0]} channel)`);
+      usage(
+        `lab ${e.id}: ${e.colourOnly}; ${s.data} is grey (${ds.train.sampleShape[0]} channel)`,
+        'data',
+      );
     if (quick) ctx.settings = s = scaledToData(s, ds.train.size);
     const specs = e.runs(s, opts.out);
     log(`lab ${e.id}: ${specs.length} runs → ${opts.out}`);

@@ -168,7 +168,8 @@ export class Net {
     const stop = this.layers.findIndex((l) => l.name === layerName);
     if (stop < 0)
       usage(
-        `--layer ${layerName}: no such layer (have ${this.layers.map((l) => l.name).join(', ')})`,
+        `${layerName}: no such layer (have ${this.layers.map((l) => l.name).join(', ')})`,
+        'layer',
       );
     const x = this.onBackend(input);
     this.checkInput(x);

@@ -9,12 +9,13 @@ import { decoder, openImage } from '../data/image-file.js';
 
 export type FigureFormat = 'png' | 'svg';
 
-/** The format an --output path asks for (.png or .svg); anything else is a usage error. */
-export function formatOf(path: string, flag = '--output'): FigureFormat {
+/** The format a figure's output path asks for (.png or .svg); anything else is a usage error of
+ *  the option `option`. */
+export function formatOf(path: string, option = 'output'): FigureFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.png') return 'png';
   if (ext === '.svg') return 'svg';
-  return usage(`${flag} ${path}: give a .png or .svg file name`);
+  return usage(`${path}: give a .png or .svg file name`, option);
 }
 
 export function escapeXml(s: string): string {

@@ -57,12 +57,13 @@ export function loadMpi(): MpiBinding {
   const path =
     process.env.ALEXNET_MPI_MODULE ?? join(packageRoot(), 'build', 'Release', 'alexnet_mpi.node');
   if (!existsSync(path))
-    usage(`--distributed: the MPI part of the addon was not built (${path}): ${MPI_MISSING}`);
+    usage(`the MPI part of the addon was not built (${path}): ${MPI_MISSING}`, 'distributed');
   try {
     return createRequire(import.meta.url)(path) as MpiBinding;
   } catch (e) {
     usage(
-      `--distributed: the MPI part of the addon does not load (${(e as Error).message.split('\n')[0]}): ${MPI_MISSING}`,
+      `the MPI part of the addon does not load (${(e as Error).message.split('\n')[0]}): ${MPI_MISSING}`,
+      'distributed',
     );
   }
 }
@@ -170,7 +171,7 @@ export class Distributed implements DataParallel {
     try {
       info = await mpi.init();
     } catch (e) {
-      usage(`--distributed: MPI did not start (${(e as Error).message}); run under mpirun`);
+      usage(`MPI did not start (${(e as Error).message}); run under mpirun`, 'distributed');
     }
     return new Distributed(mpi, info.rank, info.size, info.processor, opts);
   }
@@ -295,7 +296,8 @@ export class Distributed implements DataParallel {
   async checkReplicas(net: Net, source: string): Promise<void> {
     if (!net.backend.hostMemory)
       usage(
-        `--distributed: backend ${net.backend.name} keeps its tensors on the device; use --backend native or ref`,
+        `backend ${net.backend.name} keeps its tensors on the device; distributed training runs on native or ref`,
+        'distributed',
       );
     // One fingerprint per parameter: the sum of its values, computed the same way everywhere.
     const mine = Float32Array.from(net.params, (p) =>
@@ -307,7 +309,8 @@ export class Distributed implements DataParallel {
     const differs = net.params.filter((_, i) => !Object.is(mine[i], writers[i]));
     if (differs.length)
       usage(
-        `--distributed: rank ${this.rank}'s parameters differ from rank 0's (${differs[0].name}); ${source} must be the same file on every host`,
+        `rank ${this.rank}'s parameters differ from rank 0's (${differs[0].name}); ${source} must be the same file on every host`,
+        'distributed',
       );
   }
 

@@ -22,7 +22,8 @@ export function claimRunDir(dir: string, force: boolean): void {
   if (found.length === 0) return;
   if (!force)
     usage(
-      `--out ${dir} holds a run already (${found.join(', ')}): continue it with --resume ${join(dir, CHECKPOINT)}, replace it with --force, or choose another --out`,
+      `run directory ${dir} holds a run already (${found.join(', ')}): continue it by resuming from ${join(dir, CHECKPOINT)}, replace it by forcing, or choose another directory`,
+      'out',
     );
   for (const f of found) rmSync(join(dir, f), { force: true });
 }

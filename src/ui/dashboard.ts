@@ -105,7 +105,7 @@ export class Dashboard {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(
           e.code === 'EADDRINUSE' || e.code === 'EACCES'
-            ? new UsageError(`--port ${port}: cannot listen on 127.0.0.1:${port} (${e.code})`)
+            ? new UsageError(`cannot listen on 127.0.0.1:${port} (${e.code})`, 'port')
             : e,
         ),
       );

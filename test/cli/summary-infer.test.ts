@@ -177,6 +177,6 @@ test('infer: wrong input shape, wrong tensor shapes and missing --arch name the 
       '--backend',
       'ref',
     ]),
-    /--layer fc9/,
+    /--layer: fc9: no such layer/,
   );
 });

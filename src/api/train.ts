@@ -53,8 +53,14 @@ export interface TrainOptions extends BackendOptions {
    *  - data: `replicas` copies of the network, each with config.batch images of every step;
    *    equal to one worker with batch replicas × config.batch. Needs config.data (not `dataset`).
    *  - towers: the paper's two towers (alexnet2012, caffenet), each holding its half of the
-   *    parameters; equal to the single-process grouped network. */
-  parallel?: { scheme: 'data'; replicas: number } | { scheme: 'towers' };
+   *    parameters; equal to the single-process grouped network.
+   *  - hybrid: "one weird trick" on `replicas` workers (default 2): the convolutional layers on each
+   *    worker's share of config.batch, the fully connected ones split by units; equal to the
+   *    single-process network. */
+  parallel?:
+    | { scheme: 'data'; replicas: number }
+    | { scheme: 'towers' }
+    | { scheme: 'hybrid'; replicas?: number };
 }
 
 export interface TrainRun extends TrainResult {
@@ -127,6 +133,7 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
       ? await startStepWorkers(scheme, net, {
           backend: backend.name as BackendId,
           threads: opts.threads,
+          workers: opts.parallel?.scheme === 'hybrid' ? opts.parallel.replicas : undefined,
           maxBatch: config.batch,
           sgd: config,
         })

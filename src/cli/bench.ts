@@ -48,10 +48,15 @@ export function registerBench(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        "data: replicas on worker threads, each with a share of the batch; towers: the paper's two towers on two worker threads (--threads each, default 1)",
-      ).choices(['data', 'towers']),
+        "data: replicas on worker threads, each with a share of the batch; towers: the paper's two towers on two worker threads; hybrid: convolutions data-parallel, fc layers split by units over --replicas workers (--threads each, default 1)",
+      ).choices(['data', 'towers', 'hybrid']),
     )
-    .option('--replicas <n>', '--parallel data: replicas (one worker thread each)', positiveInt, 2)
+    .option(
+      '--replicas <n>',
+      '--parallel data: replicas; hybrid: workers (one worker thread each)',
+      positiveInt,
+      2,
+    )
     .action(async (o: BenchOptions) => {
       const backend = backendFrom(o);
       const config = defaultConfig(o.arch, { inputSize: o.inputSize, classes: o.classes });
@@ -63,7 +68,7 @@ export function registerBench(program: Command): void {
           `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,
         );
       const r: ThroughputResult & Partial<DataBenchResult> & Partial<WorkersBenchResult> =
-        o.parallel === 'towers'
+        o.parallel === 'towers' || o.parallel === 'hybrid'
           ? await benchStepWorkers(
               o.parallel,
               {
@@ -73,6 +78,7 @@ export function registerBench(program: Command): void {
                 iterations: o.iterations,
                 backend,
                 threads: o.threads ?? 1,
+                workers: o.replicas,
               },
               peak,
             )

@@ -22,8 +22,11 @@ export interface ParallelDataFlags {
   distributedTimeout: number;
 }
 
-/** The flags --parallel data cannot take, as a usage error. */
-export function checkParallelData(o: ParallelDataFlags, scheme: 'data' | 'towers' = 'data'): void {
+/** The flags a --parallel scheme cannot take, as a usage error. */
+export function checkParallelData(
+  o: ParallelDataFlags,
+  scheme: 'data' | 'towers' | 'hybrid' = 'data',
+): void {
   if (o.distributed) usage(`--parallel ${scheme} and --distributed exclude each other`);
   if (o.ui)
     usage(`--ui: not available with --parallel ${scheme} (the network lives on the workers)`);

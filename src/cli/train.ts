@@ -33,7 +33,8 @@ import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { Distributed } from '../train/distributed.js';
 import { checkParallelData, trainOnReplicas } from './parallel-data.js';
-import { Towers } from '../parallel/towers.js';
+import { startStepWorkers } from '../parallel/start.js';
+import type { StepWorkers } from '../parallel/step-workers.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
 import { usage } from '../util/errors.js';
@@ -87,7 +88,7 @@ interface TrainOptions {
   port: number;
   distributed?: boolean;
   distributedTimeout: number;
-  parallel?: 'data' | 'towers';
+  parallel?: 'data' | 'towers' | 'hybrid';
   replicas: number;
 }
 
@@ -269,10 +270,15 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        "data: replicas on worker threads, gradients summed in shared memory; towers: the paper's two towers (alexnet2012, caffenet) on two worker threads",
-      ).choices(['data', 'towers']),
+        "data: replicas on worker threads, gradients summed in shared memory; towers: the paper's two towers (alexnet2012, caffenet) on two worker threads; hybrid: convolutions data-parallel, fc layers split by units (one weird trick)",
+      ).choices(['data', 'towers', 'hybrid']),
     )
-    .option('--replicas <n>', '--parallel data: replicas (one worker thread each)', positiveInt, 2)
+    .option(
+      '--replicas <n>',
+      '--parallel data: replicas; hybrid: workers (one worker thread each)',
+      positiveInt,
+      2,
+    )
     .addHelpText('after', presetHelp)
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
@@ -344,7 +350,7 @@ export function registerTrain(program: Command): void {
         onCache: taskCallback(progress, 'caching images'),
       });
       let ui: TrainingDashboard | null = null;
-      let towers: Towers | undefined;
+      let towers: StepWorkers | undefined;
       try {
         const { net, meta, fineTune } = prepareNet(config, dataset, backend, {
           from: o.from,
@@ -370,7 +376,9 @@ export function registerTrain(program: Command): void {
             `${plan.steps} steps of batch ${plan.batch}` +
             (parallel ? ` (${parallel.size} ranks × ${config.batch})` : '') +
             (o.parallel === 'data' ? ` (${ranks} replicas × ${config.batch})` : '') +
-            `, backend ${backend.name} × ${o.parallel === 'data' ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`} → ${outDir}` +
+            (o.parallel === 'towers' ? ' (two towers)' : '') +
+            (o.parallel === 'hybrid' ? ` (hybrid: ${o.replicas} workers)` : '') +
+            `, backend ${backend.name} × ${o.parallel ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`} → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),
@@ -411,9 +419,10 @@ export function registerTrain(program: Command): void {
           else log(epochSummary(r));
         };
         towers =
-          o.parallel === 'towers'
-            ? await Towers.start(net, {
+          o.parallel === 'towers' || o.parallel === 'hybrid'
+            ? await startStepWorkers(o.parallel, net, {
                 threads: o.threads,
+                workers: o.replicas,
                 maxBatch: config.batch,
                 sgd: config,
               })
@@ -463,6 +472,10 @@ export function registerTrain(program: Command): void {
           threads: backend.getThreads(),
           ...('bytesPerStep' in result
             ? { replicas: o.replicas, bytesPerStep: result.bytesPerStep }
+            : {}),
+          // What the workers read from each other in the last training step.
+          ...(towers
+            ? { parallel: o.parallel, workers: towers.count, bytesPerStep: towers.bytes }
             : {}),
         };
         if (!writer) {

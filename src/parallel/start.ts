@@ -4,9 +4,10 @@ import type { BackendId } from '../backend/index.js';
 import type { Net } from '../nn/net.js';
 import type { SgdOptions } from '../optim/sgd.js';
 import type { StepWorkers } from './step-workers.js';
+import { Hybrid } from './hybrid.js';
 import { Towers } from './towers.js';
 
-export type StepScheme = 'towers';
+export type StepScheme = 'towers' | 'hybrid';
 
 export interface StepWorkersOptions {
   backend?: BackendId;
@@ -26,5 +27,8 @@ export function startStepWorkers(
   o: StepWorkersOptions,
 ): Promise<StepWorkers> {
   const sgd = o.sgd ?? { momentum: 0, weightDecay: 0 };
-  return Towers.start(net, { backend: o.backend, threads: o.threads, maxBatch: o.maxBatch, sgd });
+  const common = { backend: o.backend, threads: o.threads, maxBatch: o.maxBatch, sgd };
+  return scheme === 'towers'
+    ? Towers.start(net, common)
+    : Hybrid.start(net, { ...common, workers: o.workers });
 }

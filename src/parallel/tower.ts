@@ -310,7 +310,7 @@ export class Tower {
 
 /** Backward through a Net's layers from dy, returning the gradient of its input when asked
  *  (Net.backward stops at the first layer; a tower's later segments need their input's). */
-function backwardThrough(net: Net, dy: F32, needInput: boolean): F32 | null {
+export function backwardThrough(net: Net, dy: F32, needInput: boolean): F32 | null {
   const ctx = { backend: net.backend, training: true, rng: net.rng, window: null };
   let g: F32 | null = dy;
   for (let i = net.layers.length - 1; i >= 0 && g; i--) {

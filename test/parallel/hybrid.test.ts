@@ -1,0 +1,107 @@
+// `--parallel hybrid` equals the single-process network with the whole batch: on every variant
+// at reduced width (channels ÷ 8, fc 32, 67 px, dropout 0.5 — the masks are the single net's,
+// drawn by the same seeded generator), 2 workers (and 3 on one, so the units and samples split
+// unevenly), the same parameters give the same logits, and three SGD steps with momentum give
+// the same parameters, momentum and generator state, within float rounding (the workers sum the
+// same products in another order).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostData } from '../../src/backend/backend.js';
+import { nativeBackend } from '../../src/backend/native/index.js';
+import { refBackend } from '../../src/backend/ref/index.js';
+import type { Arch } from '../../src/models/config.js';
+import { initialize } from '../../src/models/init.js';
+import { SoftmaxLoss } from '../../src/nn/loss.js';
+import type { Net } from '../../src/nn/net.js';
+import { Sgd } from '../../src/optim/sgd.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { Rng } from '../../src/util/rng.js';
+import { Hybrid } from '../../src/parallel/hybrid.js';
+import { scaledNet } from '../helpers/scaled.js';
+
+const backend = nativeBackend ?? refBackend;
+const CLASSES = 10;
+const SGD = { momentum: 0.9, weightDecay: 5e-4, multipliers: 'caffe' as const };
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function batch(step: number, n: number): { x: Tensor; labels: Int32Array } {
+  const rng = new Rng(100 + step);
+  const x = new Tensor([n, 3, 67, 67]);
+  for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
+  return { x, labels: Int32Array.from({ length: n }, () => rng.nextU32() % CLASSES) };
+}
+
+function pair(arch: Arch): { single: Net; twin: Net } {
+  const single = scaledNet(arch, 3, 67, 8, 128, CLASSES, backend, 0.5);
+  initialize(single, 'kaiming', 7);
+  const twin = scaledNet(arch, 3, 67, 8, 128, CLASSES, backend, 0.5);
+  twin.loadStateDict(single.stateDict(), 'the single net');
+  return { single, twin };
+}
+
+for (const [arch, workers] of [
+  ['alexnet2012', 2],
+  ['caffenet', 2],
+  ['torchvision', 2],
+  ['d2l', 3],
+] as const) {
+  test(
+    `${arch}: hybrid on ${workers} workers equals the single net (logits, 3 SGD steps, momentum, masks)`,
+    { timeout: 60000 },
+    async () => {
+      const { single, twin } = pair(arch);
+      const hybrid = await Hybrid.start(twin, { maxBatch: 7, sgd: SGD, workers });
+      try {
+        await hybrid.push();
+        const sgd = new Sgd(single.params, backend, SGD);
+        const loss1 = new SoftmaxLoss(backend);
+        const loss2 = new SoftmaxLoss(backend);
+        for (const [step, n] of [
+          [0, 6],
+          [1, 7],
+          [2, 5],
+        ]) {
+          const { x, labels } = batch(step, n);
+          const l1 = single.forward(x, true);
+          const l2 = await hybrid.forward(x, true);
+          const d = maxDiff(hostData(backend, l1), l2.data);
+          assert.ok(d < 1e-4, `logits at step ${step} differ by ${d}`);
+          loss1.run(l1, labels, 0, true);
+          loss2.run(l2, labels, 0, true);
+          await loss1.read();
+          await loss2.read();
+          single.backward(loss1.dlogits!);
+          await hybrid.backward(loss2.dlogits!, backend);
+          sgd.step(0.01);
+          await hybrid.step(0.01);
+        }
+        const sgdT = new Sgd(twin.params, backend, SGD);
+        await hybrid.pull(sgdT);
+        for (const p of single.params) {
+          const q = twin.paramsByName.get(p.name)!;
+          const d = maxDiff(hostData(backend, p.value), hostData(backend, q.value));
+          assert.ok(d < 1e-5, `${p.name} differs by ${d}`);
+          const v = maxDiff(
+            hostData(backend, sgd.velocity.get(p.name)!),
+            hostData(backend, sgdT.velocity.get(p.name)!),
+          );
+          assert.ok(v < 1e-5, `momentum.${p.name} differs by ${v}`);
+        }
+        assert.deepEqual(twin.rng.getState(), single.rng.getState()); // the same masks were drawn
+        const { x } = batch(9, 4);
+        const e = maxDiff(
+          hostData(backend, single.forward(x, false)),
+          (await hybrid.forward(x, false)).data,
+        );
+        assert.ok(e < 1e-4, `eval logits differ by ${e}`);
+      } finally {
+        await hybrid.close();
+      }
+    },
+  );
+}

@@ -1,25 +1,27 @@
 // `npm run bench:parallel`: images/s of alexnet2012 for training and inference under each
 // --parallel scheme the CLI offers (towers, data, hybrid — whichever `alexnet bench --help`
-// lists) and without one (1 worker × 2 threads, 1 worker × 1 thread), at batch 32 and 128, with
-// the bytes the workers exchanged in a step as the implementation counted them, beside the
-// arithmetic for data parallelism (an all-reduce of every gradient: 2·(N−1)·4 bytes per
-// parameter, plus the one-float collective that closes a step). Each row runs in its own process
-// (`alexnet bench --json`), so one row's memory and threads do not disturb the next.
-//   npm run bench:parallel -- [--iterations N] [--only SCHEME:MODE:BATCH[,…]]
+// lists; each on 2 workers × 1 kernel thread) and without one (1 worker × 2 threads, 1 worker × 1
+// thread), at batch 32 and 128, with the bytes the workers exchanged in a step as the
+// implementation counted them, beside the arithmetic of the layer shapes (src/parallel/bytes.ts).
+// Each row runs in its own process (`alexnet bench --json`), so one row's memory and threads do
+// not disturb the next.
+//   npm run bench:parallel -- [--iterations N | --quick] [--only SCHEME:MODE:BATCH[,…]]
+// --quick: one timed step per row after the warm-up (default 3).
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { refBackend } from '../src/backend/ref/index.js';
 import { buildNet } from '../src/models/alexnet.js';
 import { defaultConfig } from '../src/models/config.js';
-import { allreduceBytes } from '../src/parallel/data.js';
+import { dataBytes, hybridBytes, towersBytes } from '../src/parallel/bytes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'bin', 'alexnet.js');
 const args = process.argv.slice(2);
 const value = (name: string): string | undefined =>
   args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
-const iterations = Number(value('--iterations') ?? 3);
+const iterations = args.includes('--quick') ? 1 : Number(value('--iterations') ?? 3);
+const started = performance.now();
 const only = value('--only')
   ?.split(',')
   .filter((x) => x !== '');
@@ -42,10 +44,8 @@ for (const s of ['towers', 'data', 'hybrid'])
   if (offered.includes(`"${s}"`))
     schemes.push({ name: s, flags: ['--parallel', s, '--threads', '1'], layout: '2 × 1' });
 
-const params = buildNet(defaultConfig('alexnet2012'), refBackend).params.reduce(
-  (s, p) => s + p.shape.reduce((a, b) => a * b, 1),
-  0,
-);
+const net = buildNet(defaultConfig('alexnet2012'), refBackend);
+const params = net.paramCount;
 
 interface Row {
   scheme: string;
@@ -99,10 +99,12 @@ function print(r: Row): void {
   );
   const arithmetic =
     r.scheme === 'data'
-      ? r.mode === 'train'
-        ? allreduceBytes(params + 1, 2)
-        : allreduceBytes(1, 2)
-      : null;
+      ? dataBytes(net, 2, r.mode)
+      : r.scheme === 'towers'
+        ? towersBytes(net, r.batch, r.mode)
+        : r.scheme === 'hybrid'
+          ? hybridBytes(net, r.batch, 2, r.mode)
+          : null;
   const mb = (b: number | null): string =>
     b === null ? '—' : b < 1e4 ? `${b} B` : `${(b / 1e6).toFixed(2)} MB`;
   process.stdout.write(
@@ -112,3 +114,7 @@ function print(r: Row): void {
       `${mb(r.bytesPerStep)} | ${mb(arithmetic)} |\n`,
   );
 }
+
+process.stdout.write(
+  `\n${rows.length} rows in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+);

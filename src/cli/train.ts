@@ -352,11 +352,12 @@ export function registerTrain(program: Command): void {
       let ui: TrainingDashboard | null = null;
       let towers: StepWorkers | undefined;
       try {
-        const { net, meta, fineTune } = prepareNet(config, dataset, backend, {
-          from: o.from,
-          resume,
-          resumePath: o.resume,
-        });
+        // The replicas of --parallel data build their own networks; this thread needs none.
+        const prepared =
+          o.parallel === 'data'
+            ? null
+            : prepareNet(config, dataset, backend, { from: o.from, resume, resumePath: o.resume });
+        const fineTune = prepared?.fineTune;
         if (dataset.skipped.length)
           log(
             `${dataset.id}: skipped ${dataset.skipped.length} unusable entries (${dataset.skipped
@@ -402,9 +403,9 @@ export function registerTrain(program: Command): void {
             threads: backend.getThreads(),
           });
         ui =
-          o.ui && writer
+          o.ui && writer && prepared
             ? await startTrainingDashboard({
-                net,
+                net: prepared.net,
                 dataset,
                 outDir,
                 port: o.port,
@@ -419,40 +420,39 @@ export function registerTrain(program: Command): void {
           else log(epochSummary(r));
         };
         towers =
-          o.parallel === 'towers' || o.parallel === 'hybrid'
-            ? await startStepWorkers(o.parallel, net, {
+          prepared && (o.parallel === 'towers' || o.parallel === 'hybrid')
+            ? await startStepWorkers(o.parallel, prepared.net, {
                 threads: o.threads,
                 workers: o.replicas,
                 maxBatch: config.batch,
                 sgd: config,
               })
             : undefined;
-        const result =
-          o.parallel === 'data'
-            ? await trainOnReplicas(o, {
-                config,
-                outDir,
-                preset: presetName ?? undefined,
-                startedAt: started,
-                progress,
-                onEpoch,
-              })
-            : await train({
-                net,
-                meta,
-                dataset,
-                config,
-                outDir,
-                resume,
-                progress: ui ? ui.progress(progress) : progress,
-                onValidate: ui?.onValidate,
-                preset: presetName ?? undefined,
-                startedAt: started,
-                parallel,
-                handleSignals: !parallel, // a signal ends a rank at once (distributed.ts)
-                onEpoch,
-                towers,
-              });
+        const result = !prepared
+          ? await trainOnReplicas(o, {
+              config,
+              outDir,
+              preset: presetName ?? undefined,
+              startedAt: started,
+              progress,
+              onEpoch,
+            })
+          : await train({
+              net: prepared.net,
+              meta: prepared.meta,
+              dataset,
+              config,
+              outDir,
+              resume,
+              progress: ui ? ui.progress(progress) : progress,
+              onValidate: ui?.onValidate,
+              preset: presetName ?? undefined,
+              startedAt: started,
+              parallel,
+              handleSignals: !parallel, // a signal ends a rank at once (distributed.ts)
+              onEpoch,
+              towers,
+            });
         const seconds = (performance.now() - started) / 1000;
         const last = result.history.at(-1);
         const final = {

@@ -58,7 +58,7 @@ export interface GroupResult {
   bytesPerStep: number;
 }
 
-const NAME = (rank: number, n: number): string => `--parallel data: worker ${rank} of ${n}`;
+const NAME = (rank: number, n: number): string => `data replica ${rank} of ${n}`;
 
 export async function runReplicas(o: GroupOptions): Promise<GroupResult> {
   const n = o.replicas;

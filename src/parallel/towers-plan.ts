@@ -32,7 +32,8 @@ export type TowerOp =
 export function towerPlan(specs: readonly LayerSpec[], party: number): TowerOp[] {
   if (!specs.some((s) => s.kind === 'conv' && s.groups === 2))
     usage(
-      '--parallel towers: the network has no two-tower (groups = 2) layers; use alexnet2012 or caffenet',
+      'towers: the network has no two-tower (groups = 2) layers; use alexnet2012 or caffenet',
+      'parallel',
     );
   const ops: TowerOp[] = [];
   let layers: LayerSpec[] = [];
@@ -43,12 +44,12 @@ export function towerPlan(specs: readonly LayerSpec[], party: number): TowerOp[]
   };
   const half = (n: number, name: string): number => {
     if (n % 2 !== 0)
-      usage(`--parallel towers: ${name} has ${n} outputs, which do not split in two`);
+      usage(`towers: ${name} has ${n} outputs, which do not split in two`, 'parallel');
     return n / 2;
   };
   for (const s of specs) {
     if (s.kind === 'conv' && s.groups === 2) {
-      if (!split) usage(`--parallel towers: ${s.name} is grouped but its input is not split`);
+      if (!split) usage(`towers: ${s.name} is grouped but its input is not split`, 'parallel');
       layers.push({ ...s, out: half(s.out, s.name), groups: 1 });
     } else if (s.kind === 'conv' && s.groups === 1) {
       if (split) {
@@ -58,7 +59,7 @@ export function towerPlan(specs: readonly LayerSpec[], party: number): TowerOp[]
       layers.push({ ...s, out: half(s.out, s.name) });
       split = true;
     } else if (s.kind === 'conv') {
-      usage(`--parallel towers: ${s.name} has ${s.groups} groups; the towers split in two`);
+      usage(`towers: ${s.name} has ${s.groups} groups; the towers split in two`, 'parallel');
     } else if (s.kind === 'linear') {
       if (split) {
         flush();

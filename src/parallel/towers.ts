@@ -62,7 +62,8 @@ export class Towers implements StepWorkers {
   static async start(net: Net, opts: TowersOptions): Promise<Towers> {
     if (!net.backend.hostMemory)
       usage(
-        `--parallel towers: backend ${net.backend.name} keeps its tensors on the device; use --backend native or ref`,
+        `towers run on the CPU backends; backend ${net.backend.name} keeps its tensors on the device`,
+        'backend',
       );
     for (const party of [0, 1]) towerPlan(net.specs, party); // refuses a net that does not split
     const channel = SharedChannel.create(3, regions(net, opts.maxBatch));

@@ -49,11 +49,11 @@ function checkIntact(dir: string): void {
 for (const [how, why] of [
   [
     'throw',
-    /^--parallel data: worker 1 of 2 threw: injected fault at epoch 3, step 5; stopped the other workers; the last checkpoint .*checkpoint\.safetensors is intact$/,
+    /^data replica 1 of 2 threw: injected fault at epoch 3, step 5; stopped the other workers; the last checkpoint .*checkpoint\.safetensors is intact$/,
   ],
   [
     'hang',
-    /^--parallel data: worker 0 of 2 threw: epoch 3, step 5 failed: waited 2 s for worker 1 of 2 \(it died or hangs\); stopped the other workers; the last checkpoint .* is intact$/,
+    /^data replica 0 of 2 threw: epoch 3, step 5 failed: waited 2 s for worker 1 of 2 \(it died or hangs\); stopped the other workers; the last checkpoint .* is intact$/,
   ],
 ] as const) {
   test(
@@ -115,7 +115,7 @@ test(
       assert.equal(lines.length, 1, r.stderr);
       assert.match(
         lines[0],
-        /^alexnet: --parallel data: worker 1 of 2 exited \(code 7\) at epoch 3, step 5; stopped the other workers; the last checkpoint .*checkpoint\.safetensors is intact$/,
+        /^alexnet: data replica 1 of 2 exited \(code 7\) at epoch 3, step 5; stopped the other workers; the last checkpoint .*checkpoint\.safetensors is intact$/,
       );
       assert.ok(existsSync(join(out, 'model.safetensors')));
       checkIntact(out);

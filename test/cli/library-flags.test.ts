@@ -17,9 +17,8 @@ import { claimRunDir } from '../../src/train/run-dir.js';
 import { UsageError } from '../../src/util/errors.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 
-/** Where flags belong: the command line. src/parallel/ is being reworded by its owner (issue 16);
- *  drop it from this list when that lands. */
-const EXEMPT = ['src/cli/', 'src/parallel/'];
+/** Where flags belong: the command line. */
+const EXEMPT = ['src/cli/'];
 const FLAG = /--[a-z]/;
 
 /** The string pieces of every usage(…) / new UsageError(…) call in `source` that spell a flag,

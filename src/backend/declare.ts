@@ -9,7 +9,9 @@
 //   - AttrsOf<K>: the kernel's attributes as a named object (int → number, bool → boolean,
 //     oneOf → the union of its values);
 //   - checkCall(): dtypes, element counts, nullability, attribute kinds and the declaration's
-//     own consistency rule, in time independent of the tensors' sizes.
+//     own consistency rule, in time independent of the tensors' sizes; compileCheck() prepares
+//     it once per kernel and remembers the attribute values that passed (a layer calls its
+//     kernels with the same values every batch), so a call then costs a few comparisons.
 import { sizeOf, type DType, type Shape } from '../tensor/tensor.js';
 
 // ---- attributes ----------------------------------------------------------------------------
@@ -55,7 +57,8 @@ export type AttrValues<S extends AttrSchema> = { [K in keyof S]: AttrValue<S[K]>
 export interface TensorDecl<A = never> {
   /** The dtypes this argument accepts. */
   dtypes: readonly DType[];
-  /** Its shape from the attributes; absent with `like`, or for "any shape". */
+  /** Its shape from the declared attributes alone (checks remember it per attribute values);
+   *  absent with `like`, or for "any shape". */
   shape?: (a: A) => Shape;
   /** Same element count as that (earlier) argument: elementwise kernels. */
   like?: string;
@@ -73,7 +76,8 @@ export interface KernelDecl<S extends AttrSchema = AttrSchema, A = AttrValues<S>
   attrs: S;
   /** Tensor arguments in order: the order the native addon receives them in. */
   args: Record<string, TensorDecl<A>>;
-  /** A consistency rule over the attributes: the error, or null when they are fine. */
+  /** A consistency rule over the declared attributes alone: the error, or null when they are
+   *  fine (checks remember a pass per attribute values). */
   check?: (a: A) => string | null;
 }
 
@@ -126,38 +130,101 @@ function checkAttr(kernelName: string, key: string, d: AttrDecl, v: unknown): vo
   }
 }
 
+/** A prepared checkCall for one kernel: (tensors, attrs) → void, throwing what checkCall throws. */
+export type CallCheck = (
+  tensors: Record<string, Checkable | null | undefined>,
+  attrs: Record<string, unknown>,
+) => void;
+
+/** Attribute values checkCall has seen pass, per kernel: the layers of a net call each kernel
+ *  with a few fixed geometries (one per layer and batch size). */
+const REMEMBERED = 16;
+
+interface Passed {
+  /** The declared attributes' values, in declaration order. */
+  values: unknown[];
+  /** Each argument's element count under them; NaN until an argument is first reached. */
+  sizes: number[];
+}
+
+/** checkCall for one declaration, prepared once: its attributes and arguments as arrays, and the
+ *  last REMEMBERED sets of attribute values that passed the attribute checks and the consistency
+ *  rule, with the element counts they gave each argument. A call with remembered values skips
+ *  those checks and the shape functions — pure functions of the values — and compares each
+ *  tensor's dtype and size only; the errors and their order are checkCall's. */
+export function compileCheck(kernelName: string, decl: KernelDecl<AttrSchema, never>): CallCheck {
+  const attrKeys = Object.keys(decl.attrs);
+  const attrDecls = attrKeys.map((k) => decl.attrs[k]);
+  const rule = decl.check as ((a: unknown) => string | null) | undefined;
+  const names = Object.keys(decl.args);
+  const args = names.map((n) => decl.args[n]);
+  const shapes = args.map((d) => d.shape as ((a: unknown) => Shape) | undefined);
+  const passed: Passed[] = []; // newest last
+  const values = new Array<unknown>(attrKeys.length);
+  const remembered = (): Passed | null => {
+    search: for (let e = passed.length - 1; e >= 0; e--) {
+      const seen = passed[e].values;
+      for (let i = 0; i < values.length; i++) if (values[i] !== seen[i]) continue search;
+      return passed[e];
+    }
+    return null;
+  };
+  return (tensors, attrs) => {
+    if (typeof attrs !== 'object' || attrs === null)
+      throw new TypeError(`${kernelName}: attributes must be an object`);
+    for (let i = 0; i < attrKeys.length; i++) values[i] = attrs[attrKeys[i]];
+    let p = remembered();
+    if (!p) {
+      for (let i = 0; i < attrKeys.length; i++)
+        checkAttr(kernelName, attrKeys[i], attrDecls[i], values[i]);
+      const broken = rule?.(attrs);
+      if (broken) throw new TypeError(`${kernelName}: ${broken}`);
+      p = { values: values.slice(), sizes: args.map(() => Number.NaN) };
+      if (passed.push(p) > REMEMBERED) passed.shift();
+    }
+    if (typeof tensors !== 'object' || tensors === null)
+      throw new TypeError(`${kernelName}: tensors must be an object`);
+    for (let j = 0; j < args.length; j++) {
+      const d = args[j];
+      const name = names[j];
+      const t = tensors[name];
+      if (t === null || t === undefined) {
+        if (d.optional) continue;
+        throw new TypeError(`${kernelName}: ${name} must not be null`);
+      }
+      if (typeof t.size !== 'number' || typeof t.dtype !== 'string')
+        throw new TypeError(`${kernelName}: ${name} must be a tensor`);
+      if (!d.dtypes.includes(t.dtype))
+        throw new TypeError(
+          `${kernelName}: ${name} must be ${d.dtypes.join(' or ')}, got ${t.dtype}`,
+        );
+      let expected = -1;
+      const shape = shapes[j];
+      if (shape) {
+        if (Number.isNaN(p.sizes[j])) p.sizes[j] = sizeOf(shape(attrs));
+        expected = p.sizes[j];
+      } else if (d.like) expected = tensors[d.like]?.size ?? -1;
+      if (expected >= 0 && t.size !== expected)
+        throw new TypeError(`${kernelName}: ${name} has ${t.size} elements, expected ${expected}`);
+    }
+  };
+}
+
+const compiled = new WeakMap<object, { name: string; check: CallCheck }>();
+
 /** Throws a one-line TypeError naming the kernel and the argument when a call does not match
- *  its declaration. Cost: a few comparisons per argument and attribute. */
+ *  its declaration. Cost: a few comparisons per argument and attribute (compileCheck's, kept per
+ *  declaration). */
 export function checkCall(
   kernelName: string,
   decl: KernelDecl<AttrSchema, never>,
   tensors: Record<string, Checkable | null | undefined>,
   attrs: Record<string, unknown>,
 ): void {
-  if (typeof attrs !== 'object' || attrs === null)
-    throw new TypeError(`${kernelName}: attributes must be an object`);
-  for (const key in decl.attrs) checkAttr(kernelName, key, decl.attrs[key], attrs[key]);
-  const rule = (decl.check as ((a: unknown) => string | null) | undefined)?.(attrs);
-  if (rule) throw new TypeError(`${kernelName}: ${rule}`);
-  if (typeof tensors !== 'object' || tensors === null)
-    throw new TypeError(`${kernelName}: tensors must be an object`);
-  for (const name in decl.args) {
-    const d = decl.args[name];
-    const t = tensors[name];
-    if (t === null || t === undefined) {
-      if (d.optional) continue;
-      throw new TypeError(`${kernelName}: ${name} must not be null`);
-    }
-    if (typeof t.size !== 'number' || typeof t.dtype !== 'string')
-      throw new TypeError(`${kernelName}: ${name} must be a tensor`);
-    if (!d.dtypes.includes(t.dtype))
-      throw new TypeError(
-        `${kernelName}: ${name} must be ${d.dtypes.join(' or ')}, got ${t.dtype}`,
-      );
-    let expected = -1;
-    if (d.shape) expected = sizeOf((d.shape as (a: unknown) => Shape)(attrs));
-    else if (d.like) expected = tensors[d.like]?.size ?? -1;
-    if (expected >= 0 && t.size !== expected)
-      throw new TypeError(`${kernelName}: ${name} has ${t.size} elements, expected ${expected}`);
+  let c = compiled.get(decl);
+  if (c?.name !== kernelName) {
+    c = { name: kernelName, check: compileCheck(kernelName, decl) };
+    compiled.set(decl, c);
   }
+  c.check(tensors, attrs);
 }

@@ -25,14 +25,22 @@ export function partialKernels(backend: Backend, needed: Iterable<KernelName>): 
   return [...new Set(needed)].filter((k) => !backend.supports(k, declaredDtypes(k)));
 }
 
-/** The floating dtypes of a call's tensors, in a fixed order: what `supports` is asked. */
-export function callDtypes(tensors: Record<string, TensorHandle | null>): DType[] {
-  const seen = new Set<DType>();
+const NONE: readonly DType[] = Object.freeze([]);
+const F32: readonly DType[] = Object.freeze(['float32']);
+const BF16: readonly DType[] = Object.freeze(['bfloat16']);
+const BOTH: readonly DType[] = Object.freeze(['float32', 'bfloat16']);
+
+/** The floating dtypes of a call's tensors, in a fixed order: what `supports` is asked. One of
+ *  four shared frozen arrays, so a call allocates nothing. */
+export function callDtypes(tensors: Record<string, TensorHandle | null>): readonly DType[] {
+  let f32 = false;
+  let bf16 = false;
   for (const name in tensors) {
     const d = tensors[name]?.dtype;
-    if (d === 'float32' || d === 'bfloat16') seen.add(d);
+    if (d === 'float32') f32 = true;
+    else if (d === 'bfloat16') bf16 = true;
   }
-  return (['float32', 'bfloat16'] as const).filter((d) => seen.has(d));
+  return f32 ? (bf16 ? BOTH : F32) : bf16 ? BF16 : NONE;
 }
 
 /** "conv2dBackward" for a float32 call, "cast (float32, bfloat16)" otherwise. */
@@ -47,7 +55,7 @@ export function withFallback(
   primary: Backend,
   secondary: Backend,
   kernels: readonly KernelName[],
-  onFallback: (k: KernelName, dtypes: DType[]) => void = () => {},
+  onFallback: (k: KernelName, dtypes: readonly DType[]) => void = () => {},
 ): Backend {
   if (kernels.length === 0) return primary;
   const read = primary.readSync?.bind(primary);

@@ -3,7 +3,7 @@
 // before it runs. Implementations receive the tensors typed by the dtypes their declaration
 // accepts, so a kernel body reads `x.data` directly.
 import { Tensor, type DType, type Shape } from '../tensor/tensor.js';
-import { checkCall, type Checkable, type KernelDecl, type AttrSchema } from './declare.js';
+import { compileCheck, type Checkable, type KernelDecl, type AttrSchema } from './declare.js';
 import type { Backend, TensorHandle } from './backend.js';
 import { KERNELS, KERNEL_NAMES, type AttrsOf, type KernelName, type Kernels } from './kernels.js';
 
@@ -82,10 +82,10 @@ export function hostBackend(o: HostBackendOptions): Backend {
   for (const k of KERNEL_NAMES) {
     const impl = o.kernels[k] as
       ((t: Record<string, Checkable | null>, a: Record<string, unknown>) => void) | undefined;
-    const decl = KERNELS[k] as unknown as KernelDecl<AttrSchema, never>;
+    const check = compileCheck(k, KERNELS[k] as unknown as KernelDecl<AttrSchema, never>);
     backend[k] = impl
       ? (t: Record<string, Checkable | null>, a: Record<string, unknown>): void => {
-          checkCall(k, decl, t, a);
+          check(t, a);
           impl(t, a);
         }
       : (): void => {

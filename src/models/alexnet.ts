@@ -5,6 +5,7 @@ import type { Backend } from '../backend/backend.js';
 import type { LayerSpec } from '../nn/net.js';
 import { Net } from '../nn/net.js';
 import type { LearnableSpec } from '../nn/layer.js';
+import type { Precision } from '../nn/precision.js';
 import type { ModelConfig } from './config.js';
 import { applyVariant } from './variants.js';
 
@@ -152,14 +153,21 @@ function archSpecs(c: ModelConfig): LayerSpec[] {
   }
 }
 
-/** Builds the network for a config; parameters are zero until initialised or loaded. */
-export function buildNet(c: ModelConfig, backend: Backend, seed = 0): Net {
+/** Builds the network for a config (in `precision`, precision.ts); parameters are zero until
+ *  initialised or loaded. */
+export function buildNet(
+  c: ModelConfig,
+  backend: Backend,
+  seed = 0,
+  precision: Precision = 'fp32',
+): Net {
   return new Net(
     layerSpecs(c),
     {
       input: [c.channels, c.inputSize, c.inputSize],
       classes: c.classes,
       dropoutMode: c.dropoutMode,
+      precision,
     },
     backend,
     seed,

@@ -61,4 +61,5 @@ export function initialize(net: Net, scheme: InitScheme, seed: number, only?: Se
     net.backend.upload(w, wp.value);
     net.backend.upload(b, bp.value);
   }
+  net.weightsChanged();
 }

@@ -6,7 +6,9 @@ import type { Shape } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 import {
   DEFAULT_MULT,
+  gemmWeight,
   makeParam,
+  setShadow,
   Slot,
   type F32,
   type ForwardContext,
@@ -14,6 +16,7 @@ import {
   type LearnableSpec,
   type Param,
 } from './layer.js';
+import type { Precision } from './precision.js';
 
 export interface ConvSpec extends LearnableSpec {
   kind: 'conv';
@@ -57,6 +60,11 @@ export class Conv2d implements Layer {
     this.params = [this.weight, this.bias];
   }
 
+  /** bf16: the kernels take a bfloat16 copy of the weight (the bias stays float32). */
+  setPrecision(p: Precision, backend: Backend): void {
+    setShadow(this.weight, backend, p === 'bf16');
+  }
+
   outputShape([c, h, w]: Shape): Shape {
     const { k, stride, pad, out, name } = this.spec;
     const ho = convOutputSize(h, k, stride, pad);
@@ -87,7 +95,7 @@ export class Conv2d implements Layer {
     // Object.assign, not { ...g, relu }: V8 (Node 20) builds a spread-plus-property object in
     // the runtime, ~2 µs a call.
     ctx.backend.conv2dForward(
-      { x, w: this.weight.value, b: this.bias.value, y },
+      { x, w: gemmWeight(this.weight, ctx.backend), b: this.bias.value, y },
       Object.assign(g, { relu: this.fuseRelu }),
     );
     if (ctx.training) {
@@ -105,7 +113,7 @@ export class Conv2d implements Layer {
     ctx.backend.conv2dBackward(
       {
         x: this.x,
-        w: this.weight.value,
+        w: gemmWeight(this.weight, ctx.backend),
         dy,
         dx,
         dw: this.weight.frozen ? null : this.weight.grad,

@@ -10,6 +10,16 @@ import type { Rng } from '../util/rng.js';
 
 /** A float32 tensor of a backend (activations, gradients, parameters). */
 export type F32 = TensorHandle<'float32'>;
+/** A bfloat16 tensor of a backend (the GEMM copy of a weight in a bf16 net). */
+export type BF16 = TensorHandle<'bfloat16'>;
+
+/** The bfloat16 copy of a master weight that a bf16 layer passes to its GEMM kernels. `stale`
+ *  says the master has changed since the copy was cast; the layer recasts it on its next call,
+ *  so the copy is refreshed once per optimiser step, not once per kernel call. */
+export interface Shadow {
+  readonly value: BF16;
+  stale: boolean;
+}
 
 /** A learnable tensor with its gradient, registered under a PyTorch-style name (`conv1.weight`).
  *  Both live on the net's backend; they are the float32 master copy. */
@@ -22,6 +32,9 @@ export interface Param {
   frozen: boolean;
   /** Caffe's lr_mult / decay_mult, from the layer spec (applied with SGD's 'caffe' rule). */
   readonly mult: Multipliers;
+  /** The bfloat16 copy the kernels read in a bf16 net (weights of conv and linear), else null.
+   *  Whoever writes `value` marks it stale (Sgd.step, Net.loadStateDict, Net.weightsChanged). */
+  shadow: Shadow | null;
 }
 
 export interface Multipliers {
@@ -86,7 +99,26 @@ export function makeParam(
     grad: backend.alloc(shape, 'float32'),
     frozen: false,
     mult: { ...mult },
+    shadow: null,
   };
+}
+
+/** Gives `p` a bfloat16 shadow (bf16) or takes it away (fp32). */
+export function setShadow(p: Param, backend: Backend, bf16: boolean): void {
+  if (bf16 === (p.shadow !== null)) return;
+  p.shadow = bf16 ? { value: backend.alloc(p.shape, 'bfloat16'), stale: true } : null;
+}
+
+/** The tensor a GEMM kernel takes as `w` for `p`: the master, or its shadow, cast from the master
+ *  first when stale (the `cast` kernel: round to nearest even). */
+export function gemmWeight(p: Param, backend: Backend): F32 | BF16 {
+  const s = p.shadow;
+  if (!s) return p.value;
+  if (s.stale) {
+    backend.cast({ x: p.value, y: s.value }, {});
+    s.stale = false;
+  }
+  return s.value;
 }
 
 /** A reusable tensor: reallocated only when the requested size, dtype or backend changes. */

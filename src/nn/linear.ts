@@ -4,7 +4,9 @@ import type { Backend } from '../backend/backend.js';
 import { sizeOf, type Shape } from '../tensor/tensor.js';
 import {
   DEFAULT_MULT,
+  gemmWeight,
   makeParam,
+  setShadow,
   Slot,
   type F32,
   type ForwardContext,
@@ -12,6 +14,7 @@ import {
   type LearnableSpec,
   type Param,
 } from './layer.js';
+import type { Precision } from './precision.js';
 
 export interface LinearSpec extends LearnableSpec {
   kind: 'linear';
@@ -45,6 +48,11 @@ export class Linear implements Layer {
     this.params = [this.weight, this.bias];
   }
 
+  /** bf16: the kernels take a bfloat16 copy of the weight (the bias stays float32). */
+  setPrecision(p: Precision, backend: Backend): void {
+    setShadow(this.weight, backend, p === 'bf16');
+  }
+
   outputShape(input: Shape): Shape {
     const d = sizeOf(input);
     if (d !== this.dIn)
@@ -60,7 +68,7 @@ export class Linear implements Layer {
     const n = x.shape[0];
     const y = this.out.get(ctx.backend, [n, this.fOut]);
     ctx.backend.linearForward(
-      { x, w: this.weight.value, b: this.bias.value, y },
+      { x, w: gemmWeight(this.weight, ctx.backend), b: this.bias.value, y },
       { n, d: this.dIn, f: this.fOut, relu: this.fuseRelu },
     );
     if (ctx.training) {
@@ -78,7 +86,7 @@ export class Linear implements Layer {
     ctx.backend.linearBackward(
       {
         x: this.x,
-        w: this.weight.value,
+        w: gemmWeight(this.weight, ctx.backend),
         dy,
         dx,
         dw: this.weight.frozen ? null : this.weight.grad,

@@ -16,6 +16,7 @@ import { Flatten, type FlattenSpec } from './flatten.js';
 import { Slot, type F32, type ForwardContext, type Layer, type Param } from './layer.js';
 import { Linear, type LinearSpec } from './linear.js';
 import { Lrn, type LrnSpec } from './lrn.js';
+import { parsePrecision, type Precision } from './precision.js';
 import { AdaptiveAvgPool2d, Pool2d, type AdaptivePoolSpec, type PoolSpec } from './pool.js';
 
 export type LayerSpec =
@@ -33,6 +34,8 @@ export interface NetOptions {
   input: Shape;
   classes: number;
   dropoutMode: DropoutMode;
+  /** Default 'fp32'; see setPrecision. */
+  precision?: Precision;
 }
 
 export interface LayerRow {
@@ -63,6 +66,7 @@ export class Net {
    *  share in data-parallel training): dropout draws masks for all `total` rows and uses its own,
    *  so the masks do not depend on how the batch is split. */
   batchWindow: { first: number; total: number } | null = null;
+  private prec: Precision = 'fp32';
 
   constructor(
     /** The model as data: one spec per layer, in order (layers[i] is built from specs[i]). */
@@ -95,6 +99,29 @@ export class Net {
     }
     this.setFusion(true);
     this.backend = withRefFallback(backend, this.layers);
+    this.setPrecision(opts.precision ?? 'fp32');
+  }
+
+  /** 'fp32', or 'bf16': mixed precision (precision.ts). */
+  get precision(): Precision {
+    return this.prec;
+  }
+
+  /** Switches the precision: bf16 gives each conv and linear weight a bfloat16 copy on the
+   *  backend (cast from the float32 master when it changes), fp32 drops them. */
+  setPrecision(precision: Precision): void {
+    const p = parsePrecision(precision); // the library's callers may pass any string
+    if (p === 'bf16' && !this.backend.supports('cast', ['float32', 'bfloat16']))
+      usage(`precision bf16: backend ${this.backend.name} cannot cast to bfloat16`, 'precision');
+    for (const l of this.layers)
+      if (l instanceof Conv2d || l instanceof Linear) l.setPrecision(p, this.backend);
+    this.prec = p;
+  }
+
+  /** Says the parameters were written other than by Sgd or loadStateDict (a host write, an
+   *  upload): a bf16 net recasts its weights' bfloat16 copies before the next kernel reads them. */
+  weightsChanged(): void {
+    for (const p of this.params) if (p.shadow) p.shadow.stale = true;
   }
 
   get outputShape(): Shape {
@@ -217,11 +244,13 @@ export class Net {
     const b = this.backend;
     if (!b.readSync)
       throw new Error(`backend ${b.name}: read the parameters with await readState()`);
+    this.weightsChanged(); // the caller may write them
     return new Map(this.params.map((p) => [p.name, b.readSync!(p.value).reshape(p.shape)]));
   }
 
   /** The parameters on the host, after the queued work (any backend). */
   async readState(): Promise<Map<string, Tensor>> {
+    this.weightsChanged(); // on the host backends these are the parameters: the caller may write
     const out = new Map<string, Tensor>();
     for (const p of this.params)
       out.set(p.name, (await this.backend.download(p.value)).reshape(p.shape));
@@ -245,6 +274,7 @@ export class Net {
       }
       this.backend.upload(t, p.value);
     }
+    this.weightsChanged();
   }
 }
 

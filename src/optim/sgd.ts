@@ -51,6 +51,7 @@ export class Sgd {
           weightDecay: this.opts.weightDecay * m.decay,
         },
       );
+      if (p.shadow) p.shadow.stale = true; // a bf16 net recasts it before its next use
     }
   }
 

@@ -10,6 +10,7 @@ export type {
   BackendOptions,
   CreateOptions,
   LoadOptions,
+  PrecisionOptions,
   PredictOptions,
   RunOptions,
 } from './api/model.js';
@@ -49,6 +50,7 @@ export {
 } from './models/config.js';
 export { INIT_SCHEMES, type InitScheme } from './models/init.js';
 export type { Net } from './nn/net.js';
+export { PRECISIONS, type Precision } from './nn/precision.js';
 
 export { Tensor } from './tensor/tensor.js';
 export { readNpy, writeNpy } from './tensor/npy.js';

@@ -26,6 +26,7 @@ import {
 } from '../models/config.js';
 import { INIT_SCHEMES, initialize, type InitScheme } from '../models/init.js';
 import type { Net } from '../nn/net.js';
+import type { Precision } from '../nn/precision.js';
 import { Tensor, shapeString } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
 
@@ -34,6 +35,12 @@ export interface BackendOptions {
   backend?: Backend | BackendId;
   /** Kernel threads (native backend; default: the number of cores). */
   threads?: number;
+}
+
+/** How the network computes: 'fp32' (default), or 'bf16' — mixed precision, the conv and linear
+ *  layers multiplying bfloat16 inputs with float32 accumulation (weights stay float32). */
+export interface PrecisionOptions {
+  precision?: Precision;
 }
 
 export function resolveBackend(opts: BackendOptions = {}): Backend {
@@ -62,7 +69,7 @@ const DEFAULT_INIT: Record<Arch, InitScheme> = {
   d2l: 'xavier',
 };
 
-export interface CreateOptions extends BackendOptions {
+export interface CreateOptions extends BackendOptions, PrecisionOptions {
   classes?: number;
   inputSize?: number;
   channels?: number;
@@ -73,7 +80,7 @@ export interface CreateOptions extends BackendOptions {
   preprocess?: Preprocess;
 }
 
-export interface LoadOptions extends BackendOptions {
+export interface LoadOptions extends BackendOptions, PrecisionOptions {
   /** For a file without alexnet metadata (e.g. written by PyTorch): which network it holds. */
   arch?: string;
   classes?: number;
@@ -123,7 +130,7 @@ export class Model {
       channels: opts.channels,
     });
     const seed = opts.seed ?? 0;
-    const net = buildNet(config, resolveBackend(opts), seed);
+    const net = buildNet(config, resolveBackend(opts), seed, opts.precision);
     initialize(net, opts.init ?? DEFAULT_INIT[a], seed);
     return new Model(net, {
       config,
@@ -144,7 +151,7 @@ export class Model {
   static async import(
     path: string,
     from: ImportFormat,
-    opts: BackendOptions & { arch?: string; prototxt?: string } = {},
+    opts: BackendOptions & PrecisionOptions & { arch?: string; prototxt?: string } = {},
   ): Promise<Model> {
     if (opts.arch !== undefined) checkArch(opts.arch);
     const { tensors, meta } = readForeignModel(path, {
@@ -152,9 +159,14 @@ export class Model {
       arch: opts.arch,
       prototxt: opts.prototxt,
     });
-    const net = buildNet(meta.config, resolveBackend(opts));
+    const net = buildNet(meta.config, resolveBackend(opts), 0, opts.precision);
     net.loadStateDict(tensors, path);
     return new Model(net, meta);
+  }
+
+  /** 'fp32' or 'bf16' (PrecisionOptions). */
+  get precision(): Precision {
+    return this.net.precision;
   }
 
   get config(): ModelConfig {
@@ -213,6 +225,7 @@ export class Ensemble {
   static async load(paths: string[], opts: LoadOptions = {}): Promise<Ensemble> {
     if (opts.arch !== undefined) checkArch(opts.arch);
     const loaded = loadEnsemble(paths, resolveBackend(opts), opts.arch);
+    if (opts.precision !== undefined) for (const m of loaded) m.net.setPrecision(opts.precision);
     return new Ensemble(loaded.map((m) => new Model(m.net, m.meta)));
   }
 

@@ -106,6 +106,10 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
     if (config.data === '')
       usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
   }
+  if (opts.parallel && config.precision === 'bf16')
+    usage(
+      'train(): config.precision bf16 is not available with parallel (its workers compute in fp32)',
+    );
   if (opts.parallel?.scheme === 'data')
     return trainOnReplicas(opts, opts.parallel.replicas, config);
   const scheme = opts.parallel?.scheme;

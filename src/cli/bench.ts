@@ -1,5 +1,6 @@
 // `alexnet bench`: images/s of one variant on one backend (synthetic data), with GFLOP/s and the
-// fraction of the fp32 peak that the native addon measures with an FMA loop on all threads.
+// fraction of the fp32 peak that the native addon measures with an FMA loop on all threads; with
+// --precision bf16 also the fraction of its bfloat16 peak (a vdpbf16ps loop, AVX512-BF16 CPUs).
 import { Command, Option } from 'commander';
 import { ARCHS, defaultConfig, type Arch } from '../models/config.js';
 import { measureThroughput, type ThroughputResult } from '../perf/throughput.js';
@@ -7,7 +8,8 @@ import { benchDataParallel, type DataBenchResult } from '../parallel/data-bench.
 import type { StepScheme } from '../parallel/start.js';
 import { benchStepWorkers, type WorkersBenchResult } from '../parallel/workers-bench.js';
 import { usage } from '../util/errors.js';
-import { backendFrom, positiveInt, printJson } from './options.js';
+import { backendFrom, positiveInt, precisionOption, printJson } from './options.js';
+import type { Precision } from '../nn/precision.js';
 
 interface BenchOptions {
   arch: Arch;
@@ -19,6 +21,7 @@ interface BenchOptions {
   layers?: boolean;
   backend?: string;
   threads?: number;
+  precision: Precision;
   json?: boolean;
   parallel?: 'data' | StepScheme;
   replicas: number;
@@ -44,6 +47,7 @@ export function registerBench(program: Command): void {
     .option('--layers', 'also print the time of every layer')
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .addOption(precisionOption('fp32'))
     .option('--json', 'one JSON object')
     .addOption(
       new Option(
@@ -67,6 +71,10 @@ export function registerBench(program: Command): void {
         usage(
           `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,
         );
+      if (o.parallel && o.precision === 'bf16')
+        usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
+      const bf16Peak =
+        o.precision === 'bf16' && backend.hostMemory ? await measuredBf16Peak() : undefined;
       const r: ThroughputResult & Partial<DataBenchResult> & Partial<WorkersBenchResult> =
         o.parallel === 'towers' || o.parallel === 'hybrid'
           ? await benchStepWorkers(
@@ -104,18 +112,26 @@ export function registerBench(program: Command): void {
                 iterations: o.iterations,
                 profile: !!o.layers,
                 peakGflops: peak,
+                precision: o.precision,
               });
+      const bf16 =
+        bf16Peak === undefined
+          ? {}
+          : { bf16PeakGflops: bf16Peak, bf16PeakFraction: bf16Peak ? r.gflops / bf16Peak : null };
       if (o.json) {
-        printJson({ ...r, peakRssMB: process.resourceUsage().maxRSS / 1024 });
+        printJson({ ...r, ...bf16, peakRssMB: process.resourceUsage().maxRSS / 1024 });
         return;
       }
       const peakText =
         r.peakFraction !== null
           ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak`
           : '';
+      const bf16Text = bf16.bf16PeakFraction
+        ? ` (${(100 * bf16.bf16PeakFraction).toFixed(1)}% of the ${bf16.bf16PeakGflops!.toFixed(0)} GFLOP/s bfloat16 peak)`
+        : '';
       process.stdout.write(
-        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : r.workers ? `${r.parallel}: ${r.workers} workers × ` : ''}${r.threads} threads): ` +
-          `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}` +
+        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : r.workers ? `${r.parallel}: ${r.workers} workers × ` : ''}${r.threads} threads, ${o.precision}): ` +
+          `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}${bf16Text}` +
           (r.bytesPerStep !== undefined
             ? `, ${(r.bytesPerStep / 1e6).toFixed(1)} MB between workers per step`
             : '') +
@@ -131,6 +147,22 @@ export function registerBench(program: Command): void {
         }
       }
     });
+}
+
+/** The bfloat16 peak of the native addon's vdpbf16ps loop: null when the CPU lacks AVX512-BF16
+ *  (or the addon is not loaded); undefined when the addon has no such measurement. */
+async function measuredBf16Peak(): Promise<number | null | undefined> {
+  try {
+    const native = (await import('../backend/native/index.js')) as {
+      nativeBackend: unknown;
+      peakBf16Gflops?: (seconds: number) => number;
+    };
+    if (!native.peakBf16Gflops) return undefined;
+    const p = native.nativeBackend ? native.peakBf16Gflops(0.3) : Number.NaN;
+    return Number.isFinite(p) ? p : null;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The fp32 peak measured by the native addon's FMA loop (null when the addon is not loaded). */

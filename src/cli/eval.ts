@@ -20,7 +20,8 @@ import { dataKind, openData } from '../train/setup.js';
 import { startStepWorkers } from '../parallel/start.js';
 import type { StepWorkers } from '../parallel/step-workers.js';
 import { usage } from '../util/errors.js';
-import { backendFrom, positiveInt, printJson } from './options.js';
+import { backendFrom, positiveInt, precisionOption, printJson } from './options.js';
+import type { Precision } from '../nn/precision.js';
 
 interface EvalOptions {
   model: string;
@@ -31,6 +32,7 @@ interface EvalOptions {
   batch: number;
   backend?: string;
   threads?: number;
+  precision: Precision;
   workers: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -72,6 +74,7 @@ export function registerEval(program: Command): void {
     .option('--batch <n>', 'images per forward pass', positiveInt, 128)
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .addOption(precisionOption('fp32'))
     .option('--no-workers', 'prepare batches on the main thread')
     .option('--json', 'one JSON object: top1, top5, loss, samples, perClass, confusion')
     .option('--quiet', 'no progress on stderr')
@@ -90,6 +93,7 @@ export function registerEval(program: Command): void {
       const backend = backendFrom(o);
       const paths = [o.model, ...(o.ensemble ?? [])];
       const models = loadEnsemble(paths, backend, o.arch);
+      for (const m of models) m.net.setPrecision(o.precision);
       const meta = models[0].meta;
       const record = readTrainingRecord(o.model, models[0].metadata);
       const src = o.data ?? meta.dataset;
@@ -164,6 +168,7 @@ export function registerEval(program: Command): void {
             data: dataset.id,
             split,
             views: o.views,
+            precision: o.precision,
             ...r,
           });
           return;

@@ -5,7 +5,8 @@ import { extractFeatures } from '../eval/retrieval.js';
 import { loadModel } from '../models/checkpoint.js';
 import { writeNpy } from '../tensor/npy.js';
 import { progressFor, taskCallback } from '../train/progress.js';
-import { backendFrom, positiveInt, printJson } from './options.js';
+import { backendFrom, positiveInt, precisionOption, printJson } from './options.js';
+import type { Precision } from '../nn/precision.js';
 
 interface FeaturesOptions {
   model: string;
@@ -15,6 +16,7 @@ interface FeaturesOptions {
   batch: number;
   backend?: string;
   threads?: number;
+  precision: Precision;
   json?: boolean;
   quiet?: boolean;
 }
@@ -33,10 +35,15 @@ export function registerFeatures(program: Command): void {
     .option('--batch <n>', 'images per forward pass', positiveInt, 16)
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .addOption(precisionOption('fp32'))
     .option('--json', 'print a JSON summary')
     .option('--quiet', 'no progress on stderr')
     .action(async (images: string[], o: FeaturesOptions) => {
-      const { net, meta } = loadModel(o.model, { backend: backendFrom(o), arch: o.arch });
+      const { net, meta } = loadModel(o.model, {
+        backend: backendFrom(o),
+        arch: o.arch,
+        precision: o.precision,
+      });
       const { features } = await extractFeatures(
         net,
         meta,
@@ -47,7 +54,14 @@ export function registerFeatures(program: Command): void {
         taskCallback(progressFor(o), 'features'),
       );
       writeNpy(o.output, features);
-      if (o.json) printJson({ output: o.output, layer: o.layer, shape: features.shape, images });
+      if (o.json)
+        printJson({
+          output: o.output,
+          layer: o.layer,
+          shape: features.shape,
+          images,
+          precision: o.precision,
+        });
       else
         process.stdout.write(
           `${o.layer} features of ${images.length} image${images.length === 1 ? '' : 's'}: [${features.shape.join(', ')}] → ${o.output}\n`,

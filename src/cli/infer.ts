@@ -6,7 +6,8 @@ import { loadModel } from '../models/checkpoint.js';
 import { readNpy, writeNpy } from '../tensor/npy.js';
 import { shapeString } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
-import { backendFrom, positiveInt, printJson } from './options.js';
+import { backendFrom, positiveInt, precisionOption, printJson } from './options.js';
+import type { Precision } from '../nn/precision.js';
 
 interface InferOptions {
   model: string;
@@ -18,6 +19,7 @@ interface InferOptions {
   batch: number;
   backend?: string;
   threads?: number;
+  precision: Precision;
   json?: boolean;
 }
 
@@ -38,6 +40,7 @@ export function registerInfer(program: Command): void {
     .option('--batch <n>', 'images per forward pass', positiveInt, 32)
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .addOption(precisionOption('fp32'))
     .option('--json', 'print a JSON summary')
     .action(async (o: InferOptions) => {
       const backend = backendFrom(o);
@@ -48,6 +51,7 @@ export function registerInfer(program: Command): void {
         arch: o.arch,
         classes: o.classes,
         inputSize: x.shape[3],
+        precision: o.precision,
       });
       const per = net.input;
       if (x.shape.length !== 4 || x.shape.slice(1).some((d, i) => d !== per[i])) {
@@ -57,6 +61,12 @@ export function registerInfer(program: Command): void {
       }
       const y = await inferBatched(net, x, o.batch, o.layer);
       writeNpy(o.output, y);
-      if (o.json) printJson({ output: o.output, shape: y.shape, layer: o.layer ?? 'logits' });
+      if (o.json)
+        printJson({
+          output: o.output,
+          shape: y.shape,
+          layer: o.layer ?? 'logits',
+          precision: o.precision,
+        });
     });
 }

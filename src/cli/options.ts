@@ -1,9 +1,10 @@
 // Option parsers shared by the commands: each rejects a bad value with a one-line message
 // naming the flag (exit code 2).
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { openBackend, selectBackend, type BackendId } from '../backend/index.js';
 import type { Backend } from '../backend/backend.js';
 import type { z } from 'zod';
+import { PRECISIONS, type Precision } from '../nn/precision.js';
 import { usage } from '../util/errors.js';
 import { issueText, valueAt } from '../util/zod-message.js';
 
@@ -49,6 +50,16 @@ export function backendFrom(opts: { backend?: string; threads?: number }): Backe
     }
   }
   return backend;
+}
+
+/** --precision fp32|bf16 (src/nn/precision.ts), with `dflt` as its default where given; commander
+ *  refuses any other value in one line naming the flag (exit 2). */
+export function precisionOption(dflt?: Precision): Option {
+  const o = new Option(
+    '--precision <p>',
+    'fp32, or bf16: conv/linear inputs in bfloat16, float32 accumulation (mixed precision)',
+  ).choices(PRECISIONS);
+  return dflt ? o.default(dflt) : o;
 }
 
 /** `input` parsed by `schema`, or a one-line error naming the flag behind the first bad value

@@ -6,7 +6,8 @@ import { defaultPreprocess } from '../data/presets.js';
 import { classifyImages } from '../eval/classify.js';
 import { loadModel } from '../models/checkpoint.js';
 import { usage } from '../util/errors.js';
-import { backendFrom, positiveInt, printJson } from './options.js';
+import { backendFrom, positiveInt, precisionOption, printJson } from './options.js';
+import type { Precision } from '../nn/precision.js';
 
 interface PredictOptions {
   model: string;
@@ -15,6 +16,7 @@ interface PredictOptions {
   arch?: string;
   backend?: string;
   threads?: number;
+  precision: Precision;
   json?: boolean;
 }
 
@@ -33,10 +35,11 @@ export function registerPredict(program: Command): void {
     .option('--arch <id>', 'network variant, when the file has no alexnet metadata')
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .addOption(precisionOption('fp32'))
     .option('--json', 'one JSON object per image')
     .action(async (images: string[], o: PredictOptions) => {
       const backend = backendFrom(o);
-      const { net, meta } = loadModel(o.model, { backend, arch: o.arch });
+      const { net, meta } = loadModel(o.model, { backend, arch: o.arch, precision: o.precision });
       const c = meta.config;
       const pre = meta.preprocess ?? defaultPreprocess(c.channels, c.inputSize);
       if (o.views === '10' && pre.colorOrder === 'gray')

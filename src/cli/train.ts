@@ -46,8 +46,10 @@ import {
   parseFlags,
   positiveInt,
   positiveNumber,
+  precisionOption,
   printJson,
 } from './options.js';
+import type { Precision } from '../nn/precision.js';
 
 interface TrainOptions {
   preset?: string;
@@ -80,6 +82,7 @@ interface TrainOptions {
   from?: string;
   backend?: string;
   threads?: number;
+  precision?: Precision;
   workers: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -157,6 +160,7 @@ export function configFrom(o: TrainOptions): TrainConfig {
   set('maxTrain', o.maxTrain);
   set('maxTest', o.maxTest);
   set('seed', o.seed);
+  set('precision', o.precision);
   if (o.schedule !== undefined)
     c.schedule = { ...c.schedule, kind: o.schedule as TrainConfig['schedule']['kind'] };
   if (o.stepSize !== undefined) c.schedule.stepSize = o.stepSize;
@@ -255,6 +259,7 @@ export function registerTrain(program: Command): void {
     )
     .option('--backend <id>', 'ref, native or webgpu (default: native when it loads)')
     .option('--threads <n>', 'kernel threads (default: the number of cores)', positiveInt)
+    .addOption(precisionOption())
     .option('--no-workers', 'prepare batches on the main thread')
     .option('--json', 'JSON lines on stdout: the configuration, each epoch, the final result')
     .option('--quiet', 'no progress or epoch lines on stderr; the final result only')
@@ -335,6 +340,8 @@ export function registerTrain(program: Command): void {
       } else {
         config = configFrom(o);
       }
+      if (o.parallel && config.precision === 'bf16')
+        usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
       const presetName = resume ? null : presetFor(o);
       const outDir = outDirOf();
       if (writer) checkWritableDir(outDir, '--out'); // before the data is read and an epoch is trained
@@ -379,7 +386,7 @@ export function registerTrain(program: Command): void {
             (o.parallel === 'data' ? ` (${ranks} replicas × ${config.batch})` : '') +
             (o.parallel === 'towers' ? ' (two towers)' : '') +
             (o.parallel === 'hybrid' ? ` (hybrid: ${o.replicas} workers)` : '') +
-            `, backend ${backend.name} × ${o.parallel ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`} → ${outDir}` +
+            `, backend ${backend.name} × ${o.parallel ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`}, precision ${config.precision} → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),

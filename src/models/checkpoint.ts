@@ -4,6 +4,7 @@
 // inferred from fc8 and the input channels from conv1.
 import type { Backend } from '../backend/backend.js';
 import type { Net } from '../nn/net.js';
+import type { Precision } from '../nn/precision.js';
 import { readSafetensors, writeSafetensors } from '../tensor/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { usage } from '../util/errors.js';
@@ -28,6 +29,8 @@ export interface LoadOptions {
   classes?: number;
   inputSize?: number;
   seed?: number;
+  /** The precision the net computes in (default fp32); the file is float32 either way. */
+  precision?: Precision;
 }
 
 export function metaToStrings(meta: ModelMeta): Record<string, string> {
@@ -102,7 +105,7 @@ export function resolveMeta(
 export function loadModel(path: string, opts: LoadOptions): LoadedModel {
   const { tensors, metadata } = readSafetensors(path);
   const meta = resolveMeta(path, tensors, metadata, opts);
-  const net = buildNet(meta.config, opts.backend, opts.seed ?? 0);
+  const net = buildNet(meta.config, opts.backend, opts.seed ?? 0, opts.precision);
   net.loadStateDict(tensors, path);
   return { net, meta, tensors, metadata };
 }

@@ -7,6 +7,7 @@ import { buildNet } from '../models/alexnet.js';
 import type { ModelConfig } from '../models/config.js';
 import { initialize } from '../models/init.js';
 import type { LayerProfile } from '../nn/net.js';
+import type { Precision } from '../nn/precision.js';
 import { SoftmaxLoss } from '../nn/loss.js';
 import { Sgd } from '../optim/sgd.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -17,6 +18,8 @@ export interface ThroughputResult {
   mode: 'infer' | 'train';
   backend: string;
   threads: number;
+  /** Absent from the data-parallel bench (src/parallel/data-bench.ts), which runs fp32. */
+  precision?: Precision;
   batch: number;
   iterations: number;
   imagesPerSecond: number;
@@ -37,10 +40,13 @@ export interface ThroughputOptions {
   iterations: number;
   profile: boolean;
   peakGflops: number | null;
+  /** Default fp32. */
+  precision?: Precision;
 }
 
 export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
-  const net = buildNet(o.config, o.backend, 1);
+  const precision = o.precision ?? 'fp32';
+  const net = buildNet(o.config, o.backend, 1, precision);
   initialize(net, 'kaiming', 1);
   const rng = new Rng(2);
   const x = new Tensor([o.batch, ...net.input]);
@@ -83,6 +89,7 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
     mode: o.mode,
     backend: o.backend.name,
     threads: o.backend.getThreads(),
+    precision,
     batch: o.batch,
     iterations: o.iterations,
     imagesPerSecond: o.batch / secondsPerBatch,

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { ARCHS, MAX_INPUT_SIZE } from '../models/config.js';
 import { INIT_SCHEMES } from '../models/init.js';
+import { PRECISIONS } from '../nn/precision.js';
 import { describeVariant, variantSchema } from '../models/variants.js';
 import { scheduleSpecSchema } from '../optim/schedule.js';
 import { usage } from '../util/errors.js';
@@ -37,6 +38,8 @@ export const trainConfigSchema = z.object({
   /** Layers whose parameters get no update. */
   freeze: z.array(z.string()),
   seed: z.number().int().nonnegative(),
+  /** The conv and linear layers' precision (src/nn/precision.ts); absent in older runs: fp32. */
+  precision: z.enum(PRECISIONS).default('fp32'),
 });
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 
@@ -53,6 +56,7 @@ const base = {
   maxTest: null,
   freeze: [],
   seed: 0,
+  precision: 'fp32',
 } as const;
 
 const RAW_PRESETS = {
@@ -154,5 +158,6 @@ export function describeConfig(c: TrainConfig): string {
     c.normalize ? 'normalised' : 'pixels/255',
     c.maxSeconds === null ? 'no time budget' : `budget ${c.maxSeconds} s`,
     `seed ${c.seed}`,
+    `precision ${c.precision}`,
   ].join(', ');
 }

@@ -122,6 +122,7 @@ export async function train(setup: TrainSetup): Promise<TrainResult> {
   const elapsed = (): number => (performance.now() - t0) / 1000;
   const progress = setup.progress ?? makeProgress({ tty: false, quiet: true });
   const split = dataset.train;
+  net.setPrecision(config.precision);
   const backend = net.backend;
   // Labels the loss cannot take are refused before anything is written, not after an epoch.
   checkLabels(split.labels, net.outputShape[0], `${dataset.id}: the training split`);

@@ -1,7 +1,9 @@
 // `npm run bench`: alexnet-ts against the peers a user could pick on this machine, measured in
 // the same run — onnxruntime-node for inference, PyTorch (Debian's python3-torch, when installed)
-// for training — and printed as a table of images/s with same-run ratios. Each measurement runs
-// in its own process so one's memory and threads don't disturb the next.
+// in its precisions fp32, autocast bf16 and autocast bf16 with channels_last — and printed as
+// images/s per row with the ratio of each alexnet-ts precision (fp32, bf16) to the fastest peer
+// configuration of the row, and every peak RSS. Each measurement runs in its own process so one's
+// memory and threads don't disturb the next.
 //   npm run bench -- [--quick] [--iterations N] [--threads N] [--only ARCH:MODE:BATCH[,…]]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -25,26 +27,44 @@ const iterations = flag('--iterations', quick ? 3 : 5);
 const threads = flag('--threads', cpus().length);
 const PYTHON = '/usr/bin/python3';
 
+/** One measurement: who, images/s and peak RSS. */
+interface Measured {
+  name: string;
+  imagesPerSecond: number;
+  rssMB?: number;
+}
+
 interface Row {
   arch: string;
   mode: 'infer' | 'train';
   batch: number;
-  ours?: number;
-  peer?: string;
-  theirs?: number;
-  oursRss?: number;
-  theirRss?: number;
+  /** alexnet-ts, one per precision. */
+  ours: Measured[];
+  /** onnxruntime (inference) and PyTorch in each of its precisions. */
+  peers: Measured[];
 }
 
+/** alexnet-ts's precisions, and PyTorch's: fp32, autocast bf16 (NCHW) and autocast bf16 with
+ *  channels_last (torch_bench.py). */
+const OUR_PRECISIONS = ['fp32', 'bf16'] as const;
+const TORCH_PRECISIONS = ['fp32', 'bf16', 'bf16-cl'] as const;
+
+const row = (arch: string, mode: Row['mode'], batch: number): Row => ({
+  arch,
+  mode,
+  batch,
+  ours: [],
+  peers: [],
+});
 const cases: Row[] = [
-  { arch: 'alexnet2012', mode: 'infer', batch: 32 },
-  { arch: 'alexnet2012', mode: 'infer', batch: 1 },
-  { arch: 'alexnet2012', mode: 'train', batch: 32 },
-  { arch: 'torchvision', mode: 'infer', batch: 32 },
-  { arch: 'torchvision', mode: 'infer', batch: 1 },
-  { arch: 'torchvision', mode: 'train', batch: 32 },
+  row('alexnet2012', 'infer', 32),
+  row('alexnet2012', 'infer', 1),
+  row('alexnet2012', 'train', 32),
+  row('torchvision', 'infer', 32),
+  row('torchvision', 'infer', 1),
+  row('torchvision', 'train', 32),
 ];
-if (!quick) cases.push({ arch: 'alexnet2012', mode: 'train', batch: 128 });
+if (!quick) cases.push(row('alexnet2012', 'train', 128));
 // --only torchvision:infer:32,alexnet2012:train:32 keeps just those rows.
 const onlyArg = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '') : undefined;
 const only = onlyArg?.split(',').filter((x) => x !== '');
@@ -58,7 +78,7 @@ if (only && selected.length === 0) {
   process.exit(2);
 }
 
-function ours(r: Row): void {
+function ours(r: Row, precision: (typeof OUR_PRECISIONS)[number]): void {
   const out = execFileSync(
     process.execPath,
     [
@@ -75,12 +95,13 @@ function ours(r: Row): void {
       String(iterations),
       '--threads',
       String(threads),
+      '--precision',
+      precision,
     ],
     { encoding: 'utf8' },
   );
   const j = JSON.parse(out);
-  r.ours = j.imagesPerSecond;
-  r.oursRss = j.peakRssMB;
+  r.ours.push({ name: precision, imagesPerSecond: j.imagesPerSecond, rssMB: j.peakRssMB });
 }
 
 function hasTorch(): boolean {
@@ -90,7 +111,8 @@ function hasTorch(): boolean {
   );
 }
 
-function pytorch(r: Row): void {
+/** PyTorch in one precision, in a process of its own (so its peak RSS is its own). */
+function pytorch(r: Row, precision: (typeof TORCH_PRECISIONS)[number]): void {
   const out = execFileSync(
     PYTHON,
     [
@@ -98,20 +120,24 @@ function pytorch(r: Row): void {
       '--arch',
       r.arch,
       '--mode',
-      'train',
+      r.mode,
       '--batch',
       String(r.batch),
       '--threads',
       String(threads),
       '--iterations',
       String(iterations),
+      '--precision',
+      precision,
     ],
     { encoding: 'utf8' },
   );
   const j = JSON.parse(out.trim().split('\n').pop()!);
-  r.peer = `pytorch ${j.version}`;
-  r.theirs = j.imagesPerSecond;
-  r.theirRss = j.peakRssMB;
+  r.peers.push({
+    name: `pytorch ${j.version} ${precision}`,
+    imagesPerSecond: j.imagesPerSecond,
+    rssMB: j.peakRssMB,
+  });
 }
 
 async function onnxruntime(r: Row, onnxDir: string): Promise<void> {
@@ -136,8 +162,10 @@ async function onnxruntime(r: Row, onnxDir: string): Promise<void> {
     times.push((performance.now() - t0) / 1000);
   }
   times.sort((a, b) => a - b);
-  r.peer = `onnxruntime ${ort.env.versions?.node ?? ''}`.trim();
-  r.theirs = r.batch / times[Math.floor(times.length / 2)];
+  r.peers.push({
+    name: `onnxruntime ${ort.env.versions?.node ?? ''}`.trim(),
+    imagesPerSecond: r.batch / times[Math.floor(times.length / 2)],
+  });
 }
 
 /** ONNX files for onnxruntime: PyTorch's exporter when torch is here, else alexnet-ts's own. */
@@ -185,17 +213,25 @@ function makeOnnx(torch: boolean): string {
 
 const torch = hasTorch();
 const onnxDir = makeOnnx(torch);
+const mb = (m: Measured): string => (m.rssMB ? `${m.rssMB.toFixed(0)} MB` : '?');
 for (const r of selected) {
-  ours(r);
+  for (const p of OUR_PRECISIONS) ours(r, p);
   if (r.mode === 'infer') await onnxruntime(r, onnxDir);
-  else if (torch) pytorch(r);
-  const ratio = r.theirs ? (r.ours! / r.theirs).toFixed(2) + '×' : 'n/a';
-  process.stdout.write(
-    `${r.arch.padEnd(12)} ${r.mode.padEnd(5)} b${String(r.batch).padEnd(4)} alexnet-ts ${r.ours!.toFixed(1).padStart(7)} img/s` +
-      `   ${(r.peer ?? 'no peer').padEnd(18)} ${r.theirs ? r.theirs.toFixed(1).padStart(7) : '    n/a'} img/s   ratio ${ratio}` +
-      (r.mode === 'train' && r.oursRss
-        ? `   peak RSS ${r.oursRss.toFixed(0)} MB vs ${r.theirRss?.toFixed(0) ?? '?'} MB`
-        : '') +
-      '\n',
+  if (torch) for (const p of TORCH_PRECISIONS) pytorch(r, p);
+  // Each alexnet-ts precision against the fastest peer configuration of the row.
+  const best = r.peers.reduce<Measured | null>(
+    (b, m) => (!b || m.imagesPerSecond > b.imagesPerSecond ? m : b),
+    null,
   );
+  const ips = (m: Measured): string => `${m.imagesPerSecond.toFixed(1)} img/s`;
+  const lines = [
+    `${r.arch.padEnd(12)} ${r.mode.padEnd(5)} b${String(r.batch).padEnd(4)} ` +
+      r.ours.map((m) => `alexnet-ts ${m.name} ${ips(m)}`).join(', ') +
+      (best
+        ? `   vs fastest peer ${best.name} ${ips(best)}: ratio ${r.ours.map((m) => `${m.name} ${(m.imagesPerSecond / best.imagesPerSecond).toFixed(2)}×`).join(', ')}`
+        : '   no peer'),
+    `    peers: ${r.peers.map((m) => `${m.name} ${ips(m)}`).join(', ') || 'none'}`,
+    `    peak RSS: ${[...r.ours.map((m) => `alexnet-ts ${m.name} ${mb(m)}`), ...r.peers.filter((m) => m.rssMB).map((m) => `${m.name} ${mb(m)}`)].join(', ')}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }

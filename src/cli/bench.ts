@@ -149,19 +149,15 @@ export function registerBench(program: Command): void {
     });
 }
 
-/** The bfloat16 peak of the native addon's vdpbf16ps loop: null when the CPU lacks AVX512-BF16
- *  (or the addon is not loaded); undefined when the addon has no such measurement. */
-async function measuredBf16Peak(): Promise<number | null | undefined> {
+/** The bfloat16 peak of the native addon's vdpbf16ps loop, or null when the CPU lacks
+ *  AVX512-BF16 or the addon is not loaded. */
+async function measuredBf16Peak(): Promise<number | null> {
   try {
-    const native = (await import('../backend/native/index.js')) as {
-      nativeBackend: unknown;
-      peakBf16Gflops?: (seconds: number) => number;
-    };
-    if (!native.peakBf16Gflops) return undefined;
+    const native = await import('../backend/native/index.js');
     const p = native.nativeBackend ? native.peakBf16Gflops(0.3) : Number.NaN;
     return Number.isFinite(p) ? p : null;
   } catch {
-    return undefined;
+    return null;
   }
 }
 

@@ -137,7 +137,7 @@ test('infer --precision bf16 is close to fp32 and not equal to it', () => {
     );
 });
 
-test('bench --precision bf16 --json says bf16 (and the bf16 peak share where the addon measures it)', async () => {
+test('bench --precision bf16 --json says bf16 and the share of the bfloat16 peak (null without AVX512-BF16)', async () => {
   const r = runCli([
     'bench',
     '--arch',
@@ -156,9 +156,9 @@ test('bench --precision bf16 --json says bf16 (and the bf16 peak share where the
   const b = JSON.parse(r.stdout);
   assert.equal(b.precision, 'bf16');
   assert.ok(b.imagesPerSecond > 0 && b.peakRssMB > 0);
-  const native = (await import('../../src/backend/native/index.js')) as {
-    peakBf16Gflops?: unknown;
-  };
-  if (b.backend === 'native' && native.peakBf16Gflops) assert.ok('bf16PeakFraction' in b);
+  const { nativeBinding } = await import('../../src/backend/native/index.js');
+  if (b.backend === 'native' && nativeBinding?.bestIsa() === 'avx512bf16')
+    assert.ok(b.bf16PeakFraction > 0 && b.bf16PeakFraction < 1.5, String(b.bf16PeakFraction));
+  else if (b.backend === 'native') assert.equal(b.bf16PeakFraction, null);
   else assert.ok(!('bf16PeakFraction' in b));
 });

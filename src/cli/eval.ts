@@ -86,6 +86,8 @@ export function registerEval(program: Command): void {
     )
     .action(async (o: EvalOptions) => {
       if (o.parallel && o.ensemble) usage(`--ensemble: not with --parallel ${o.parallel}`);
+      if (o.parallel && o.precision === 'bf16')
+        usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
       if (o.parallel && o.backend === 'webgpu')
         usage(
           `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,

@@ -44,6 +44,8 @@ test('--precision: an unknown value, or bf16 with --parallel, is one line naming
     ['train', '--precision', 'fp16', '--out', join(dir, 'bad')],
     ['eval', '--model', model, '--precision', 'half'],
     ['bench', '--precision', 'bf8'],
+    ['eval', '--model', model, '--precision', 'bf16', '--parallel', 'towers'],
+    ['bench', '--precision', 'bf16', '--parallel', 'towers'],
   ]) {
     const r = runCli(args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

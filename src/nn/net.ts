@@ -111,8 +111,15 @@ export class Net {
    *  backend (cast from the float32 master when it changes), fp32 drops them. */
   setPrecision(precision: Precision): void {
     const p = parsePrecision(precision); // the library's callers may pass any string
-    if (p === 'bf16' && !this.backend.supports('cast', ['float32', 'bfloat16']))
-      usage(`precision bf16: backend ${this.backend.name} cannot cast to bfloat16`, 'precision');
+    const b = this.backend;
+    if (p === 'bf16' && !b.supports('cast', ['float32', 'bfloat16']))
+      usage(`precision bf16: backend ${b.name} cannot cast to bfloat16`, 'precision');
+    // bfloat16 GEMM calls the backend lacks run on ref, which needs synchronous reads.
+    if (p === 'bf16' && !b.readSync && GEMM.some((k) => !b.supports(k, ['float32', 'bfloat16'])))
+      usage(
+        `precision bf16: backend ${b.name} has no bfloat16 convolution and linear kernels (use fp32, or the native or ref backend)`,
+        'precision',
+      );
     for (const l of this.layers)
       if (l instanceof Conv2d || l instanceof Linear) l.setPrecision(p, this.backend);
     this.prec = p;
@@ -277,6 +284,14 @@ export class Net {
     this.weightsChanged();
   }
 }
+
+/** The kernels whose precision is their weight's (kernels.ts, "Precision"). */
+const GEMM: readonly KernelName[] = [
+  'conv2dForward',
+  'conv2dBackward',
+  'linearForward',
+  'linearBackward',
+];
 
 /** Kernels every net needs besides its layers': the loss and the optimiser's. */
 const TRAINING_KERNELS: readonly KernelName[] = ['softmaxCrossEntropy', 'sgdUpdate'];

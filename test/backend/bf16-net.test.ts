@@ -11,6 +11,7 @@ import { Net, type LayerSpec } from '../../src/nn/net.js';
 import type { Precision } from '../../src/nn/precision.js';
 import { Sgd } from '../../src/optim/sgd.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { UsageError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 
@@ -159,3 +160,20 @@ for (const backend of await backendsUnderTest()) {
       assert.ok(Math.abs(out[1][i] - out[0][i]) <= 1e-3 * (1 + Math.abs(out[0][i])), `logit ${i}`);
   });
 }
+
+test('bf16 on a backend without bfloat16 GEMMs or synchronous reads (webgpu) is a usage error', () => {
+  const asyncOnly: Backend = {
+    ...refBackend,
+    name: 'async-only',
+    readSync: undefined,
+    supports: (k, dtypes = ['float32']) => k === 'cast' || dtypes.every((d) => d === 'float32'),
+  };
+  assert.ok(tinyNet(asyncOnly, 'fp32'));
+  assert.throws(
+    () => tinyNet(asyncOnly, 'bf16'),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      e.option === 'precision' &&
+      /backend async-only has no bfloat16 convolution and linear kernels/.test(e.message),
+  );
+});

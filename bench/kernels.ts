@@ -3,10 +3,11 @@
 // on a shared machine the minimum is the least disturbed measurement (--median: the median).
 // --bf16: each layer also with a bfloat16 w (the mixed-precision kernels, BF16-CONTRACT.md),
 // called through the raw binding, its GFLOP/s against the measured bfloat16 peak and the speed-up
-// over fp32.
+// over fp32. --cpu: each figure also as CPU milliseconds per call (process.cpuUsage, all threads;
+// the median), which a loaded machine disturbs less than the wall clock. --convs: no fc layers.
 //
 //   npx tsc -p . && node dist/bench/kernels.js [--threads N] [--only fashion|alexnet|torchvision]
-//     [--batch N] [--forward] [--bf16] [--median]   (--forward: inference only, no backward)
+//     [--batch N] [--forward] [--bf16] [--median] [--cpu] [--convs]   (--forward: inference only, no backward)
 
 import { convOutputSize, type ConvGeom } from '../src/backend/backend.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../src/backend/native/index.js';
@@ -42,20 +43,34 @@ function geom(n: number, hw: number, l: ConvLayer): ConvGeom {
 }
 
 let useMedian = false;
+/** CPU milliseconds per call of the last best() (the median of its runs). */
+let lastCpuMs = 0;
 
 /** Milliseconds of one call: the best of several runs (or their median, --median). */
 function best(fn: () => void, budgetMs = 600, minReps = 3): number {
   fn(); // warm up (allocates the scratch buffers)
   const ms: number[] = [];
+  const cpu: number[] = [];
   const t0 = performance.now();
   for (let r = 0; r < minReps || performance.now() - t0 < budgetMs; r++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     fn();
     ms.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000);
     if (r > 200) break;
   }
   ms.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
+  lastCpuMs = cpu[cpu.length >> 1];
   return useMedian ? ms[ms.length >> 1] : ms[0];
+}
+
+/** best() and the CPU time of its calls. */
+function timed(fn: () => void): { ms: number; cpu: number } {
+  const ms = best(fn);
+  return { ms, cpu: lastCpuMs };
 }
 
 function toBf16(t: Tensor): Uint16Array {
@@ -85,6 +100,8 @@ function main(): void {
   const forwardOnly = args.includes('--forward');
   const bf16 = args.includes('--bf16');
   useMedian = args.includes('--median');
+  const showCpu = args.includes('--cpu');
+  const convsOnly = args.includes('--convs');
   const nb = nativeBackend;
   const raw = nativeBinding.kernels;
   const peak = Math.max(nativeBinding.peakGflops(0.3), nativeBinding.peakGflops(0.3));
@@ -96,15 +113,19 @@ function main(): void {
       (bf16 ? `, bfloat16 peak ${peak16.toFixed(1)} GFLOP/s` : '') +
       `; ${useMedian ? 'median' : 'best'} of several runs`,
   );
-  const row = (name: string, ms: number, flops: number, ms16?: number): void => {
-    const gf = flops / ms / 1e6;
-    let line = `${name.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms ${gf.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf) / peak).toFixed(0).padStart(4)}% of peak`;
-    if (ms16 !== undefined) {
-      const gf16 = flops / ms16 / 1e6;
-      line += ` | bf16 ${ms16.toFixed(2).padStart(8)} ms ${gf16.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf16) / peak16).toFixed(0).padStart(4)}% ×${(ms / ms16).toFixed(2)}`;
+  type Time = { ms: number; cpu: number };
+  const cpuCol = (t: Time): string => (showCpu ? ` cpu ${t.cpu.toFixed(2).padStart(8)} ms` : '');
+  const row = (name: string, t: Time, flops: number, t16?: Time): void => {
+    const gf = flops / t.ms / 1e6;
+    let line = `${name.padEnd(44)} ${t.ms.toFixed(2).padStart(9)} ms${cpuCol(t)} ${gf.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf) / peak).toFixed(0).padStart(4)}% of peak`;
+    if (t16 !== undefined) {
+      const gf16 = flops / t16.ms / 1e6;
+      line += ` | bf16 ${t16.ms.toFixed(2).padStart(8)} ms${cpuCol(t16)} ${gf16.toFixed(1).padStart(7)} GFLOP/s ${((100 * gf16) / peak16).toFixed(0).padStart(4)}% ×${(t.ms / t16.ms).toFixed(2)}`;
+      if (showCpu) line += ` cpu ×${(t.cpu / t16.cpu).toFixed(2)}`;
     }
     console.log(line);
   };
+  const none: Time = { ms: 0, cpu: 0 };
 
   const nets: { id: string; n: number; hw: number; convs: ConvLayer[]; fcs: [number, number][] }[] =
     [
@@ -178,22 +199,22 @@ function main(): void {
       const db = new Tensor([b.size]);
       const flops = 2 * g.n * g.cOut * g.ho * g.wo * (g.cIn / g.groups) * g.kh * g.kw;
       const shape = `${l.name} ${g.cIn}→${g.cOut} k${l.k} s${l.stride} G${l.groups} ${g.h}→${g.ho}`;
-      const f = best(() => nb.conv2dForward({ x, w, b, y }, { ...g, relu: true }));
-      const bw = forwardOnly ? 0 : best(() => nb.conv2dBackward({ x, w, dy, dx, dw, db }, g));
+      const f = timed(() => nb.conv2dForward({ x, w, b, y }, { ...g, relu: true }));
+      const bw = forwardOnly ? none : timed(() => nb.conv2dBackward({ x, w, dy, dx, dw, db }, g));
       const w16 = toBf16(w);
       const args16 = [x.data, w16, dy.data, dx?.data ?? null, dw.data, db.data];
       const f16 = bf16
-        ? best(() => raw.conv2dForward!([x.data, w16, b.data, y.data], { ...g, relu: true }))
+        ? timed(() => raw.conv2dForward!([x.data, w16, b.data, y.data], { ...g, relu: true }))
         : undefined;
-      const bw16 = bf16 && !forwardOnly ? best(() => raw.conv2dBackward!(args16, g)) : undefined;
+      const bw16 = bf16 && !forwardOnly ? timed(() => raw.conv2dBackward!(args16, g)) : undefined;
       row(`${shape} fwd`, f, flops, f16);
       if (!forwardOnly) row(`${shape} bwd${dx ? '' : ' (no dx)'}`, bw, flops * (dx ? 2 : 1), bw16);
-      total += f + bw;
+      total += f.ms + bw.ms;
       hw = g.ho;
       if (l.name === 'conv1' || l.name === 'conv2' || l.name === 'conv5')
         hw = convOutputSize(hw, 3, 2, 0);
     }
-    for (const [d, f] of net.fcs) {
+    for (const [d, f] of convsOnly ? [] : net.fcs) {
       const x = fill(net.n * d, 1);
       const w = fill(f * d);
       const b = fill(f);
@@ -204,17 +225,20 @@ function main(): void {
       const db = new Tensor([f]);
       const flops = 2 * net.n * d * f;
       const dims = { n: net.n, d, f };
-      const tf = best(() => nb.linearForward({ x, w, b, y }, { ...dims, relu: true }));
-      const tb = forwardOnly ? 0 : best(() => nb.linearBackward({ x, w, dy, dx, dw, db }, dims));
+      const tf = timed(() => nb.linearForward({ x, w, b, y }, { ...dims, relu: true }));
+      const tb = forwardOnly
+        ? none
+        : timed(() => nb.linearBackward({ x, w, dy, dx, dw, db }, dims));
       const w16 = toBf16(w);
       const args16 = [x.data, w16, dy.data, dx.data, dw.data, db.data];
       const tf16 = bf16
-        ? best(() => raw.linearForward!([x.data, w16, b.data, y.data], { ...dims, relu: true }))
+        ? timed(() => raw.linearForward!([x.data, w16, b.data, y.data], { ...dims, relu: true }))
         : undefined;
-      const tb16 = bf16 && !forwardOnly ? best(() => raw.linearBackward!(args16, dims)) : undefined;
+      const tb16 =
+        bf16 && !forwardOnly ? timed(() => raw.linearBackward!(args16, dims)) : undefined;
       row(`fc ${d}→${f} fwd`, tf, flops, tf16);
       if (!forwardOnly) row(`fc ${d}→${f} bwd`, tb, 2 * flops, tb16);
-      total += tf + tb;
+      total += tf.ms + tb.ms;
     }
     console.log(
       `conv+fc forward+backward total ${total.toFixed(1)} ms → ≤ ${((1000 * net.n) / total).toFixed(0)} images/s (GEMM layers only)`,

@@ -16,6 +16,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
 #include "bf16.h"
 #include "buffer.h"
 #include "gemm_bf16.h"
@@ -43,6 +47,9 @@ long outputLength(const ConvGeom& g) {
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
+// The native path runs only where the CPU has AVX512-BF16, so AVX-512 is there too.
+#define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
 thread_local Buffer tCol, tDcol, tOut, tDyc;          // per pool thread (chunk tasks)
 thread_local Buffer gCol, gDcol, gPackedW, gPartial;  // per calling (JS) thread
 
@@ -64,6 +71,23 @@ long phasedLength(const ConvGeom& g) {
   return g.n * g.cIn * phasedPlane(g) + PHASED_SLACK;
 }
 
+// dst[0, n) = round(src[0, n)), 16 at a time: bf16.h's integer RNE (NaN kept, quietened).
+ANATIVE_AVX512 void roundRun(const float* src, uint16_t* dst, long n) {
+  const __m512i absMask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  const __m512i quiet = _mm512_set1_epi32(0x40);
+  for (long i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512i u = _mm512_maskz_loadu_epi32(m, src + i);
+    const __m512i hi = _mm512_srli_epi32(u, 16);
+    const __m512i r = _mm512_srli_epi32(
+        _mm512_add_epi32(_mm512_add_epi32(u, bias), _mm512_and_si512(hi, one)), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absMask), inf);
+    const __m512i v = _mm512_mask_or_epi32(r, nan, hi, quiet);
+    _mm256_mask_storeu_epi16(dst + i, m, _mm512_cvtepi32_epi16(v));
+  }
+}
+
 void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
   const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad;
   parallelRange(g.n * g.cIn * hp, 64, [&](long r0, long r1) {
@@ -75,6 +99,11 @@ void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
         continue;
       }
       const float* src = x + ((r / hp) * g.h + ih) * g.w;
+      if (s == 1) {  // one phase: pad zeros, the row, pad zeros
+        std::memset(dst, 0, sizeof(uint16_t) * wd);
+        roundRun(src, dst + g.pad, g.w);
+        continue;
+      }
       for (long ph = 0; ph < s; ph++)
         for (long j = 0; j < wd; j++) {
           const long iw = j * s + ph - g.pad;
@@ -114,6 +143,15 @@ void im2colRows(const uint16_t* xd, const ConvGeom& g, long n0, long m, long c0,
   }
 }
 
+// d[0, n) += s[0, n), 16 at a time.
+ANATIVE_AVX512 void addRun(const float* s, float* d, long n) {
+  for (long i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(
+        d + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + i), _mm512_maskz_loadu_ps(m, s + i)));
+  }
+}
+
 // Input plane xp (one image, channel c of the group) = Σ over its Kh·Kw rows of dcol (rows ld
 // apart, this image's columns from offset 0).
 void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp) {
@@ -130,6 +168,10 @@ void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* x
         if (ih < 0 || ih >= g.h) continue;
         float* d = xp + ih * g.w + off;
         const float* s = src + oh * g.wo;
+        if (g.stride == 1) {
+          if (owHi > owLo) addRun(s + owLo, d + owLo, owHi - owLo);
+          continue;
+        }
         for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
       }
     }

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -91,7 +92,8 @@ ANATIVE_AVX512 void roundRun(const float* src, uint16_t* dst, long n) {
 void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
   const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad;
   parallelRange(g.n * g.cIn * hp, 64, [&](long r0, long r1) {
-    for (long r = r0; r < r1; r++) {  // r = (plane, ihp)
+    std::vector<uint16_t> row(s > 1 ? s * wd : 0);  // one padded rounded row, before the split
+    for (long r = r0; r < r1; r++) {                // r = (plane, ihp)
       const long ih = r % hp - g.pad;
       uint16_t* dst = xd + r * s * wd;
       if (ih < 0 || ih >= g.h) {
@@ -99,16 +101,11 @@ void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
         continue;
       }
       const float* src = x + ((r / hp) * g.h + ih) * g.w;
-      if (s == 1) {  // one phase: pad zeros, the row, pad zeros
-        std::memset(dst, 0, sizeof(uint16_t) * wd);
-        roundRun(src, dst + g.pad, g.w);
-        continue;
-      }
-      for (long ph = 0; ph < s; ph++)
-        for (long j = 0; j < wd; j++) {
-          const long iw = j * s + ph - g.pad;
-          dst[ph * wd + j] = iw >= 0 && iw < g.w ? floatToBf16(src[iw]) : 0;
-        }
+      uint16_t* padded = s == 1 ? dst : row.data();  // [pad zeros, the row, zeros] of s·wd
+      std::memset(padded, 0, sizeof(uint16_t) * s * wd);
+      roundRun(src, padded + g.pad, g.w);
+      for (long ph = 0; ph < s && s > 1; ph++)
+        for (long j = 0; j < wd; j++) dst[ph * wd + j] = padded[j * s + ph];
     }
   });
   std::memset(xd + phasedLength(g) - PHASED_SLACK, 0, sizeof(uint16_t) * PHASED_SLACK);

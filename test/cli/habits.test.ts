@@ -55,9 +55,9 @@ test('train: the result on stdout, progress on stderr; --quiet; refusing to over
   const lines = again.stderr.trim().split('\n');
   assert.equal(lines.length, 1, again.stderr);
   assert.match(lines[0], /^alexnet: --out: run directory .*run holds a run already/);
-  assert.match(lines[0], /resuming from .*checkpoint\.safetensors/);
-  assert.match(lines[0], /forcing/);
-  assert.match(lines[0], /another directory/);
+  assert.match(lines[0], /--resume .*checkpoint\.safetensors/);
+  assert.match(lines[0], /--force/);
+  assert.match(lines[0], /another --out/);
   assert.equal(statSync(join(out, 'model.safetensors')).mtimeMs, before);
 
   const quiet = runCli(trainArgs(out, '--force', '--quiet', '--seed', '3'));

@@ -48,6 +48,19 @@ export function fallbackName(k: KernelName, dtypes: readonly DType[]): string {
   return dtypes.length === 1 && dtypes[0] === 'float32' ? k : `${k} (${dtypes.join(', ')})`;
 }
 
+/** The Backend methods that are not kernels. */
+const EDGES = [
+  'setThreads',
+  'getThreads',
+  'supports',
+  'alloc',
+  'upload',
+  'download',
+  'readSync',
+  'view',
+  'flush',
+] as const satisfies readonly (keyof Backend)[];
+
 /** `primary`, with each call of a kernel of `kernels` that primary does not support in the call's
  *  dtypes run on `secondary` through the edges; `onFallback(k, dtypes)` hears of each such call
  *  before it runs. Calls primary supports go to it directly. */
@@ -65,6 +78,13 @@ export function withFallback(
       `backend ${primary.name} lacks ${lacking.join(', ')} and cannot read tensors synchronously to run them on ${secondary.name}`,
     );
   const wrapped: Record<string, unknown> = Object.create(primary) as Record<string, unknown>;
+  // The edges run as primary itself: a backend may check that a tensor is its own by identity
+  // (webgpu's handles name their backend), and a method reached through the prototype would see
+  // the wrapper as `this`.
+  for (const m of EDGES) {
+    const f = primary[m] as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof f === 'function') wrapped[m] = f.bind(primary);
+  }
   for (const k of kernels) {
     if (lacking.includes(k) && !secondary.supports(k))
       throw new Error(`neither ${primary.name} nor ${secondary.name} has the kernel ${k}`);

@@ -12,6 +12,7 @@
         "native/gemm_pack.cc",
         "native/gemv.cc",
         "native/conv.cc",
+        "native/col2im.cc",
         "native/im2col_pack.cc",
         "native/linear.cc",
         "native/pool.cc",

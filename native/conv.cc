@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "col2im.h"
 #include "gemm.h"
 #include "im2col_pack.h"
 #include "kernels.h"
@@ -32,25 +33,8 @@ thread_local Buffer tCol, tDcol, tOut, tDec;
 thread_local Buffer gDwPartial, gPackedW;  // per calling (JS) thread
 
 // For small output maps (Wo < 8) the rows of the column matrix are too short for memcpy and
-// memset calls to pay: a table gives, per kernel offset (ki, kj) and output position p, the
-// input offset ih·W + iw inside the plane, or −1 where the window reads padding.
+// memset calls to pay: im2col and col2im go through an OffsetTable (col2im.h).
 constexpr long SMALL_MAP_WO = 8;
-
-struct OffsetTable {
-  std::vector<int32_t> at;  // [Kh·Kw][P]
-  explicit OffsetTable(const ConvGeom& g) : at(g.kh * g.kw * g.ho * g.wo) {
-    const long P = g.ho * g.wo;
-    for (long ki = 0; ki < g.kh; ki++)
-      for (long kj = 0; kj < g.kw; kj++)
-        for (long oh = 0; oh < g.ho; oh++)
-          for (long ow = 0; ow < g.wo; ow++) {
-            const long ih = oh * g.stride - g.pad + ki, iw = ow * g.stride - g.pad + kj;
-            at[(ki * g.kw + kj) * P + oh * g.wo + ow] = (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
-                                                            ? -1
-                                                            : static_cast<int32_t>(ih * g.w + iw);
-          }
-  }
-};
 
 // One row of the column matrix: kernel offset (ki, kj) over input plane xc → dst[P].
 inline void im2colRow(const float* xc, const ConvGeom& g, long ki, long kj, float* dst) {
@@ -76,42 +60,6 @@ inline void im2colRow(const float* xc, const ConvGeom& g, long ki, long kj, floa
     }
     for (long ow = owHi; ow < g.wo; ow++) d[ow] = 0.f;
   }
-}
-
-// Input plane xp (one image, one channel c of the group) = Σ over its Kh·Kw rows of dcol.
-// dcol rows are `ld` apart; this image's columns start at src offset 0.
-inline void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp,
-                        const OffsetTable* table = nullptr) {
-  std::memset(xp, 0, sizeof(float) * g.h * g.w);
-  if (table) {
-    const long P = g.ho * g.wo, kk = g.kh * g.kw;
-    for (long k = 0; k < kk; k++) {
-      const int32_t* at = table->at.data() + k * P;
-      const float* src = dcol + (c * kk + k) * ld;
-      for (long p = 0; p < P; p++)
-        if (at[p] >= 0) xp[at[p]] += src[p];
-    }
-    return;
-  }
-  for (long ki = 0; ki < g.kh; ki++)
-    for (long kj = 0; kj < g.kw; kj++) {
-      const float* src = dcol + ((c * g.kh + ki) * g.kw + kj) * ld;
-      const long off = kj - g.pad;
-      const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
-      const long lim = g.w - off;
-      const long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
-      for (long oh = 0; oh < g.ho; oh++) {
-        const long ih = oh * g.stride - g.pad + ki;
-        if (ih < 0 || ih >= g.h) continue;
-        float* d = xp + ih * g.w + off;
-        const float* s = src + oh * g.wo;
-        if (g.stride == 1) {
-          for (long ow = owLo; ow < owHi; ow++) d[ow] += s[ow];
-        } else {
-          for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
-        }
-      }
-    }
 }
 
 // col[Kc, m·P] for images [n0, n0+m), channels [c0, c0+Ci/G), serially.

@@ -23,6 +23,7 @@
 
 #include "bf16.h"
 #include "buffer.h"
+#include "col2im.h"
 #include "gemm_bf16.h"
 #include "isa.h"
 #include "kernels.h"
@@ -138,40 +139,6 @@ void im2colRows(const uint16_t* xd, const ConvGeom& g, long n0, long m, long c0,
     for (long i = 0; i < m; i++)
       im2colRow(xd + ((n0 + i) * g.cIn + c0 + c) * plane, g, ki, kj, col + r * ld + i * P);
   }
-}
-
-// d[0, n) += s[0, n), 16 at a time.
-ANATIVE_AVX512 void addRun(const float* s, float* d, long n) {
-  for (long i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(
-        d + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + i), _mm512_maskz_loadu_ps(m, s + i)));
-  }
-}
-
-// Input plane xp (one image, channel c of the group) = Σ over its Kh·Kw rows of dcol (rows ld
-// apart, this image's columns from offset 0).
-void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp) {
-  std::memset(xp, 0, sizeof(float) * g.h * g.w);
-  for (long ki = 0; ki < g.kh; ki++)
-    for (long kj = 0; kj < g.kw; kj++) {
-      const float* src = dcol + ((c * g.kh + ki) * g.kw + kj) * ld;
-      const long off = kj - g.pad;
-      const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
-      const long lim = g.w - off;
-      const long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
-      for (long oh = 0; oh < g.ho; oh++) {
-        const long ih = oh * g.stride - g.pad + ki;
-        if (ih < 0 || ih >= g.h) continue;
-        float* d = xp + ih * g.w + off;
-        const float* s = src + oh * g.wo;
-        if (g.stride == 1) {
-          if (owHi > owLo) addRun(s + owLo, d + owLo, owHi - owLo);
-          continue;
-        }
-        for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
-      }
-    }
 }
 
 bool batchParallel(const ConvGeom& g, int threads) {

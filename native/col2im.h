@@ -1,0 +1,26 @@
+// col2im, the last step of a convolution's dX (conv.cc in float32, conv_bf16.cc after its
+// bfloat16 GEMM; both leave dcol in float32): an input plane as the sum of the column-matrix rows
+// that read it.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels.h"
+
+namespace anative {
+
+/** Per kernel offset (ki, kj) and output position p, the input offset ih·W + iw inside the
+ *  plane, or −1 where the window reads padding: for small output maps, whose rows are too short
+ *  for the run-wise loops to pay. */
+struct OffsetTable {
+  std::vector<int32_t> at;  // [Kh·Kw][P]
+  explicit OffsetTable(const ConvGeom& g);
+};
+
+/** Input plane xp [H, W] (one image, channel c of its group) = Σ over its Kh·Kw rows of dcol
+ *  (rows `ld` apart, this image's columns from offset 0), through `table` when given. Stride-1
+ *  runs add 16 at a time where the ISA in use is AVX-512. */
+void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp,
+                 const OffsetTable* table = nullptr);
+
+}  // namespace anative

@@ -5,52 +5,30 @@
 // per input); over five convolutions and three linear layers the measured errors are a few 1e-3.
 // Full size: with ALEXNET_GOLDEN_FULL=/tmp/alexnet-golden-full (tools/golden_nets.py --full,
 // 230 MB per net, not committed) the full-size alexnet2012 (227) and torchvision (224) are checked
-// the same way; measured 6.2e-3 and 6.2e-3 on native (6.4e-3 and 6.7e-3 on ref; README, "Precision").
+// the same way; measured 6.20e-3 and 6.15e-3 on native (README, "Precision").
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Backend } from '../../src/backend/backend.js';
 import { buildNet } from '../../src/models/alexnet.js';
 import { defaultConfig, type Arch } from '../../src/models/config.js';
 import { readNpy } from '../../src/tensor/npy.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
 import { backendsUnderTest } from '../helpers/backends.js';
-import { scaledNet } from '../helpers/scaled.js';
+import { goldenNet, maxRelError } from '../helpers/golden-nets.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/nets/', import.meta.url));
 const BOUND = 2e-2;
 /** fp32 reaches 2e-5 (ref) / 2e-4 (native) against the same goldens (nets-golden.test.ts), so
  *  an error this large can only be bfloat16 rounding; one far below it would mean none. */
 const AT_LEAST = 5e-4;
-
-function maxRelError(actual: Float32Array, expected: Float32Array): number {
-  let scale = 1e-12;
-  for (const v of expected) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(actual[i] - expected[i]));
-  return err / scale;
-}
 
 const backends = await backendsUnderTest();
 
 for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) {
   for (const backend of backends) {
     test(`${arch} (÷8, 67 px) in bf16 on ${backend.name}: logits within ${BOUND} of PyTorch fp32`, async (tc) => {
-      const { tensors: t, metadata: m } = readSafetensors(join(FIXTURES, `${arch}.safetensors`));
-      const get = (k: string): Tensor => t.get(k) ?? assert.fail(`fixture lacks ${k}`);
-      const net = scaledNet(
-        arch,
-        Number(m.channels),
-        Number(m.inputSize),
-        Number(m.widthDivisor),
-        Number(m.fcDivisor),
-        Number(m.classes),
-        backend,
-      );
-      net.loadStateDict(t, `${arch} fixture`);
+      const { net, get } = goldenNet(arch, backend);
       net.setPrecision('bf16');
       const logits = await backend.download(net.forward(get('input'), false));
       const e = maxRelError(logits.data, get('logits').data);

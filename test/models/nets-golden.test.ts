@@ -2,53 +2,21 @@
 // forward logits in eval mode and every parameter gradient of the cross-entropy loss, on every
 // backend. Fixtures: tools/golden_nets.py.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Arch } from '../../src/models/config.js';
-import { readSafetensors } from '../../src/tensor/safetensors.js';
 import { SoftmaxLoss } from '../../src/nn/loss.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
 import { backendsUnderTest } from '../helpers/backends.js';
-import { scaledNet } from '../helpers/scaled.js';
+import { goldenNet, maxRelError } from '../helpers/golden-nets.js';
 
-const FIXTURES = join(
-  fileURLToPath(new URL('.', import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'test',
-  'fixtures',
-  'nets',
-);
 // Relative to the largest magnitude of the reference tensor: float32 sums over up to ~10^4 terms.
 const TOLERANCE: Record<string, number> = { ref: 2e-5, native: 2e-4 };
-
-function maxRelError(actual: Float32Array, expected: Float32Array): number {
-  let scale = 1e-12;
-  for (const v of expected) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(actual[i] - expected[i]));
-  return err / scale;
-}
 
 const backends = await backendsUnderTest();
 
 for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) {
   for (const backend of backends) {
     test(`${arch} (÷8, 67 px) matches PyTorch on ${backend.name}: logits and all gradients`, async () => {
-      const { tensors: t, metadata: m } = readSafetensors(join(FIXTURES, `${arch}.safetensors`));
-      const get = (k: string): Tensor => t.get(k) ?? assert.fail(`fixture lacks ${k}`);
-      const net = scaledNet(
-        arch,
-        Number(m.channels),
-        Number(m.inputSize),
-        Number(m.widthDivisor),
-        Number(m.fcDivisor),
-        Number(m.classes),
-        backend,
-      );
-      net.loadStateDict(t, `${arch} fixture`);
+      const { net, get } = goldenNet(arch, backend);
       const tol = TOLERANCE[backend.name] ?? 1e-3;
 
       const x = get('input');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { hostData } from '../../src/backend/backend.js';
 import { train } from '../../src/index.js';
 import { variantSchema } from '../../src/models/variants.js';
-import { readSafetensors } from '../../src/tensor/safetensors.js';
+import { modelFileDiff } from '../helpers/compare.js';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -23,25 +23,6 @@ const RUN = [
   ...['--threads', '1'],
 ];
 const HYBRID = ['--parallel', 'hybrid', '--replicas', '2'];
-
-function tensors(path: string): Map<string, Float32Array> {
-  const f = readSafetensors(path);
-  return new Map([...f.tensors].map(([k, t]) => [k, t.data as Float32Array]));
-}
-
-/** Largest |a − b| over every tensor of two model files, which must hold the same names. */
-function maxDiff(a: string, b: string): { name: string; d: number } {
-  const x = tensors(a);
-  const y = tensors(b);
-  assert.deepEqual([...y.keys()], [...x.keys()]); // an ordinary model file
-  let worst = { name: '', d: 0 };
-  for (const [name, t] of x) {
-    const u = y.get(name)!;
-    for (let i = 0; i < t.length; i++)
-      if (Math.abs(t[i] - u[i]) > worst.d) worst = { name, d: Math.abs(t[i] - u[i]) };
-  }
-  return worst;
-}
 
 test(
   'train --parallel hybrid equals the single-process net; its checkpoint resumes the same on the workers and on one thread',
@@ -57,7 +38,7 @@ test(
         const r = runCli([...RUN, ...extra, '--epochs', '1', '--out', join(dir, run)]);
         assert.equal(r.status, 0, r.stderr);
       }
-      const e1 = maxDiff(at('single'), at('hybrid'));
+      const e1 = modelFileDiff(at('single'), at('hybrid'));
       assert.ok(e1.d < 2e-4, `after epoch 1: ${e1.name} differs by ${e1.d}`);
       cpSync(join(dir, 'hybrid'), join(dir, 'resumed'), { recursive: true });
       for (const [run, extra] of [
@@ -68,9 +49,9 @@ test(
         const r = runCli([...RUN, ...extra, '--epochs', '2', '--resume', ckpt]);
         assert.equal(r.status, 0, r.stderr);
       }
-      const e2 = maxDiff(at('resumed'), at('hybrid'));
+      const e2 = modelFileDiff(at('resumed'), at('hybrid'));
       assert.ok(e2.d < 1e-5, `after the resumed epoch 2: ${e2.name} differs by ${e2.d}`);
-      assert.ok(maxDiff(at('hybrid'), at('single')).d > 0); // epoch 2 changed the weights
+      assert.ok(modelFileDiff(at('hybrid'), at('single')).d > 0); // epoch 2 changed the weights
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

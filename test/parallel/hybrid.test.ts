@@ -18,16 +18,11 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
 import { Hybrid } from '../../src/parallel/hybrid.js';
 import { scaledNet } from '../helpers/scaled.js';
+import { maxAbsDiff } from '../helpers/compare.js';
 
 const backend = nativeBackend ?? refBackend;
 const CLASSES = 10;
 const SGD = { momentum: 0.9, weightDecay: 5e-4, multipliers: 'caffe' as const };
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function batch(step: number, n: number): { x: Tensor; labels: Int32Array } {
   const rng = new Rng(100 + step);
@@ -69,7 +64,7 @@ for (const [arch, workers] of [
           const { x, labels } = batch(step, n);
           const l1 = single.forward(x, true);
           const l2 = await hybrid.forward(x, true);
-          const d = maxDiff(hostData(backend, l1), l2.data);
+          const d = maxAbsDiff(hostData(backend, l1), l2.data);
           assert.ok(d < 1e-4, `logits at step ${step} differ by ${d}`);
           loss1.run(l1, labels, 0, true);
           loss2.run(l2, labels, 0, true);
@@ -84,9 +79,9 @@ for (const [arch, workers] of [
         await hybrid.pull(sgdT);
         for (const p of single.params) {
           const q = twin.paramsByName.get(p.name)!;
-          const d = maxDiff(hostData(backend, p.value), hostData(backend, q.value));
+          const d = maxAbsDiff(hostData(backend, p.value), hostData(backend, q.value));
           assert.ok(d < 1e-5, `${p.name} differs by ${d}`);
-          const v = maxDiff(
+          const v = maxAbsDiff(
             hostData(backend, sgd.velocity.get(p.name)!),
             hostData(backend, sgdT.velocity.get(p.name)!),
           );
@@ -94,7 +89,7 @@ for (const [arch, workers] of [
         }
         assert.deepEqual(twin.rng.getState(), single.rng.getState()); // the same masks were drawn
         const { x } = batch(9, 4);
-        const e = maxDiff(
+        const e = maxAbsDiff(
           hostData(backend, single.forward(x, false)),
           (await hybrid.forward(x, false)).data,
         );

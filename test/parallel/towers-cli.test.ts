@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensors } from '../../src/tensor/safetensors.js';
+import { modelFileDiff } from '../helpers/compare.js';
 import { loadTrainingCheckpoint } from '../../src/train/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -18,25 +18,6 @@ const RUN = [
   ...['train', '--arch', 'alexnet2012', '--input-size', '67', '--max-train', '32'],
   ...['--max-test', '8', '--batch', '8', '--seed', '3', '--quiet', '--threads', '1'],
 ];
-
-function tensors(path: string): Map<string, Float32Array> {
-  const f = readSafetensors(path);
-  return new Map([...f.tensors].map(([k, t]) => [k, t.data as Float32Array]));
-}
-
-/** Largest |a − b| over every tensor of two model files, which must hold the same names. */
-function maxDiff(a: string, b: string): { name: string; d: number } {
-  const x = tensors(a);
-  const y = tensors(b);
-  assert.deepEqual([...y.keys()], [...x.keys()]); // an ordinary model file
-  let worst = { name: '', d: 0 };
-  for (const [name, t] of x) {
-    const u = y.get(name)!;
-    for (let i = 0; i < t.length; i++)
-      if (Math.abs(t[i] - u[i]) > worst.d) worst = { name, d: Math.abs(t[i] - u[i]) };
-  }
-  return worst;
-}
 
 test(
   'train --parallel towers equals the grouped net; its checkpoint resumes the same on the towers and on one thread',
@@ -53,7 +34,7 @@ test(
         const r = runCli([...RUN, ...extra, '--epochs', '1', '--out', join(dir, run)]);
         assert.equal(r.status, 0, r.stderr);
       }
-      const e1 = maxDiff(at('single'), at('towers'));
+      const e1 = modelFileDiff(at('single'), at('towers'));
       assert.ok(e1.d < 2e-4, `after epoch 1: ${e1.name} differs by ${e1.d}`);
       // The towers' checkpoint, resumed for a second epoch on the towers and on the single net.
       cpSync(join(dir, 'towers'), join(dir, 'resumed'), { recursive: true });
@@ -65,7 +46,7 @@ test(
         const r = runCli([...RUN, ...extra, '--epochs', '2', '--resume', ckpt]);
         assert.equal(r.status, 0, r.stderr);
       }
-      const e2 = maxDiff(at('resumed'), at('towers'));
+      const e2 = modelFileDiff(at('resumed'), at('towers'));
       assert.ok(e2.d < 1e-5, `after the resumed epoch 2: ${e2.name} differs by ${e2.d}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -15,17 +15,12 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
 import { Towers } from '../../src/parallel/towers.js';
 import { scaledNet } from '../helpers/scaled.js';
+import { maxAbsDiff } from '../helpers/compare.js';
 
 const backend = nativeBackend ?? refBackend;
 const N = 6;
 const CLASSES = 10;
 const SGD = { momentum: 0.9, weightDecay: 5e-4, multipliers: 'caffe' as const };
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function batch(step: number): { x: Tensor; labels: Int32Array } {
   const rng = new Rng(100 + step);
@@ -58,7 +53,7 @@ for (const arch of ['alexnet2012', 'caffenet'] as const) {
           const { x, labels } = batch(step);
           const l1 = single.forward(x, true);
           const l2 = await towers.forward(x, true);
-          assert.ok(maxDiff(hostData(backend, l1), l2.data) < 1e-4, `logits at step ${step}`);
+          assert.ok(maxAbsDiff(hostData(backend, l1), l2.data) < 1e-4, `logits at step ${step}`);
           loss1.run(l1, labels, 0, true);
           loss2.run(l2, labels, 0, true);
           await loss1.read();
@@ -72,9 +67,9 @@ for (const arch of ['alexnet2012', 'caffenet'] as const) {
         await towers.pull(sgdT);
         for (const p of single.params) {
           const q = twin.paramsByName.get(p.name)!;
-          const d = maxDiff(hostData(backend, p.value), hostData(backend, q.value));
+          const d = maxAbsDiff(hostData(backend, p.value), hostData(backend, q.value));
           assert.ok(d < 1e-5, `${p.name} differs by ${d}`);
-          const v = maxDiff(
+          const v = maxAbsDiff(
             hostData(backend, sgd.velocity.get(p.name)!),
             hostData(backend, sgdT.velocity.get(p.name)!),
           );
@@ -85,7 +80,7 @@ for (const arch of ['alexnet2012', 'caffenet'] as const) {
         const { x } = batch(9);
         const e1 = hostData(backend, single.forward(x, false));
         const e2 = (await towers.forward(x, false)).data;
-        assert.ok(maxDiff(e1, e2) < 1e-4);
+        assert.ok(maxAbsDiff(e1, e2) < 1e-4);
         // What crossed in that forward: the LRN halos (2 maps each way), both towers' pool2 and
         // pool5 maps, fc6's units both ways, and fc7's units to tower A alone.
         const rows = new Map(single.rows.map((r) => [r.name, r.output]));

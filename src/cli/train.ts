@@ -29,7 +29,7 @@ import {
   type TrainConfig,
 } from '../train/presets.js';
 import { progressFor, taskCallback } from '../train/progress.js';
-import { CHECKPOINT, claimRunDir, runFilesIn } from '../train/run-dir.js';
+import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
 import { Distributed } from '../train/distributed.js';
 import { checkParallelData, trainOnReplicas } from './parallel-data.js';
@@ -345,16 +345,13 @@ export function registerTrain(program: Command): void {
       const presetName = resume ? null : presetFor(o);
       const outDir = outDirOf();
       if (writer) checkWritableDir(outDir, '--out'); // before the data is read and an epoch is trained
-      if (!resume && writer) {
-        const found = o.force ? [] : runFilesIn(outDir);
-        // the library's refusal (claimRunDir), in the CLI's words
-        if (found.length)
-          usage(
-            `run directory ${outDir} holds a run already (${found.join(', ')}): continue it with --resume ${join(outDir, CHECKPOINT)}, replace it with --force, or choose another --out`,
-            'out',
-          );
-        claimRunDir(outDir, o.force === true);
-      }
+      if (!resume && writer)
+        claimRunDir(
+          outDir,
+          o.force === true,
+          (ckpt) =>
+            `continue it with --resume ${ckpt}, replace it with --force, or choose another --out`,
+        );
       const progress = progressFor({ ...o, quiet });
       const dataset = await openData(config.data, {
         inputSize: config.inputSize,

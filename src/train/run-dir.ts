@@ -15,14 +15,19 @@ export function runFilesIn(dir: string): string[] {
   return RUN_FILES.filter((f) => existsSync(join(dir, f)));
 }
 
+/** How the refusal names the ways on, given the run's checkpoint (a CLI names its flags). */
+export type WaysOn = (checkpoint: string) => string;
+const LIBRARY_WAYS: WaysOn = (ckpt) =>
+  `continue it by resuming from ${ckpt}, replace it by forcing, or choose another directory`;
+
 /** Before a fresh run into `dir`: refuses when a run is there, unless `force` — then its files
  *  are removed, so nothing of the old run (e.g. its best model) survives beside the new one. */
-export function claimRunDir(dir: string, force: boolean): void {
+export function claimRunDir(dir: string, force: boolean, ways: WaysOn = LIBRARY_WAYS): void {
   const found = runFilesIn(dir);
   if (found.length === 0) return;
   if (!force)
     usage(
-      `run directory ${dir} holds a run already (${found.join(', ')}): continue it by resuming from ${join(dir, CHECKPOINT)}, replace it by forcing, or choose another directory`,
+      `run directory ${dir} holds a run already (${found.join(', ')}): ${ways(join(dir, CHECKPOINT))}`,
       'out',
     );
   for (const f of found) rmSync(join(dir, f), { force: true });

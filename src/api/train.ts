@@ -8,7 +8,8 @@ import type { ViewMode } from '../data/views.js';
 import { predictSplit, report, type EvalReport } from '../eval/evaluate.js';
 import { loadTrainingCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/metrics.js';
-import { preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
+import { trainPrecision } from '../train/default-precision.js';
+import { DEFAULT_PRESET, preset, trainConfigSchema, type TrainConfig } from '../train/presets.js';
 import type { Progress, StepInfo } from '../train/progress.js';
 import { openData, prepareNet, type OpenDataOptions } from '../train/setup.js';
 import { subsetIndices } from '../train/plan.js';
@@ -66,6 +67,10 @@ export interface TrainOptions extends BackendOptions {
 export interface TrainRun extends TrainResult {
   model: Model;
   config: TrainConfig;
+  /** Why config.precision is what it is, when the default chose it for this run (e.g. 'default on
+   *  this CPU: AVX512-BF16' for fashion-quick); null when config.precision named it, for a
+   *  resumed run and for presets whose default is plainly fp32. */
+  precisionReason: string | null;
 }
 
 /** The fields of a resumed run's configuration that may change: how long it goes on. */
@@ -95,6 +100,7 @@ function parseConfig(raw: object): TrainConfig {
 export async function train(opts: TrainOptions): Promise<TrainRun> {
   let resume: LoadedCheckpoint | undefined;
   let config: TrainConfig;
+  let precisionReason: string | null = null;
   if (opts.resume !== undefined) {
     if (opts.from !== undefined) usage('train(): resume and from exclude each other');
     if (opts.preset !== undefined)
@@ -102,16 +108,23 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
     resume = loadTrainingCheckpoint(opts.resume);
     config = resumedConfig(opts.resume, resume, opts.config ?? {});
   } else {
-    config = parseConfig({ ...preset(opts.preset ?? 'fashion-quick'), ...opts.config });
+    config = parseConfig({ ...preset(opts.preset ?? DEFAULT_PRESET), ...opts.config });
     if (config.data === '')
       usage(`preset ${opts.preset}: config.data must name an ImageFolder tree`);
+    const chosen = trainPrecision(opts.config?.precision, {
+      preset: opts.preset ?? DEFAULT_PRESET,
+      backend: opts.parallel ? null : resolveBackend(opts).name,
+      parallel: opts.parallel !== undefined,
+    });
+    config.precision = chosen.precision;
+    precisionReason = chosen.reason;
   }
   if (opts.parallel && config.precision === 'bf16')
     usage(
       'train(): config.precision bf16 is not available with parallel (its workers compute in fp32)',
     );
   if (opts.parallel?.scheme === 'data')
-    return trainOnReplicas(opts, opts.parallel.replicas, config);
+    return { ...(await trainOnReplicas(opts, opts.parallel.replicas, config)), precisionReason };
   const scheme = opts.parallel?.scheme;
   if (scheme && (typeof opts.backend === 'object' || opts.backend === 'webgpu'))
     usage(`parallel: ${scheme} runs its workers on a CPU backend id (native or ref)`);
@@ -156,7 +169,7 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
       progress: callbacks(opts),
       towers: workers,
     });
-    return { ...result, model: new Model(net, meta), config };
+    return { ...result, model: new Model(net, meta), config, precisionReason };
   } finally {
     await workers?.close();
     if (!opts.dataset) await dataset.close();
@@ -199,7 +212,7 @@ async function trainOnReplicas(
   opts: TrainOptions,
   replicas: number,
   config: TrainConfig,
-): Promise<TrainRun> {
+): Promise<Omit<TrainRun, 'precisionReason'>> {
   if (opts.dataset) usage('parallel: the replicas open config.data themselves; give no dataset');
   if (typeof opts.backend === 'object' || opts.backend === 'webgpu')
     usage('parallel: the replicas run on a CPU backend id (native or ref)');

@@ -31,6 +31,11 @@ import {
 import { progressFor, taskCallback } from '../train/progress.js';
 import { CHECKPOINT, claimRunDir } from '../train/run-dir.js';
 import { dataKind, openData, prepareNet } from '../train/setup.js';
+import {
+  BF16_DEFAULT_PRESETS,
+  trainPrecision,
+  type PrecisionChoice,
+} from '../train/default-precision.js';
 import { Distributed } from '../train/distributed.js';
 import { checkParallelData, trainOnReplicas } from './parallel-data.js';
 import { startStepWorkers } from '../parallel/start.js';
@@ -340,6 +345,16 @@ export function registerTrain(program: Command): void {
       } else {
         config = configFrom(o);
       }
+      // The library's default precision for this run (bf16 for fashion-quick where the CPU
+      // multiplies bfloat16 natively); a resumed run keeps its checkpoint's.
+      const chosen = resume
+        ? null
+        : trainPrecision(o.precision, {
+            preset: presetFor(o),
+            backend: backend.name,
+            parallel: o.parallel !== undefined || o.distributed === true,
+          });
+      if (chosen) config.precision = chosen.precision;
       if (o.parallel && config.precision === 'bf16')
         usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
       const presetName = resume ? null : presetFor(o);
@@ -392,7 +407,7 @@ export function registerTrain(program: Command): void {
             (o.parallel === 'data' ? ` (${ranks} replicas × ${config.batch})` : '') +
             (o.parallel === 'towers' ? ' (two towers)' : '') +
             (o.parallel === 'hybrid' ? ` (hybrid: ${o.replicas} workers)` : '') +
-            `, backend ${backend.name} × ${o.parallel ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`}, precision ${config.precision} → ${outDir}` +
+            `, backend ${backend.name} × ${o.parallel ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`}, precision ${config.precision}${precisionNote(chosen)} → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),
@@ -414,6 +429,7 @@ export function registerTrain(program: Command): void {
             out: outDir,
             backend: backend.name,
             threads: backend.getThreads(),
+            precisionReason: chosen?.reason ?? null,
           });
         ui =
           o.ui && writer && prepared
@@ -516,6 +532,12 @@ export function registerTrain(program: Command): void {
     });
 }
 
+/** Why the run trains in its precision, when the default chose it for this run: " (…)". */
+function precisionNote(c: PrecisionChoice | null): string {
+  if (!c?.reason) return '';
+  return ` (${c.reason}${c.precision === 'bf16' ? '; --precision fp32 for float32' : ''})`;
+}
+
 function epochSummary(r: EpochRecord): string {
   return (
     `epoch ${r.epoch}${r.partial ? ' (partial)' : ''}: train loss ${r.train.loss.toFixed(4)} top-1 ${r.train.top1.toFixed(4)} | ` +
@@ -526,5 +548,8 @@ function epochSummary(r: EpochRecord): string {
 /** `train --help`: each preset's values (a flag overrides any of them). */
 function presetHelp(): string {
   const rows = PRESET_NAMES.map((name) => `  ${name}\n    ${describeConfig(preset(name))}`);
-  return `\nPresets (any flag overrides its value):\n${rows.join('\n')}\n`;
+  return (
+    `\nPresets (any flag overrides its value):\n${rows.join('\n')}\n` +
+    `\nWithout --precision, ${BF16_DEFAULT_PRESETS.join(', ')} trains in bf16 on the native backend where the CPU multiplies bfloat16 natively (AVX512-BF16), and in fp32 elsewhere and with --parallel or --distributed.\n`
+  );
 }

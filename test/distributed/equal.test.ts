@@ -80,7 +80,7 @@ test(
     const args = (batch: number, out: string): string[] => [
       ...['train', '--arch', 'd2l', '--input-size', '67', '--max-train', '72', '--max-test', '16'],
       ...['--epochs', '1', '--lr', '0.02', '--schedule', 'constant', '--warmup', '0', '--augment'],
-      ...['--max-seconds', '0', '--threads', '1', '--seed', '5', '--json'],
+      ...['--max-seconds', '0', '--threads', '1', '--seed', '5', '--json', '--precision', 'fp32'],
       ...['--batch', String(batch), '--out', join(dir, out)],
     ];
     try {

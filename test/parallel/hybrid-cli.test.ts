@@ -20,7 +20,7 @@ import { runCli } from '../helpers/cli.js';
 const RUN = [
   ...['train', '--arch', 'alexnet2012', '--input-size', '67', '--width', '0.25'],
   ...['--max-train', '32', '--max-test', '8', '--batch', '8', '--seed', '3', '--quiet'],
-  ...['--threads', '1'],
+  ...['--threads', '1', '--precision', 'fp32'], // the single run too (fashion-quick's default)
 ];
 const HYBRID = ['--parallel', 'hybrid', '--replicas', '2'];
 
@@ -102,6 +102,7 @@ test(
         maxTest: 8,
         seed: 5,
         maxSeconds: null,
+        precision: 'fp32' as const, // the single run too (fashion-quick's default)
       };
       const runs = [];
       for (const parallel of [undefined, { scheme: 'hybrid' as const, replicas: 2 }])

@@ -17,6 +17,7 @@ import { runCli } from '../helpers/cli.js';
 const RUN = [
   ...['train', '--arch', 'alexnet2012', '--input-size', '67', '--max-train', '32'],
   ...['--max-test', '8', '--batch', '8', '--seed', '3', '--quiet', '--threads', '1'],
+  ...['--precision', 'fp32'], // the single run too (fashion-quick's default)
 ];
 
 test(

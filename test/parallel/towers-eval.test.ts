@@ -66,6 +66,7 @@ test(
         maxTest: 8,
         seed: 5,
         maxSeconds: null,
+        precision: 'fp32' as const, // the single run too (fashion-quick's default)
       };
       const runs = [];
       for (const parallel of [undefined, { scheme: 'towers' as const }])

@@ -129,7 +129,9 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
 // depth slices outside row blocks — reads w in 1 KB pieces scattered over every row, which the
 // prefetchers follow badly (fc6 at batch 32: ~9 GB/s, 16 ms). Here all of B (K × ≤ 64 floats,
 // ≤ 2.4 MB) is packed once, and each task carries 14-row panels of A through the whole depth:
-// 14 sequential streams of w, with C's tile accumulated across the depth slices.
+// 14 sequential streams of w, with C's tile accumulated across the depth slices. On AVX-512 with
+// whole 32-column panels (batch 32, 64) the micro-kernel reads w in place, unpacked
+// (kernelAvx512RowsA): packing it, one use per element, was a third of fc6's time.
 constexpr long TALL_MAX_N = 64;
 constexpr long TALL_PANELS_PER_TASK = 2;
 
@@ -152,19 +154,26 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
       const long i = q * mr, rows = std::min<long>(mr, M - i);
       for (long s = 0; s < slices; s++) {
         const long pc = s * KC, kc = std::min(KC, K - pc);
-        packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
 #if defined(__x86_64__) || defined(_M_X64)
+        // AVX-512 panels of 14 rows times whole 32-column panels read A (w) in place (no pack).
+        const bool inPlace = ks.avx512 && rows == mr && N % nr == 0;
         // what to prefetch meanwhile: this panel's next slice, or the next panel's first
         const float* next = s + 1 < slices    ? A + i * lda + pc + KC
                             : q + 1 < mPanels ? A + (i + mr) * lda
                                               : nullptr;
+#else
+        const bool inPlace = false;
 #endif
+        if (!inPlace) packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
         for (long p = 0; p < nPanels; p++) {
           const float* bp = bufB + s * sliceStride + p * nr * kc;
           const long cols = std::min<long>(nr, N - p * nr);
           const bool acc = s > 0 || accumulate;
 #if defined(__x86_64__) || defined(_M_X64)
-          if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0)
+          if (inPlace)
+            kernelAvx512RowsA(kc, A + i * lda + pc, lda, bp, C + i * ldc + p * nr, ldc, acc,
+                              p == 0 ? next : nullptr, lda);
+          else if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0)
             kernelAvx512Prefetch(kc, ap, bp, C + i * ldc + p * nr, ldc, acc, next, lda);
           else
 #endif

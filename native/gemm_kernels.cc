@@ -21,7 +21,16 @@ tileAvx512(long kc, const float* a, const float* b, float* c, long ldc, bool acc
            bool relu, const float* pf, long pfStride) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int i = 0; i < MR; i++) {
+    c0[i] = c1[i] = _mm512_setzero_ps();
+    // The C tile is read (acc) and written after the depth loop: fetched meanwhile, its misses
+    // overlap the FMAs instead of following them (a conv's C is revisited once per depth
+    // slice, from L3: 192 × 729 floats for conv2 do not stay in L2 beside the packed blocks).
+    const char* ci = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(ci, _MM_HINT_T0);
+    _mm_prefetch(ci + 64, _MM_HINT_T0);
+    _mm_prefetch(ci + 124, _MM_HINT_T0);
+  }
   for (long k = 0; k < kc; k++) {
     if constexpr (PREFETCH) {
       if (pf && (k >> 4) < MR)
@@ -203,6 +212,53 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx
     long pfStride) {
   tileAvx512<14, 14, true>(kc, a, b, c, ldc, acc, nullptr, false, pf, pfStride);
 }
+
+// The 14×32 tile reading A unpacked: row i of the tile at a + i·lda, depth contiguous (w of an fc
+// layer, yᵀ = w·xᵀ). The same FMAs in the same order as tileAvx512 on the packed panel (so the same
+// result), without the transposing pack, which took a third of fc6's time at batch 32 waiting
+// for w: here w's loads feed the FMAs directly and the out-of-order core overlaps them. The
+// prefetch of the next slice is tileAvx512's.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx512RowsA(
+    long kc, const float* a, long lda, const float* b, float* c, long ldc, bool acc,
+    const float* pf, long pfStride) {
+  constexpr int MR = 14;
+  __m512 c0[MR], c1[MR];
+  const float* rows[MR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    c0[i] = c1[i] = _mm512_setzero_ps();
+    rows[i] = a + i * lda;
+    const char* ci = reinterpret_cast<const char*>(c + i * ldc);
+    _mm_prefetch(ci, _MM_HINT_T0);
+    _mm_prefetch(ci + 64, _MM_HINT_T0);
+    _mm_prefetch(ci + 124, _MM_HINT_T0);
+  }
+  for (long k = 0; k < kc; k++) {
+    if (pf && (k >> 4) < MR)
+      _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
+                   _MM_HINT_T1);
+    const __m512 b0 = _mm512_load_ps(b);
+    const __m512 b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
+      const __m512 av = _mm512_set1_ps(rows[i][k]);
+      c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
+    }
+    b += 32;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc) {
+      c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
+      c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
+    }
+    _mm512_storeu_ps(ci, c0[i]);
+    _mm512_storeu_ps(ci + 16, c1[i]);
+  }
+}
+
 #endif  // x86-64
 
 KernelSpec specFor(Isa isa) {

@@ -33,6 +33,10 @@ KernelSpec specFor(Isa isa);
  *  for row r = k / 16 < 14 and line l = k mod 16 (pf null: none). */
 void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                           const float* pf, long pfStride);
+/** The same 14×32 tile with A unpacked: row i at a + i·lda (depth contiguous); the same result as
+ *  kernelAvx512Prefetch on the packed panel. */
+void kernelAvx512RowsA(long kc, const float* a, long lda, const float* b, float* c, long ldc,
+                       bool acc, const float* pf, long pfStride);
 #endif
 
 }  // namespace anative

@@ -6,10 +6,14 @@
 // h = ⌊size/2⌋ halo maps of an LRN. Exchange k uses mailbox k mod 2 of each tower: a tower that
 // writes mailbox k mod 2 again (exchange k + 2) has seen the peer's post of exchange k + 1, which
 // the peer makes only after reading exchange k, so no mailbox is overwritten while being read.
-import { hostData, type Backend } from '../backend/backend.js';
+//
+// On a device backend (webgpu: one device per tower) every exchange is read back from the device
+// (download), goes through the shared channel, and is uploaded on the other side; between the
+// steps the values are the backend's tensors (on the host backends: host Tensors, no copy).
+import type { Backend, TensorHandle } from '../backend/backend.js';
 import { Conv2d } from '../nn/conv.js';
 import { drawMask, type DropoutMode } from '../nn/dropout.js';
-import type { F32, Param } from '../nn/layer.js';
+import { Slot, type F32, type Param } from '../nn/layer.js';
 import { Linear } from '../nn/linear.js';
 import { Net, type LayerSpec } from '../nn/net.js';
 import { Sgd, type SgdOptions } from '../optim/sgd.js';
@@ -34,11 +38,25 @@ export interface TowerState {
   rng: { words: RngState; spare: number | null };
 }
 
+/** Where a step's host results go on the backend: its output, its input's gradient. */
+interface Slots {
+  outSlot: Slot;
+  gradSlot: Slot;
+}
+
 type Step =
   | { kind: 'layers'; net: Net; first: boolean }
-  | { kind: 'gather'; to: 'both' | 'A'; perSample: number; out: Shape }
-  | { kind: 'halo'; net: Net; shape: Shape; h: number }
-  | { kind: 'dropout'; p: number; units: number; mask: Tensor<'uint8'> };
+  | ({ kind: 'gather'; to: 'both' | 'A'; perSample: number; out: Shape } & Slots)
+  | ({ kind: 'halo'; net: Net; shape: Shape; h: number; padSlot: Slot } & Slots)
+  | ({
+      kind: 'dropout';
+      p: number;
+      units: number;
+      mask: Tensor<'uint8'>;
+      /** The mask on the backend (the host backends: `mask` itself). */
+      maskOn: TensorHandle<'uint8'> | null;
+      maskSlot: Slot<'uint8'>;
+    } & Slots);
 
 export class Tower {
   readonly params: Param[] = [];
@@ -72,7 +90,7 @@ export class Tower {
       }
       case 'gather': {
         const out = [2 * shape[0], ...shape.slice(1)];
-        this.steps.push({ kind: 'gather', to: op.to, perSample: sizeOf(shape), out });
+        this.steps.push({ kind: 'gather', to: op.to, perSample: sizeOf(shape), out, ...slots() });
         return out;
       }
       case 'halo': {
@@ -82,7 +100,7 @@ export class Tower {
           { ...opts, input: [shape[0] + h, ...shape.slice(1)] },
           this.backend,
         );
-        this.steps.push({ kind: 'halo', net, shape, h });
+        this.steps.push({ kind: 'halo', net, shape, h, padSlot: new Slot(), ...slots() });
         return shape;
       }
       case 'dropout':
@@ -91,23 +109,27 @@ export class Tower {
           p: op.spec.p,
           units: sizeOf(shape),
           mask: Tensor.of('uint8', [0]),
+          maskOn: null,
+          maskSlot: new Slot('uint8'),
+          ...slots(),
         });
         return shape;
     }
   }
 
-  /** x: [N, C, H, W] → tower A: the logits [N, classes]; tower B: null (it ends at fc8's gather). */
-  forward(x: F32, training: boolean): F32 | null {
+  /** x: [N, C, H, W] on the host → tower A: the logits [N, classes] on the backend; tower B:
+   *  null (it ends at fc8's gather). */
+  async forward(x: Tensor, training: boolean): Promise<F32 | null> {
     this.lastBatch = x.shape[0];
-    let h: F32 | null = x;
+    let h: F32 | null = x; // the first step is conv1's Net, which uploads it
     for (const s of this.steps) {
       if (!h) break;
-      h = this.forwardStep(s, h, training);
+      h = await this.forwardStep(s, h, training);
     }
     return h;
   }
 
-  private forwardStep(s: Step, x: F32, training: boolean): F32 | null {
+  private async forwardStep(s: Step, x: F32, training: boolean): Promise<F32 | null> {
     const b = this.backend;
     const n = x.shape[0];
     switch (s.kind) {
@@ -116,23 +138,23 @@ export class Tower {
       case 'gather': {
         const sends = s.to === 'both' || this.init.party === 1;
         const receives = s.to === 'both' || this.init.party === 0;
-        const peer = this.exchange(sends ? hostData(b, x) : new Float32Array(0), x.size);
+        const own = await onHost(b, x);
+        const peer = this.exchange(sends ? own : new Float32Array(0), x.size);
         if (!receives) return null;
         // y: [N, 2P], per sample tower A's block, then tower B's.
         const y = new Tensor([n, ...s.out]);
-        const own = hostData(b, x);
         const P = s.perSample;
         for (let i = 0; i < n; i++) {
           const [a, bb] = this.init.party === 0 ? [own, peer] : [peer, own];
           y.data.set(a.subarray(i * P, (i + 1) * P), i * 2 * P);
           y.data.set(bb.subarray(i * P, (i + 1) * P), i * 2 * P + P);
         }
-        return y;
+        return onBackend(b, y, s.outSlot);
       }
       case 'halo': {
         const [c, hh, ww] = s.shape;
         const plane = hh * ww;
-        const own = hostData(b, x);
+        const own = await onHost(b, x);
         // Send the h maps next to the boundary: tower A its last, tower B its first.
         const edge = new Float32Array(n * s.h * plane);
         const from = this.init.party === 0 ? c - s.h : 0;
@@ -144,7 +166,7 @@ export class Tower {
         const halo = this.exchange(edge);
         const padded = new Tensor([n, c + s.h, hh, ww]);
         this.interleave(padded.data, own, halo, n, c * plane, s.h * plane);
-        const y = hostData(b, s.net.forward(padded, training));
+        const y = await onHost(b, s.net.forward(padded, training));
         const out = new Tensor([n, c, hh, ww]);
         const at = this.init.party === 0 ? 0 : s.h * plane;
         for (let i = 0; i < n; i++)
@@ -152,10 +174,10 @@ export class Tower {
             y.subarray(i * (c + s.h) * plane + at, i * (c + s.h) * plane + at + c * plane),
             i * c * plane,
           );
-        return out;
+        return onBackend(b, out, s.outSlot);
       }
       case 'dropout': {
-        const y = new Tensor(x.shape);
+        const y = s.outSlot.get(b, x.shape);
         const scaleTest = this.init.dropoutMode === 'classic' ? 1 - s.p : 1;
         if (!training) {
           b.scale({ x, y }, { scale: scaleTest });
@@ -171,7 +193,8 @@ export class Tower {
             all.subarray(i * 2 * s.units + first, i * 2 * s.units + first + s.units),
             i * s.units,
           );
-        b.dropoutApply({ x, mask: s.mask, y }, { scale: this.trainScale(s.p) });
+        s.maskOn = onBackend(b, s.mask, s.maskSlot);
+        b.dropoutApply({ x, mask: s.maskOn, y }, { scale: this.trainScale(s.p) });
         return y;
       }
     }
@@ -197,17 +220,21 @@ export class Tower {
     }
   }
 
-  /** dlogits (tower A; null on tower B): fills every parameter's grad of this tower. */
-  backward(dlogits: F32 | null): void {
-    let g: F32 | null = dlogits;
+  /** dlogits on the host (tower A; null on tower B): fills every parameter's grad of this
+   *  tower. */
+  async backward(dlogits: Tensor | null): Promise<void> {
+    const b = this.backend;
+    let g: F32 | null = dlogits && onBackend(b, dlogits, this.dlogitsSlot);
     for (let k = this.steps.length - 1; k >= 0; k--) {
       const s = this.steps[k];
       if (!g && !(s.kind === 'gather' && this.init.party === 1 && s.to === 'A')) continue;
-      g = this.backwardStep(s, g);
+      g = await this.backwardStep(s, g);
     }
   }
 
-  private backwardStep(s: Step, dy: F32 | null): F32 | null {
+  private readonly dlogitsSlot = new Slot();
+
+  private async backwardStep(s: Step, dy: F32 | null): Promise<F32 | null> {
     const b = this.backend;
     switch (s.kind) {
       case 'layers':
@@ -217,7 +244,7 @@ export class Tower {
         const P = s.perSample;
         const me = this.init.party;
         const n = dy ? dy.shape[0] : this.lastBatch;
-        const d = dy ? hostData(b, dy) : null;
+        const d = dy ? await onHost(b, dy) : null;
         const part = (t: number): Float32Array => {
           const out = new Float32Array(n * P);
           for (let i = 0; i < n; i++)
@@ -229,13 +256,13 @@ export class Tower {
         const dx = new Tensor([n, s.out[0] / 2, ...s.out.slice(1)]);
         if (d) dx.data.set(part(me));
         if (s.to === 'both' || me === 1) for (let i = 0; i < n * P; i++) dx.data[i] += peer[i];
-        return dx;
+        return onBackend(b, dx, s.gradSlot);
       }
       case 'halo': {
         const [c, hh, ww] = s.shape;
         const plane = hh * ww;
         const n = dy!.shape[0];
-        const own = hostData(b, dy!);
+        const own = await onHost(b, dy!);
         const padded = new Tensor([n, c + s.h, hh, ww]); // zeros at the halo: its outputs are the peer's
         this.interleave(
           padded.data,
@@ -245,7 +272,7 @@ export class Tower {
           c * plane,
           s.h * plane,
         );
-        const dxp = hostData(b, backwardThrough(s.net, padded, true)!);
+        const dxp = await onHost(b, backwardThrough(s.net, onBackend(b, padded, s.padSlot), true)!);
         const row = (c + s.h) * plane;
         const ownAt = this.init.party === 0 ? 0 : s.h * plane;
         const haloAt = this.init.party === 0 ? c * plane : 0;
@@ -264,11 +291,11 @@ export class Tower {
         for (let i = 0; i < n; i++)
           for (let j = 0; j < s.h * plane; j++)
             dx.data[i * c * plane + edge + j] += fromPeer[i * s.h * plane + j];
-        return dx;
+        return onBackend(b, dx, s.gradSlot);
       }
       case 'dropout': {
-        const dx = new Tensor(dy!.shape);
-        b.dropoutApply({ x: dy!, mask: s.mask, y: dx }, { scale: this.trainScale(s.p) });
+        const dx = s.gradSlot.get(b, dy!.shape);
+        b.dropoutApply({ x: dy!, mask: s.maskOn!, y: dx }, { scale: this.trainScale(s.p) });
         return dx;
       }
     }
@@ -289,23 +316,44 @@ export class Tower {
   }
 
   /** This tower's tensors (copies), by standard name. */
-  state(): TowerState {
+  async state(): Promise<TowerState> {
     const params: Record<string, Float32Array> = {};
     const velocity: Record<string, Float32Array> = {};
+    const b = this.backend;
     for (const p of this.params) {
-      params[p.name] = hostData(this.backend, p.value).slice();
-      velocity[p.name] = hostData(this.backend, this.sgd.velocity.get(p.name)!).slice();
+      params[p.name] = (await onHost(b, p.value)).slice();
+      velocity[p.name] = (await onHost(b, this.sgd.velocity.get(p.name)!)).slice();
     }
     return { params, velocity, rng: this.rng.getState() };
   }
 
   load(s: TowerState): void {
+    const b = this.backend;
     for (const p of this.params) {
-      hostData(this.backend, p.value).set(s.params[p.name]);
-      hostData(this.backend, this.sgd.velocity.get(p.name)!).set(s.velocity[p.name]);
+      b.upload(new Tensor(p.value.shape, s.params[p.name]), p.value);
+      const v = this.sgd.velocity.get(p.name)!;
+      b.upload(new Tensor(v.shape, s.velocity[p.name]), v);
     }
     this.rng.setState(s.rng);
   }
+}
+
+function slots(): Slots {
+  return { outSlot: new Slot(), gradSlot: new Slot() };
+}
+
+/** t's values on the host: the host backends' own array, a device's read back. */
+async function onHost(b: Backend, t: F32): Promise<Float32Array> {
+  return b.readSync ? b.readSync(t).data : (await b.download(t)).data;
+}
+
+/** A host tensor as the backend's: itself on the host backends, else uploaded into `slot`. */
+function onBackend<D extends 'float32' | 'uint8'>(
+  b: Backend,
+  t: Tensor<D>,
+  slot: Slot<D>,
+): TensorHandle<D> {
+  return b.hostMemory ? t : b.upload(t, slot.get(b, t.shape));
 }
 
 /** Backward through a Net's layers from dy, returning the gradient of its input when asked

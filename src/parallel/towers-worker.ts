@@ -1,7 +1,6 @@
 // The worker script of one tower (`--parallel towers`): builds the tower on its own backend and
 // answers the main thread's calls. The batch, the logits and their gradient pass through the
 // channel's regions x, logits and dlogits; the towers' exchanges through their mailboxes.
-import { hostData } from '../backend/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Tower, type TowerInit, type TowerState } from './tower.js';
 import { SharedChannel, type ChannelDesc } from './worker-channel.js';
@@ -18,14 +17,14 @@ serveWorker<TowerWorkerData>(({ backend, data }) => {
   const failure = injectedFailure(data.party);
   let forwards = 0;
   return {
-    forward: ({ m, training }: { m: number; training: boolean }) => {
+    forward: async ({ m, training }: { m: number; training: boolean }) => {
       if (failure && ++forwards === failure.at) {
         if (failure.how === 'exit') process.exit(7);
         throw new Error(`injected failure at forward ${forwards}`);
       }
       const x = new Tensor([m, ...data.input], channel.region('x').slice(0, m * per));
-      const logits = tower.forward(x, training);
-      if (logits) channel.region('logits').set(hostData(backend, logits));
+      const logits = await tower.forward(x, training);
+      if (logits) channel.region('logits').set((await backend.download(logits)).data);
     },
     backward: ({ m }: { m: number }) => {
       const classes = data.classes;
@@ -33,11 +32,11 @@ serveWorker<TowerWorkerData>(({ backend, data }) => {
         data.party === 0
           ? new Tensor([m, classes], channel.region('dlogits').slice(0, m * classes))
           : null;
-      tower.backward(d);
+      return tower.backward(d);
     },
     step: ({ lr }: { lr: number }) => tower.step(lr),
-    state: () => {
-      const s = tower.state();
+    state: async () => {
+      const s = await tower.state();
       return new Reply(
         s,
         [...Object.values(s.params), ...Object.values(s.velocity)].map(

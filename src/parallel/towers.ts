@@ -62,7 +62,7 @@ export class Towers implements StepWorkers {
   static async start(net: Net, opts: TowersOptions): Promise<Towers> {
     if (!net.backend.hostMemory)
       usage(
-        `towers run on the CPU backends; backend ${net.backend.name} keeps its tensors on the device`,
+        `towers keep the whole network on a CPU backend on the main thread (the towers may run on webgpu); backend ${net.backend.name} keeps its tensors on the device`,
         'backend',
       );
     for (const party of [0, 1]) towerPlan(net.specs, party); // refuses a net that does not split

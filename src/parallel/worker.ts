@@ -8,6 +8,11 @@
 // its group's owner is told at once (onDeath) so that it can wake the other workers from their
 // shared-memory waits (worker-channel.ts) and end them. The CLI prints a WorkerDied as one line
 // and exits with code 1; nothing is written after it, so the last checkpoint stays intact.
+//
+// A WebGPU worker is ended only once it is idle: Dawn aborts the whole process when a thread is
+// terminated while a read-back (mapAsync) is in flight. Its calls still reject at once; the thread
+// goes when it has answered every call it was given (a peer's death aborts the channel it would
+// wait on, so it soon does), or after IDLE_WAIT_MS.
 import { Worker, type Transferable } from 'node:worker_threads';
 import type { BackendId } from '../backend/index.js';
 import { RunFailed } from '../util/errors.js';
@@ -36,6 +41,8 @@ export class WorkerDied extends RunFailed {
   }
 }
 
+const IDLE_WAIT_MS = 10000;
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -47,6 +54,11 @@ export class TaskWorker {
   private death: WorkerDied | null = null;
   private closing = false;
   private readonly deathListeners: ((e: WorkerDied) => void)[] = [];
+  /** Calls the thread has not answered yet (also those already rejected here). */
+  private readonly unanswered = new Set<number>();
+  private gone = false;
+  private idleWaiter: (() => void) | null = null;
+  private ending: Promise<void> | null = null;
 
   private constructor(
     readonly name: string,
@@ -54,17 +66,25 @@ export class TaskWorker {
     /** What the worker reported when it was ready: its backend and thread count. */
     readonly backend: string,
     readonly threads: number,
+    /** End the thread only when idle (WebGPU: see the top of this file). */
+    private readonly gentle: boolean,
   ) {
     worker.on('message', (m: WorkerMessage) => this.receive(m));
     worker.on('error', (e) => this.die(`threw: ${firstLine(e)}`));
     worker.on('messageerror', (e) => this.die(`sent a message that could not be read: ${e}`));
     worker.on('exit', (code) => {
+      this.gone = true;
+      this.idleWaiter?.();
       if (!this.closing) this.die(`exited (code ${code})`);
     });
   }
 
   /** Spawns the worker and waits until its backend is open and its setup has run. */
-  static start(spec: WorkerSpec): Promise<TaskWorker> {
+  static async start(spec: WorkerSpec): Promise<TaskWorker> {
+    if (spec.backend === 'webgpu') {
+      const { offerProjectDriver } = await import('../backend/webgpu/node-gpu.js');
+      offerProjectDriver();
+    }
     const init: WorkerInit = {
       name: spec.name,
       backend: spec.backend,
@@ -88,7 +108,15 @@ export class TaskWorker {
       const onMessage = (m: WorkerMessage): void => {
         off();
         if ('ready' in m)
-          resolve(new TaskWorker(spec.name, worker, m.ready.backend, m.ready.threads));
+          resolve(
+            new TaskWorker(
+              spec.name,
+              worker,
+              m.ready.backend,
+              m.ready.threads,
+              spec.backend === 'webgpu',
+            ),
+          );
         else if ('error' in m) fail(`failed to start: ${m.error}`);
         else fail('failed to start: an unexpected first message');
       };
@@ -107,6 +135,7 @@ export class TaskWorker {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.unanswered.add(id);
       this.worker.postMessage({ id, method, arg }, transfer as Transferable[]);
     });
   }
@@ -123,6 +152,8 @@ export class TaskWorker {
 
   private receive(m: WorkerMessage): void {
     if (!('id' in m)) return;
+    this.unanswered.delete(m.id);
+    if (this.unanswered.size === 0) this.idleWaiter?.();
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
@@ -140,7 +171,7 @@ export class TaskWorker {
     this.death = new WorkerDied(this.name, why);
     for (const p of this.pending.values()) p.reject(this.death);
     this.pending.clear();
-    void this.worker.terminate();
+    void this.end();
     for (const fn of this.deathListeners.splice(0)) fn(this.death);
   }
 
@@ -150,7 +181,24 @@ export class TaskWorker {
     this.closing = true;
     for (const p of this.pending.values()) p.reject(new WorkerDied(this.name, 'was closed'));
     this.pending.clear();
-    await this.worker.terminate();
+    await this.end();
+  }
+
+  /** Terminates the thread (a gentle one once idle, or after IDLE_WAIT_MS), once. */
+  private end(): Promise<void> {
+    this.ending ??= (async () => {
+      if (this.gentle && !this.gone && this.unanswered.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, IDLE_WAIT_MS);
+          this.idleWaiter = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      await this.worker.terminate();
+    })();
+    return this.ending;
   }
 
   /** Ends the worker as if it had died (tests, and a group ending after one member's death). */
@@ -186,7 +234,9 @@ export class WorkerGroup {
 
   /** Starts every member (all or none: a member that fails to start ends the others). */
   static async start(specs: readonly WorkerSpec[], abort: () => void): Promise<WorkerGroup> {
-    const started = await Promise.allSettled(specs.map((s) => TaskWorker.start(s)));
+    const started = specs.some((s) => s.backend === 'webgpu')
+      ? await oneByOne(specs)
+      : await Promise.allSettled(specs.map((s) => TaskWorker.start(s)));
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {
       abort();
@@ -216,4 +266,17 @@ export class WorkerGroup {
   async close(): Promise<void> {
     await Promise.all(this.members.map((w) => w.close()));
   }
+}
+
+/** Starts WebGPU workers one after the other: opening a device points the process's standard
+ *  error at /dev/null meanwhile (node-gpu.ts), and two threads doing so at once could leave it
+ *  there. After the first failure the rest are not started. */
+async function oneByOne(specs: readonly WorkerSpec[]): Promise<PromiseSettledResult<TaskWorker>[]> {
+  const out: PromiseSettledResult<TaskWorker>[] = [];
+  for (const s of specs) {
+    const [r] = await Promise.allSettled([TaskWorker.start(s)]);
+    out.push(r);
+    if (r.status === 'rejected') break;
+  }
+  return out;
 }

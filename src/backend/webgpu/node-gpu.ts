@@ -41,12 +41,19 @@ async function loadDawn(): Promise<GPU> {
   for (const [k, v] of Object.entries(dawn.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  const userChoice = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
-  if (userChoice === undefined && existsSync(PROJECT_ICD)) {
-    const add = process.env.VK_ADD_DRIVER_FILES;
-    process.env.VK_ADD_DRIVER_FILES = add ? `${add}:${PROJECT_ICD}` : PROJECT_ICD;
-  }
+  offerProjectDriver();
   return dawn.create([]);
+}
+
+/** Offers .webgpu/'s driver to the Vulkan loader (once). A worker thread's process.env is its
+ *  own copy, which the loader (native getenv) never sees: the main thread calls this before it
+ *  starts workers that open WebGPU devices (src/parallel/worker.ts). */
+export function offerProjectDriver(): void {
+  const userChoice = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
+  const add = process.env.VK_ADD_DRIVER_FILES;
+  if (userChoice !== undefined || !existsSync(PROJECT_ICD)) return;
+  if (add?.split(':').includes(PROJECT_ICD)) return;
+  process.env.VK_ADD_DRIVER_FILES = add ? `${add}:${PROJECT_ICD}` : PROJECT_ICD;
 }
 
 interface StdioBinding {

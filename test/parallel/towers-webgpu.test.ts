@@ -1,0 +1,129 @@
+// `--parallel towers` on WebGPU: each tower's worker opens its own WebGPU device (on a machine
+// without a GPU, two devices of the CPU Vulkan driver in .webgpu/), and every exchange is read back
+// from one device into the shared channel and uploaded onto the other. On a reduced alexnet2012
+// and caffenet (channels ÷ 8, fc 32, 67 px, dropout 0.5) the towers give the logits of the
+// single-process grouped network on the CPU backend, and after two SGD steps with momentum the
+// same parameters and momentum, within float tolerance (the devices sum in another order). Skipping
+// one exchange breaks it: tower B's pool5 into tower A's fc6 alone moves the logits by O(1).
+// A tower that throws on webgpu ends the run with the WorkerDied naming it.
+// Skips, saying why, only where no WebGPU device opens (with CI=true it must run).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostData } from '../../src/backend/backend.js';
+import { nativeBackend } from '../../src/backend/native/index.js';
+import { refBackend } from '../../src/backend/ref/index.js';
+import { openNodeDevice } from '../../src/backend/webgpu/node-gpu.js';
+import { initialize } from '../../src/models/init.js';
+import { SoftmaxLoss } from '../../src/nn/loss.js';
+import type { Net } from '../../src/nn/net.js';
+import { Sgd } from '../../src/optim/sgd.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { Rng } from '../../src/util/rng.js';
+import { Towers } from '../../src/parallel/towers.js';
+import { WorkerDied } from '../../src/parallel/worker.js';
+import { scaledNet } from '../helpers/scaled.js';
+import { maxAbsDiff } from '../helpers/compare.js';
+
+let skip: string | false = false;
+try {
+  (await openNodeDevice()).destroy(); // only a probe: the towers open their own
+} catch (e) {
+  if (process.env.CI === 'true') throw e;
+  skip = (e as Error).message;
+}
+
+const backend = nativeBackend ?? refBackend;
+const N = 4;
+const CLASSES = 10;
+const SGD = { momentum: 0.9, weightDecay: 5e-4, multipliers: 'caffe' as const };
+
+function batch(step: number): { x: Tensor; labels: Int32Array } {
+  const rng = new Rng(100 + step);
+  const x = new Tensor([N, 3, 67, 67]);
+  for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
+  return { x, labels: Int32Array.from({ length: N }, () => rng.nextU32() % CLASSES) };
+}
+
+function pair(arch: 'alexnet2012' | 'caffenet'): { single: Net; twin: Net } {
+  const single = scaledNet(arch, 3, 67, 8, 128, CLASSES, backend, 0.5);
+  initialize(single, 'kaiming', 7);
+  const twin = scaledNet(arch, 3, 67, 8, 128, CLASSES, backend, 0.5);
+  twin.loadStateDict(single.stateDict(), 'the single net');
+  return { single, twin };
+}
+
+/** |a − b| ≤ tol·(1 + max |a|): the devices' sums run in another order than the CPU's. */
+function close(a: Float32Array, b: Float32Array, tol: number, what: string): void {
+  const scale = 1 + a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const d = maxAbsDiff(a, b);
+  assert.ok(d <= tol * scale, `${what} differs by ${d} (scale ${scale})`);
+}
+
+describe('towers on two WebGPU devices', { skip }, () => {
+  for (const arch of ['alexnet2012', 'caffenet'] as const) {
+    it(`${arch}: equal the grouped net on the CPU (logits, 2 SGD steps, momentum)`, async () => {
+      const { single, twin } = pair(arch);
+      const towers = await Towers.start(twin, { backend: 'webgpu', maxBatch: N, sgd: SGD });
+      try {
+        await towers.push();
+        const sgd = new Sgd(single.params, backend, SGD);
+        const loss1 = new SoftmaxLoss(backend);
+        const loss2 = new SoftmaxLoss(backend);
+        for (let step = 0; step < 2; step++) {
+          const { x, labels } = batch(step);
+          const l1 = single.forward(x, true);
+          const l2 = await towers.forward(x, true);
+          close(hostData(backend, l1), l2.data, 1e-4, `logits at step ${step}`);
+          loss1.run(l1, labels, 0, true);
+          loss2.run(l2, labels, 0, true);
+          await loss1.read();
+          await loss2.read();
+          single.backward(loss1.dlogits!);
+          await towers.backward(loss2.dlogits!, backend);
+          sgd.step(0.01);
+          await towers.step(0.01);
+        }
+        const sgdT = new Sgd(twin.params, backend, SGD);
+        await towers.pull(sgdT);
+        for (const p of single.params) {
+          const q = twin.paramsByName.get(p.name)!;
+          close(hostData(backend, p.value), hostData(backend, q.value), 1e-5, p.name);
+          close(
+            hostData(backend, sgd.velocity.get(p.name)!),
+            hostData(backend, sgdT.velocity.get(p.name)!),
+            1e-4,
+            `momentum.${p.name}`,
+          );
+        }
+        assert.deepEqual(twin.rng.getState(), single.rng.getState()); // the same masks were drawn
+        const { x } = batch(9);
+        close(
+          hostData(backend, single.forward(x, false)),
+          (await towers.forward(x, false)).data,
+          1e-4,
+          'eval logits',
+        );
+      } finally {
+        await towers.close();
+      }
+    });
+  }
+
+  it('a tower that throws ends the run with one WorkerDied naming it', async () => {
+    const { twin } = pair('caffenet');
+    process.env.ALEXNET_TOWER_FAIL = 'B:throw:2';
+    const towers = await Towers.start(twin, { backend: 'webgpu', maxBatch: N, sgd: SGD });
+    delete process.env.ALEXNET_TOWER_FAIL;
+    try {
+      await towers.push();
+      await towers.forward(batch(0).x, false);
+      await assert.rejects(towers.forward(batch(1).x, false), (e: unknown) => {
+        assert.ok(e instanceof WorkerDied);
+        assert.equal(e.message, 'tower B threw: injected failure at forward 2');
+        return true;
+      });
+    } finally {
+      await towers.close();
+    }
+  });
+});

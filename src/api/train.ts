@@ -50,7 +50,9 @@ export interface TrainOptions extends BackendOptions {
   onNote?: (line: string) => void;
   /** Write curves.svg and curves.png after each epoch (default true). */
   plots?: boolean;
-  /** Worker threads, each with its own backend (`threads` kernel threads each, default 1):
+  /** Worker threads, each with its own backend (`threads` kernel threads each, default 1; towers
+   *  and hybrid also on backend 'webgpu': one WebGPU device per worker, the network returned and
+   *  checkpointed on the CPU backend):
    *  - data: `replicas` copies of the network, each with config.batch images of every step;
    *    equal to one worker with batch replicas × config.batch. Needs config.data (not `dataset`).
    *  - towers: the paper's two towers (alexnet2012, caffenet), each holding its half of the
@@ -126,9 +128,13 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
   if (opts.parallel?.scheme === 'data')
     return { ...(await trainOnReplicas(opts, opts.parallel.replicas, config)), precisionReason };
   const scheme = opts.parallel?.scheme;
-  if (scheme && (typeof opts.backend === 'object' || opts.backend === 'webgpu'))
-    usage(`parallel: ${scheme} runs its workers on a CPU backend id (native or ref)`);
-  const backend = resolveBackend(opts);
+  if (scheme && typeof opts.backend === 'object')
+    usage(
+      `parallel: ${scheme} opens a backend per worker: give a backend id (native, ref or webgpu)`,
+    );
+  // Workers on webgpu (a device each): this thread's network stays on the CPU (parallel/start.ts).
+  const onDevices = scheme !== undefined && opts.backend === 'webgpu';
+  const backend = onDevices ? resolveBackend({}) : resolveBackend(opts);
   const dataset =
     opts.dataset ??
     (await openData(config.data, {
@@ -148,7 +154,7 @@ export async function train(opts: TrainOptions): Promise<TrainRun> {
     });
     workers = scheme
       ? await startStepWorkers(scheme, net, {
-          backend: backend.name as BackendId,
+          backend: onDevices ? 'webgpu' : (backend.name as BackendId),
           threads: opts.threads,
           workers: opts.parallel?.scheme === 'hybrid' ? opts.parallel.replicas : undefined,
           maxBatch: config.batch,
@@ -215,7 +221,9 @@ async function trainOnReplicas(
 ): Promise<Omit<TrainRun, 'precisionReason'>> {
   if (opts.dataset) usage('parallel: the replicas open config.data themselves; give no dataset');
   if (typeof opts.backend === 'object' || opts.backend === 'webgpu')
-    usage('parallel: the replicas run on a CPU backend id (native or ref)');
+    usage(
+      'parallel: the replicas run on a CPU backend id (native or ref); towers and hybrid run on webgpu',
+    );
   const result = await trainDataParallel(
     {
       config,

@@ -52,7 +52,7 @@ export function registerBench(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        "data: replicas on worker threads, each with a share of the batch; towers: the paper's two towers on two worker threads; hybrid: convolutions data-parallel, fc layers split by units over --replicas workers (--threads each, default 1)",
+        "data: replicas on worker threads, each with a share of the batch; towers: the paper's two towers on two worker threads; hybrid: convolutions data-parallel, fc layers split by units over --replicas workers (--threads each, default 1). towers and hybrid also run on --backend webgpu (one WebGPU device per worker); data on the CPU backends only",
       ).choices(['data', 'towers', 'hybrid']),
     )
     .option(
@@ -67,9 +67,9 @@ export function registerBench(program: Command): void {
       // The CPU's FMA peak means nothing for a GPU backend.
       const peak = backend.hostMemory ? await measuredPeak() : null;
       if (o.parallel && o.layers) usage(`--layers: not with --parallel ${o.parallel}`);
-      if (o.parallel && !backend.hostMemory)
+      if (o.parallel === 'data' && !backend.hostMemory)
         usage(
-          `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,
+          '--parallel data runs its replicas on the CPU backends (--backend native or ref); towers and hybrid run on webgpu',
         );
       if (o.parallel && o.precision === 'bf16')
         usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
@@ -130,7 +130,7 @@ export function registerBench(program: Command): void {
         ? ` (${(100 * bf16.bf16PeakFraction).toFixed(1)}% of the ${bf16.bf16PeakGflops!.toFixed(0)} GFLOP/s bfloat16 peak)`
         : '';
       process.stdout.write(
-        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : r.workers ? `${r.parallel}: ${r.workers} workers × ` : ''}${r.threads} threads, ${o.precision}): ` +
+        `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : r.workers ? `${r.parallel}: ${r.workers} workers × ` : ''}${r.workers && !backend.hostMemory ? 'one device' : `${r.threads} threads`}, ${o.precision}): ` +
           `${r.imagesPerSecond.toFixed(1)} images/s, ${(1000 * r.secondsPerBatch).toFixed(1)} ms/batch, ${r.gflops.toFixed(1)} GFLOP/s${peakText}${bf16Text}` +
           (r.bytesPerStep !== undefined
             ? `, ${(r.bytesPerStep / 1e6).toFixed(1)} MB between workers per step`

@@ -17,7 +17,8 @@ import { SCHEMA_VERSION } from '../train/metrics.js';
 import { progressFor, taskCallback } from '../train/progress.js';
 import { readTrainingRecord, type TrainingRecord } from '../train/record.js';
 import { dataKind, openData } from '../train/setup.js';
-import { startStepWorkers } from '../parallel/start.js';
+import type { BackendId } from '../backend/index.js';
+import { mainThreadBackend, startStepWorkers } from '../parallel/start.js';
 import type { StepWorkers } from '../parallel/step-workers.js';
 import { usage } from '../util/errors.js';
 import { backendFrom, positiveInt, precisionOption, printJson } from './options.js';
@@ -81,18 +82,17 @@ export function registerEval(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        "towers: the paper's two towers (alexnet2012, caffenet) on two worker threads (--threads each, default 1)",
+        "towers: the paper's two towers (alexnet2012, caffenet) on two worker threads (--threads each, default 1; with --backend webgpu one WebGPU device each)",
       ).choices(['towers']),
     )
     .action(async (o: EvalOptions) => {
       if (o.parallel && o.ensemble) usage(`--ensemble: not with --parallel ${o.parallel}`);
       if (o.parallel && o.precision === 'bf16')
         usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
-      if (o.parallel && o.backend === 'webgpu')
-        usage(
-          `--parallel ${o.parallel} runs its workers on the CPU backends (--backend native or ref)`,
-        );
-      const backend = backendFrom(o);
+      // --parallel towers: the towers run on the chosen backend (webgpu: a device each), this
+      // thread's network on a CPU one (src/parallel/start.ts).
+      const chosen = backendFrom(o);
+      const backend = o.parallel ? mainThreadBackend(chosen) : chosen;
       const paths = [o.model, ...(o.ensemble ?? [])];
       const models = loadEnsemble(paths, backend, o.arch);
       for (const m of models) m.net.setPrecision(o.precision);
@@ -143,6 +143,7 @@ export function registerEval(program: Command): void {
         }
         if (o.parallel) {
           workers = await startStepWorkers(o.parallel, models[0].net, {
+            backend: chosen.name as BackendId,
             threads: o.threads,
             maxBatch: o.batch,
           });

@@ -30,8 +30,10 @@ export function checkParallelData(
   if (o.distributed) usage(`--parallel ${scheme} and --distributed exclude each other`);
   if (o.ui)
     usage(`--ui: not available with --parallel ${scheme} (the network lives on the workers)`);
-  if (o.backend === 'webgpu')
-    usage(`--parallel ${scheme} runs its workers on the CPU backends (--backend native or ref)`);
+  if (o.backend === 'webgpu' && scheme === 'data')
+    usage(
+      '--parallel data runs its replicas on the CPU backends (--backend native or ref); towers and hybrid run on webgpu',
+    );
 }
 
 export async function trainOnReplicas(

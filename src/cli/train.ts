@@ -38,7 +38,8 @@ import {
 } from '../train/default-precision.js';
 import { Distributed } from '../train/distributed.js';
 import { checkParallelData, trainOnReplicas } from './parallel-data.js';
-import { startStepWorkers } from '../parallel/start.js';
+import type { BackendId } from '../backend/index.js';
+import { mainThreadBackend, startStepWorkers } from '../parallel/start.js';
 import type { StepWorkers } from '../parallel/step-workers.js';
 import { signalExitCode, train } from '../train/trainer.js';
 import { startTrainingDashboard, type TrainingDashboard } from '../ui/training.js';
@@ -280,7 +281,7 @@ export function registerTrain(program: Command): void {
     .addOption(
       new Option(
         '--parallel <scheme>',
-        "data: replicas on worker threads, gradients summed in shared memory; towers: the paper's two towers (alexnet2012, caffenet) on two worker threads; hybrid: convolutions data-parallel, fc layers split by units (one weird trick)",
+        "data: replicas on worker threads, gradients summed in shared memory; towers: the paper's two towers (alexnet2012, caffenet) on two worker threads; hybrid: convolutions data-parallel, fc layers split by units (one weird trick). towers and hybrid also run on --backend webgpu (one WebGPU device per worker); data on the CPU backends only",
       ).choices(['data', 'towers', 'hybrid']),
     )
     .option(
@@ -293,7 +294,13 @@ export function registerTrain(program: Command): void {
     .action(async (o: TrainOptions, cmd: Command) => {
       const started = performance.now();
       if (o.parallel) checkParallelData(o, o.parallel);
-      const backend = backendFrom(o);
+      // --parallel towers|hybrid: the workers run on the chosen backend (webgpu: a device each),
+      // this thread's whole network on a CPU one (src/parallel/start.ts).
+      const workersOn = backendFrom(o);
+      const backend =
+        o.parallel === 'towers' || o.parallel === 'hybrid'
+          ? mainThreadBackend(workersOn)
+          : workersOn;
       const outDirOf = (): string =>
         o.out ?? (o.resume ? dirname(o.resume) : `runs/${presetFor(o)}`);
       const parallel = o.distributed
@@ -407,7 +414,7 @@ export function registerTrain(program: Command): void {
             (o.parallel === 'data' ? ` (${ranks} replicas × ${config.batch})` : '') +
             (o.parallel === 'towers' ? ' (two towers)' : '') +
             (o.parallel === 'hybrid' ? ` (hybrid: ${o.replicas} workers)` : '') +
-            `, backend ${backend.name} × ${o.parallel ? `${o.threads ?? 1} threads each` : `${backend.getThreads()} threads`}, precision ${config.precision}${precisionNote(chosen)} → ${outDir}` +
+            `, backend ${workersOn.name} × ${o.parallel ? (workersOn.hostMemory ? `${o.threads ?? 1} threads each` : 'one device each') : `${backend.getThreads()} threads`}, precision ${config.precision}${precisionNote(chosen)} → ${outDir}` +
             (resume
               ? ` (resuming at epoch ${resume.state.epoch + 1}, batch ${resume.state.batchInEpoch + 1}, step ${resume.state.step})`
               : ''),
@@ -427,8 +434,8 @@ export function registerTrain(program: Command): void {
             valImages: plan.valIndices.length,
             steps: plan.steps,
             out: outDir,
-            backend: backend.name,
-            threads: backend.getThreads(),
+            backend: workersOn.name,
+            threads: workersOn.getThreads(),
             precisionReason: chosen?.reason ?? null,
           });
         ui =
@@ -451,6 +458,7 @@ export function registerTrain(program: Command): void {
         towers =
           prepared && (o.parallel === 'towers' || o.parallel === 'hybrid')
             ? await startStepWorkers(o.parallel, prepared.net, {
+                backend: workersOn.name as BackendId,
                 threads: o.threads,
                 workers: o.replicas,
                 maxBatch: config.batch,
@@ -497,8 +505,8 @@ export function registerTrain(program: Command): void {
           interrupted: result.interrupted !== null,
           model: result.modelPath,
           checkpoint: result.checkpointPath,
-          backend: backend.name,
-          threads: backend.getThreads(),
+          backend: workersOn.name,
+          threads: workersOn.getThreads(),
           ...('bytesPerStep' in result
             ? { replicas: o.replicas, bytesPerStep: result.bytesPerStep }
             : {}),

@@ -5,11 +5,15 @@
 // dropout layer's mask for the whole batch, and each worker keeps its samples (convolutional
 // part: Net.batchWindow) or its units (fully connected part).
 //
+// On a device backend (webgpu: a device per worker) every exchange is read back from the device
+// and the gathered or reduced result uploaded (tower.ts: onHost, onBackend); a step's gradSlot
+// holds the gradient of its input.
+//
 // Legend: M batch, m = count of this worker's samples, F features per sample after the
 // convolutional part, D a layer's units, k this worker's share of them.
-import { hostData, type Backend } from '../backend/backend.js';
+import type { Backend, TensorHandle } from '../backend/backend.js';
 import { drawMask, type DropoutMode } from '../nn/dropout.js';
-import type { F32, Param } from '../nn/layer.js';
+import { Slot, type F32, type Param } from '../nn/layer.js';
 import { Net, type LayerSpec } from '../nn/net.js';
 import { Sgd, type SgdOptions } from '../optim/sgd.js';
 import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
@@ -17,7 +21,7 @@ import { shareOf } from '../train/distributed.js';
 import type { RngState } from '../util/rng.js';
 import type { HybridComm } from './hybrid-comm.js';
 import { hybridPlan } from './hybrid-plan.js';
-import { backwardThrough } from './tower.js';
+import { backwardThrough, onBackend, onHost } from './tower.js';
 
 export interface HybridInit {
   party: number;
@@ -47,6 +51,8 @@ type FcStep =
       /** The units of the layer before, gathered into this one (null: the features). */
       from: number | null;
       first: number;
+      inSlot: Slot;
+      gradSlot: Slot;
     }
   | {
       kind: 'dropout';
@@ -55,6 +61,11 @@ type FcStep =
       first: number;
       count: number;
       mask: Tensor<'uint8'>;
+      /** The mask on the backend (the host backends: `mask` itself). */
+      maskOn: TensorHandle<'uint8'> | null;
+      maskSlot: Slot<'uint8'>;
+      outSlot: Slot;
+      gradSlot: Slot;
     };
 
 export class HybridPart {
@@ -96,7 +107,14 @@ export class HybridPart {
           params.push(p);
           this.at.set(p.name, op.first * (p.value.size / op.count));
         }
-        this.steps.push({ kind: 'linear', net, from, first: op.first });
+        this.steps.push({
+          kind: 'linear',
+          net,
+          from,
+          first: op.first,
+          inSlot: new Slot(),
+          gradSlot: new Slot(),
+        });
         from = op.units;
         width = op.units;
       } else {
@@ -108,6 +126,10 @@ export class HybridPart {
           first,
           count,
           mask: Tensor.of('uint8', [0]),
+          maskOn: null,
+          maskSlot: new Slot('uint8'),
+          outSlot: new Slot(),
+          gradSlot: new Slot(),
         });
       }
     }
@@ -122,34 +144,37 @@ export class HybridPart {
   }
 
   /** x: this worker's samples [m, C, H, W] of a batch of M → its units of the logits [M, k]. */
-  forward(x: Tensor, batch: number, training: boolean): Float32Array {
+  async forward(x: Tensor, batch: number, training: boolean): Promise<Float32Array> {
     const b = this.backend;
     this.lastBatch = batch;
     const { first, count } = shareOf(batch, this.init.party, this.init.parties);
     let features: Float32Array = new Float32Array(0);
     if (count > 0) {
       this.conv.batchWindow = { first, total: batch };
-      features = hostData(b, this.conv.forward(x, training));
+      features = await onHost(b, this.conv.forward(x, training));
       this.conv.batchWindow = null;
     } else if (training) {
       for (const d of this.convDropouts) drawMask(new Uint8Array(batch * d.row), 1 - d.p, this.rng);
     }
+    // fc6's features: a host tensor, which its Net uploads.
     let h: F32 = new Tensor([batch, this.width], this.comm.gatherRows(features, batch, this.width));
     for (const s of this.steps) {
       if (s.kind === 'linear') {
-        if (s.from !== null)
-          h = new Tensor([batch, s.from], this.comm.gatherCols(hostData(b, h), batch, s.from));
+        if (s.from !== null) {
+          const all = this.comm.gatherCols(await onHost(b, h), batch, s.from);
+          h = onBackend(b, new Tensor([batch, s.from], all), s.inSlot);
+        }
         h = s.net.forward(h, training);
       } else {
         h = this.dropout(s, h, training);
       }
     }
-    return hostData(b, h).slice();
+    return (await onHost(b, h)).slice();
   }
 
   private dropout(s: Extract<FcStep, { kind: 'dropout' }>, x: F32, training: boolean): F32 {
     const b = this.backend;
-    const y = new Tensor(x.shape);
+    const y = s.outSlot.get(b, x.shape);
     if (!training) {
       b.scale({ x, y }, { scale: this.init.dropoutMode === 'classic' ? 1 - s.p : 1 });
       return y;
@@ -164,7 +189,8 @@ export class HybridPart {
         all.subarray(i * s.units + s.first, i * s.units + s.first + s.count),
         i * s.count,
       );
-    b.dropoutApply({ x, mask: s.mask, y }, { scale: this.trainScale(s.p) });
+    s.maskOn = onBackend(b, s.mask, s.maskSlot);
+    b.dropoutApply({ x, mask: s.maskOn, y }, { scale: this.trainScale(s.p) });
     return y;
   }
 
@@ -174,33 +200,46 @@ export class HybridPart {
 
   /** dlogits: this worker's units [M, k] of the last training forward's logits' gradient →
    *  every parameter's gradient of this worker (the convolutional ones summed over workers). */
-  backward(dlogits: Float32Array<ArrayBuffer>): void {
+  async backward(dlogits: Float32Array<ArrayBuffer>): Promise<void> {
     const b = this.backend;
     const batch = this.lastBatch;
-    let g: F32 = new Tensor([batch, dlogits.length / batch], dlogits);
+    const dl = new Tensor([batch, dlogits.length / batch], dlogits);
+    let g: F32 = onBackend(b, dl, this.dlogitsSlot);
     let dFeatures = new Float32Array(0);
     for (let k = this.steps.length - 1; k >= 0; k--) {
       const s = this.steps[k];
       if (s.kind === 'dropout') {
-        const dx = new Tensor(g.shape);
-        b.dropoutApply({ x: g, mask: s.mask, y: dx }, { scale: this.trainScale(s.p) });
+        const dx = s.gradSlot.get(b, g.shape);
+        b.dropoutApply({ x: g, mask: s.maskOn!, y: dx }, { scale: this.trainScale(s.p) });
         g = dx;
         continue;
       }
       // This worker's units' part of the gradient of the layer's whole input, [M, D_in].
-      const partial = hostData(b, backwardThrough(s.net, g, true)!);
+      const partial = await onHost(b, backwardThrough(s.net, g, true)!);
       if (s.from === null) {
         dFeatures = this.comm.reduceRows(partial, batch, this.width);
       } else {
         const own = this.comm.reduceCols(partial, batch, s.from);
-        g = new Tensor([batch, own.length / batch], own);
+        g = onBackend(b, new Tensor([batch, own.length / batch], own), s.gradSlot);
       }
     }
     const { count } = shareOf(batch, this.init.party, this.init.parties);
-    if (count > 0) backwardThrough(this.conv, new Tensor([count, this.width], dFeatures), false);
-    else for (const p of this.convParams) hostData(b, p.grad).fill(0);
-    this.comm.allReduce(this.convParams.map((p) => hostData(b, p.grad)));
+    if (count > 0)
+      backwardThrough(
+        this.conv,
+        onBackend(b, new Tensor([count, this.width], dFeatures), this.featureSlot),
+        false,
+      );
+    else for (const p of this.convParams) b.upload(new Tensor(p.grad.shape), p.grad);
+    // The convolutional gradients summed over the workers (a device's read back and written).
+    const grads = await Promise.all(this.convParams.map((p) => onHost(b, p.grad)));
+    this.comm.allReduce(grads);
+    if (!b.hostMemory)
+      this.convParams.forEach((p, i) => b.upload(new Tensor(p.grad.shape, grads[i]), p.grad));
   }
+
+  private readonly dlogitsSlot = new Slot();
+  private readonly featureSlot = new Slot();
 
   step(lr: number): void {
     this.sgd.step(lr);
@@ -208,12 +247,13 @@ export class HybridPart {
 
   /** This worker's tensors (copies): its units of the fully connected layers; worker 0 also the
    *  convolutional ones (every worker holds the same). */
-  state(): HybridState {
+  async state(): Promise<HybridState> {
     const s: HybridState = { params: {}, at: {}, velocity: {}, rng: this.rng.getState() };
+    const b = this.backend;
     for (const p of this.params) {
       if (this.init.party !== 0 && this.convParams.includes(p)) continue;
-      s.params[p.name] = hostData(this.backend, p.value).slice();
-      s.velocity[p.name] = hostData(this.backend, this.sgd.velocity.get(p.name)!).slice();
+      s.params[p.name] = (await onHost(b, p.value)).slice();
+      s.velocity[p.name] = (await onHost(b, this.sgd.velocity.get(p.name)!)).slice();
       s.at[p.name] = this.at.get(p.name)!;
     }
     return s;
@@ -227,9 +267,11 @@ export class HybridPart {
   }
 
   load(s: HybridState): void {
+    const b = this.backend;
     for (const p of this.params) {
-      hostData(this.backend, p.value).set(s.params[p.name]);
-      hostData(this.backend, this.sgd.velocity.get(p.name)!).set(s.velocity[p.name]);
+      b.upload(new Tensor(p.value.shape, s.params[p.name]), p.value);
+      const v = this.sgd.velocity.get(p.name)!;
+      b.upload(new Tensor(v.shape, s.velocity[p.name]), v);
     }
     this.rng.setState(s.rng);
   }

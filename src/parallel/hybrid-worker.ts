@@ -23,7 +23,7 @@ serveWorker<HybridWorkerData>(({ backend, data }) => {
   const failure = injectedFailure(party);
   let forwards = 0;
   return {
-    forward: ({ m, training }: { m: number; training: boolean }) => {
+    forward: async ({ m, training }: { m: number; training: boolean }) => {
       if (failure && ++forwards === failure.at) {
         if (failure.how === 'exit') process.exit(7);
         throw new Error(`injected failure at forward ${forwards}`);
@@ -34,7 +34,7 @@ serveWorker<HybridWorkerData>(({ backend, data }) => {
         channel.region('x').slice(first * per, (first + count) * per),
       );
       // Its units of the logits [m, k] into their columns of [m, classes].
-      const own = part.forward(x, m, training);
+      const own = await part.forward(x, m, training);
       const logits = channel.region('logits');
       for (let i = 0; i < m; i++)
         logits.set(own.subarray(i * units.count, (i + 1) * units.count), i * classes + units.first);
@@ -47,12 +47,12 @@ serveWorker<HybridWorkerData>(({ backend, data }) => {
           d.subarray(i * classes + units.first, i * classes + units.first + units.count),
           i * units.count,
         );
-      part.backward(own);
+      return part.backward(own);
     },
     step: ({ lr }: { lr: number }) => part.step(lr),
     shapes: () => part.shapes(),
-    state: () => {
-      const s = part.state();
+    state: async () => {
+      const s = await part.state();
       return new Reply(
         s,
         [...Object.values(s.params), ...Object.values(s.velocity)].map(

@@ -64,7 +64,7 @@ export class Hybrid implements StepWorkers {
       usage(`hybrid needs at least one worker, not ${parties}`, 'replicas');
     if (!net.backend.hostMemory)
       usage(
-        `hybrid runs its workers on the CPU backends; backend ${net.backend.name} keeps its tensors on the device`,
+        `hybrid keeps the whole network on a CPU backend on the main thread (the workers may run on webgpu); backend ${net.backend.name} keeps its tensors on the device`,
         'backend',
       );
     const classes = net.outputShape[0];

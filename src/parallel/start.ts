@@ -1,6 +1,12 @@
 // Starts the workers of a scheme whose steps run on workers that each hold part of the network
 // (step-workers.ts), for the trainer, `alexnet eval` and `alexnet bench`.
-import type { BackendId } from '../backend/index.js';
+//
+// The workers run on the backend asked for: a CPU one (native or ref; `threads` kernel threads
+// each), or webgpu (one WebGPU device each; the kernel threads mean nothing there). The main
+// thread's whole network stays on a CPU backend either way (mainThreadBackend): it only splits
+// and gathers the parameters, computes the loss and validates.
+import type { Backend } from '../backend/backend.js';
+import { selectBackend, type BackendId } from '../backend/index.js';
 import type { Net } from '../nn/net.js';
 import type { SgdOptions } from '../optim/sgd.js';
 import type { StepWorkers } from './step-workers.js';
@@ -31,4 +37,11 @@ export function startStepWorkers(
   return scheme === 'towers'
     ? Towers.start(net, common)
     : Hybrid.start(net, { ...common, workers: o.workers });
+}
+
+/** The backend of the main thread's whole network when the workers run on `workers`: `workers`
+ *  itself when it keeps its tensors on the host, else the CPU backend (native when it loads,
+ *  else ref). */
+export function mainThreadBackend(workers: Backend): Backend {
+  return workers.hostMemory ? workers : selectBackend(undefined);
 }

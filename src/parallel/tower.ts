@@ -343,12 +343,12 @@ function slots(): Slots {
 }
 
 /** t's values on the host: the host backends' own array, a device's read back. */
-async function onHost(b: Backend, t: F32): Promise<Float32Array> {
+export async function onHost(b: Backend, t: F32): Promise<Float32Array> {
   return b.readSync ? b.readSync(t).data : (await b.download(t)).data;
 }
 
 /** A host tensor as the backend's: itself on the host backends, else uploaded into `slot`. */
-function onBackend<D extends 'float32' | 'uint8'>(
+export function onBackend<D extends 'float32' | 'uint8'>(
   b: Backend,
   t: Tensor<D>,
   slot: Slot<D>,

@@ -2,7 +2,7 @@
 // threads that each hold part of it (step-workers.ts), for inference (forward) or training
 // (forward, loss, backward, each worker's SGD step), on synthetic data, with the bytes the
 // workers read from each other in a median step as they counted them. The main thread holds the
-// whole network only to hand its parameters to the workers.
+// whole network (on a CPU backend) only to hand its parameters to the workers.
 import type { Backend } from '../backend/backend.js';
 import type { BackendId } from '../backend/index.js';
 import { buildNet } from '../models/alexnet.js';
@@ -12,14 +12,14 @@ import { SoftmaxLoss } from '../nn/loss.js';
 import type { ThroughputResult } from '../perf/throughput.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
-import { startStepWorkers, type StepScheme } from './start.js';
+import { mainThreadBackend, startStepWorkers, type StepScheme } from './start.js';
 
 export interface WorkersBenchJob {
   config: ModelConfig;
   mode: 'infer' | 'train';
   batch: number;
   iterations: number;
-  /** The main thread's backend (the workers open the same). */
+  /** The workers' backend (the main thread's too, unless it is a device: start.ts). */
   backend: Backend;
   /** Kernel threads of each worker. */
   threads: number;
@@ -40,13 +40,14 @@ export async function benchStepWorkers(
   peakGflops: number | null,
 ): Promise<WorkersBenchResult> {
   const { backend, batch } = job;
-  const net = buildNet(job.config, backend, 1);
+  const main = mainThreadBackend(backend); // the workers run on `backend`
+  const net = buildNet(job.config, main, 1);
   initialize(net, 'kaiming', 1);
   const rng = new Rng(2);
   const x = new Tensor([batch, ...net.input]);
   for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
   const labels = Int32Array.from({ length: batch }, () => rng.int(job.config.classes));
-  const loss = new SoftmaxLoss(backend);
+  const loss = new SoftmaxLoss(main);
   const workers = await startStepWorkers(scheme, net, {
     backend: backend.name as BackendId,
     threads: job.threads,
@@ -60,7 +61,7 @@ export async function benchStepWorkers(
       const logits = await workers.forward(x, job.mode === 'train');
       if (job.mode === 'infer') return;
       loss.run(logits, labels, 0, true);
-      await workers.backward(loss.dlogits!, backend);
+      await workers.backward(loss.dlogits!, main);
       await workers.step(1e-4);
       await loss.read();
     };

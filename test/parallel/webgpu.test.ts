@@ -1,10 +1,10 @@
-// `--parallel towers` on WebGPU: each tower's worker opens its own WebGPU device (on a machine
-// without a GPU, two devices of the CPU Vulkan driver in .webgpu/), and every exchange is read back
-// from one device into the shared channel and uploaded onto the other. On a reduced alexnet2012
-// and caffenet (channels ÷ 8, fc 32, 67 px, dropout 0.5) the towers give the logits of the
-// single-process grouped network on the CPU backend, and after two SGD steps with momentum the
-// same parameters and momentum, within float tolerance (the devices sum in another order). Skipping
-// one exchange breaks it: tower B's pool5 into tower A's fc6 alone moves the logits by O(1).
+// `--parallel towers` and `hybrid` on WebGPU: each worker opens its own WebGPU device (on a
+// machine without a GPU, devices of the CPU Vulkan driver in .webgpu/), and every exchange is read
+// back from one device into the shared channel and uploaded onto the other. On reduced nets
+// (channels ÷ 8, fc 32, 67 px, dropout 0.5; batch 5, which hybrid splits 3 + 2) the workers give
+// the logits of the single-process network on the CPU backend, and after two SGD steps with
+// momentum the same parameters and momentum, within float tolerance (the devices sum in another
+// order). Skipping one exchange breaks it (the commit that added this file says how it was tried).
 // A tower that throws on webgpu ends the run with the WorkerDied naming it.
 // Skips, saying why, only where no WebGPU device opens (with CI=true it must run).
 import { describe, it } from 'node:test';
@@ -15,10 +15,13 @@ import { refBackend } from '../../src/backend/ref/index.js';
 import { openNodeDevice } from '../../src/backend/webgpu/node-gpu.js';
 import { initialize } from '../../src/models/init.js';
 import { SoftmaxLoss } from '../../src/nn/loss.js';
+import type { Arch } from '../../src/models/config.js';
 import type { Net } from '../../src/nn/net.js';
 import { Sgd } from '../../src/optim/sgd.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/rng.js';
+import { Hybrid } from '../../src/parallel/hybrid.js';
+import type { StepWorkers } from '../../src/parallel/step-workers.js';
 import { Towers } from '../../src/parallel/towers.js';
 import { WorkerDied } from '../../src/parallel/worker.js';
 import { scaledNet } from '../helpers/scaled.js';
@@ -26,14 +29,14 @@ import { maxAbsDiff } from '../helpers/compare.js';
 
 let skip: string | false = false;
 try {
-  (await openNodeDevice()).destroy(); // only a probe: the towers open their own
+  (await openNodeDevice()).destroy(); // only a probe: the workers open their own
 } catch (e) {
   if (process.env.CI === 'true') throw e;
   skip = (e as Error).message;
 }
 
 const backend = nativeBackend ?? refBackend;
-const N = 4;
+const N = 5;
 const CLASSES = 10;
 const SGD = { momentum: 0.9, weightDecay: 5e-4, multipliers: 'caffe' as const };
 
@@ -44,7 +47,7 @@ function batch(step: number): { x: Tensor; labels: Int32Array } {
   return { x, labels: Int32Array.from({ length: N }, () => rng.nextU32() % CLASSES) };
 }
 
-function pair(arch: 'alexnet2012' | 'caffenet'): { single: Net; twin: Net } {
+function pair(arch: Arch): { single: Net; twin: Net } {
   const single = scaledNet(arch, 3, 67, 8, 128, CLASSES, backend, 0.5);
   initialize(single, 'kaiming', 7);
   const twin = scaledNet(arch, 3, 67, 8, 128, CLASSES, backend, 0.5);
@@ -59,32 +62,39 @@ function close(a: Float32Array, b: Float32Array, tol: number, what: string): voi
   assert.ok(d <= tol * scale, `${what} differs by ${d} (scale ${scale})`);
 }
 
-describe('towers on two WebGPU devices', { skip }, () => {
-  for (const arch of ['alexnet2012', 'caffenet'] as const) {
-    it(`${arch}: equal the grouped net on the CPU (logits, 2 SGD steps, momentum)`, async () => {
+const opts = { backend: 'webgpu' as const, maxBatch: N, sgd: SGD };
+const schemes: [string, Arch, (net: Net) => Promise<StepWorkers>][] = [
+  ['towers', 'alexnet2012', (net) => Towers.start(net, opts)],
+  ['towers', 'caffenet', (net) => Towers.start(net, opts)],
+  ['hybrid on 2 workers', 'torchvision', (net) => Hybrid.start(net, { ...opts, workers: 2 })],
+];
+
+describe('the parallel schemes on WebGPU devices, one per worker', { skip }, () => {
+  for (const [scheme, arch, start] of schemes) {
+    it(`${arch}: ${scheme} equal the net on the CPU (logits, 2 SGD steps, momentum)`, async () => {
       const { single, twin } = pair(arch);
-      const towers = await Towers.start(twin, { backend: 'webgpu', maxBatch: N, sgd: SGD });
+      const workers = await start(twin);
       try {
-        await towers.push();
+        await workers.push();
         const sgd = new Sgd(single.params, backend, SGD);
         const loss1 = new SoftmaxLoss(backend);
         const loss2 = new SoftmaxLoss(backend);
         for (let step = 0; step < 2; step++) {
           const { x, labels } = batch(step);
           const l1 = single.forward(x, true);
-          const l2 = await towers.forward(x, true);
+          const l2 = await workers.forward(x, true);
           close(hostData(backend, l1), l2.data, 1e-4, `logits at step ${step}`);
           loss1.run(l1, labels, 0, true);
           loss2.run(l2, labels, 0, true);
           await loss1.read();
           await loss2.read();
           single.backward(loss1.dlogits!);
-          await towers.backward(loss2.dlogits!, backend);
+          await workers.backward(loss2.dlogits!, backend);
           sgd.step(0.01);
-          await towers.step(0.01);
+          await workers.step(0.01);
         }
         const sgdT = new Sgd(twin.params, backend, SGD);
-        await towers.pull(sgdT);
+        await workers.pull(sgdT);
         for (const p of single.params) {
           const q = twin.paramsByName.get(p.name)!;
           close(hostData(backend, p.value), hostData(backend, q.value), 1e-5, p.name);
@@ -99,12 +109,12 @@ describe('towers on two WebGPU devices', { skip }, () => {
         const { x } = batch(9);
         close(
           hostData(backend, single.forward(x, false)),
-          (await towers.forward(x, false)).data,
+          (await workers.forward(x, false)).data,
           1e-4,
           'eval logits',
         );
       } finally {
-        await towers.close();
+        await workers.close();
       }
     });
   }
@@ -112,18 +122,18 @@ describe('towers on two WebGPU devices', { skip }, () => {
   it('a tower that throws ends the run with one WorkerDied naming it', async () => {
     const { twin } = pair('caffenet');
     process.env.ALEXNET_TOWER_FAIL = 'B:throw:2';
-    const towers = await Towers.start(twin, { backend: 'webgpu', maxBatch: N, sgd: SGD });
+    const workers = await Towers.start(twin, { backend: 'webgpu', maxBatch: N, sgd: SGD });
     delete process.env.ALEXNET_TOWER_FAIL;
     try {
-      await towers.push();
-      await towers.forward(batch(0).x, false);
-      await assert.rejects(towers.forward(batch(1).x, false), (e: unknown) => {
+      await workers.push();
+      await workers.forward(batch(0).x, false);
+      await assert.rejects(workers.forward(batch(1).x, false), (e: unknown) => {
         assert.ok(e instanceof WorkerDied);
         assert.equal(e.message, 'tower B threw: injected failure at forward 2');
         return true;
       });
     } finally {
-      await towers.close();
+      await workers.close();
     }
   });
 });

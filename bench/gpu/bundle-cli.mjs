@@ -3,8 +3,10 @@
 // decoding, ~30 MB with libvips) is replaced by a stub that says it is absent: `alexnet bench`
 // uses synthetic data. The package's name and version, which the CLI reads from package.json
 // beside dist/ at run time, are inlined (the kit has no such tree).
+// The worker scripts of `--parallel towers` and `hybrid` are bundled beside it.
 //   node bench/gpu/bundle-cli.mjs OUT.mjs
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const stub = {
@@ -28,9 +30,7 @@ const inlineVersion = {
   },
 };
 
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outfile: process.argv[2],
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -41,6 +41,19 @@ await build({
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
-  footer: { js: 'main(process.argv);' },
   logLevel: 'warning',
+};
+await build({
+  ...common,
+  entryPoints: ['dist/src/cli/main.js'],
+  outfile: process.argv[2],
+  footer: { js: 'main(process.argv);' },
 });
+// `--parallel towers` and `hybrid` start their workers from these scripts, beside the bundle
+// (new URL('./towers-worker.js', import.meta.url) in src/parallel/towers.ts and hybrid.ts).
+for (const script of ['towers-worker.js', 'hybrid-worker.js'])
+  await build({
+    ...common,
+    entryPoints: [`dist/src/parallel/${script}`],
+    outfile: join(dirname(process.argv[2]), script),
+  });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a GPU machine: `alexnet bench --backend webgpu` for every variant at batch 128, training and
 # inference, beside PyTorch on CUDA (cuDNN fp32, TF32 off, and bf16 autocast) in the same run,
-# with same-run ratios. Runs from the unpacked kit (bench/gpu/pack.sh), needing no registry:
+# with same-run ratios; then alexnet2012 and caffenet on one device against `--parallel towers`
+# (two devices). Runs from the unpacked kit (bench/gpu/pack.sh), needing no registry:
 #   tar xJf alexnet-gpu-bench.tar.xz && bash alexnet-gpu-bench/run.sh [--iterations N]
 # It checks its prerequisites first and names the missing one.
 set -uo pipefail
@@ -32,12 +33,17 @@ else
   echo "run.sh: python3 with a CUDA PyTorch is missing: the PyTorch columns stay empty" >&2
 fi
 
+# images/s of `alexnet bench --backend webgpu --batch 128 --json` with the given flags, or "failed".
+webgpu_ips() {
+  ./node alexnet.mjs bench --backend webgpu --batch 128 --iterations "$iters" --json "$@" 2>/dev/null | tail -1 |
+    ./node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).imagesPerSecond.toFixed(1))}catch{console.log("failed")}})'
+}
+ratio() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && python3 -c "print('%.2f×' % ($1 / $2))" 2>/dev/null || echo -; }
+
 printf '%-12s %-6s %12s %12s %12s %10s %10s\n' arch mode webgpu_img/s torch_fp32 torch_bf16 vs_fp32 vs_bf16
 for arch in alexnet2012 caffenet torchvision d2l; do
   for mode in train infer; do
-    ours=$(./node alexnet.mjs bench --backend webgpu --arch $arch --batch 128 --mode $mode \
-      --iterations "$iters" --json 2>/dev/null | tail -1 |
-      ./node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).imagesPerSecond.toFixed(1))}catch{console.log("failed")}})')
+    ours=$(webgpu_ips --arch $arch --mode $mode)
     fp32=- bf16=-
     if ((torch_ok)); then
       for p in fp32 bf16; do
@@ -46,8 +52,20 @@ for arch in alexnet2012 caffenet torchvision d2l; do
         printf -v "$p" '%s' "$v"
       done
     fi
-    ratio() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && python3 -c "print('%.2f×' % ($1 / $2))" 2>/dev/null || echo -; }
     printf '%-12s %-6s %12s %12s %12s %10s %10s\n' $arch $mode "$ours" "$fp32" "$bf16" "$(ratio "$ours" "$fp32")" "$(ratio "$ours" "$bf16")"
   done
 done
 echo "target (issue 13): training ≥ 0.5× PyTorch cuDNN fp32 images/s"
+
+# --parallel towers (issue 14): the paper's two towers on two worker threads, each with its own
+# WebGPU device (with one GPU both devices are on it), every exchange read back into shared
+# memory and uploaded on the other side; against the whole network on one device.
+echo
+printf '%-12s %-6s %14s %14s %8s\n' arch mode one_device two_towers ratio
+for arch in alexnet2012 caffenet; do
+  for mode in train infer; do
+    one=$(webgpu_ips --arch $arch --mode $mode)
+    two=$(webgpu_ips --arch $arch --mode $mode --parallel towers)
+    printf '%-12s %-6s %14s %14s %8s\n' $arch $mode "$one" "$two" "$(ratio "$two" "$one")"
+  done
+done

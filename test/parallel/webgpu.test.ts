@@ -5,7 +5,8 @@
 // the logits of the single-process network on the CPU backend, and after two SGD steps with
 // momentum the same parameters and momentum, within float tolerance (the devices sum in another
 // order). Skipping one exchange breaks it (the commit that added this file says how it was tried).
-// A tower that throws on webgpu ends the run with the WorkerDied naming it.
+// A tower that throws on webgpu ends the run with the WorkerDied naming it; what webgpu cannot do
+// with --parallel stays a one-line usage error.
 // Skips, saying why, only where no WebGPU device opens (with CI=true it must run).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ import { Hybrid } from '../../src/parallel/hybrid.js';
 import type { StepWorkers } from '../../src/parallel/step-workers.js';
 import { Towers } from '../../src/parallel/towers.js';
 import { WorkerDied } from '../../src/parallel/worker.js';
+import { runCli } from '../helpers/cli.js';
 import { scaledNet } from '../helpers/scaled.js';
 import { maxAbsDiff } from '../helpers/compare.js';
 
@@ -118,6 +120,24 @@ describe('the parallel schemes on WebGPU devices, one per worker', { skip }, () 
       }
     });
   }
+
+  it('what webgpu workers cannot do is one line, exit 2', () => {
+    const bench = ['bench', '--arch', 'caffenet', '--backend', 'webgpu', '--batch', '1'];
+    for (const [flags, line] of [
+      [
+        ['--parallel', 'data'],
+        '--parallel data runs its replicas on the CPU backends (--backend native or ref); towers and hybrid run on webgpu',
+      ],
+      [
+        ['--parallel', 'towers', '--precision', 'bf16'],
+        '--precision bf16: not with --parallel towers (its workers compute in fp32)',
+      ],
+    ] as const) {
+      const r = runCli([...bench, ...flags]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `alexnet: ${line}\n`);
+    }
+  });
 
   it('a tower that throws ends the run with one WorkerDied naming it', async () => {
     const { twin } = pair('caffenet');

@@ -24,7 +24,8 @@
         "native/bf16.cc",
         "native/gemm_bf16.cc",
         "native/conv_bf16.cc",
-        "native/linear_bf16.cc"
+        "native/linear_bf16.cc",
+        "native/linear_packs.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -10,9 +10,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "bf16.h"
 #include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
+#include "linear_packs.h"
 #include "threadpool.h"
 
 namespace {
@@ -175,6 +177,29 @@ if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
 return Napi::Number::New(info.Env(), anative::peakBf16Gflops(s));
 END_BINDING
 
+BINDING(castLinearBf16)
+needArgs(info, 3);
+long len, tagLen;
+const float* x = arrayArg<float>(info[0], "x", -1, false, &len);
+uint16_t* y = arrayArg<uint16_t>(info[1], "y", len);
+const int32_t* tag = arrayArg<int32_t>(info[2], "tag", 2, false, &tagLen);
+#if defined(__x86_64__) || defined(_M_X64)
+anative::castLinearBf16(x, y, len, tag);
+#else
+(void)tag;
+for (long i = 0; i < len; i++) y[i] = anative::floatToBf16(x[i]);
+#endif
+return info.Env().Undefined();
+END_BINDING
+
+BINDING(releaseLinearPanels)
+needArgs(info, 1);
+#if defined(__x86_64__) || defined(_M_X64)
+anative::releaseLinearPanels(intArg(info[0], "id"));
+#endif
+return info.Env().Undefined();
+END_BINDING
+
 BINDING(gemm)
 needArgs(info, 12);
 bool ta = boolArg(info[0], "transA"), tb = boolArg(info[1], "transB");
@@ -284,6 +309,12 @@ float attrF(KernelCall& c, const char* key) {
   return static_cast<float>(c.number(key));
 }
 
+// The tag [id, version] of a bfloat16 linear weight that the native backend passes after the
+// declared tensors (linear_packs.h), or null (a raw call: the kernel packs as it goes).
+const int32_t* packTag(KernelCall& c, int i) {
+  return c.length(i) == 2 ? c.i32(i) : nullptr;
+}
+
 }  // namespace
 
 // ---- the table's kernels, tensors in their declared order ---------------------------------------
@@ -307,7 +338,7 @@ ANATIVE_KERNEL(linearForward) {
   if (call.isBf16(1))
     return anative::linearForwardBf16(call.f32(0), call.bf16(1), call.f32(2), call.f32(3),
                                       call.integer("n"), call.integer("d"), call.integer("f"),
-                                      call.flag("relu"));
+                                      call.flag("relu"), packTag(call, 4));
   anative::linearForward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.integer("n"),
                          call.integer("d"), call.integer("f"), call.flag("relu"));
 }
@@ -315,7 +346,7 @@ ANATIVE_KERNEL(linearBackward) {
   if (call.isBf16(1))
     return anative::linearBackwardBf16(call.f32(0), call.bf16(1), call.f32(2), call.f32(3),
                                        call.f32(4), call.f32(5), call.integer("n"),
-                                       call.integer("d"), call.integer("f"));
+                                       call.integer("d"), call.integer("f"), packTag(call, 6));
   anative::linearBackward(call.f32(0), call.f32(1), call.f32(2), call.f32(3), call.f32(4),
                           call.f32(5), call.integer("n"), call.integer("d"), call.integer("f"));
 }
@@ -403,6 +434,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setIsa);
   EXPORT(peakGflops);
   EXPORT(peakBf16Gflops);
+  EXPORT(castLinearBf16);
+  EXPORT(releaseLinearPanels);
   EXPORT(gemm);
 #undef EXPORT
   Napi::Object kernels = Napi::Object::New(env);

@@ -20,7 +20,7 @@ namespace {
 #define ANATIVE_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 
 constexpr int MR = static_cast<int>(BF16_MR), NR = 32;
-constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
+constexpr long KC = BF16_KC;  // depth (bfloat16 values) per slice: 128 pairs; even
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
 
@@ -232,12 +232,17 @@ size_t packedABf16Words(long M, long K) {
   return static_cast<size_t>((M + MR - 1) / MR) * MR * ((std::max(K, 1L) + KC - 1) / KC) * KC / 2;
 }
 
+void packABf16Block(bool transA, long M, long K, const uint16_t* A, long lda, long q, long s,
+                    uint32_t* packed) {
+  const long mPanels = (M + MR - 1) / MR, pc = s * KC, kc = std::min(KC, K - pc);
+  packA(transA, A, lda, M, q * MR, pc, kc,
+        packed + (pc / 2) * mPanels * MR + q * MR * ((kc + 1) / 2));
+}
+
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed) {
   const long mPanels = (M + MR - 1) / MR, slices = (K + KC - 1) / KC;
   parallelFor(static_cast<int>(slices * mPanels), [&](int t, int) {
-    const long pc = (t / mPanels) * KC, q = t % mPanels, kc = std::min(KC, K - pc);
-    packA(transA, A, lda, M, q * MR, pc, kc,
-          packed + (pc / 2) * mPanels * MR + q * MR * ((kc + 1) / 2));
+    packABf16Block(transA, M, K, A, lda, t % mPanels, t / mPanels, packed);
   });
 }
 
@@ -261,7 +266,7 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
 
 void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,
               const uint16_t* B, long ldb, bool acc, float* C, long ldc, const float* rowBias,
-              bool relu) {
+              bool relu, const uint32_t* packedA) {
   if (M <= 0 || N <= 0) return;
   // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
   const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
@@ -274,10 +279,10 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
     if (p0 >= p1) return;
     if (splitN)
       gemmBf16Block(transA, transB, M, N, K, 0, M, p0 * NR, p1 * NR, A, lda, B, ldb, acc, C, ldc,
-                    rowBias, relu);
+                    rowBias, relu, packedA);
     else
       gemmBf16Block(transA, transB, M, N, K, p0 * MR, p1 * MR, 0, N, A, lda, B, ldb, acc, C, ldc,
-                    rowBias, relu);
+                    rowBias, relu, packedA);
   });
 }
 

@@ -25,10 +25,11 @@ namespace anative {
 constexpr long BF16_MR = 14;
 
 /** C = op(A)·op(B) (+ C when acc), then relu?(· + rowBias[i]); parallel over the pool's threads
- *  (split along C's longer side), serial when called inside a pool task. */
+ *  (split along C's longer side), serial when called inside a pool task. packedA: all of op(A)
+ *  packed by packWholeABf16 (then A is unused), or null. The sums are the same either way. */
 void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,
               const uint16_t* B, long ldb, bool acc, float* C, long ldc,
-              const float* rowBias = nullptr, bool relu = false);
+              const float* rowBias = nullptr, bool relu = false, const uint32_t* packedA = nullptr);
 
 /** Rows [i0, i1) and columns [j0, j1) of the same product, on the calling thread. packedA: all
  *  of op(A) packed by packWholeABf16 (then A is unused and i0 is a multiple of BF16_MR), or null.
@@ -38,9 +39,15 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
                    float* C, long ldc, const float* rowBias, bool relu,
                    const uint32_t* packedA = nullptr);
 
-/** op(A) [M, K] packed once for many products (conv weights over image chunks), over the pool. */
+/** op(A) [M, K] packed once for many products (conv weights over image chunks, the linear
+ *  weights once per write: linear_packs.h), over the pool. */
 size_t packedABf16Words(long M, long K);
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed);
+/** One block of that: rows [q·BF16_MR, (q+1)·BF16_MR) of op(A) (clipped at M), depth
+ *  [s·BF16_KC, (s+1)·BF16_KC) (clipped at K), on the calling thread. */
+constexpr long BF16_KC = 256;
+void packABf16Block(bool transA, long M, long K, const uint16_t* A, long lda, long q, long s,
+                    uint32_t* packed);
 
 /** Few rows times a transposed matrix (linear layers at batch ≤ 4, bound by reading B once):
  *  C[M, N] = A[M, K] · B[N, K]ᵀ, M ≤ 4, over the pool's threads. */

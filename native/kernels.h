@@ -79,15 +79,16 @@ void linearBackward(const float* x, const float* w, const float* dy, float* dx, 
                     float* db, long n, long d, long f);
 
 // conv_bf16.cc, linear_bf16.cc — the same four with bfloat16 weights (BF16-CONTRACT.md): x and
-// dy rounded to bfloat16 as they are read, float32 accumulation, every output float32
+// dy rounded to bfloat16 as they are read, float32 accumulation, every output float32; `tag`
+// (linear: [id, version] of w, or null) lets the products reuse w's packed panels (linear_packs.h)
 void conv2dForwardBf16(const float* x, const uint16_t* w, const float* b, float* y,
                        const ConvGeom& g, bool relu);
 void conv2dBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
                         float* db, const ConvGeom& g);
 void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
-                       long f, bool relu);
+                       long f, bool relu, const int32_t* tag);
 void linearBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
-                        float* db, long n, long d, long f);
+                        float* db, long n, long d, long f, const int32_t* tag);
 
 // pool.cc — x, dx: [N, C, H, W]  y, dy, argmax: [N, C, Ho, Wo]
 void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g);

@@ -5,7 +5,11 @@
 //   forward  batch ≤ 4: the GEMV, streaming w's rows once (fc6: 75 MB in bfloat16 instead of
 //            151 MB); batch 8…512: yᵀ[F, N] = w · xᵀ (14-row tiles along F, bias and ReLU fused),
 //            transposed out; else y = x · wᵀ
-//   backward dx = dy · w;  dw = dyᵀ · x
+//   backward batch 8…512: dxᵀ[D, N] = wᵀ · dyᵀ, transposed out; else dx = dy · w (the same sums
+//            in the same order: bit for bit the same dx);  dw = dyᵀ · x
+// A call carrying the weight's tag (linear_packs.h) takes w's panels for the two transposed
+// products from the cache, packed once per write of w (once per optimiser step when training,
+// once when inference starts) instead of once per call; without a tag it packs as it goes.
 // Below that level (and on arm64) the portable path: the fp32 kernels on the rounded x and dy
 // and the widened w.
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include "gemm_bf16.h"
 #include "isa.h"
 #include "kernels.h"
+#include "linear_packs.h"
 #include "relu.h"
 #include "threadpool.h"
 
@@ -42,20 +47,31 @@ void biasRelu(float* y, const float* b, long n, long f, bool relu) {
   });
 }
 
+// The transposed products (w or wᵀ the A operand, 14 rows along the output's long side) pay at
+// batch 8…512 when both other sides are ≥ 4·batch.
+bool transposedForm(long n, long rows, long depth) {
+  return n >= 8 && n <= 512 && rows >= 4 * n && depth >= 4 * n;
+}
+
+// outT [rows, N] → out [N, rows], over the pool.
+void transposeOut(const float* outT, float* out, long n, long rows) {
+  parallelRange(rows, 256, [&](long c0, long c1) {
+    for (long r = 0; r < n; r++)
+      for (long c = c0; c < c1; c++) out[r * rows + c] = outT[c * n + r];
+  });
+}
+
 void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
-                   long f, bool relu) {
+                   long f, bool relu, const int32_t* tag) {
   uint16_t* xr = halves(gRoundX, n * d);
   roundToBf16(x, xr, n * d);
   if (n <= GEMV_BF16_MAX_ROWS) {
     gemvBf16T(n, f, d, xr, d, w, d, y, f);
-  } else if (n >= 8 && n <= 512 && d >= 4 * n && f >= 4 * n) {
+  } else if (transposedForm(n, f, d)) {
     float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N], bias and ReLU applied
-    gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu);
-    parallelRange(f, 256, [&](long c0, long c1) {
-      for (long r = 0; r < n; r++)
-        for (long c = c0; c < c1; c++) y[r * f + c] = yT[c * n + r];
-    });
-    return;
+    const uint32_t* pw = tag ? linearPanels(tag, PackLayout::Forward, w, f, d) : nullptr;
+    gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu, pw);
+    return transposeOut(yT, y, n, f);
   } else {
     gemmBf16(false, true, n, f, d, xr, d, w, d, false, y, f);
   }
@@ -63,10 +79,17 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
 }
 
 void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
-                    long n, long d, long f) {
+                    long n, long d, long f, const int32_t* tag) {
   uint16_t* dyr = halves(gRoundDy, n * f);
   roundToBf16(dy, dyr, n * f);
-  if (dx) gemmBf16(false, false, n, d, f, dyr, f, w, d, false, dx, d);
+  if (dx && transposedForm(n, d, f)) {
+    float* dxT = gTransposed.get(static_cast<size_t>(n) * d);  // [D, N]
+    const uint32_t* pw = tag ? linearPanels(tag, PackLayout::Backward, w, f, d) : nullptr;
+    gemmBf16(true, true, d, n, f, w, d, dyr, f, false, dxT, n, nullptr, false, pw);
+    transposeOut(dxT, dx, n, d);
+  } else if (dx) {
+    gemmBf16(false, false, n, d, f, dyr, f, w, d, false, dx, d);
+  }
   if (dw) {
     uint16_t* xr = halves(gRoundX, n * d);
     roundToBf16(x, xr, n * d);
@@ -78,9 +101,11 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
 }  // namespace
 
 void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
-                       long f, bool relu) {
+                       long f, bool relu, const int32_t* tag) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (bf16Native()) return forwardNative(x, w, b, y, n, d, f, relu);
+  if (bf16Native()) return forwardNative(x, w, b, y, n, d, f, relu, tag);
+#else
+  (void)tag;
 #endif
   float* wf = gWide.get(static_cast<size_t>(f) * d);
   widenBf16(w, wf, f * d);
@@ -90,12 +115,14 @@ void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float*
 }
 
 void linearBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
-                        float* db, long n, long d, long f) {
+                        float* db, long n, long d, long f, const int32_t* tag) {
   // db = Σ dy of the unrounded dy, exactly as the fp32 kernel (it skips the null dx and dw)
   if (db) linearBackward(nullptr, nullptr, dy, nullptr, nullptr, db, n, d, f);
   if (!dx && !dw) return;
 #if defined(__x86_64__) || defined(_M_X64)
-  if (bf16Native()) return backwardNative(x, w, dy, dx, dw, n, d, f);
+  if (bf16Native()) return backwardNative(x, w, dy, dx, dw, n, d, f, tag);
+#else
+  (void)tag;
 #endif
   float* wf = dx ? gWide.get(static_cast<size_t>(f) * d) : nullptr;
   if (dx) widenBf16(w, wf, f * d);

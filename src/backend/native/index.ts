@@ -3,11 +3,12 @@
 // `nativeLoadError` then says why. ALEXNET_ISA=avx512|avx2|scalar forces a lower instruction set
 // (the addon reads it when it loads).
 
-import type { Tensor } from '../../tensor/tensor.js';
-import type { Backend } from '../backend.js';
+import type { DType, HostArray, Tensor } from '../../tensor/tensor.js';
+import type { Backend, TensorHandle } from '../backend.js';
 import { hostBackend, type HostKernels } from '../host.js';
-import { KERNELS, KERNEL_NAMES } from '../kernels.js';
+import { KERNELS, KERNEL_NAMES, type KernelName } from '../kernels.js';
 import { loadBinding, type Isa, type NativeBinding } from './binding.js';
+import { PackTags } from './packs.js';
 
 const loaded = loadBinding();
 
@@ -18,29 +19,64 @@ export const nativeLoadError: string | null = 'error' in loaded ? loaded.error :
 
 type AnyKernel = (t: Record<string, Tensor<never> | null>, a: object) => void;
 
+/** The kernels that take a bfloat16 `w` in a packed form (its tag follows the declared tensors). */
+const PACKED_W = new Set<KernelName>(['linearForward', 'linearBackward']);
+
+/** The arguments of kernel k that may write a bfloat16 tensor. */
+function bf16Outputs(k: KernelName): string[] {
+  const args = KERNELS[k].args as Record<string, { dtypes: readonly DType[]; writes?: boolean }>;
+  return Object.keys(args).filter((n) => args[n].writes && args[n].dtypes.includes('bfloat16'));
+}
+
 /** Binds each registered kernel: the named tensors become the positional arrays it expects. */
-function nativeKernels(b: NativeBinding): HostKernels {
+function nativeKernels(b: NativeBinding, tags: PackTags): HostKernels {
   const kernels: Record<string, AnyKernel> = {};
   for (const k of KERNEL_NAMES) {
     const fn = b.kernels[k] as ((arrays: unknown[], attrs: object) => void) | undefined;
     if (!fn) continue;
     const names = Object.keys(KERNELS[k].args);
+    const packed = PACKED_W.has(k);
+    const outputs = bf16Outputs(k);
     kernels[k] = (t, a) => {
-      const arrays = new Array<unknown>(names.length);
+      const arrays = new Array<unknown>(names.length + (packed ? 1 : 0));
       for (let i = 0; i < names.length; i++) arrays[i] = t[names[i]]?.data ?? null;
+      const w: unknown = packed ? t.w?.data : undefined;
+      if (w instanceof Uint16Array) arrays[names.length] = tags.tag(w);
+      for (const o of outputs) {
+        const data = t[o]?.data;
+        if (data) tags.written(data);
+      }
+      if (k === 'cast') {
+        const [x, y] = arrays;
+        const tag = y instanceof Uint16Array && x instanceof Float32Array ? tags.known(y) : null;
+        if (tag) return b.castLinearBf16(x as Float32Array, y as Uint16Array, tag);
+      }
       fn(arrays, a);
     };
   }
   return kernels as HostKernels;
 }
 
+/** The host backend over the addon's kernels. An upload counts as a write of the tensor it
+ *  returns (`into`, or the host tensor itself, which the host backends hand back as the handle). */
+function makeNativeBackend(b: NativeBinding): Backend {
+  const tags = new PackTags((id) => b.releaseLinearPanels(id));
+  const backend = hostBackend({
+    name: 'native',
+    kernels: nativeKernels(b, tags),
+    setThreads: (n) => b.setThreads(n),
+    getThreads: () => b.getThreads(),
+  });
+  const upload = backend.upload.bind(backend);
+  backend.upload = <D extends DType>(host: Tensor<D>, into?: TensorHandle<D>): TensorHandle<D> => {
+    tags.written(into ? (into as unknown as { data: HostArray }).data : host.data);
+    return upload(host, into);
+  };
+  return backend;
+}
+
 export const nativeBackend: Backend | null = nativeBinding
-  ? hostBackend({
-      name: 'native',
-      kernels: nativeKernels(nativeBinding),
-      setThreads: (n) => nativeBinding.setThreads(n),
-      getThreads: () => nativeBinding.getThreads(),
-    })
+  ? makeNativeBackend(nativeBinding)
   : null;
 
 /** The instruction set the native kernels use now ('scalar' when the addon is missing). */

@@ -10,7 +10,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "bf16.h"
 #include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
@@ -175,21 +174,6 @@ needArgs(info, 1);
 double s = numArg(info[0], "seconds");
 if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
 return Napi::Number::New(info.Env(), anative::peakBf16Gflops(s));
-END_BINDING
-
-BINDING(castLinearBf16)
-needArgs(info, 3);
-long len, tagLen;
-const float* x = arrayArg<float>(info[0], "x", -1, false, &len);
-uint16_t* y = arrayArg<uint16_t>(info[1], "y", len);
-const int32_t* tag = arrayArg<int32_t>(info[2], "tag", 2, false, &tagLen);
-#if defined(__x86_64__) || defined(_M_X64)
-anative::castLinearBf16(x, y, len, tag);
-#else
-(void)tag;
-for (long i = 0; i < len; i++) y[i] = anative::floatToBf16(x[i]);
-#endif
-return info.Env().Undefined();
 END_BINDING
 
 BINDING(releaseLinearPanels)
@@ -434,7 +418,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setIsa);
   EXPORT(peakGflops);
   EXPORT(peakBf16Gflops);
-  EXPORT(castLinearBf16);
   EXPORT(releaseLinearPanels);
   EXPORT(gemm);
 #undef EXPORT

@@ -37,10 +37,6 @@ ANATIVE_MULTIVERSION(widenRun, (const uint16_t* x, float* y, long n), (x, y, n))
 
 }  // namespace
 
-void roundRunBf16(const float* x, uint16_t* y, long len) {
-  roundRun(x, y, len);
-}
-
 void roundToBf16(const float* x, uint16_t* y, long len) {
   parallelRange(len, MIN_CHUNK, [&](long b, long e) { roundRun(x + b, y + b, e - b); });
 }

@@ -20,7 +20,7 @@ namespace {
 #define ANATIVE_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 
 constexpr int MR = static_cast<int>(BF16_MR), NR = 32;
-constexpr long KC = BF16_KC;  // depth (bfloat16 values) per slice: 128 pairs; even
+constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
 
@@ -232,17 +232,15 @@ size_t packedABf16Words(long M, long K) {
   return static_cast<size_t>((M + MR - 1) / MR) * MR * ((std::max(K, 1L) + KC - 1) / KC) * KC / 2;
 }
 
-void packABf16Block(bool transA, long M, long K, const uint16_t* A, long lda, long q, long s,
-                    uint32_t* packed) {
-  const long mPanels = (M + MR - 1) / MR, pc = s * KC, kc = std::min(KC, K - pc);
-  packA(transA, A, lda, M, q * MR, pc, kc,
-        packed + (pc / 2) * mPanels * MR + q * MR * ((kc + 1) / 2));
-}
-
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed) {
+  // Tasks in the order of A's memory: along its rows (one panel's slices in turn) when the
+  // depth is contiguous; else across them (a slice's panels in turn share its cache lines).
   const long mPanels = (M + MR - 1) / MR, slices = (K + KC - 1) / KC;
   parallelFor(static_cast<int>(slices * mPanels), [&](int t, int) {
-    packABf16Block(transA, M, K, A, lda, t % mPanels, t / mPanels, packed);
+    const long q = transA ? t % mPanels : t / slices, s = transA ? t / mPanels : t % slices;
+    const long pc = s * KC, kc = std::min(KC, K - pc);
+    packA(transA, A, lda, M, q * MR, pc, kc,
+          packed + (pc / 2) * mPanels * MR + q * MR * ((kc + 1) / 2));
   });
 }
 

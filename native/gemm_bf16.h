@@ -43,11 +43,6 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
  *  weights once per write: linear_packs.h), over the pool. */
 size_t packedABf16Words(long M, long K);
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed);
-/** One block of that: rows [q·BF16_MR, (q+1)·BF16_MR) of op(A) (clipped at M), depth
- *  [s·BF16_KC, (s+1)·BF16_KC) (clipped at K), on the calling thread. */
-constexpr long BF16_KC = 256;
-void packABf16Block(bool transA, long M, long K, const uint16_t* A, long lda, long q, long s,
-                    uint32_t* packed);
 
 /** Few rows times a transposed matrix (linear layers at batch ≤ 4, bound by reading B once):
  *  C[M, N] = A[M, K] · B[N, K]ᵀ, M ≤ 4, over the pool's threads. */

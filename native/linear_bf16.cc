@@ -8,8 +8,8 @@
 //   backward batch 8…512: dxᵀ[D, N] = wᵀ · dyᵀ, transposed out; else dx = dy · w (the same sums
 //            in the same order: bit for bit the same dx);  dw = dyᵀ · x
 // A call carrying the weight's tag (linear_packs.h) takes w's panels for the two transposed
-// products from the cache, packed once per write of w (once per optimiser step when training,
-// once when inference starts) instead of once per call; without a tag it packs as it goes.
+// products from the cache, packed once per write of w from that version's second call on (so
+// once when inference starts, not per forward); without a tag it packs as it goes.
 // Below that level (and on arm64) the portable path: the fp32 kernels on the rounded x and dy
 // and the widened w.
 #include <algorithm>

@@ -26,9 +26,6 @@ export interface NativeBinding {
   /** bfloat16 vdpbf16ps throughput over the pool's threads, GFLOP/s (2 per multiply-add); NaN
    *  when the CPU lacks AVX512-BF16. */
   peakBf16Gflops(seconds: number): number;
-  /** The cast float32 → bfloat16 into the linear weight tagged [id, version] (the version of
-   *  the write), repacking the panels the addon holds for it in the same pass. */
-  castLinearBf16(x: Float32Array, y: Uint16Array, tag: Int32Array): void;
   /** Frees the packed panels of the bfloat16 linear weight tagged `id` (native/linear_packs.h). */
   releaseLinearPanels(id: number): void;
   /** C[M, N] = op(A)·op(B) + beta·C, row-major, beta ∈ {0, 1}. */

@@ -46,11 +46,6 @@ function nativeKernels(b: NativeBinding, tags: PackTags): HostKernels {
         const data = t[o]?.data;
         if (data) tags.written(data);
       }
-      if (k === 'cast') {
-        const [x, y] = arrays;
-        const tag = y instanceof Uint16Array && x instanceof Float32Array ? tags.known(y) : null;
-        if (tag) return b.castLinearBf16(x as Float32Array, y as Uint16Array, tag);
-      }
       fn(arrays, a);
     };
   }

@@ -1,7 +1,8 @@
 // The tags of the bfloat16 tensors that the native linear kernels keep packed (native/
-// linear_packs.h). A bfloat16 `w` of linearForward / linearBackward gets a tag [id, version]: the
-// addon packs w's panels once per version and reuses them, instead of packing the 75 MB fc6
-// weight on every call. The version grows with every write to the tensor this backend sees — a
+// linear_packs.h). A bfloat16 `w` of linearForward / linearBackward gets a tag [id, version]: from
+// a version's second call the addon keeps w's packed panels and reuses them, instead of packing
+// the 75 MB fc6 weight on every call (inference, evaluation; a training step calls each version
+// once per direction, so it packs as it goes and holds no panels). The version grows with every write to the tensor this backend sees — a
 // kernel that writes it (the `cast` that refreshes a weight's shadow after an optimiser step) or
 // an `upload` into it — so the next call repacks from the new values. A host array written
 // directly (readSync(t).data[i] = v) is not seen: write bfloat16 tensors through kernels or
@@ -26,11 +27,6 @@ export class PackTags {
       this.registry.register(w, t[0]);
     }
     return t;
-  }
-
-  /** The tag of `data` if it has one (it was a linear weight), else null. */
-  known(data: HostArray): Int32Array | null {
-    return this.tags.get(data) ?? null;
   }
 
   /** `data` was written: its panels, if any, are stale. */

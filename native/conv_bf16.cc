@@ -3,13 +3,15 @@
 // db = Σ dy of the unrounded dy.
 //
 // At ISA level avx512bf16 (isa.h) the GEMMs run on vdpbf16ps (gemm_bf16.h), structured as the
-// fp32 conv (conv.cc): x and dy rounded once into bfloat16 copies, an explicit im2col of the
-// rounded x in bfloat16 (half the bytes of fp32's), from a zero-padded copy split into the
-// stride's column phases so that each of its rows is a few runs, per group
+// fp32 conv (conv.cc): x and dy rounded to bfloat16 once, an explicit im2col of the rounded x in
+// bfloat16 (half the bytes of fp32's), from a zero-padded copy split into the stride's column
+// phases so that each of its rows is a few runs, per group
 //   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
-//   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per chunk, summed in chunk order)
+//   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per task, summed in task order)
 //   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32
-// parallel over chunks of images when n ≥ 2·threads, else inside each GEMM (batch 1).
+// parallel over chunks of images when n ≥ 2·threads — each chunk rounding its own images and dY
+// into per-thread buffers, so no rounded copy of the whole batch is kept — else inside each GEMM
+// (batch 1), on rounded copies of the whole (small) batch.
 // Below that level (and on arm64) the portable path: round x and dy, widen w, run the fp32
 // kernels on exactly the same rounded inputs.
 #include <algorithm>
@@ -52,8 +54,8 @@ long outputLength(const ConvGeom& g) {
 // The native path runs only where the CPU has AVX512-BF16, so AVX-512 is there too.
 #define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-thread_local Buffer tCol, tDcol, tOut, tDyc;          // per pool thread (chunk tasks)
-thread_local Buffer gCol, gDcol, gPackedW, gPartial;  // per calling (JS) thread
+thread_local Buffer tCol, tDcol, tOut, tDyc, tPhased;  // per pool thread (chunk tasks)
+thread_local Buffer gCol, gDcol, gPackedW, gPartial;   // per calling (JS) thread
 
 // The rounded input, zero-padded and split into the stride's column phases, so that every row
 // of the column matrix is a run of it with no bounds to check (conv1's stride 4 gathered one
@@ -69,8 +71,9 @@ long phaseWidth(const ConvGeom& g) {
 long phasedPlane(const ConvGeom& g) {
   return (g.h + 2 * g.pad) * g.stride * phaseWidth(g);
 }
-long phasedLength(const ConvGeom& g) {
-  return g.n * g.cIn * phasedPlane(g) + PHASED_SLACK;
+/** The phased rounded input of m images, with its slack. */
+long phasedLength(const ConvGeom& g, long m) {
+  return m * g.cIn * phasedPlane(g) + PHASED_SLACK;
 }
 
 // dst[0, n) = round(src[0, n)), 16 at a time: bf16.h's integer RNE (NaN kept, quietened).
@@ -90,13 +93,15 @@ ANATIVE_AVX512 void roundRun(const float* src, uint16_t* dst, long n) {
   }
 }
 
-void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
-  const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad;
-  parallelRange(g.n * g.cIn * hp, 64, [&](long r0, long r1) {
-    std::vector<uint16_t> row(s > 1 ? s * wd : 0);  // one padded rounded row, before the split
-    for (long r = r0; r < r1; r++) {                // r = (plane, ihp)
+// The phased rounded input of images [n0, n0 + m) into xd, its PHASED_SLACK zeros included;
+// over the pool, or serially inside a pool task (a chunk's own images).
+void roundPhased(const float* x, const ConvGeom& g, long n0, long m, uint16_t* xd) {
+  const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad, first = n0 * g.cIn * hp;
+  parallelRange(m * g.cIn * hp, 64, [&](long r0, long r1) {
+    std::vector<uint16_t> row(s > 1 ? s * wd : 0);    // one padded rounded row, before the split
+    for (long r = first + r0; r < first + r1; r++) {  // r = (plane, ihp) of the whole batch
       const long ih = r % hp - g.pad;
-      uint16_t* dst = xd + r * s * wd;
+      uint16_t* dst = xd + (r - first) * s * wd;
       if (ih < 0 || ih >= g.h) {
         std::memset(dst, 0, sizeof(uint16_t) * s * wd);
         continue;
@@ -109,7 +114,7 @@ void roundPhased(const float* x, const ConvGeom& g, uint16_t* xd) {
         for (long j = 0; j < wd; j++) dst[ph * wd + j] = padded[j * s + ph];
     }
   });
-  std::memset(xd + phasedLength(g) - PHASED_SLACK, 0, sizeof(uint16_t) * PHASED_SLACK);
+  std::memset(xd + phasedLength(g, m) - PHASED_SLACK, 0, sizeof(uint16_t) * PHASED_SLACK);
 }
 
 // One row of the column matrix: kernel offset (ki, kj) over the phased plane xc → dst[P]. Runs
@@ -160,9 +165,9 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   const int threads = getThreads();
-  uint16_t* xr = halves(gRoundX, phasedLength(g));
-  roundPhased(x, g, xr);
   if (!batchParallel(g, threads)) {  // per image: im2col, then each group's GEMM
+    uint16_t* xr = halves(gRoundX, phasedLength(g, g.n));
+    roundPhased(x, g, 0, g.n, xr);
     uint16_t* col = halves(gCol, G * kc * P);
     auto group = [&](long n0, long gi, bool serial) {
       uint16_t* cg = col + gi * kc * P;
@@ -197,10 +202,12 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
     packWholeABf16(false, cog, kc, w + gi * cog * kc, kc, packedW + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
+    uint16_t* xc = halves(tPhased, phasedLength(g, m));  // this chunk's images, rounded
+    roundPhased(x, g, n0, m, xc);
     uint16_t* col = halves(tCol, kc * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
-      im2colRows(xr, g, n0, m, gi * cig, col, 0, kc);
+      im2colRows(xc, g, 0, m, gi * cig, col, 0, kc);
       float* c = m > 1 ? out : y + (n0 * g.cOut + gi * cog) * P;
       gemmBf16Block(false, false, cog, ld, kc, 0, cog, 0, ld, nullptr, 0, col, ld, false, c, ld,
                     b ? b + gi * cog : nullptr, relu, packedW + gi * wPack);
@@ -213,16 +220,22 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
   });
 }
 
+// Tasks per pool thread in the batch-parallel backward: each task takes consecutive chunks of
+// images and keeps one dW partial, so the partials take TASKS_PER_THREAD·threads weight sizes,
+// not one per chunk (alexnet2012's conv3 at batch 128: 64 chunks of 2 images, 226 MB), while
+// the tasks still balance a thread that is slowed down.
+constexpr long TASKS_PER_THREAD = 4;
+
 void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
                     const ConvGeom& g) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo, wl = weightLength(g);
   const int threads = getThreads();
-  uint16_t* dyr = halves(gRoundDy, outputLength(g));
-  roundToBf16(dy, dyr, outputLength(g));
-  uint16_t* xr = dw ? halves(gRoundX, phasedLength(g)) : nullptr;
-  if (dw) roundPhased(x, g, xr);
   if (!batchParallel(g, threads)) {  // per image and group
+    uint16_t* dyr = halves(gRoundDy, outputLength(g));
+    roundToBf16(dy, dyr, outputLength(g));
+    uint16_t* xr = dw ? halves(gRoundX, phasedLength(g, g.n)) : nullptr;
+    if (dw) roundPhased(x, g, 0, g.n, xr);
     // A group per thread where they divide (one dispatch per image), else each step parallel
     const bool perGroup = G % threads == 0;
     const long bufs = perGroup ? G : 1;
@@ -263,7 +276,12 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
     }
     return;
   }
-  const long nb = chunkImages(g, threads), tasks = (g.n + nb - 1) / nb;
+  // Each chunk rounds its own images and dY as it goes (no rounded copy of the whole batch).
+  const long nb = chunkImages(g, threads), chunks = (g.n + nb - 1) / nb;
+  const long per = (chunks + TASKS_PER_THREAD * threads - 1) / (TASKS_PER_THREAD * threads);
+  const long tasks = (chunks + per - 1) / per;
+  // dW: one partial per task, summed at the end in task order, so the result does not depend on
+  // which thread happened to take which task (runs are reproducible bit for bit).
   float* partial = dw ? gPartial.get(static_cast<size_t>(tasks) * wl) : nullptr;
   const size_t wPack = packedABf16Words(kc, cog);  // W_gᵀ, dX's A operand, packed once
   uint32_t* packedWt = dx ? reinterpret_cast<uint32_t*>(gPackedW.get(wPack * G)) : nullptr;
@@ -271,30 +289,30 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
     for (long gi = 0; gi < G; gi++)
       packWholeABf16(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
-    const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
-    uint16_t* col = dw ? halves(tCol, kc * ld) : nullptr;
-    float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
-    uint16_t* dyc = m > 1 ? halves(tDyc, cog * ld) : nullptr;
-    for (long gi = 0; gi < G; gi++) {
-      const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
-      if (m > 1) {  // dY_g of this chunk as [cog, m·P]
-        for (long o = 0; o < cog; o++)
+    for (long k = t * per; k < std::min(chunks, (t + 1) * per); k++) {
+      const long n0 = k * nb, m = std::min(nb, g.n - n0), ld = m * P;
+      uint16_t* xc = dw ? halves(tPhased, phasedLength(g, m)) : nullptr;
+      if (dw) roundPhased(x, g, n0, m, xc);
+      uint16_t* col = dw ? halves(tCol, kc * ld) : nullptr;
+      float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
+      uint16_t* dyc = halves(tDyc, cog * ld);
+      for (long gi = 0; gi < G; gi++) {
+        for (long o = 0; o < cog; o++)  // dY_g of this chunk, rounded, as [cog, m·P]
           for (long i = 0; i < m; i++)
-            std::memcpy(dyc + o * ld + i * P, dyr + ((n0 + i) * g.cOut + gi * cog + o) * P,
-                        sizeof(uint16_t) * P);
-        dyg = dyc;
-      }
-      if (dw) {
-        im2colRows(xr, g, n0, m, gi * cig, col, 0, kc);
-        gemmBf16Block(false, true, cog, kc, ld, 0, cog, 0, kc, dyg, ld, col, ld, false,
-                      partial + t * wl + gi * cog * kc, kc, nullptr, false);
-      }
-      if (dx) {
-        gemmBf16Block(true, false, kc, ld, cog, 0, kc, 0, ld, nullptr, 0, dyg, ld, false, dcol, ld,
-                      nullptr, false, packedWt + gi * wPack);
-        for (long i = 0; i < m; i++)
-          for (long c = 0; c < cig; c++)
-            col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w);
+            roundRun(dy + ((n0 + i) * g.cOut + gi * cog + o) * P, dyc + o * ld + i * P, P);
+        if (dw) {
+          im2colRows(xc, g, 0, m, gi * cig, col, 0, kc);
+          gemmBf16Block(false, true, cog, kc, ld, 0, cog, 0, kc, dyc, ld, col, ld, k > t * per,
+                        partial + t * wl + gi * cog * kc, kc, nullptr, false);
+        }
+        if (dx) {
+          gemmBf16Block(true, false, kc, ld, cog, 0, kc, 0, ld, nullptr, 0, dyc, ld, false, dcol,
+                        ld, nullptr, false, packedWt + gi * wPack);
+          for (long i = 0; i < m; i++)
+            for (long c = 0; c < cig; c++)
+              col2imPlane(dcol + i * P, ld, g, c,
+                          dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w);
+        }
       }
     }
   });

@@ -115,6 +115,7 @@ const CONVS: ConvGeom[] = [
   convGeom(4, 40, 6, 17, 3, 1, 1, 1), // Kc = 360: two depth slices; 17 rows = 14 + 3
   convGeom(3, 5, 7, 9, 3, 2, 1, 1), // stride 2, tiny map
   convGeom(2, 3, 5, 4, 1, 1, 0, 1), // 1×1
+  convGeom(11, 3, 17, 8, 3, 1, 1, 1), // 11 chunks of 1 image: backward tasks of 2 or 3 chunks
 ].map(fixWo);
 
 // n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths

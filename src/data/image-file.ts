@@ -3,7 +3,8 @@
 //   the image itself: at most MAX_IMAGE_PIXELS (sharp's limitInputPixels backs this up);
 //   its resize: a 60000×1 PNG of 115 bytes, its shorter side scaled to 256, would be 15,360,000
 //   × 256 pixels (11 GB), so the resized image may hold at most MAX_RESIZED_PIXELS.
-import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
+import { sharp } from './sharp.js';
 import { usage } from '../util/errors.js';
 import { readInputFile } from '../util/input-file.js';
 

@@ -8,7 +8,8 @@
 //     cropSize (then bilinear to the input size if they differ); CHW,
 //     (pixel·pixelScale − mean[c]) / std[c].
 // Letters: P input side, R prepared side (resize), C channels.
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
+import { sharp } from './sharp.js';
 import { UsageError, usage } from '../util/errors.js';
 import { centerCrop } from './augment.js';
 import { decode256 } from './image-cache.js';

@@ -1,7 +1,10 @@
 // A minimal ONNX schema (the messages and fields of onnx/onnx.proto that model weights and a
 // plain feed-forward graph use), as a protobufjs JSON descriptor: decoding needs no .proto file
 // at run time and no generated code. Field numbers are onnx.proto's (IR version 3+).
-import protobuf from 'protobufjs';
+import type protobufjs from 'protobufjs';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const protobuf = lazyRequire<typeof protobufjs>('protobufjs');
 
 const descriptor = {
   nested: {
@@ -96,8 +99,11 @@ const descriptor = {
   },
 };
 
-const root = protobuf.Root.fromJSON(descriptor);
-export const ModelProto = root.lookupType('onnx.ModelProto');
+let modelProto: protobufjs.Type | null = null;
+/** onnx.ModelProto, built from the descriptor on first use. */
+function ModelProto(): protobufjs.Type {
+  return (modelProto ??= protobuf().Root.fromJSON(descriptor).lookupType('onnx.ModelProto'));
+}
 
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 export const DataType = {
@@ -166,12 +172,12 @@ export interface OnnxModel {
 }
 
 export function decodeModel(buf: Uint8Array): OnnxModel {
-  const msg = ModelProto.decode(buf);
-  return ModelProto.toObject(msg, { longs: Number, defaults: false, arrays: true }) as OnnxModel;
+  const msg = ModelProto().decode(buf);
+  return ModelProto().toObject(msg, { longs: Number, defaults: false, arrays: true }) as OnnxModel;
 }
 
 export function encodeModel(model: OnnxModel): Uint8Array {
-  const err = ModelProto.verify(model);
+  const err = ModelProto().verify(model);
   if (err) throw new Error(`ONNX model does not fit the schema: ${err}`);
-  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+  return ModelProto().encode(ModelProto().fromObject(model)).finish();
 }

@@ -2,7 +2,7 @@
 // output's extension; raster content (kernels, feature maps, thumbnails) enters an SVG as an
 // embedded PNG, so one drawing serves both formats. Every write is atomic.
 import { extname } from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../data/sharp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UsageError, usage } from '../util/errors.js';
 import { decoder, openImage } from '../data/image-file.js';

@@ -3,7 +3,7 @@
 // rendered from it by sharp. Training loss/top-1 and the learning rate have a point per logging
 // interval, validation a point per epoch; the loss and accuracy axes are fitted to the data, with
 // tick values at round numbers. An interrupted run, with no validation yet, still gets its curve.
-import sharp from 'sharp';
+import { sharp } from '../data/sharp.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { EpochRecord, StepPoint } from './metrics.js';
 

@@ -3,7 +3,10 @@
 // data) when stderr is a terminal; otherwise a plain line about training every few seconds and
 // nothing for other passes, so logs stay small and --json output stays clean; nothing at all
 // with `quiet`.
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const progressBars = lazyRequire<typeof cliProgress>('cli-progress');
 
 export interface StepInfo {
   epoch: number; // 1-based
@@ -95,9 +98,10 @@ class QuietProgress implements Progress {
 }
 
 function bar(format: string): cliProgress.SingleBar {
-  return new cliProgress.SingleBar(
+  const lib = progressBars();
+  return new lib.SingleBar(
     { stream: process.stderr, format, hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
+    lib.Presets.shades_classic,
   );
 }
 

@@ -117,8 +117,12 @@ export class GpuDevice {
   scratch(name: string, length: number): GpuArray {
     let a = this.scratchArrays.get(name);
     if (!a || a.length < length) {
-      // The old buffer may still be read by recorded work; WebGPU defers its release until then.
-      a?.buffer.destroy();
+      if (a) {
+        // Work recorded but not yet submitted may use the old buffer, and a destroyed buffer
+        // fails the submit that uses it; once submitted, WebGPU defers the release until then.
+        this.flush();
+        a.buffer.destroy();
+      }
       a = this.array(length);
       this.scratchArrays.set(name, a);
     }

@@ -27,6 +27,14 @@ thread_local bool tInsideTask = false;
 // run a task of a newer one. The caller waits for the tasks to be DONE, not for the workers to
 // check in: on a loaded machine a descheduled worker costs nothing unless it holds a task, and
 // the calling thread simply runs the tasks itself.
+//
+// A dispatch first CLOSES the previous one (a generation whose index is CLOSED, past every task
+// count) and only then sets the new task count, function and done count, then opens its own
+// generation. Without the close, a worker still claiming for the previous dispatch could read
+// that dispatch's last ctrl_ value, then the NEW (larger) task count, and win its CAS before the
+// new generation was stored: it ran a task of the new function under the old generation and
+// counted it, done_ passed the task count, and the caller waited forever (seen as a rare hang
+// of the bf16 kernel tests: the caller in sched_yield, the worker asleep).
 class Pool {
  public:
   explicit Pool(int threads) : threads_(std::max(1, threads)) {
@@ -59,11 +67,7 @@ class Pool {
       return;
     }
     std::lock_guard<std::mutex> runLock(runMu_);  // one parallel region at a time
-    fn_ = &fn;
-    ntasks_.store(ntasks, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
-    const uint64_t gen = (ctrl_.load(std::memory_order_relaxed) >> 32) + 1;
-    ctrl_.store(gen << 32);  // seq_cst with the sleepers_ check: no lost wake-up
+    const uint64_t gen = open(ntasks, fn);
     if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mu_);
       cv_.notify_all();
@@ -105,11 +109,7 @@ class Pool {
 
   void runInternal(int ntasks, const std::function<void(int, int)>& fn) {
     std::lock_guard<std::mutex> runLock(runMu_);
-    fn_ = &fn;
-    ntasks_.store(ntasks, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
-    const uint64_t gen = (ctrl_.load(std::memory_order_relaxed) >> 32) + 1;
-    ctrl_.store(gen << 32, std::memory_order_release);
+    const uint64_t gen = open(ntasks, fn);
     {
       std::lock_guard<std::mutex> lock(mu_);
       cv_.notify_all();
@@ -124,6 +124,21 @@ class Pool {
     }
   }
 
+  // Closes the previous dispatch, sets up this one and opens it (see the top of the class):
+  // returns its generation. The caller holds runMu_.
+  uint64_t open(int ntasks, const std::function<void(int, int)>& fn) {
+    const uint64_t last = ctrl_.load(std::memory_order_relaxed) >> 32;
+    ctrl_.store(((last + 1) << 32) | CLOSED);  // from here no claim of the old dispatch succeeds
+    fn_ = &fn;
+    // release: a worker that reads this count (acquire) has seen the close, so its CAS against
+    // an old ctrl_ value fails
+    ntasks_.store(ntasks, std::memory_order_release);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = last + 2;
+    ctrl_.store(gen << 32);  // seq_cst with the sleepers_ check in run(): no lost wake-up
+    return gen;
+  }
+
   // Claims tasks of generation `gen` until none are left (or `limit` were run).
   void claimAndRun(uint64_t gen, int thread, int limit = 1 << 30) {
     bool was = tInsideTask;
@@ -134,7 +149,7 @@ class Pool {
       for (;;) {
         if ((c >> 32) != gen) goto out;
         idx = static_cast<int>(c & 0xffffffffu);
-        if (idx >= ntasks_.load(std::memory_order_relaxed)) goto out;
+        if (idx >= ntasks_.load(std::memory_order_acquire)) goto out;
         if (ctrl_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) break;
       }
       // Claimed: the dispatch cannot finish (nor fn_ change) until this task is done.
@@ -178,6 +193,7 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_, runMu_, errMu_;
   std::condition_variable cv_;
+  static constexpr uint64_t CLOSED = 0x7fffffff;  // an index past every task count
   std::atomic<uint64_t> ctrl_{0};
   std::atomic<int> ntasks_{0};
   std::atomic<int> done_{0};

@@ -20,7 +20,7 @@ import { Sgd } from '../../src/optim/sgd.js';
 import { readSafetensors } from '../../src/tensor/safetensors.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { everyBackendPath } from '../helpers/backends.js';
-import { scaledNet } from '../helpers/scaled.js';
+import { goldenNet } from '../helpers/golden-nets.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 /** |ours − PyTorch| ≤ TOLERANCE·|PyTorch| for every step's loss. Measured worst: 3.1e-6 (float32
@@ -51,8 +51,7 @@ for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) 
   const { tensors: traj, metadata: tm } = readSafetensors(
     join(FIXTURES, 'trajectory', `${arch}.safetensors`),
   );
-  const { tensors: t, metadata: m } = readSafetensors(join(FIXTURES, tm.net));
-  const get = (k: string): Tensor => t.get(k) ?? assert.fail(`fixture lacks ${k}`);
+  assert.equal(tm.net, `nets/${arch}.safetensors`, 'the trajectory starts from the net golden');
   const want = traj.get('loss')!.data;
   const steps = Number(tm.steps);
   assert.equal(want.length, steps);
@@ -60,18 +59,8 @@ for (const arch of ['alexnet2012', 'caffenet', 'torchvision', 'd2l'] as Arch[]) 
   for (const { label, backend, select } of paths) {
     test(`${arch} (÷8, 67 px): ${steps} SGD steps with dropout reproduce PyTorch's losses on ${label}`, async (tc) => {
       select();
-      const net = scaledNet(
-        arch,
-        Number(m.channels),
-        Number(m.inputSize),
-        Number(m.widthDivisor),
-        Number(m.fcDivisor),
-        Number(m.classes),
-        backend,
-        Number(tm.dropout),
-      );
+      const { net, get } = goldenNet(arch, backend, Number(tm.dropout));
       assert.equal(tm.dropoutMode, 'inverted');
-      net.loadStateDict(t, `${arch} fixture`);
       const words = maskWords(traj, ['drop6', 'drop7'], steps);
       let next = 0;
       net.rng.nextU32 = () => words[next++] ?? assert.fail('the net drew more masks than stored');

@@ -12,9 +12,13 @@ import { scaledNet } from './scaled.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/nets/', import.meta.url));
 
-/** The golden's net on `backend`, with PyTorch's weights loaded, and the golden's tensors by
- *  name ('input', 'logits', 'labels', 'loss', 'grad.<param>'). */
-export function goldenNet(arch: Arch, backend: Backend): { net: Net; get: (k: string) => Tensor } {
+/** The golden's net on `backend` (with dropout p, default none), with PyTorch's weights loaded,
+ *  and the golden's tensors by name ('input', 'logits', 'labels', 'loss', 'grad.<param>'). */
+export function goldenNet(
+  arch: Arch,
+  backend: Backend,
+  dropout = 0,
+): { net: Net; get: (k: string) => Tensor } {
   const { tensors: t, metadata: m } = readSafetensors(join(FIXTURES, `${arch}.safetensors`));
   const get = (k: string): Tensor => t.get(k) ?? assert.fail(`fixture lacks ${k}`);
   const net = scaledNet(
@@ -25,6 +29,7 @@ export function goldenNet(arch: Arch, backend: Backend): { net: Net; get: (k: st
     Number(m.fcDivisor),
     Number(m.classes),
     backend,
+    dropout,
   );
   net.loadStateDict(t, `${arch} fixture`);
   return { net, get };

@@ -11,7 +11,6 @@ import { nativeBackend } from '../../src/backend/native/index.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 import type { Arch } from '../../src/models/config.js';
 import { initialize } from '../../src/models/init.js';
-import { SoftmaxLoss } from '../../src/nn/loss.js';
 import type { Net } from '../../src/nn/net.js';
 import { Sgd } from '../../src/optim/sgd.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -19,6 +18,7 @@ import { Rng } from '../../src/util/rng.js';
 import { Hybrid } from '../../src/parallel/hybrid.js';
 import { scaledNet } from '../helpers/scaled.js';
 import { maxAbsDiff } from '../helpers/compare.js';
+import { stepSideBySide } from '../helpers/side-by-side.js';
 
 const backend = nativeBackend ?? refBackend;
 const CLASSES = 10;
@@ -53,28 +53,11 @@ for (const [arch, workers] of [
       const hybrid = await Hybrid.start(twin, { maxBatch: 7, sgd: SGD, workers });
       try {
         await hybrid.push();
-        const sgd = new Sgd(single.params, backend, SGD);
-        const loss1 = new SoftmaxLoss(backend);
-        const loss2 = new SoftmaxLoss(backend);
-        for (const [step, n] of [
-          [0, 6],
-          [1, 7],
-          [2, 5],
-        ]) {
-          const { x, labels } = batch(step, n);
-          const l1 = single.forward(x, true);
-          const l2 = await hybrid.forward(x, true);
-          const d = maxAbsDiff(hostData(backend, l1), l2.data);
+        const batches = [batch(0, 6), batch(1, 7), batch(2, 5)];
+        const sgd = await stepSideBySide(single, hybrid, backend, SGD, batches, (l1, l2, step) => {
+          const d = maxAbsDiff(l1, l2);
           assert.ok(d < 1e-4, `logits at step ${step} differ by ${d}`);
-          loss1.run(l1, labels, 0, true);
-          loss2.run(l2, labels, 0, true);
-          await loss1.read();
-          await loss2.read();
-          single.backward(loss1.dlogits!);
-          await hybrid.backward(loss2.dlogits!, backend);
-          sgd.step(0.01);
-          await hybrid.step(0.01);
-        }
+        });
         const sgdT = new Sgd(twin.params, backend, SGD);
         await hybrid.pull(sgdT);
         for (const p of single.params) {

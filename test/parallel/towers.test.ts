@@ -8,7 +8,6 @@ import { hostData } from '../../src/backend/backend.js';
 import { nativeBackend } from '../../src/backend/native/index.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { initialize } from '../../src/models/init.js';
-import { SoftmaxLoss } from '../../src/nn/loss.js';
 import type { Net } from '../../src/nn/net.js';
 import { Sgd } from '../../src/optim/sgd.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -16,6 +15,7 @@ import { Rng } from '../../src/util/rng.js';
 import { Towers } from '../../src/parallel/towers.js';
 import { scaledNet } from '../helpers/scaled.js';
 import { maxAbsDiff } from '../helpers/compare.js';
+import { stepSideBySide } from '../helpers/side-by-side.js';
 
 const backend = nativeBackend ?? refBackend;
 const N = 6;
@@ -46,23 +46,14 @@ for (const arch of ['alexnet2012', 'caffenet'] as const) {
       const towers = await Towers.start(twin, { maxBatch: N, sgd: SGD });
       try {
         await towers.push();
-        const sgd = new Sgd(single.params, backend, SGD);
-        const loss1 = new SoftmaxLoss(backend);
-        const loss2 = new SoftmaxLoss(backend);
-        for (let step = 0; step < 3; step++) {
-          const { x, labels } = batch(step);
-          const l1 = single.forward(x, true);
-          const l2 = await towers.forward(x, true);
-          assert.ok(maxAbsDiff(hostData(backend, l1), l2.data) < 1e-4, `logits at step ${step}`);
-          loss1.run(l1, labels, 0, true);
-          loss2.run(l2, labels, 0, true);
-          await loss1.read();
-          await loss2.read();
-          single.backward(loss1.dlogits!);
-          await towers.backward(loss2.dlogits!, backend);
-          sgd.step(0.01);
-          await towers.step(0.01);
-        }
+        const sgd = await stepSideBySide(
+          single,
+          towers,
+          backend,
+          SGD,
+          [0, 1, 2].map(batch),
+          (l1, l2, step) => assert.ok(maxAbsDiff(l1, l2) < 1e-4, `logits at step ${step}`),
+        );
         const sgdT = new Sgd(twin.params, backend, SGD);
         await towers.pull(sgdT);
         for (const p of single.params) {

@@ -15,7 +15,6 @@ import { nativeBackend } from '../../src/backend/native/index.js';
 import { refBackend } from '../../src/backend/ref/index.js';
 import { openNodeDevice } from '../../src/backend/webgpu/node-gpu.js';
 import { initialize } from '../../src/models/init.js';
-import { SoftmaxLoss } from '../../src/nn/loss.js';
 import type { Arch } from '../../src/models/config.js';
 import type { Net } from '../../src/nn/net.js';
 import { Sgd } from '../../src/optim/sgd.js';
@@ -28,6 +27,7 @@ import { WorkerDied } from '../../src/parallel/worker.js';
 import { runCli } from '../helpers/cli.js';
 import { scaledNet } from '../helpers/scaled.js';
 import { maxAbsDiff } from '../helpers/compare.js';
+import { stepSideBySide } from '../helpers/side-by-side.js';
 
 let skip: string | false = false;
 try {
@@ -78,23 +78,14 @@ describe('the parallel schemes on WebGPU devices, one per worker', { skip }, () 
       const workers = await start(twin);
       try {
         await workers.push();
-        const sgd = new Sgd(single.params, backend, SGD);
-        const loss1 = new SoftmaxLoss(backend);
-        const loss2 = new SoftmaxLoss(backend);
-        for (let step = 0; step < 2; step++) {
-          const { x, labels } = batch(step);
-          const l1 = single.forward(x, true);
-          const l2 = await workers.forward(x, true);
-          close(hostData(backend, l1), l2.data, 1e-4, `logits at step ${step}`);
-          loss1.run(l1, labels, 0, true);
-          loss2.run(l2, labels, 0, true);
-          await loss1.read();
-          await loss2.read();
-          single.backward(loss1.dlogits!);
-          await workers.backward(loss2.dlogits!, backend);
-          sgd.step(0.01);
-          await workers.step(0.01);
-        }
+        const sgd = await stepSideBySide(
+          single,
+          workers,
+          backend,
+          SGD,
+          [0, 1].map(batch),
+          (l1, l2, step) => close(l1, l2, 1e-4, `logits at step ${step}`),
+        );
         const sgdT = new Sgd(twin.params, backend, SGD);
         await workers.pull(sgdT);
         for (const p of single.params) {

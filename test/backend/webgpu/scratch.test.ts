@@ -9,20 +9,12 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../../src/backend/backend.js';
 import { refBackend } from '../../../src/backend/ref/index.js';
-import type { GpuDevice } from '../../../src/backend/webgpu/device.js';
 import { webgpuBackend } from '../../../src/backend/webgpu/index.js';
-import { openNodeDevice } from '../../../src/backend/webgpu/node-gpu.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
 import { Rng } from '../../../src/util/rng.js';
+import { openTestDevice } from '../../helpers/webgpu-device.js';
 
-let dev: GpuDevice | null = null;
-let skip: string | false = false;
-try {
-  dev = await openNodeDevice();
-} catch (e) {
-  if (process.env.CI === 'true') throw e;
-  skip = (e as Error).message;
-}
+const { dev, skip } = await openTestDevice();
 
 // batch 2 of 16×16 maps: k = 512 positions, enough for the dW GEMM to split into slices
 const SMALL = {

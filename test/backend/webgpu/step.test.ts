@@ -9,9 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../../src/backend/backend.js';
 import { selectBackend } from '../../../src/backend/index.js';
-import type { GpuDevice } from '../../../src/backend/webgpu/device.js';
 import { webgpuBackend } from '../../../src/backend/webgpu/index.js';
-import { openNodeDevice } from '../../../src/backend/webgpu/node-gpu.js';
 import { buildNet } from '../../../src/models/alexnet.js';
 import { ARCHS, defaultConfig, type Arch } from '../../../src/models/config.js';
 import { initialize } from '../../../src/models/init.js';
@@ -20,15 +18,9 @@ import { SoftmaxLoss } from '../../../src/nn/loss.js';
 import { Sgd } from '../../../src/optim/sgd.js';
 import { Tensor } from '../../../src/tensor/tensor.js';
 import { Rng } from '../../../src/util/rng.js';
+import { openTestDevice } from '../../helpers/webgpu-device.js';
 
-let dev: GpuDevice | null = null;
-let skip: string | false = false;
-try {
-  dev = await openNodeDevice();
-} catch (e) {
-  if (process.env.CI === 'true') throw e;
-  skip = (e as Error).message;
-}
+const { dev, skip } = await openTestDevice();
 
 const TOL = 2e-5;
 const BATCH = 4;

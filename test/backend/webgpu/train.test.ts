@@ -9,22 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GpuDevice } from '../../../src/backend/webgpu/device.js';
 import { nativeBackend } from '../../../src/backend/native/index.js';
 import { webgpuBackend } from '../../../src/backend/webgpu/index.js';
-import { openNodeDevice } from '../../../src/backend/webgpu/node-gpu.js';
 import { loadFashionRaw } from '../../../src/data/fashion.js';
 import { DemoTrainer } from '../../../src/demo/train-steps.js';
 import { runCli } from '../../helpers/cli.js';
+import { openTestDevice } from '../../helpers/webgpu-device.js';
 
-let dev: GpuDevice | null = null;
-let skip: string | false = false;
-try {
-  dev = await openNodeDevice();
-} catch (e) {
-  if (process.env.CI === 'true') throw e;
-  skip = (e as Error).message;
-}
+const { dev, skip } = await openTestDevice();
 
 /** The CPU run it follows: native, or ref where the addon did not build. */
 const CPU = nativeBackend ? 'native' : 'ref';

@@ -179,14 +179,21 @@ void backwardFewImages(const float* x, const float* w, const float* dy, float* d
 }  // namespace
 
 #if defined(__x86_64__) || defined(_M_X64)
-// Few images on AVX-512: per image, one dispatch in which the threads split the work of the
-// groups' GEMMs (implicit im2col, bias and ReLU fused into the stores, no column buffer, no
+// The forward GEMM's B panels are packed from the image (im2col_pack.h) at the AVX-512 and the
+// AVX2 kernels' widths; the portable kernel's go through an explicit column matrix.
+static bool implicitForward() {
+  const long nr = gemmPanelWidth();
+  return nr == 32 || nr == 16;
+}
+
+// Few images (AVX-512 and AVX2): per image, one dispatch in which the threads split the work of
+// the groups' GEMMs (implicit im2col, bias and ReLU fused into the stores, no column buffer, no
 // separate dispatch to pack the weights):
 //   - whole groups, where there are as many groups as threads (conv2, conv4, conv5 at G = 2);
-//   - else output positions, in whole 32-column panels, where the map has enough of them
-//     (conv1's 55×55 is 95 panels);
-//   - else output channels, in whole 14-row tiles (13×13 is 5 panels and 9 columns: split by
-//     columns one thread got 96 columns, the other 80 and did not keep up).
+//   - else output positions, in whole panels (32 columns on AVX-512), where the map has enough
+//     of them (conv1's 55×55 is 95 panels);
+//   - else output channels, in whole tiles (14 rows on AVX-512: 13×13 is 5 panels and 9
+//     columns; split by columns one thread got 96 columns, the other 80 and did not keep up).
 static void forwardSplitColumns(const float* x, const float* w, const float* b, float* y,
                                 const ConvGeom& g, bool relu, int threads) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
@@ -247,13 +254,13 @@ static void forwardSplitColumns(const float* x, const float* w, const float* b, 
   }
 }
 
-// Small maps at stride 1 on AVX-512 (13×13: P = 169 columns an image): the chunks are runs of
-// whole 32-column panels of the batch's column matrix col[Kc, n·P], not whole images, so they
+// Small maps at stride 1 (AVX-512 and AVX2; 13×13: P = 169 columns an image): the chunks are
+// runs of whole panels of the batch's column matrix col[Kc, n·P], not whole images, so they
 // cross image boundaries (the implicit panels take any column). Chunks of whole images left a
-// part-filled panel each: 2 images are 338 columns, 10 panels and 18 columns in an 11th, 4% of
-// the FMAs wasted; 32 images are 5408 columns, exactly 169 panels. The chunks (about
-// TARGET_COLUMNS each, a multiple of the thread count) differ by at most one panel. Each task
-// computes its [Co/G, cols] block into a scratch tile and copies its image runs out.
+// part-filled panel each: on AVX-512, 2 images are 338 columns, 10 panels of 32 and 18 columns
+// in an 11th, 4% of the FMAs wasted; 32 images are 5408 columns, exactly 169 panels. The chunks
+// (about TARGET_COLUMNS each, a multiple of the thread count) differ by at most one panel. Each
+// task computes its [Co/G, cols] block into a scratch tile and copies its image runs out.
 class ShiftedPanels : public BPanelSource {
  public:
   ShiftedPanels(const BPanelSource& src, long j0) : src_(src), j0_(j0) {}
@@ -299,7 +306,7 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
   const int threads = getThreads();
   if (!batchParallel(g, threads)) {
 #if defined(__x86_64__) || defined(_M_X64)
-    if (gemmPanelWidth() == 32) return forwardSplitColumns(x, w, b, y, g, relu, threads);
+    if (implicitForward()) return forwardSplitColumns(x, w, b, y, g, relu, threads);
 #endif
     return forwardFewImages(x, w, b, y, g, relu);
   }
@@ -308,7 +315,7 @@ void conv2dForward(const float* x, const float* w, const float* b, float* y, con
   const long nb = chunkImages(g, threads);
   const long tasks = (g.n + nb - 1) / nb;
 #if defined(__x86_64__) || defined(_M_X64)
-  const bool implicit = gemmPanelWidth() == 32;  // AVX-512: B panels packed from the image
+  const bool implicit = implicitForward();  // B panels packed from the image
 #else
   const bool implicit = false;  // the implicit panels are x86-64 only (im2col_pack.h)
 #endif

@@ -81,11 +81,16 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
       const long kc = std::min(KC, K - pc);
       const bool acc = pc > 0 || accumulate;
       const bool last = pc + kc >= K;  // the epilogue goes with the last depth slice
-      for (long p = 0; p < nPanels; p++) {
-        if (srcB)
-          srcB->pack(jc + p * nr, std::min<long>(nr, j1 - jc - p * nr), pc, kc, bufB + p * nr * kc);
-        else
-          packB(transB, B, ldb, j1, jc + p * nr, pc, kc, nr, bufB + p * nr * kc, ks.avx512);
+      if (!srcB && !transB) {
+        packBRows(B, ldb, j1, jc, nc, pc, kc, nr, bufB);
+      } else {
+        for (long p = 0; p < nPanels; p++) {
+          if (srcB)
+            srcB->pack(jc + p * nr, std::min<long>(nr, j1 - jc - p * nr), pc, kc,
+                       bufB + p * nr * kc);
+          else
+            packB(transB, B, ldb, j1, jc + p * nr, pc, kc, nr, bufB + p * nr * kc, ks.avx512);
+        }
       }
       for (long ic = i0; ic < i1; ic += MC_PANELS * mr) {
         const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + mr - 1) / mr);

@@ -28,8 +28,8 @@ void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long 
 
 /** A B operand that is never stored whole: the GEMM asks it for one packed micro-panel at a
  *  time, op(B)[p0 : p0+kc, j0 : j0+cols] → dst[kc][nr] (columns ≥ cols zero). Conv packs the
- *  column matrix straight from the image this way (im2col_pack.cc). Only with nr = 32, the
- *  AVX-512 micro-kernel's width: callers check gemmPanelWidth() first. */
+ *  column matrix straight from the image this way (im2col_pack.cc) at the AVX-512 and AVX2
+ *  micro-kernels' widths (32, 16): callers check gemmPanelWidth() first. */
 struct BPanelSource {
   virtual void pack(long j0, long cols, long p0, long kc, float* dst) const = 0;
   virtual ~BPanelSource() = default;

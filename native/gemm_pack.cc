@@ -10,9 +10,9 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#include "simd.h"
 #include "transpose16.h"
 #endif
+#include "simd.h"
 
 namespace anative {
 #if defined(__x86_64__) || defined(_M_X64)
@@ -107,6 +107,50 @@ void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long
         for (; j < nr; j++) d[j] = 0.f;
       }
     }
+  }
+}
+
+// The column block [j0, j0+nc) of op(B) = B (not transposed), depth [p0, p0+kc) → ⌈nc/nr⌉
+// micro-panels dst + p·nr·kc, each [kc][nr] (columns ≥ N zero). Read along B's rows, one row of
+// the block at a time: packing panel by panel read 16 floats from each of 256 rows 2 KB apart
+// per panel, one memcpy call each, and was 15% of conv's time on AVX2 (explicit column matrix).
+template <int NR>
+ANATIVE_INLINE void packBRowsBody(const float* B, long ldb, long N, long j0, long nc, long p0,
+                                  long kc, float* dst) {
+  const long cols = std::min(nc, N - j0), full = cols / NR, rest = cols - full * NR;
+  for (long k = 0; k < kc; k++) {
+    const float* src = B + (p0 + k) * ldb + j0;
+    float* d = dst + k * NR;
+    for (long p = 0; p < full; p++)
+      for (int j = 0; j < NR; j++) d[p * NR * kc + j] = src[p * NR + j];
+    if (rest > 0) {
+      float* e = d + full * NR * kc;
+      for (long j = 0; j < NR; j++) e[j] = j < rest ? src[full * NR + j] : 0.f;
+    }
+  }
+}
+
+#define ANATIVE_PACK_B_ROWS(NR)                                                           \
+  ANATIVE_MULTIVERSION(                                                                   \
+      packBRows##NR,                                                                      \
+      (const float* B, long ldb, long N, long j0, long nc, long p0, long kc, float* dst), \
+      (B, ldb, N, j0, nc, p0, kc, dst))
+#define packBRows8Body packBRowsBody<8>
+#define packBRows16Body packBRowsBody<16>
+#define packBRows32Body packBRowsBody<32>
+ANATIVE_PACK_B_ROWS(8)
+ANATIVE_PACK_B_ROWS(16)
+ANATIVE_PACK_B_ROWS(32)
+
+void packBRows(const float* B, long ldb, long N, long j0, long nc, long p0, long kc, int nr,
+               float* dst) {
+  switch (nr) {
+    case 8:
+      return packBRows8(B, ldb, N, j0, nc, p0, kc, dst);
+    case 16:
+      return packBRows16(B, ldb, N, j0, nc, p0, kc, dst);
+    default:
+      return packBRows32(B, ldb, N, j0, nc, p0, kc, dst);
   }
 }
 

@@ -12,4 +12,9 @@ void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long
 void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long kc, int nr,
            float* dst, bool avx512);
 
+/** Columns [j0, j0+nc) of B (not transposed, clipped at N, zero beyond), depth [p0, p0+kc) →
+ *  ⌈nc/nr⌉ micro-panels dst + p·nr·kc of [kc][nr], read along B's rows; nr ∈ {8, 16, 32}. */
+void packBRows(const float* B, long ldb, long N, long j0, long nc, long p0, long kc, int nr,
+               float* dst);
+
 }  // namespace anative

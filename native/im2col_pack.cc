@@ -4,7 +4,8 @@
 //   x[colOff[q] + rowOff[r]], valid where 0 ≤ colIh[q] + rowKi[r] < H and
 //   0 ≤ colIw[q] + rowKj[r] < W (padding reads 0),
 // loaded as a few masked contiguous runs where the columns allow (stride 1), else gathered.
-// AVX-512 only: the GEMM's AVX-512 micro-kernel is the one 32 wide (callers check the width).
+// Panels are as wide as the GEMM's micro-kernel (gemmPanelWidth): 32 on AVX-512, 16 on AVX2
+// (forward only, as two halves of 8 lanes with AVX2 masked loads and gathers).
 #include "im2col_pack.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -12,12 +13,17 @@
 
 #include <algorithm>
 
+#include "isa.h"
 #include "transpose16.h"
 
 namespace anative {
 
 Im2colPanels::Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, long c0, bool forDw)
-    : base_(x + (n0 * g.cIn + c0) * g.h * g.w), h_(g.h), w_(g.w), forDw_(forDw) {
+    : base_(x + (n0 * g.cIn + c0) * g.h * g.w),
+      h_(g.h),
+      w_(g.w),
+      forDw_(forDw),
+      nr_(gemmPanelWidth()) {
   const long P = g.ho * g.wo, kk = g.kh * g.kw;
   nCols_ = m * P;
   nRows_ = (g.cIn / g.groups) * kk;
@@ -105,7 +111,75 @@ ANATIVE_AVX512 inline __m512 rowAt(const float* base, const Lanes& l, __m512i hv
   return v;
 }
 
+// ---- AVX2: 16-wide panels as two halves of 8 lanes (forward only) ----
+
+#define ANATIVE_AVX2 __attribute__((target("avx2,fma")))
+
+// Lanes whose bit is set in `bits` (bit l: lane l < 8), as an all-ones 32-bit lane mask.
+ANATIVE_AVX2 inline __m256i laneMask(unsigned bits) {
+  const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), bit), bit);
+}
+
+// The column tables of 8 lanes (Lanes at half the width) and their runs' lane masks.
+struct Lanes8 {
+  __m256i off, ih, iw, live;
+  Runs runs;
+  __m256i runMask[Runs::MAX];
+};
+
+ANATIVE_AVX2 inline Lanes8 loadLanes8(const int32_t* off, const int32_t* ih, const int32_t* iw,
+                                      long live) {
+  Lanes8 l;
+  l.off = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(off));
+  l.ih = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ih));
+  l.iw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(iw));
+  l.live = laneMask(live >= 8 ? 0xFFu : live <= 0 ? 0u : (1u << live) - 1);
+  l.runs = live > 0 ? findRuns(off, std::min(8L, live)) : Runs();
+  for (int i = 0; i < l.runs.n; i++) l.runMask[i] = laneMask(l.runs.mask[i]);
+  return l;
+}
+
+// 0 ≤ v < n per lane (AVX2 has no unsigned compare).
+ANATIVE_AVX2 inline __m256i inside(__m256i v, __m256i n) {
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), v),
+                             _mm256_cmpgt_epi32(n, v));
+}
+
+// rowAt for 8 lanes: row r of the column matrix at the lanes' columns.
+ANATIVE_AVX2 inline __m256 rowAt8(const float* base, const Lanes8& l, __m256i hv, __m256i wv,
+                                  int32_t soff, int32_t ki, int32_t kj) {
+  const __m256i valid = _mm256_and_si256(
+      l.live, _mm256_and_si256(inside(_mm256_add_epi32(l.ih, _mm256_set1_epi32(ki)), hv),
+                               inside(_mm256_add_epi32(l.iw, _mm256_set1_epi32(kj)), wv)));
+  if (l.runs.n == 0)
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base,
+                                    _mm256_add_epi32(l.off, _mm256_set1_epi32(soff)),
+                                    _mm256_castsi256_ps(valid), 4);
+  const float* src = base + soff;
+  __m256 v = _mm256_setzero_ps();
+  for (int i = 0; i < l.runs.n; i++)  // masked-off lanes are not read (no fault past an edge)
+    v = _mm256_or_ps(
+        v, _mm256_maskload_ps(src + l.runs.off[i], _mm256_and_si256(l.runMask[i], valid)));
+  return v;
+}
+
 }  // namespace
+
+// Forward on AVX2: dst[k][16] = col[p0+k, j0…j0+cols).
+ANATIVE_AVX2 void Im2colPanels::packColumns16(long j0, long cols, long p0, long kc,
+                                              float* dst) const {
+  const __m256i hv = _mm256_set1_epi32(static_cast<int32_t>(h_));
+  const __m256i wv = _mm256_set1_epi32(static_cast<int32_t>(w_));
+  const Lanes8 l0 = loadLanes8(colOff_.data() + j0, colIh_.data() + j0, colIw_.data() + j0, cols);
+  const Lanes8 l1 =
+      loadLanes8(colOff_.data() + j0 + 8, colIh_.data() + j0 + 8, colIw_.data() + j0 + 8, cols - 8);
+  for (long k = 0; k < kc; k++) {
+    const long r = p0 + k;
+    _mm256_store_ps(dst + k * 16, rowAt8(base_, l0, hv, wv, rowOff_[r], rowKi_[r], rowKj_[r]));
+    _mm256_store_ps(dst + k * 16 + 8, rowAt8(base_, l1, hv, wv, rowOff_[r], rowKi_[r], rowKj_[r]));
+  }
+}
 
 // Forward: lanes = columns j0…j0+cols, steps = rows p0…p0+kc. dst[k][32] = col[p0+k, j0…].
 ANATIVE_AVX512 void Im2colPanels::packColumns(long j0, long cols, long p0, long kc,
@@ -147,6 +221,8 @@ ANATIVE_AVX512 void Im2colPanels::packRows(long j0, long cols, long p0, long kc,
 void Im2colPanels::pack(long j0, long cols, long p0, long kc, float* dst) const {
   if (forDw_)
     packRows(j0, cols, p0, kc, dst);
+  else if (nr_ == 16)
+    packColumns16(j0, cols, p0, kc, dst);
   else
     packColumns(j0, cols, p0, kc, dst);
 }
@@ -218,7 +294,7 @@ void StridedPanels::fill(const float* x, const ConvGeom& g, long n0, long m, lon
       continue;
     }
     const float* src = x + ((n0 + i) * g.cIn + c0 + c) * g.h * g.w + ih * g.w;
-    if (s == 4) {
+    if (s == 4 && currentIsa() == Isa::Avx512) {
       splitRow4(src, g.w, g.pad, d.wd, dst);
       continue;
     }
@@ -230,7 +306,8 @@ void StridedPanels::fill(const float* x, const ConvGeom& g, long n0, long m, lon
   }
 }
 
-StridedPanels::StridedPanels(const float* buf, const ConvGeom& g, long m) : buf_(buf) {
+StridedPanels::StridedPanels(const float* buf, const ConvGeom& g, long m)
+    : buf_(buf), nr_(gemmPanelWidth()) {
   const StridedDims d(g);
   const long s = g.stride, P = g.ho * g.wo, kk = g.kh * g.kw;
   colOff_.assign(m * P + 32, 0);
@@ -245,10 +322,45 @@ StridedPanels::StridedPanels(const float* buf, const ConvGeom& g, long m) : buf_
   }
 }
 
+void StridedPanels::pack(long j0, long cols, long p0, long kc, float* dst) const {
+  if (nr_ == 16)
+    pack16(j0, cols, p0, kc, dst);
+  else
+    pack32(j0, cols, p0, kc, dst);
+}
+
+// pack32 on AVX2, 16 lanes as two halves of 8: dst[k][16] = col[p0 + k, j0 … j0 + cols).
+ANATIVE_AVX2 void StridedPanels::pack16(long j0, long cols, long p0, long kc, float* dst) const {
+  Runs runs[2];
+  __m256i live[2], off[2], runMask[2][Runs::MAX];
+  for (int h = 0; h < 2; h++) {
+    const long n = std::min(8L, cols - 8 * h);
+    live[h] = laneMask(n >= 8 ? 0xFFu : n <= 0 ? 0u : (1u << n) - 1);
+    runs[h] = n > 0 ? findRuns(colOff_.data() + j0 + 8 * h, n) : Runs();
+    for (int i = 0; i < runs[h].n; i++) runMask[h][i] = laneMask(runs[h].mask[i]);
+    off[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(colOff_.data() + j0 + 8 * h));
+  }
+  for (long k = 0; k < kc; k++) {
+    const int32_t ro = rowOff_[p0 + k];
+    for (int h = 0; h < 2; h++) {
+      __m256 v = _mm256_setzero_ps();
+      if (runs[h].n == 0) {  // no live lanes (a zero mask reads nothing), or more than 4 runs
+        v = _mm256_mask_i32gather_ps(v, buf_, _mm256_add_epi32(off[h], _mm256_set1_epi32(ro)),
+                                     _mm256_castsi256_ps(live[h]), 4);
+      } else {
+        const float* src = buf_ + ro;
+        for (int i = 0; i < runs[h].n; i++)
+          v = _mm256_or_ps(v, _mm256_maskload_ps(src + runs[h].off[i], runMask[h][i]));
+      }
+      _mm256_store_ps(dst + k * 16 + 8 * h, v);
+    }
+  }
+}
+
 // dst[k][32] = col[p0 + k, j0 … j0 + cols): per 16 lanes, one masked load per run of
 // consecutive columns (one run, or two where the lanes wrap to the next output row); a
 // gather only where the map is so narrow that 16 lanes hold more than 4 runs.
-ANATIVE_AVX512 void StridedPanels::pack(long j0, long cols, long p0, long kc, float* dst) const {
+ANATIVE_AVX512 void StridedPanels::pack32(long j0, long cols, long p0, long kc, float* dst) const {
   Runs runs[2];
   __mmask16 live[2];
   __m512i off[2];

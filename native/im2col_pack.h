@@ -9,7 +9,8 @@
 //   forward  Y[Co/G, m·P]  = W · col      op(B)(k, j) = col[k, j]   (depth: rows, width: columns)
 //   dW       dW[Co/G, Kc] = dY · colᵀ     op(B)(k, j) = col[j, k]   (depth: columns, width: rows)
 // dX still goes through an explicit dcol and col2im in conv.cc.
-// x86-64 only: the panels are built with AVX-512 for the 32-wide AVX-512 GEMM micro-kernel.
+// x86-64 only: the panels are as wide as the GEMM micro-kernel in use (gemmPanelWidth()), 32
+// built with AVX-512 or 16 with AVX2; the dW operand (forDw) only 32 wide.
 #pragma once
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cstdint>
@@ -29,11 +30,13 @@ class Im2colPanels : public BPanelSource {
 
  private:
   void packColumns(long j0, long cols, long p0, long kc, float* dst) const;
+  void packColumns16(long j0, long cols, long p0, long kc, float* dst) const;
   void packRows(long j0, long cols, long p0, long kc, float* dst) const;
 
   const float* base_;  // x at image n0, channel c0
   long h_, w_;
   bool forDw_;
+  long nr_;  // panel width: gemmPanelWidth() when built
   // Per column q: offset of the window's top-left (possibly outside the image) from base_,
   // and its top-left row and column. Per row r: offset c·H·W + ki·W + kj, and ki, kj.
   // Padded by 32 entries, so a 16-lane load past the end stays inside.
@@ -64,7 +67,11 @@ class StridedPanels : public BPanelSource {
   void pack(long j0, long cols, long p0, long kc, float* dst) const override;
 
  private:
+  void pack16(long j0, long cols, long p0, long kc, float* dst) const;
+  void pack32(long j0, long cols, long p0, long kc, float* dst) const;
+
   const float* buf_;
+  long nr_;                               // panel width: gemmPanelWidth() when built
   std::vector<int32_t> colOff_, rowOff_;  // padded by 32 entries
 };
 

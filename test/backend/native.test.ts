@@ -213,6 +213,9 @@ describe('native backend vs ref', { skip }, () => {
     convGeom(1, 4, 35, 35, 6, 11, 4, 1, 2), // two towers at stride 4, batch 1
     convGeom(1, 2, 20, 20, 5, 5, 3, 1, 1), // stride 3
     convGeom(1, 16, 13, 13, 40, 3, 1, 1, 1), // 13×13 at batch 1: threads split the channels
+    // 1×1 maps: every lane its own run, so the panels gather (AVX2's 8 lanes hold 8 runs)
+    convGeom(5, 4, 3, 3, 5, 3, 1, 0, 1),
+    convGeom(6, 2, 3, 3, 4, 3, 2, 0, 1), // the same at stride 2 (the phase-split panels)
   ];
 
   for (const g of convCases) {

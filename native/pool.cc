@@ -190,17 +190,65 @@ ANATIVE_TARGET_AVX512 bool maxRowStride2Avx512(const float* xp, long W, long h0,
   }
   return true;
 }
+
+// Inference (no argmax) on AVX2, one output row at any stride: the vertical max in vectors, the
+// max of every k consecutive columns of it in vectors (hm), then the windows' starts picked at
+// stride s. As maxRowStride2Avx512, rows holding a NaN or a −0 return false and take the exact
+// path. vm, hm: W + 64 floats.
+ANATIVE_TARGET_AVX2 bool maxRowAvx2(const float* xp, long W, long h0, long h1, long k, long s,
+                                    long pad, long wo, float* vm, float* hm, float* yrow) {
+  const __m256i negZero = _mm256_set1_epi32(static_cast<int32_t>(0x80000000u));
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (long off = h1 * W; off < (h1 + 4) * W; off += 16)  // the next rows (maxRowStride2Avx512)
+    _mm_prefetch(reinterpret_cast<const char*>(xp + off), _MM_HINT_T0);
+  __m256i odd = _mm256_setzero_si256();
+  for (long iw = 0; iw < W; iw += 8) {
+    // lanes past W load 0 (neither NaN nor −0)
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(W - iw)), lane);
+    __m256 m = _mm256_setzero_ps();
+    for (long ih = h0; ih < h1; ih++) {
+      const __m256 v = _mm256_maskload_ps(xp + ih * W + iw, live);
+      odd = _mm256_or_si256(odd, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+      odd = _mm256_or_si256(odd, _mm256_cmpeq_epi32(_mm256_castps_si256(v), negZero));
+      m = ih == h0 ? v : _mm256_max_ps(m, v);
+    }
+    _mm256_storeu_ps(vm + iw, m);
+  }
+  if (!_mm256_testz_si256(odd, odd)) return false;
+  // Outputs whose windows need no clipping: [owIn0, owIn1); their windows start at ow·s − pad.
+  const long owIn0 = (pad + s - 1) / s;
+  long owIn1 = owIn0;
+  if (W + pad - k >= 0) owIn1 = std::min(wo, (W + pad - k) / s + 1);
+  if (owIn1 > owIn0) {
+    const long c0 = owIn0 * s - pad, c1 = (owIn1 - 1) * s - pad + 1;
+    for (long c = c0; c < c1; c += 8) {  // reads vm up to c1 + 6 + k < W + 64 (unused past W)
+      __m256 b = _mm256_loadu_ps(vm + c);
+      for (long kk = 1; kk < k; kk++) b = _mm256_max_ps(b, _mm256_loadu_ps(vm + c + kk));
+      _mm256_storeu_ps(hm + c, b);
+    }
+    for (long ow = owIn0; ow < owIn1; ow++) yrow[ow] = hm[ow * s - pad];
+  }
+  for (long ow = 0; ow < wo; ow++) {  // clipped windows at the edges
+    if (ow >= owIn0 && ow < owIn1) continue;
+    const long w0 = std::max(0L, ow * s - pad), w1 = std::min(W, ow * s - pad + k);
+    float best = vm[w0];
+    for (long iw = w0 + 1; iw < w1; iw++) best = std::max(best, vm[iw]);
+    yrow[ow] = best;
+  }
+  return true;
+}
 #endif  // x86-64
 
 void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g) {
 #if defined(__x86_64__) || defined(_M_X64)
-  const bool avx512 = currentIsa() == Isa::Avx512;
+  const bool avx512 = currentIsa() == Isa::Avx512, avx2 = currentIsa() == Isa::Avx2;
 #endif
   forPlanes(g.n * g.c, [&](long plane) {
-    thread_local std::vector<float> vmax;
+    thread_local std::vector<float> vmax, hmax;
     thread_local std::vector<int32_t> vrow;
     if (static_cast<long>(vmax.size()) < g.w + 64) {
       vmax.resize(g.w + 64);
+      hmax.resize(g.w + 64);
       vrow.resize(g.w + 64);
     }
     float* vm = vmax.data();
@@ -214,6 +262,9 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
 #if defined(__x86_64__) || defined(_M_X64)
       if (avx512 && !ap && g.stride == 2 &&
           maxRowStride2Avx512(xp, g.w, h0, h1, g.k, g.pad, g.wo, vm, yp + oh * g.wo))
+        continue;
+      if (avx2 && !ap &&
+          maxRowAvx2(xp, g.w, h0, h1, g.k, g.stride, g.pad, g.wo, vm, hmax.data(), yp + oh * g.wo))
         continue;
 #endif
       bool nan = false;

@@ -159,30 +159,30 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
       const long i = q * mr, rows = std::min<long>(mr, M - i);
       for (long s = 0; s < slices; s++) {
         const long pc = s * KC, kc = std::min(KC, K - pc);
-#if defined(__x86_64__) || defined(_M_X64)
-        // AVX-512 panels of 14 rows times whole 32-column panels read A (w) in place (no pack).
-        const bool inPlace = ks.avx512 && rows == mr && N % nr == 0;
+        // Whole row panels times whole column panels read A (w) in place where the ISA has
+        // such a kernel (no pack).
+        const bool inPlace = ks.rowsA && rows == mr && N % nr == 0;
         // what to prefetch meanwhile: this panel's next slice, or the next panel's first
         const float* next = s + 1 < slices    ? A + i * lda + pc + KC
                             : q + 1 < mPanels ? A + (i + mr) * lda
                                               : nullptr;
-#else
-        const bool inPlace = false;
-#endif
         if (!inPlace) packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
         for (long p = 0; p < nPanels; p++) {
           const float* bp = bufB + s * sliceStride + p * nr * kc;
           const long cols = std::min<long>(nr, N - p * nr);
           const bool acc = s > 0 || accumulate;
+          float* c = C + i * ldc + p * nr;
+          if (inPlace) {
+            ks.rowsA(kc, A + i * lda + pc, lda, bp, c, ldc, acc, p == 0 ? next : nullptr, lda);
+            continue;
+          }
 #if defined(__x86_64__) || defined(_M_X64)
-          if (inPlace)
-            kernelAvx512RowsA(kc, A + i * lda + pc, lda, bp, C + i * ldc + p * nr, ldc, acc,
-                              p == 0 ? next : nullptr, lda);
-          else if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0)
-            kernelAvx512Prefetch(kc, ap, bp, C + i * ldc + p * nr, ldc, acc, next, lda);
-          else
+          if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0) {
+            kernelAvx512Prefetch(kc, ap, bp, c, ldc, acc, next, lda);
+            continue;
+          }
 #endif
-            tileProduct(ks, kc, ap, bp, C + i * ldc + p * nr, ldc, rows, cols, acc, nullptr, false);
+          tileProduct(ks, kc, ap, bp, c, ldc, rows, cols, acc, nullptr, false);
         }
       }
     }

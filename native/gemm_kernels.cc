@@ -213,11 +213,11 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx
   tileAvx512<14, 14, true>(kc, a, b, c, ldc, acc, nullptr, false, pf, pfStride);
 }
 
-// The 14×32 tile reading A unpacked: row i of the tile at a + i·lda, depth contiguous (w of an fc
-// layer, yᵀ = w·xᵀ). The same FMAs in the same order as tileAvx512 on the packed panel (so the same
-// result), without the transposing pack, which took a third of fc6's time at batch 32 waiting
-// for w: here w's loads feed the FMAs directly and the out-of-order core overlaps them. The
-// prefetch of the next slice is tileAvx512's.
+// The 14×32 tile reading A unpacked (RowsAFn): row i of the tile at a + i·lda, depth contiguous
+// (w of an fc layer, yᵀ = w·xᵀ). The same FMAs in the same order as tileAvx512 on the packed
+// panel (so the same result), without the transposing pack, which took a third of fc6's time at
+// batch 32 waiting for w: here w's loads feed the FMAs directly and the out-of-order core
+// overlaps them. The prefetch of the next slice is tileAvx512's.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx512RowsA(
     long kc, const float* a, long lda, const float* b, float* c, long ldc, bool acc,
     const float* pf, long pfStride) {
@@ -259,15 +259,60 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx
   }
 }
 
+// kernelAvx2<6> reading A unpacked (RowsAFn), as kernelAvx512RowsA.
+__attribute__((target("avx2,fma"))) void kernelAvx2RowsA(long kc, const float* a, long lda,
+                                                         const float* b, float* c, long ldc,
+                                                         bool acc, const float* pf, long pfStride) {
+  constexpr int MR = 6;
+  __m256 c0[MR], c1[MR];
+  const float* rows[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    c0[i] = c1[i] = _mm256_setzero_ps();
+    rows[i] = a + i * lda;
+  }
+  for (long k = 0; k < kc; k++) {
+    if (pf && (k >> 4) < MR)
+      _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
+                   _MM_HINT_T1);
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const __m256 av = _mm256_broadcast_ss(rows[i] + k);
+      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
+    }
+    b += 16;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* ci = c + i * ldc;
+    if (acc) {
+      c0[i] = _mm256_add_ps(_mm256_loadu_ps(ci), c0[i]);
+      c1[i] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), c1[i]);
+    }
+    _mm256_storeu_ps(ci, c0[i]);
+    _mm256_storeu_ps(ci + 8, c1[i]);
+  }
+}
+
 #endif  // x86-64
 
 KernelSpec specFor(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(_M_X64)
     case Isa::Avx512:
-      return {14, 32, kernelAvx512<14>, true, kernelAvx512Half<14>, kEdgeAvx512, kEdgeHalfAvx512};
+      return {14,
+              32,
+              kernelAvx512<14>,
+              true,
+              kernelAvx512Half<14>,
+              kEdgeAvx512,
+              kEdgeHalfAvx512,
+              kernelAvx512RowsA};
     case Isa::Avx2:
-      return {6, 16, kernelAvx2<6>, false};
+      return {6, 16, kernelAvx2<6>, false, nullptr, nullptr, nullptr, kernelAvx2RowsA};
 #endif
     default:
       return {4, 8, kernelScalar, false};

@@ -12,6 +12,12 @@ namespace anative {
 using KernelFn = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                           const float* bias, bool relu);
 
+// The full mr×nr tile with A unpacked: row i at a + i·lda (depth contiguous), the same FMAs in
+// the same order as the kernel on the packed panel (so the same result). pf: the next depth slice
+// of the rows being streamed, prefetched into L2 meanwhile (as kernelAvx512Prefetch), or null.
+using RowsAFn = void (*)(long kc, const float* a, long lda, const float* b, float* c, long ldc,
+                         bool acc, const float* pf, long pfStride);
+
 struct KernelSpec {
   int mr, nr;
   KernelFn fn;
@@ -22,6 +28,7 @@ struct KernelSpec {
   // through a scratch copy.
   const KernelFn* edge = nullptr;
   const KernelFn* edgeHalf = nullptr;
+  RowsAFn rowsA = nullptr;  // the tile reading A in place (tall, skinny products), or null
 };
 
 /** The micro-kernels of an ISA. */
@@ -33,10 +40,6 @@ KernelSpec specFor(Isa isa);
  *  for row r = k / 16 < 14 and line l = k mod 16 (pf null: none). */
 void kernelAvx512Prefetch(long kc, const float* a, const float* b, float* c, long ldc, bool acc,
                           const float* pf, long pfStride);
-/** The same 14×32 tile with A unpacked: row i at a + i·lda (depth contiguous); the same result as
- *  kernelAvx512Prefetch on the packed panel. */
-void kernelAvx512RowsA(long kc, const float* a, long lda, const float* b, float* c, long ldc,
-                       bool acc, const float* pf, long pfStride);
 #endif
 
 }  // namespace anative

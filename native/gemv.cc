@@ -51,25 +51,55 @@ ANATIVE_TARGET_AVX512 void gemvTAvx512(long M, long f0, long f1, long K, const f
   }
 }
 
-ANATIVE_TARGET_AVX2 void gemvTAvx2(long M, long f0, long f1, long K, const float* A, long lda,
-                                   const float* B, long ldb, bool acc, float* C, long ldc) {
-  for (long f = f0; f < f1; f++)
-    for (long m = 0; m < M; m++) {
-      const float* x = A + m * lda;
-      const float* w = B + f * ldb;
-      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-      long k = 0;
-      for (; k + 16 <= K; k += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(w + k), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(w + k + 8), s1);
+// AVX2: R rows of w at a time (4, or 2 for 3–4 rows of x: the sums must stay in 16 registers),
+// each streamed once for all MM rows of x, with gemvTAvx512's prefetch.
+template <int MM>
+ANATIVE_TARGET_AVX2 void gemvRowsAvx2(long f0, long f1, long K, const float* A, long lda,
+                                      const float* B, long ldb, bool acc, float* C, long ldc) {
+  constexpr int R = MM <= 2 ? 4 : 2;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (long f = f0; f < f1; f += R) {
+    const long nf = std::min<long>(R, f1 - f);
+    __m256 s[R][MM];
+    for (int r = 0; r < R; r++)
+      for (int m = 0; m < MM; m++) s[r][m] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k += 8) {
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(K - k)), lane);
+      __m256 xv[MM];
+      for (int m = 0; m < MM; m++) xv[m] = _mm256_maskload_ps(A + m * lda + k, mask);
+      for (int r = 0; r < R; r++) {
+        if (r >= nf) break;
+        const float* w = B + (f + r) * ldb + k;
+        if ((k & 15) == 0)
+          _mm_prefetch(reinterpret_cast<const char*>(w + GEMV_PREFETCH), _MM_HINT_T0);
+        const __m256 wv = _mm256_maskload_ps(w, mask);
+        for (int m = 0; m < MM; m++) s[r][m] = _mm256_fmadd_ps(xv[m], wv, s[r][m]);
       }
-      alignas(32) float t[8];
-      _mm256_store_ps(t, _mm256_add_ps(s0, s1));
-      float v = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-      for (; k < K; k++) v += x[k] * w[k];
-      float& c = C[m * ldc + f];
-      c = acc ? c + v : v;
     }
+    for (int r = 0; r < nf; r++)
+      for (int m = 0; m < MM; m++) {
+        const __m128 h =
+            _mm_add_ps(_mm256_castps256_ps128(s[r][m]), _mm256_extractf128_ps(s[r][m], 1));
+        const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        const float v = _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+        float& c = C[m * ldc + f + r];
+        c = acc ? c + v : v;
+      }
+  }
+}
+
+void gemvTAvx2(long M, long f0, long f1, long K, const float* A, long lda, const float* B, long ldb,
+               bool acc, float* C, long ldc) {
+  switch (M) {
+    case 1:
+      return gemvRowsAvx2<1>(f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    case 2:
+      return gemvRowsAvx2<2>(f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    case 3:
+      return gemvRowsAvx2<3>(f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+    default:
+      return gemvRowsAvx2<4>(f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+  }
 }
 #endif  // x86-64
 

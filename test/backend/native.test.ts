@@ -268,6 +268,8 @@ describe('native backend vs ref', { skip }, () => {
       [3, 300, 70],
       [130, 33, 40],
       [1, 513, 10],
+      [2, 45, 11], // the GEMV at 2 and 4 rows, depth tails, a part group of rows of w
+      [4, 77, 23],
       [9, 70, 37],
       [32, 300, 129],
       [32, 600, 1000],

@@ -190,10 +190,11 @@ static bool implicitForward() {
 // the groups' GEMMs (implicit im2col, bias and ReLU fused into the stores, no column buffer, no
 // separate dispatch to pack the weights):
 //   - whole groups, where there are as many groups as threads (conv2, conv4, conv5 at G = 2);
-//   - else output positions, in whole panels (32 columns on AVX-512), where the map has enough
-//     of them (conv1's 55×55 is 95 panels);
-//   - else output channels, in whole tiles (14 rows on AVX-512: 13×13 is 5 panels and 9
-//     columns; split by columns one thread got 96 columns, the other 80 and did not keep up).
+//   - else output positions, in whole panels, where the map has at least 128 per thread
+//     (conv1's 55×55, 27×27);
+//   - else output channels, in whole tiles (13×13: on AVX-512, 5 panels of 32 and 9 columns,
+//     split by columns one thread got 96 columns, the other 80 and did not keep up; on AVX2 each
+//     thread packed all the weights, and split by rows conv3–5 took 22% less time).
 static void forwardSplitColumns(const float* x, const float* w, const float* b, float* y,
                                 const ConvGeom& g, bool relu, int threads) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
@@ -203,7 +204,7 @@ static void forwardSplitColumns(const float* x, const float* w, const float* b, 
   long panels = 1;
   if (G % threads == 0) {
     mode = WholeGroups;
-  } else if (colPanels >= 4 * threads || rowPanels < threads) {
+  } else if (P >= 128 * threads || rowPanels < threads) {
     mode = Columns;
     panels = colPanels;
   } else {

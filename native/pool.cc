@@ -138,6 +138,75 @@ ANATIVE_TARGET_AVX512 long horizontalMaxAvx512(const float* vm, const int32_t* v
   return ow1;
 }
 
+// horizontalMaxAvx512 in AVX2, 8 outputs at a time (training: the argmax is wanted).
+ANATIVE_TARGET_AVX2 long horizontalMaxAvx2(const float* vm, const int32_t* vr, long W, long k,
+                                           long s, long pad, long ow0, long ow1, float* y,
+                                           int32_t* am) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i stride = _mm256_set1_epi32(static_cast<int32_t>(s));
+  const __m256i width = _mm256_set1_epi32(static_cast<int32_t>(W));
+  for (long ow = ow0; ow < ow1; ow += 8) {
+    const long n = std::min(8L, ow1 - ow);
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(n)), lane);
+    const __m256i col0 = _mm256_add_epi32(
+        _mm256_mullo_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(static_cast<int32_t>(ow))),
+                           stride),
+        _mm256_set1_epi32(static_cast<int32_t>(-pad)));
+    const __m256 liveps = _mm256_castsi256_ps(live);
+    __m256 best = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), vm, col0, liveps, 4);
+    __m256i brow = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(),
+                                               reinterpret_cast<const int*>(vr), col0, live, 4);
+    __m256i bcol = col0;
+    for (long kk = 1; kk < k; kk++) {
+      const __m256i col = _mm256_add_epi32(col0, _mm256_set1_epi32(static_cast<int32_t>(kk)));
+      const __m256 v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), vm, col, liveps, 4);
+      const __m256i r = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(),
+                                                    reinterpret_cast<const int*>(vr), col, live, 4);
+      const __m256i take =
+          _mm256_or_si256(_mm256_castps_si256(_mm256_cmp_ps(v, best, _CMP_GT_OQ)),
+                          _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(v, best, _CMP_EQ_OQ)),
+                                           _mm256_cmpgt_epi32(brow, r)));
+      best = _mm256_blendv_ps(best, v, _mm256_castsi256_ps(take));
+      brow = _mm256_blendv_epi8(brow, r, take);
+      bcol = _mm256_blendv_epi8(bcol, col, take);
+    }
+    alignas(32) float yb[8];
+    alignas(32) int32_t ab[8];
+    _mm256_store_ps(yb, best);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(ab),
+                       _mm256_add_epi32(_mm256_mullo_epi32(brow, width), bcol));
+    for (long l = 0; l < n; l++) {  // (masked stores are slow on AMD's cores)
+      y[ow + l] = yb[l];
+      if (am) am[ow + l] = ab[l];
+    }
+  }
+  return ow1;
+}
+
+// verticalMaxAvx512Explicit in AVX2, 8 columns at a time (vm, vr: W + 64 entries).
+ANATIVE_TARGET_AVX2 bool verticalMaxAvx2Explicit(const float* xp, long W, long h0, long h1,
+                                                 float* vm, int32_t* vr) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256 nan = _mm256_setzero_ps();
+  for (long iw = 0; iw < W; iw += 8) {
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(W - iw)), lane);
+    __m256 m = _mm256_maskload_ps(xp + h0 * W + iw, live);
+    __m256i r = _mm256_set1_epi32(static_cast<int32_t>(h0));
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(m, m, _CMP_UNORD_Q));
+    for (long ih = h0 + 1; ih < h1; ih++) {
+      const __m256 v = _mm256_maskload_ps(xp + ih * W + iw, live);
+      const __m256 gt = _mm256_cmp_ps(v, m, _CMP_GT_OQ);
+      nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      m = _mm256_blendv_ps(m, v, gt);
+      r = _mm256_blendv_epi8(r, _mm256_set1_epi32(static_cast<int32_t>(ih)),
+                             _mm256_castps_si256(gt));
+    }
+    _mm256_storeu_ps(vm + iw, m);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(vr + iw), r);
+  }
+  return !_mm256_testz_ps(nan, nan);
+}
+
 // Inference (no argmax) at stride 2, one output row: the vertical max in vectors, then each
 // 16 outputs' window columns taken from vm with two-source permutes (even lanes of 32
 // consecutive floats) instead of gathers. Only the values are wanted, so the order among equal
@@ -271,6 +340,8 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
 #if defined(__x86_64__) || defined(_M_X64)
       if (avx512)
         nan = verticalMaxAvx512Explicit(xp, g.w, h0, h1, vm, vr);
+      else if (avx2)
+        nan = verticalMaxAvx2Explicit(xp, g.w, h0, h1, vm, vr);
       else
 #endif
         verticalMax(xp, g.w, h0, h1, vm, vr, &nan);
@@ -282,6 +353,9 @@ void maxPoolForward(const float* x, float* y, int32_t* argmax, const PoolGeom& g
       if (!nan && avx512 && owIn1 > owIn0)
         done = horizontalMaxAvx512(vm, vr, g.w, g.k, g.stride, g.pad, owIn0, owIn1, yp + oh * g.wo,
                                    ap ? ap + oh * g.wo : nullptr);
+      else if (!nan && avx2 && owIn1 > owIn0)
+        done = horizontalMaxAvx2(vm, vr, g.w, g.k, g.stride, g.pad, owIn0, owIn1, yp + oh * g.wo,
+                                 ap ? ap + oh * g.wo : nullptr);
 #endif
       for (long ow = 0; ow < g.wo; ow++) {
         if (ow >= owIn0 && ow < done) continue;

@@ -113,23 +113,31 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx
   }
 }
 
-template <int MR>
-__attribute__((target("avx2,fma"))) void kernelAvx2(long kc, const float* a, const float* b,
-                                                    float* c, long ldc, bool acc, const float* bias,
-                                                    bool relu) {
+// The AVX2 6×16 tile. ROWS: A unpacked, row i at a + i·lda (RowsAFn, as kernelAvx512RowsA), with
+// the next depth slice of those rows prefetched (pf, as tileAvx512); else the packed panel
+// [kc][MR]. The same FMAs in the same order either way.
+template <int MR, bool ROWS>
+__attribute__((target("avx2,fma"), always_inline)) inline void tileAvx2(
+    long kc, const float* a, long lda, const float* b, float* c, long ldc, bool acc,
+    const float* bias, bool relu, const float* pf, long pfStride) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm256_setzero_ps();
   for (long k = 0; k < kc; k++) {
+    if constexpr (ROWS) {
+      if (pf && (k >> 4) < MR)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
+                     _MM_HINT_T1);
+    }
     __m256 b0 = _mm256_load_ps(b);
     __m256 b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-      __m256 av = _mm256_broadcast_ss(a + i);
+      __m256 av = _mm256_broadcast_ss(ROWS ? a + i * lda + k : a + i);
       c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
       c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
     }
-    a += MR;
+    if constexpr (!ROWS) a += MR;
     b += 16;
   }
 #pragma GCC unroll 16
@@ -151,6 +159,13 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(long kc, const float* a, con
     _mm256_storeu_ps(ci, c0[i]);
     _mm256_storeu_ps(ci + 8, c1[i]);
   }
+}
+
+template <int MR>
+__attribute__((target("avx2,fma"))) void kernelAvx2(long kc, const float* a, const float* b,
+                                                    float* c, long ldc, bool acc, const float* bias,
+                                                    bool relu) {
+  tileAvx2<MR, false>(kc, a, 0, b, c, ldc, acc, bias, relu, nullptr, 0);
 }
 #endif  // x86-64
 
@@ -259,42 +274,11 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void kernelAvx
   }
 }
 
-// kernelAvx2<6> reading A unpacked (RowsAFn), as kernelAvx512RowsA.
+// kernelAvx2<6> reading A unpacked (RowsAFn).
 __attribute__((target("avx2,fma"))) void kernelAvx2RowsA(long kc, const float* a, long lda,
                                                          const float* b, float* c, long ldc,
                                                          bool acc, const float* pf, long pfStride) {
-  constexpr int MR = 6;
-  __m256 c0[MR], c1[MR];
-  const float* rows[MR];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) {
-    c0[i] = c1[i] = _mm256_setzero_ps();
-    rows[i] = a + i * lda;
-  }
-  for (long k = 0; k < kc; k++) {
-    if (pf && (k >> 4) < MR)
-      _mm_prefetch(reinterpret_cast<const char*>(pf + (k >> 4) * pfStride + ((k & 15) << 4)),
-                   _MM_HINT_T1);
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-      const __m256 av = _mm256_broadcast_ss(rows[i] + k);
-      c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
-    }
-    b += 16;
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) {
-    float* ci = c + i * ldc;
-    if (acc) {
-      c0[i] = _mm256_add_ps(_mm256_loadu_ps(ci), c0[i]);
-      c1[i] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), c1[i]);
-    }
-    _mm256_storeu_ps(ci, c0[i]);
-    _mm256_storeu_ps(ci + 8, c1[i]);
-  }
+  tileAvx2<6, true>(kc, a, lda, b, c, ldc, acc, nullptr, false, pf, pfStride);
 }
 
 #endif  // x86-64

@@ -112,11 +112,11 @@ void packB(bool transB, const float* B, long ldb, long N, long j0, long p0, long
 
 // The column block [j0, j0+nc) of op(B) = B (not transposed), depth [p0, p0+kc) → ⌈nc/nr⌉
 // micro-panels dst + p·nr·kc, each [kc][nr] (columns ≥ N zero). Read along B's rows, one row of
-// the block at a time: packing panel by panel read 16 floats from each of 256 rows 2 KB apart
-// per panel, one memcpy call each, and was 15% of conv's time on AVX2 (explicit column matrix).
+// the block at a time: packed panel by panel (16 floats from each of 256 rows 2 KB apart, one
+// memcpy call each) it was 15% of AVX2's conv time, on the column matrix it then used.
 template <int NR>
-ANATIVE_INLINE void packBRowsBody(const float* B, long ldb, long N, long j0, long nc, long p0,
-                                  long kc, float* dst) {
+ANATIVE_INLINE void packBRowsOf(const float* B, long ldb, long N, long j0, long nc, long p0,
+                                long kc, float* dst) {
   const long cols = std::min(nc, N - j0), full = cols / NR, rest = cols - full * NR;
   for (long k = 0; k < kc; k++) {
     const float* src = B + (p0 + k) * ldb + j0;
@@ -130,28 +130,26 @@ ANATIVE_INLINE void packBRowsBody(const float* B, long ldb, long N, long j0, lon
   }
 }
 
-#define ANATIVE_PACK_B_ROWS(NR)                                                           \
-  ANATIVE_MULTIVERSION(                                                                   \
-      packBRows##NR,                                                                      \
-      (const float* B, long ldb, long N, long j0, long nc, long p0, long kc, float* dst), \
-      (B, ldb, N, j0, nc, p0, kc, dst))
-#define packBRows8Body packBRowsBody<8>
-#define packBRows16Body packBRowsBody<16>
-#define packBRows32Body packBRowsBody<32>
-ANATIVE_PACK_B_ROWS(8)
-ANATIVE_PACK_B_ROWS(16)
-ANATIVE_PACK_B_ROWS(32)
+// The kernels' widths as compile-time constants (whole-panel copies of fixed size).
+ANATIVE_INLINE void packBRowsIsaBody(const float* B, long ldb, long N, long j0, long nc, long p0,
+                                     long kc, int nr, float* dst) {
+  switch (nr) {
+    case 8:
+      return packBRowsOf<8>(B, ldb, N, j0, nc, p0, kc, dst);
+    case 16:
+      return packBRowsOf<16>(B, ldb, N, j0, nc, p0, kc, dst);
+    default:
+      return packBRowsOf<32>(B, ldb, N, j0, nc, p0, kc, dst);
+  }
+}
+ANATIVE_MULTIVERSION(packBRowsIsa,
+                     (const float* B, long ldb, long N, long j0, long nc, long p0, long kc, int nr,
+                      float* dst),
+                     (B, ldb, N, j0, nc, p0, kc, nr, dst))
 
 void packBRows(const float* B, long ldb, long N, long j0, long nc, long p0, long kc, int nr,
                float* dst) {
-  switch (nr) {
-    case 8:
-      return packBRows8(B, ldb, N, j0, nc, p0, kc, dst);
-    case 16:
-      return packBRows16(B, ldb, N, j0, nc, p0, kc, dst);
-    default:
-      return packBRows32(B, ldb, N, j0, nc, p0, kc, dst);
-  }
+  packBRowsIsa(B, ldb, N, j0, nc, p0, kc, nr, dst);
 }
 
 }  // namespace anative

@@ -48,9 +48,10 @@ inline void maxWindowScan(const float* xp, long W, long h0, long h1, long w0, lo
 // data-dependent coin flips, and the branchy form ran 5× slower than on synthetic data.
 
 // vm[iw] = max over rows [h0, h1) of plane xp [H, W] at column iw, vr[iw] = its first row;
-// *nan = whether any element read is NaN.
-ANATIVE_INLINE void verticalMaxBody(const float* __restrict xp, long W, long h0, long h1,
-                                    float* __restrict vm, int32_t* __restrict vr, bool* nanOut) {
+// *nan = whether any element read is NaN. The portable path (AVX-512 and AVX2 have their own,
+// verticalMaxAvx512Explicit and verticalMaxAvx2Explicit).
+static void verticalMax(const float* __restrict xp, long W, long h0, long h1, float* __restrict vm,
+                        int32_t* __restrict vr, bool* nanOut) {
   const float* __restrict r0 = xp + h0 * W;
   int nan = 0;
   for (long iw = 0; iw < W; iw++) {
@@ -71,10 +72,6 @@ ANATIVE_INLINE void verticalMaxBody(const float* __restrict xp, long W, long h0,
   }
   *nanOut = nan != 0;
 }
-ANATIVE_MULTIVERSION(verticalMax,
-                     (const float* xp, long W, long h0, long h1, float* vm, int32_t* vr, bool* nan),
-                     (xp, W, h0, h1, vm, vr, nan))
-
 #if defined(__x86_64__) || defined(_M_X64)
 // The vertical pass in AVX-512, 16 columns at a time with a masked tail (the auto-vectorised
 // loop above left branchy scalar remainders that cost more than the vector part at W = 13).

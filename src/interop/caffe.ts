@@ -4,8 +4,7 @@
 // in PyTorch's layouts already (conv [out, in/groups, kh, kw], inner product [out, in]), under
 // the names conv1 … fc8. Caffe's conventions go into the metadata: BGR pixels in [0, 255] minus
 // the mean, 227 crops, LRN k = 1.
-import type protobufjs from 'protobufjs';
-import { lazyRequire } from '../util/lazy-require.js';
+import { lazyMessageType } from './proto-type.js';
 import { layerSpecs } from '../models/alexnet.js';
 import { defaultConfig, type Arch } from '../models/config.js';
 import type { LayerSpec } from '../nn/net.js';
@@ -104,12 +103,7 @@ const descriptor = {
   },
 };
 
-const protobuf = lazyRequire<typeof protobufjs>('protobufjs');
-let netParameter: protobufjs.Type | null = null;
-/** caffe.NetParameter, built from the descriptor on first use. */
-function NetParameter(): protobufjs.Type {
-  return (netParameter ??= protobuf().Root.fromJSON(descriptor).lookupType('caffe.NetParameter'));
-}
+const NetParameter = lazyMessageType(descriptor, 'caffe.NetParameter');
 const V1_TYPE_NAMES: Record<number, string> = {
   4: 'Convolution',
   14: 'InnerProduct',
@@ -202,7 +196,8 @@ function windowOf(p: WindowParam | undefined, pooling: boolean): Window | undefi
 export function parseCaffeModel(buf: Uint8Array, source: string): CaffeLayerInfo[] {
   let net: { layer?: CaffeLayer[]; layers?: CaffeLayer[] };
   try {
-    net = NetParameter().toObject(NetParameter().decode(buf), {
+    const type = NetParameter();
+    net = type.toObject(type.decode(buf), {
       longs: Number,
       arrays: true,
     }) as typeof net;

@@ -1,10 +1,7 @@
 // A minimal ONNX schema (the messages and fields of onnx/onnx.proto that model weights and a
 // plain feed-forward graph use), as a protobufjs JSON descriptor: decoding needs no .proto file
 // at run time and no generated code. Field numbers are onnx.proto's (IR version 3+).
-import type protobufjs from 'protobufjs';
-import { lazyRequire } from '../util/lazy-require.js';
-
-const protobuf = lazyRequire<typeof protobufjs>('protobufjs');
+import { lazyMessageType } from './proto-type.js';
 
 const descriptor = {
   nested: {
@@ -99,11 +96,7 @@ const descriptor = {
   },
 };
 
-let modelProto: protobufjs.Type | null = null;
-/** onnx.ModelProto, built from the descriptor on first use. */
-function ModelProto(): protobufjs.Type {
-  return (modelProto ??= protobuf().Root.fromJSON(descriptor).lookupType('onnx.ModelProto'));
-}
+const ModelProto = lazyMessageType(descriptor, 'onnx.ModelProto');
 
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 export const DataType = {
@@ -172,12 +165,17 @@ export interface OnnxModel {
 }
 
 export function decodeModel(buf: Uint8Array): OnnxModel {
-  const msg = ModelProto().decode(buf);
-  return ModelProto().toObject(msg, { longs: Number, defaults: false, arrays: true }) as OnnxModel;
+  const type = ModelProto();
+  return type.toObject(type.decode(buf), {
+    longs: Number,
+    defaults: false,
+    arrays: true,
+  }) as OnnxModel;
 }
 
 export function encodeModel(model: OnnxModel): Uint8Array {
-  const err = ModelProto().verify(model);
+  const type = ModelProto();
+  const err = type.verify(model);
   if (err) throw new Error(`ONNX model does not fit the schema: ${err}`);
-  return ModelProto().encode(ModelProto().fromObject(model)).finish();
+  return type.encode(type.fromObject(model)).finish();
 }

@@ -155,6 +155,10 @@ BINDING(bestIsa)
 return Napi::String::New(info.Env(), isaName(detectIsa()));
 END_BINDING
 
+BINDING(supportedIsa)
+return Napi::String::New(info.Env(), isaName(supportedIsa()));
+END_BINDING
+
 BINDING(setIsa)
 needArgs(info, 1);
 if (!info[0].IsString()) fail("isa must be a string");
@@ -415,6 +419,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(getThreads);
   EXPORT(isa);
   EXPORT(bestIsa);
+  EXPORT(supportedIsa);
   EXPORT(setIsa);
   EXPORT(peakGflops);
   EXPORT(peakBf16Gflops);

@@ -2,10 +2,11 @@
 // x and dy rounded to bfloat16 (RNE, bf16.h) — accumulated in float32; y, dx, dw, db float32 and
 // db = Σ dy of the unrounded dy.
 //
-// At ISA level avx512bf16 (isa.h) the GEMMs run on vdpbf16ps (gemm_bf16.h), structured as the
-// fp32 conv (conv.cc): x and dy rounded to bfloat16 once, an explicit im2col of the rounded x in
-// bfloat16 (half the bytes of fp32's), from a zero-padded copy split into the stride's column
-// phases so that each of its rows is a few runs, per group
+// At ISA levels avx512bf16 and avx512 (isa.h) the GEMMs are gemm_bf16.h's (on vdpbf16ps, or on
+// the FMA with the operands widened as they are packed), structured as the fp32 conv (conv.cc): x
+// and dy rounded to bfloat16 once, an explicit im2col of the rounded x in bfloat16 (half the bytes
+// of fp32's), from a zero-padded copy split into the stride's column phases so that each of its
+// rows is a few runs, per group
 //   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
 //   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per task, summed in task order)
 //   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32
@@ -51,7 +52,7 @@ long outputLength(const ConvGeom& g) {
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
-// The native path runs only where the CPU has AVX512-BF16, so AVX-512 is there too.
+// The native path runs only at the AVX-512 levels.
 #define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 thread_local Buffer tCol, tDcol, tOut, tDyc, tPhased;  // per pool thread (chunk tasks)
@@ -331,7 +332,7 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
 void conv2dForwardBf16(const float* x, const uint16_t* w, const float* b, float* y,
                        const ConvGeom& g, bool relu) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (bf16Native()) return forwardNative(x, w, b, y, g, relu);
+  if (bf16Gemms()) return forwardNative(x, w, b, y, g, relu);
 #endif
   float* wf = gWide.get(weightLength(g));
   widenBf16(w, wf, weightLength(g));
@@ -346,7 +347,7 @@ void conv2dBackwardBf16(const float* x, const uint16_t* w, const float* dy, floa
   if (db) conv2dBackward(nullptr, nullptr, dy, nullptr, nullptr, db, g);
   if (!dx && !dw) return;
 #if defined(__x86_64__) || defined(_M_X64)
-  if (bf16Native()) return backwardNative(x, w, dy, dx, dw, g);
+  if (bf16Gemms()) return backwardNative(x, w, dy, dx, dw, g);
 #endif
   float* wf = dx ? gWide.get(weightLength(g)) : nullptr;
   if (dx) widenBf16(w, wf, weightLength(g));

@@ -34,30 +34,6 @@ constexpr long KC = 256;
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
 
-// One micro-tile of C (rows × cols ≤ MR × NR) from packed panels, in place where a kernel fits
-// it — the full tile, an r-row edge kernel (full or half width), the half kernel for exactly
-// NR/2 columns — else through a scratch tile.
-void tileProduct(const KernelSpec& ks, long kc, const float* ap, const float* bp, float* c,
-                 long ldc, long rows, long cols, bool acc, const float* bias, bool relu) {
-  const int mr = ks.mr, nr = ks.nr;
-  const KernelFn fn = ks.half && 2 * cols <= nr ? ks.half : ks.fn;
-  if (rows < mr && ks.edge && (cols == nr || (ks.edgeHalf && 2 * cols == nr))) {
-    (cols == nr ? ks.edge : ks.edgeHalf)[rows](kc, ap, bp, c, ldc, acc, bias, relu);
-  } else if (rows == mr && cols == nr) {
-    ks.fn(kc, ap, bp, c, ldc, acc, bias, relu);
-  } else if (rows == mr && fn == ks.half && 2 * cols == nr) {
-    fn(kc, ap, bp, c, ldc, acc, bias, relu);
-  } else {
-    alignas(64) float tile[16 * 32];
-    if (acc)
-      for (long r = 0; r < rows; r++)
-        for (long t = 0; t < cols; t++) tile[r * nr + t] = c[r * ldc + t];
-    fn(kc, ap, bp, tile, nr, acc, bias, relu);
-    for (long r = 0; r < rows; r++)
-      for (long t = 0; t < cols; t++) c[r * ldc + t] = tile[r * nr + t];
-  }
-}
-
 // C[i0:i1, j0:j1] of the product, serially. Rows ≥ i1 and columns ≥ j1 are zero-padded in the
 // packed panels and never written.
 // prepackedA: all of A (packedM rows) already packed by packWholeA, or null; then i0 is a
@@ -121,7 +97,7 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
             const float* bp = bufB + p * nr * kc;
             const long j = jc + p * nr;
             const long cols = std::min<long>(nr, j1 - j);
-            tileProduct(ks, kc, ap, bp, C + i * ldc + j, ldc, rows, cols, acc, bias, rl);
+            kernelTile(ks, kc, ap, bp, C + i * ldc + j, ldc, rows, cols, acc, bias, rl);
           }
         }
       }
@@ -182,7 +158,7 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
             continue;
           }
 #endif
-          tileProduct(ks, kc, ap, bp, c, ldc, rows, cols, acc, nullptr, false);
+          kernelTile(ks, kc, ap, bp, c, ldc, rows, cols, acc, nullptr, false);
         }
       }
     }

@@ -1,6 +1,8 @@
-// The AVX512-BF16 GEMM (gemm_bf16.h), blocked as the fp32 one (gemm.cc): per thread, jc over N
-// in NC-column blocks, pc over K in KC-deep slices (the packed B block stays in L2), ic over
-// MC_PANELS row panels of A, then the micro-tiles.
+// The bfloat16 GEMM (gemm_bf16.h), blocked as the fp32 one (gemm.cc): per thread, jc over N in
+// NC-column blocks, pc over K in KC-deep slices (the packed B block stays in L2), ic over
+// MC_PANELS row panels of A, then the micro-tiles. One blocking, two engines (isa.h): Dot packs
+// K-pair words for the vdpbf16ps 14×32 tile; Fma widens the operands to float32 as it packs
+// them and runs the fp32 AVX-512 14×32 kernels (gemm_kernels.h).
 #include "gemm_bf16.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -11,6 +13,8 @@
 #include <utility>
 
 #include "buffer.h"
+#include "gemm_kernels.h"
+#include "isa.h"
 #include "threadpool.h"
 #include "transpose16.h"
 
@@ -18,13 +22,14 @@ namespace anative {
 namespace {
 
 #define ANATIVE_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+#define ANATIVE_WIDEN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 constexpr int MR = static_cast<int>(BF16_MR), NR = 32;
 constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
 
-thread_local Buffer tPackA, tPackB;  // float buffers, used as 32-bit words
+thread_local Buffer tPackA, tPackB;  // float buffers (Fma), used as 32-bit words (Dot)
 
 uint32_t* words(Buffer& b, size_t n) {
   return reinterpret_cast<uint32_t*>(b.get(n));
@@ -79,8 +84,8 @@ ANATIVE_BF16 void packInterleave(const uint16_t* src, long ld, long cols, long k
 }
 
 // Rows [i0, i0+MR) of op(A) (clipped at M), depth [p0, p0+kc) → dst[kc/2][MR].
-void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
-           uint32_t* dst) {
+void packPairsA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
+                uint32_t* dst) {
   const long rows = std::min<long>(MR, M - i0);
   if (transA)
     packInterleave(A + p0 * lda + i0, lda, rows, kc, dst, MR, MR);
@@ -89,13 +94,31 @@ void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, l
 }
 
 // Columns [j0, j0+NR) of op(B) (clipped at N), depth [p0, p0+kc) → dst[kc/2][NR].
-void packB(bool transB, const uint16_t* B, long ldb, long N, long j0, long p0, long kc,
-           uint32_t* dst) {
+void packPairsB(bool transB, const uint16_t* B, long ldb, long N, long j0, long p0, long kc,
+                uint32_t* dst) {
   const long cols = std::min<long>(NR, N - j0);
   if (!transB) return packInterleave(B + p0 * ldb + j0, ldb, cols, kc, dst, NR, NR);
   for (int h = 0; h < NR; h += 16) {
     const long live = std::max(0L, std::min<long>(16, cols - h));
     packAdjacent(live > 0 ? B + (j0 + h) * ldb + p0 : B, ldb, live, kc, dst + h, NR, 16);
+  }
+}
+
+// Fma's panels: the same operands widened to float32 (a bfloat16 is a float32's upper half),
+// A as [kc][MR] and B as [kc][NR] floats, the layout of the fp32 kernels' packed panels.
+// packAdjacent's counterpart (rows r < nrows of src, depth contiguous → dst[k·ldd + r]) is
+// transpose16.h's transposePack of bfloat16 rows.
+
+// packInterleave's counterpart: depth k is row k of src, lanes [0, cols) (zero beyond) →
+// dst[k·ldd + lane], `width` floats per dst row.
+ANATIVE_WIDEN void widenRows(const uint16_t* src, long ld, long cols, long kc, float* dst, long ldd,
+                             int width) {
+  for (int h = 0; h < width; h += 16) {
+    const long live = std::max(0L, std::min<long>(16, cols - h));
+    const __mmask16 lm = static_cast<__mmask16>((1u << live) - 1);
+    const __mmask16 sm = static_cast<__mmask16>((1u << std::min(16, width - h)) - 1);
+    for (long k = 0; k < kc; k++)
+      _mm512_mask_storeu_ps(dst + k * ldd + h, sm, loadRow16(src + k * ld + h, lm));
   }
 }
 
@@ -145,8 +168,8 @@ constexpr std::array<TileFn, MR + 1> tiles(std::index_sequence<I...>) {
 const std::array<TileFn, MR + 1> kTiles1 = tiles<1>(std::make_index_sequence<MR>());
 const std::array<TileFn, MR + 1> kTiles2 = tiles<2>(std::make_index_sequence<MR>());
 
-inline void tileProduct(long kp, const uint32_t* a, const uint32_t* b, float* c, long ldc,
-                        long rows, long cols, bool acc, const float* bias, bool relu) {
+inline void dotTile(long kp, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows,
+                    long cols, bool acc, const float* bias, bool relu) {
   const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
   const __mmask16 m1 = cols >= 32  ? 0xFFFF
                        : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1)
@@ -154,32 +177,88 @@ inline void tileProduct(long kp, const uint32_t* a, const uint32_t* b, float* c,
   (cols > 16 ? kTiles2 : kTiles1)[rows](kp, a, b, c, ldc, acc, bias, relu, m0, m1);
 }
 
+// ---- the two engines -------------------------------------------------------------------------
+
+// An engine: its panels' 32-bit words per depth slice of kc values per row or column (depth),
+// its packers of an A micro-panel [depth(kc)][MR] and a B micro-panel [depth(kc)][NR], and its
+// tile. Its state: the fp32 kernels for Fma.
+struct Dot {
+  static long depth(long kc) { return (kc + 1) / 2; }
+  void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
+             uint32_t* dst) const {
+    packPairsA(transA, A, lda, M, i0, p0, kc, dst);
+  }
+  void packB(bool transB, const uint16_t* B, long ldb, long N, long j0, long p0, long kc,
+             uint32_t* dst) const {
+    packPairsB(transB, B, ldb, N, j0, p0, kc, dst);
+  }
+  void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
+            bool acc, const float* bias, bool relu) const {
+    dotTile(depth(kc), a, b, c, ldc, rows, cols, acc, bias, relu);
+  }
+};
+
+struct Fma {
+  KernelSpec ks = specFor(Isa::Avx512);  // 14×32: MR × NR
+  static long depth(long kc) { return kc; }
+  static float* floats(uint32_t* w) { return reinterpret_cast<float*>(w); }
+  void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
+             uint32_t* dst) const {
+    const long rows = std::min<long>(MR, M - i0);
+    if (transA)
+      widenRows(A + p0 * lda + i0, lda, rows, kc, floats(dst), MR, MR);
+    else
+      transposePack(A + i0 * lda + p0, lda, rows, kc, floats(dst), MR, MR);
+  }
+  void packB(bool transB, const uint16_t* B, long ldb, long N, long j0, long p0, long kc,
+             uint32_t* dst) const {
+    const long cols = std::min<long>(NR, N - j0);
+    if (!transB) return widenRows(B + p0 * ldb + j0, ldb, cols, kc, floats(dst), NR, NR);
+    for (int h = 0; h < NR; h += 16) {
+      const long live = std::max(0L, std::min<long>(16, cols - h));
+      transposePack(live > 0 ? B + (j0 + h) * ldb + p0 : B, ldb, live, kc, floats(dst) + h, NR, 16);
+    }
+  }
+  void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
+            bool acc, const float* bias, bool relu) const {
+    alignas(64) float biasTile[MR] = {};  // the kernels read MR biases; an edge panel has fewer
+    if (bias && rows < MR) {
+      std::copy(bias, bias + rows, biasTile);
+      bias = biasTile;
+    }
+    kernelTile(ks, kc, reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b), c, ldc,
+               rows, cols, acc, bias, relu);
+  }
+};
+
 // ---- the blocked product ---------------------------------------------------------------------
 
-void gemmPart(bool transA, bool transB, long M, long K, long i0, long i1, long j0, long j1,
-              const uint16_t* A, long lda, const uint16_t* B, long ldb, bool accumulate, float* C,
-              long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
-  uint32_t* bufA = packedA ? nullptr : words(tPackA, static_cast<size_t>(MC_PANELS) * MR * KC / 2);
-  uint32_t* bufB = words(tPackB, static_cast<size_t>((NC + NR - 1) / NR) * NR * KC / 2);
+template <class E>
+void gemmPart(const E& e, bool transA, bool transB, long M, long K, long i0, long i1, long j0,
+              long j1, const uint16_t* A, long lda, const uint16_t* B, long ldb, bool accumulate,
+              float* C, long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
+  const long dKC = E::depth(KC);
+  uint32_t* bufA = packedA ? nullptr : words(tPackA, static_cast<size_t>(MC_PANELS) * MR * dKC);
+  uint32_t* bufB = words(tPackB, static_cast<size_t>((NC + NR - 1) / NR) * NR * dKC);
   const long mPanelsAll = (M + MR - 1) / MR;
   const long nBlocks = (j1 - j0 + NC - 1) / NC;
   const long ncStep = ((j1 - j0 + nBlocks - 1) / nBlocks + NR - 1) / NR * NR;
   for (long jc = j0; jc < j1; jc += ncStep) {
     const long nPanels = (std::min(ncStep, j1 - jc) + NR - 1) / NR;
     for (long pc = 0; pc < K; pc += KC) {
-      const long kc = std::min(KC, K - pc), kp = (kc + 1) / 2;
+      const long kc = std::min(KC, K - pc), dk = E::depth(kc);
       const bool acc = pc > 0 || accumulate;
       const bool last = pc + kc >= K;  // the epilogue goes with the last depth slice
       for (long p = 0; p < nPanels; p++)
-        packB(transB, B, ldb, j1, jc + p * NR, pc, kc, bufB + p * NR * kp);
+        e.packB(transB, B, ldb, j1, jc + p * NR, pc, kc, bufB + p * NR * dk);
       for (long ic = i0; ic < i1; ic += MC_PANELS * MR) {
         const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + MR - 1) / MR);
         const uint32_t* blockA;
         if (packedA) {
-          blockA = packedA + (pc / 2) * mPanelsAll * MR + (ic / MR) * MR * kp;
+          blockA = packedA + E::depth(pc) * mPanelsAll * MR + (ic / MR) * MR * dk;
         } else {
           for (long q = 0; q < mPanels; q++)
-            packA(transA, A, lda, i1, ic + q * MR, pc, kc, bufA + q * MR * kp);
+            e.packA(transA, A, lda, i1, ic + q * MR, pc, kc, bufA + q * MR * dk);
           blockA = bufA;
         }
         for (long q = 0; q < mPanels; q++) {
@@ -187,8 +266,8 @@ void gemmPart(bool transA, bool transB, long M, long K, long i0, long i1, long j
           const float* bias = last && rowBias ? rowBias + i : nullptr;
           for (long p = 0; p < nPanels; p++) {
             const long j = jc + p * NR;
-            tileProduct(kp, blockA + q * MR * kp, bufB + p * NR * kp, C + i * ldc + j, ldc, rows,
-                        std::min<long>(NR, j1 - j), acc, bias, last && relu);
+            e.tile(kc, blockA + q * MR * dk, bufB + p * NR * dk, C + i * ldc + j, ldc, rows,
+                   std::min<long>(NR, j1 - j), acc, bias, last && relu);
           }
         }
       }
@@ -196,11 +275,66 @@ void gemmPart(bool transA, bool transB, long M, long K, long i0, long i1, long j
   }
 }
 
+template <class E>
+void packWholeA(const E& e, bool transA, long M, long K, const uint16_t* A, long lda,
+                uint32_t* packed) {
+  // Tasks in the order of A's memory: along its rows (one panel's slices in turn) when the
+  // depth is contiguous; else across them (a slice's panels in turn share its cache lines).
+  const long mPanels = (M + MR - 1) / MR, slices = (K + KC - 1) / KC;
+  parallelFor(static_cast<int>(slices * mPanels), [&](int t, int) {
+    const long q = transA ? t % mPanels : t / slices, s = transA ? t / mPanels : t % slices;
+    const long pc = s * KC, kc = std::min(KC, K - pc);
+    e.packA(transA, A, lda, M, q * MR, pc, kc,
+            packed + E::depth(pc) * mPanels * MR + q * MR * E::depth(kc));
+  });
+}
+
+// ---- tall and skinny: many rows of A, few columns of B (linear forward, yᵀ = w·xᵀ) -----------
+// gemmPart's loop order (depth slices outside row blocks) reads A in 512-byte pieces scattered
+// over all its rows; here all of B (≤ 64 columns: ≤ 2.4 MB of fp32 panels for fc6) is packed
+// once and each task carries row panels of A through the whole depth, packing each slice of
+// the panel as it goes: 14 sequential streams of w, each bfloat16 of it read once per call, with
+// no panel cache (fc6: 75 MB read, against 151 MB for fp32's in-place kernel).
+constexpr long TALL_MAX_N = 64;
+constexpr long TALL_PANELS_PER_TASK = 2;
+
+template <class E>
+void tallSkinny(const E& e, long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B,
+                long ldb, float* C, long ldc, const float* rowBias, bool relu) {
+  const long dKC = E::depth(KC), nPanels = (N + NR - 1) / NR, slices = (K + KC - 1) / KC;
+  const long sliceStride = nPanels * NR * dKC;  // words per packed depth slice of B
+  uint32_t* bufB = words(tPackB, static_cast<size_t>(slices * sliceStride));
+  parallelFor(static_cast<int>(slices * nPanels), [&](int t, int) {
+    const long s = t / nPanels, p = t % nPanels, pc = s * KC, kc = std::min(KC, K - pc);
+    e.packB(true, B, ldb, N, p * NR, pc, kc, bufB + s * sliceStride + p * NR * E::depth(kc));
+  });
+  const long mPanels = (M + MR - 1) / MR;
+  const long tasks = (mPanels + TALL_PANELS_PER_TASK - 1) / TALL_PANELS_PER_TASK;
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
+    uint32_t* ap = words(tPackA, static_cast<size_t>(MR) * dKC);
+    for (long q = t * TALL_PANELS_PER_TASK; q < std::min(mPanels, (t + 1) * TALL_PANELS_PER_TASK);
+         q++) {
+      const long i = q * MR, rows = std::min<long>(MR, M - i);
+      for (long s = 0; s < slices; s++) {
+        const long pc = s * KC, kc = std::min(KC, K - pc), dk = E::depth(kc);
+        const bool last = s + 1 == slices;
+        e.packA(false, A, lda, M, i, pc, kc, ap);
+        for (long p = 0; p < nPanels; p++)
+          e.tile(kc, ap, bufB + s * sliceStride + p * NR * dk, C + i * ldc + p * NR, ldc, rows,
+                 std::min<long>(NR, N - p * NR), s > 0, last && rowBias ? rowBias + i : nullptr,
+                 last && relu);
+      }
+    }
+  });
+}
+
 // ---- the GEMV ----------------------------------------------------------------------------------
 
 constexpr long GEMV_PREFETCH = 512;  // bfloat16 values (1 KB) ahead in each streamed row of B
 
-template <int MM>
+// MM rows of A times 4 rows of B at a time, 32 depth values per step: vdpbf16ps on the pairs
+// (Dot), or FMAs on the widened halves (Fma: two 16-value steps).
+template <int MM, bool DOT>
 ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda, const uint16_t* B,
                            long ldb, float* C, long ldc) {
   for (long f = f0; f < f1; f += 4) {
@@ -211,14 +345,27 @@ ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda
     for (long k = 0; k < K; k += 32) {
       const __mmask32 mask =
           K - k >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << (K - k)) - 1);
-      __m512bh xv[MM];
-      for (int m = 0; m < MM; m++) xv[m] = asBh(_mm512_maskz_loadu_epi16(mask, A + m * lda + k));
+      const __mmask16 lo = static_cast<__mmask16>(mask), hi = static_cast<__mmask16>(mask >> 16);
+      __m512i xv[MM];
+      for (int m = 0; m < MM; m++) xv[m] = _mm512_maskz_loadu_epi16(mask, A + m * lda + k);
       for (int r = 0; r < 4; r++) {
         if (r >= nf) break;
         const uint16_t* w = B + (f + r) * ldb + k;
         _mm_prefetch(reinterpret_cast<const char*>(w + GEMV_PREFETCH), _MM_HINT_T0);
-        const __m512bh wv = asBh(_mm512_maskz_loadu_epi16(mask, w));
-        for (int m = 0; m < MM; m++) s[r][m] = _mm512_dpbf16_ps(s[r][m], xv[m], wv);
+        if (DOT) {
+          const __m512bh wv = asBh(_mm512_maskz_loadu_epi16(mask, w));
+          for (int m = 0; m < MM; m++) s[r][m] = _mm512_dpbf16_ps(s[r][m], asBh(xv[m]), wv);
+          continue;
+        }
+        const __m512 w0 = loadRow16(w, lo), w1 = loadRow16(w + 16, hi);
+        for (int m = 0; m < MM; m++) {
+          const __m512i x = xv[m];
+          const __m512 x0 = _mm512_castsi512_ps(
+              _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(x)), 16));
+          const __m512 x1 = _mm512_castsi512_ps(
+              _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(x, 1)), 16));
+          s[r][m] = _mm512_fmadd_ps(x1, w1, _mm512_fmadd_ps(x0, w0, s[r][m]));
+        }
       }
     }
     for (int r = 0; r < nf; r++)
@@ -226,22 +373,33 @@ ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda
   }
 }
 
+template <bool DOT>
+void gemvTask(long M, long f0, long f1, long K, const uint16_t* A, long lda, const uint16_t* B,
+              long ldb, float* C, long ldc) {
+  switch (M) {
+    case 1:
+      return gemvRows<1, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
+    case 2:
+      return gemvRows<2, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
+    case 3:
+      return gemvRows<3, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
+    default:
+      return gemvRows<4, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
+  }
+}
+
 }  // namespace
 
 size_t packedABf16Words(long M, long K) {
-  return static_cast<size_t>((M + MR - 1) / MR) * MR * ((std::max(K, 1L) + KC - 1) / KC) * KC / 2;
+  const long depth = bf16DotProducts() ? Dot::depth(KC) : Fma::depth(KC);
+  return static_cast<size_t>((M + MR - 1) / MR) * MR * ((std::max(K, 1L) + KC - 1) / KC) * depth;
 }
 
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed) {
-  // Tasks in the order of A's memory: along its rows (one panel's slices in turn) when the
-  // depth is contiguous; else across them (a slice's panels in turn share its cache lines).
-  const long mPanels = (M + MR - 1) / MR, slices = (K + KC - 1) / KC;
-  parallelFor(static_cast<int>(slices * mPanels), [&](int t, int) {
-    const long q = transA ? t % mPanels : t / slices, s = transA ? t / mPanels : t % slices;
-    const long pc = s * KC, kc = std::min(KC, K - pc);
-    packA(transA, A, lda, M, q * MR, pc, kc,
-          packed + (pc / 2) * mPanels * MR + q * MR * ((kc + 1) / 2));
-  });
+  if (bf16DotProducts())
+    packWholeA(Dot(), transA, M, K, A, lda, packed);
+  else
+    packWholeA(Fma(), transA, M, K, A, lda, packed);
 }
 
 void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, long i1, long j0,
@@ -258,14 +416,21 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
       }
     return;
   }
-  gemmPart(transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias, relu,
-           packedA);
+  if (bf16DotProducts())
+    gemmPart(Dot(), transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
+             relu, packedA);
+  else
+    gemmPart(Fma(), transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
+             relu, packedA);
 }
 
 void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,
               const uint16_t* B, long ldb, bool acc, float* C, long ldc, const float* rowBias,
               bool relu, const uint32_t* packedA) {
   if (M <= 0 || N <= 0) return;
+  if (!bf16DotProducts() && !transA && transB && !acc && !packedA && K > 0 && N <= TALL_MAX_N &&
+      M >= 4 * N)
+    return tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
   // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
   const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
   const bool splitN = nPanels * NR >= mPanels * MR;
@@ -287,18 +452,13 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
 void gemvBf16T(long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B, long ldb,
                float* C, long ldc) {
   const long per = 64;  // rows of B per task
+  const bool dot = bf16DotProducts();
   parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
     const long f0 = t * per, f1 = std::min(N, f0 + per);
-    switch (M) {
-      case 1:
-        return gemvRows<1>(f0, f1, K, A, lda, B, ldb, C, ldc);
-      case 2:
-        return gemvRows<2>(f0, f1, K, A, lda, B, ldb, C, ldc);
-      case 3:
-        return gemvRows<3>(f0, f1, K, A, lda, B, ldb, C, ldc);
-      default:
-        return gemvRows<4>(f0, f1, K, A, lda, B, ldb, C, ldc);
-    }
+    if (dot)
+      gemvTask<true>(M, f0, f1, K, A, lda, B, ldb, C, ldc);
+    else
+      gemvTask<false>(M, f0, f1, K, A, lda, B, ldb, C, ldc);
   });
 }
 

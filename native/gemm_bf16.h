@@ -1,10 +1,16 @@
-// The bfloat16 GEMM on AVX512-BF16 (x86-64 only; used at ISA level avx512bf16, isa.h):
+// The bfloat16 GEMM (x86-64 only; used at the ISA levels avx512bf16 and avx512, isa.h):
 //   C[M, N] (+)= op(A)[M, K] · op(B)[K, N]   A, B bfloat16 (uint16), C float32
 //   op(A)(i, k) = transA ? A[k·lda + i] : A[i·lda + k]   (the same for B, as gemm.h)
-// Products of two bfloat16 are exact in float32; vdpbf16ps adds two of them per lane to a
-// float32 accumulator (it treats denormal inputs and results as zero, as all of AVX512-BF16 does).
+// Products of two bfloat16 are exact in float32. Two engines, one blocking:
+// - avx512bf16, vdpbf16ps: it adds two products per lane to a float32 accumulator (it treats
+//   denormal inputs and results as zero, as all of AVX512-BF16 does). Where it outruns the FMA
+//   (AMD Zen 4: 2×) this is the default level.
+// - avx512, the FMA: the operands are widened to float32 as they are packed, and the fp32
+//   AVX-512 kernels (gemm_kernels.h) multiply them. The default on a CPU whose vdpbf16ps is
+//   slower than its FMA (the Intel Xeon here without AMX: half of it), and on AVX-512 without
+//   AVX512-BF16. The sums differ from vdpbf16ps's only in order and in denormals.
 //
-// Packing. vdpbf16ps multiplies PAIRS along the depth: lane j of a 512-bit operand holds the
+// Packing (vdpbf16ps). It multiplies PAIRS along the depth: lane j of a 512-bit operand holds the
 // 32-bit word (op(k+1, j) << 16) | op(k, j). Both operands are packed into zero-padded panels of
 // such words, A as [kc/2][MR] and B as [kc/2][NR]; an odd depth gets a zero high half in its last
 // pair. An operand whose pairs are adjacent in memory (A not transposed, B transposed) packs as a
@@ -40,7 +46,8 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
                    const uint32_t* packedA = nullptr);
 
 /** op(A) [M, K] packed once for many products (conv weights over image chunks, the linear
- *  weights once per write: linear_packs.h), over the pool. */
+ *  weights once per write: linear_packs.h), over the pool, in the layout of the engine in use
+ *  (pack and multiply without switching ISA between). */
 size_t packedABf16Words(long M, long K);
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed);
 

@@ -283,6 +283,30 @@ __attribute__((target("avx2,fma"))) void kernelAvx2RowsA(long kc, const float* a
 
 #endif  // x86-64
 
+// One micro-tile of C (rows × cols ≤ MR × NR) from packed panels, in place where a kernel fits
+// it — the full tile, an r-row edge kernel (full or half width), the half kernel for exactly
+// NR/2 columns — else through a scratch tile.
+void kernelTile(const KernelSpec& ks, long kc, const float* ap, const float* bp, float* c, long ldc,
+                long rows, long cols, bool acc, const float* bias, bool relu) {
+  const int mr = ks.mr, nr = ks.nr;
+  const KernelFn fn = ks.half && 2 * cols <= nr ? ks.half : ks.fn;
+  if (rows < mr && ks.edge && (cols == nr || (ks.edgeHalf && 2 * cols == nr))) {
+    (cols == nr ? ks.edge : ks.edgeHalf)[rows](kc, ap, bp, c, ldc, acc, bias, relu);
+  } else if (rows == mr && cols == nr) {
+    ks.fn(kc, ap, bp, c, ldc, acc, bias, relu);
+  } else if (rows == mr && fn == ks.half && 2 * cols == nr) {
+    fn(kc, ap, bp, c, ldc, acc, bias, relu);
+  } else {
+    alignas(64) float tile[16 * 32];
+    if (acc)
+      for (long r = 0; r < rows; r++)
+        for (long t = 0; t < cols; t++) tile[r * nr + t] = c[r * ldc + t];
+    fn(kc, ap, bp, tile, nr, acc, bias, relu);
+    for (long r = 0; r < rows; r++)
+      for (long t = 0; t < cols; t++) c[r * ldc + t] = tile[r * nr + t];
+  }
+}
+
 KernelSpec specFor(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(_M_X64)

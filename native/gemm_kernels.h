@@ -34,6 +34,12 @@ struct KernelSpec {
 /** The micro-kernels of an ISA. */
 KernelSpec specFor(Isa isa);
 
+/** One tile of C (rows × cols ≤ mr × nr) from packed panels: in place where a kernel of ks fits
+ *  it, else through a scratch tile. bias: mr floats (rows ≥ `rows` read but not stored), or null.
+ */
+void kernelTile(const KernelSpec& ks, long kc, const float* ap, const float* bp, float* c, long ldc,
+                long rows, long cols, bool acc, const float* bias, bool relu);
+
 #if defined(__x86_64__) || defined(_M_X64)
 /** The AVX-512 14×32 tile (no epilogue) that also prefetches into L2, one line per depth step,
  *  the next depth slice of the 14 rows of an unpacked A being streamed: pf[r·pfStride + 16·l]

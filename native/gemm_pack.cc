@@ -15,27 +15,6 @@
 #include "simd.h"
 
 namespace anative {
-#if defined(__x86_64__) || defined(_M_X64)
-namespace {
-
-// dst[k·ldd + i] = src[i·lds + k] for i < nrows (zero for nrows ≤ i < 16), k < kc; each dst row
-// gets `width` floats written (width ≤ 16).
-ANATIVE_TARGET_AVX512 void transposePack(const float* src, long lds, long nrows, long kc,
-                                         float* dst, long ldd, int width) {
-  const __mmask16 storeMask = static_cast<__mmask16>((1u << width) - 1);
-  for (long k0 = 0; k0 < kc; k0 += 16) {
-    const long kn = std::min<long>(16, kc - k0);
-    const __mmask16 loadMask = static_cast<__mmask16>((1u << kn) - 1);
-    __m512 r[16];
-    for (int i = 0; i < 16; i++)
-      r[i] = i < nrows ? _mm512_maskz_loadu_ps(loadMask, src + i * lds + k0) : _mm512_setzero_ps();
-    transpose16(r);
-    for (long kk = 0; kk < kn; kk++) _mm512_mask_storeu_ps(dst + (k0 + kk) * ldd, storeMask, r[kk]);
-  }
-}
-
-}  // namespace
-#endif  // x86-64
 
 // Rows [i0, i0+MR) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kc][MR].
 void packA(bool transA, const float* A, long lda, long M, long i0, long p0, long kc, int mr,

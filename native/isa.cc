@@ -5,9 +5,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels.h"
+
 namespace anative {
 
-Isa detectIsa() {
+Isa supportedIsa() {
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -19,14 +21,22 @@ Isa detectIsa() {
   return Isa::Scalar;
 }
 
+Isa detectIsa() {
+  static const Isa best = [] {
+    const Isa s = supportedIsa();
+    return s == Isa::Avx512Bf16 && !bf16DotOutrunsFma() ? Isa::Avx512 : s;
+  }();
+  return best;
+}
+
 static Isa initialIsa() {
-  Isa best = detectIsa();
+  Isa best = supportedIsa();
   const char* env = std::getenv("ALEXNET_ISA");
   if (env && *env) {
     Isa want = parseIsa(env);  // a bad value is a usage error, reported when the addon loads
     if (static_cast<int>(want) <= static_cast<int>(best)) return want;
   }
-  return best;
+  return detectIsa();
 }
 
 static Isa& isaRef() {
@@ -42,12 +52,16 @@ Isa currentIsa() {
   return isaRef() == Isa::Avx512Bf16 ? Isa::Avx512 : isaRef();
 }
 
-bool bf16Native() {
+bool bf16Gemms() {
+  return static_cast<int>(isaRef()) >= static_cast<int>(Isa::Avx512);
+}
+
+bool bf16DotProducts() {
   return isaRef() == Isa::Avx512Bf16;
 }
 
 void setIsa(Isa isa) {
-  if (static_cast<int>(isa) > static_cast<int>(detectIsa()))
+  if (static_cast<int>(isa) > static_cast<int>(supportedIsa()))
     throw std::runtime_error(std::string("this CPU does not support ") + isaName(isa));
   isaRef() = isa;
 }

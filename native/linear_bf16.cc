@@ -1,7 +1,8 @@
 // Fully connected layers with bfloat16 weights w [F, D] (BF16-CONTRACT.md): x and dy rounded to
 // bfloat16, float32 accumulation, db = Σ dy unrounded.
 //
-// At ISA level avx512bf16 (isa.h), on vdpbf16ps (gemm_bf16.h), the forms of linear.cc:
+// At ISA levels avx512bf16 and avx512 (isa.h), on gemm_bf16.h's GEMMs (vdpbf16ps, or the FMA on
+// widened operands), the forms of linear.cc:
 //   forward  batch ≤ 4: the GEMV, streaming w's rows once (fc6: 75 MB in bfloat16 instead of
 //            151 MB); batch 8…512: yᵀ[F, N] = w · xᵀ (14-row tiles along F, bias and ReLU fused),
 //            transposed out; else y = x · wᵀ
@@ -69,7 +70,10 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
     gemvBf16T(n, f, d, xr, d, w, d, y, f);
   } else if (transposedForm(n, f, d)) {
     float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N], bias and ReLU applied
-    const uint32_t* pw = tag ? linearPanels(tag, PackLayout::Forward, w, f, d) : nullptr;
+    // On the FMA engine, batch ≤ 64 reads w in place (gemmBf16's tall-skinny form, half the
+    // bytes of packed float32 panels): no panels are kept for it.
+    const bool panels = tag && (bf16DotProducts() || n > 64);
+    const uint32_t* pw = panels ? linearPanels(tag, PackLayout::Forward, w, f, d) : nullptr;
     gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu, pw);
     return transposeOut(yT, y, n, f);
   } else {
@@ -103,7 +107,7 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
 void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
                        long f, bool relu, const int32_t* tag) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (bf16Native()) return forwardNative(x, w, b, y, n, d, f, relu, tag);
+  if (bf16Gemms()) return forwardNative(x, w, b, y, n, d, f, relu, tag);
 #else
   (void)tag;
 #endif
@@ -120,7 +124,7 @@ void linearBackwardBf16(const float* x, const uint16_t* w, const float* dy, floa
   if (db) linearBackward(nullptr, nullptr, dy, nullptr, nullptr, db, n, d, f);
   if (!dx && !dw) return;
 #if defined(__x86_64__) || defined(_M_X64)
-  if (bf16Native()) return backwardNative(x, w, dy, dx, dw, n, d, f, tag);
+  if (bf16Gemms()) return backwardNative(x, w, dy, dx, dw, n, d, f, tag);
 #else
   (void)tag;
 #endif

@@ -3,6 +3,8 @@
 // threads are summed over the wall time. Benchmarks report kernels as a fraction of this.
 // peakBf16Gflops: the same with vdpbf16ps (AVX512-BF16), whose one instruction does 32
 // multiply-adds of bfloat16 pairs into 16 float32 lanes: 64 FLOP (2 per multiply-add).
+// bf16DotOutrunsFma compares the two loops on one thread, for the default ISA level (isa.h).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -128,7 +130,7 @@ double peakGflops(double seconds) {
 
 double peakBf16Gflops(double seconds) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (detectIsa() != Isa::Avx512Bf16) return std::nan("");
+  if (supportedIsa() != Isa::Avx512Bf16) return std::nan("");
   std::atomic<double> flops{0};
   const auto t0 = Clock::now();
   parallelEach([&](int t) {
@@ -142,6 +144,25 @@ double peakBf16Gflops(double seconds) {
 #else
   (void)seconds;
   return std::nan("");
+#endif
+}
+
+bool bf16DotOutrunsFma() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (supportedIsa() != Isa::Avx512Bf16) return false;
+  double dot = 0, fma = 0;  // FLOP per second, the best of three each
+  for (int r = 0; r < 3; r++) {
+    auto t0 = Clock::now();
+    const double fd = burnBf16(5e-4, 1.f);
+    auto t1 = Clock::now();
+    const double ff = burnAvx512(5e-4, 1.f);
+    auto t2 = Clock::now();
+    dot = std::max(dot, fd / std::chrono::duration<double>(t1 - t0).count());
+    fma = std::max(fma, ff / std::chrono::duration<double>(t2 - t1).count());
+  }
+  return dot > fma;
+#else
+  return false;
 #endif
 }
 

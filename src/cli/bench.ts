@@ -1,6 +1,7 @@
 // `alexnet bench`: images/s of one variant on one backend (synthetic data), with GFLOP/s and the
 // fraction of the fp32 peak that the native addon measures with an FMA loop on all threads; with
-// --precision bf16 also the fraction of its bfloat16 peak (a vdpbf16ps loop, AVX512-BF16 CPUs).
+// --precision bf16 also the fraction of the peak of the engine its bfloat16 GEMMs run on: the
+// vdpbf16ps loop at ISA level avx512bf16, the FMA loop at avx512 (bf16 widened onto the FMA).
 import { Command, Option } from 'commander';
 import { ARCHS, defaultConfig, type Arch } from '../models/config.js';
 import { measureThroughput, type ThroughputResult } from '../perf/throughput.js';
@@ -117,7 +118,11 @@ export function registerBench(program: Command): void {
       const bf16 =
         bf16Peak === undefined
           ? {}
-          : { bf16PeakGflops: bf16Peak, bf16PeakFraction: bf16Peak ? r.gflops / bf16Peak : null };
+          : {
+              bf16PeakGflops: bf16Peak?.gflops ?? null,
+              bf16Engine: bf16Peak?.engine ?? null,
+              bf16PeakFraction: bf16Peak ? r.gflops / bf16Peak.gflops : null,
+            };
       if (o.json) {
         printJson({ ...r, ...bf16, peakRssMB: process.resourceUsage().maxRSS / 1024 });
         return;
@@ -127,7 +132,7 @@ export function registerBench(program: Command): void {
           ? ` = ${(100 * r.peakFraction).toFixed(1)}% of the ${r.peakGflops!.toFixed(0)} GFLOP/s peak`
           : '';
       const bf16Text = bf16.bf16PeakFraction
-        ? ` (${(100 * bf16.bf16PeakFraction).toFixed(1)}% of the ${bf16.bf16PeakGflops!.toFixed(0)} GFLOP/s bfloat16 peak)`
+        ? ` (${(100 * bf16.bf16PeakFraction).toFixed(1)}% of the ${bf16.bf16PeakGflops!.toFixed(0)} GFLOP/s bfloat16 peak, on ${bf16.bf16Engine})`
         : '';
       process.stdout.write(
         `${r.arch} ${r.mode} batch ${r.batch} on ${r.backend} (${r.replicas ? `${r.replicas} replicas × ` : r.workers ? `${r.parallel}: ${r.workers} workers × ` : ''}${r.workers && !backend.hostMemory ? 'one device' : `${r.threads} threads`}, ${o.precision}): ` +
@@ -149,13 +154,17 @@ export function registerBench(program: Command): void {
     });
 }
 
-/** The bfloat16 peak of the native addon's vdpbf16ps loop, or null when the CPU lacks
- *  AVX512-BF16 or the addon is not loaded. */
-async function measuredBf16Peak(): Promise<number | null> {
+/** The peak of the engine the native bfloat16 GEMMs run on now: the vdpbf16ps loop at level
+ *  avx512bf16, the FMA loop at avx512 (their operands widened to float32); null below (the
+ *  portable path) or when the addon is not loaded. */
+async function measuredBf16Peak(): Promise<{ gflops: number; engine: string } | null> {
   try {
     const native = await import('../backend/native/index.js');
-    const p = native.nativeBackend ? native.peakBf16Gflops(0.3) : Number.NaN;
-    return Number.isFinite(p) ? p : null;
+    if (!native.nativeBackend) return null;
+    const isa = native.isaInUse();
+    if (isa === 'avx512bf16') return { gflops: native.peakBf16Gflops(0.3), engine: 'vdpbf16ps' };
+    if (isa === 'avx512') return { gflops: native.peakGflops(0.3), engine: 'the FMA' };
+    return null;
   } catch {
     return null;
   }

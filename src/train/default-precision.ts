@@ -3,12 +3,14 @@
 // 2-vCPU AMD EPYC (Zen 4, AVX512-BF16): seed 0, test accuracy 0.9024 in fp32 (536 s, stopped by
 // the 540 s budget) and 0.9002 in bf16 (all three epochs in 401 s) — and only where the kernels
 // multiply bfloat16 natively: the native backend at an ISA level with bfloat16 products. Elsewhere
-// bf16 rounds its inputs and runs the fp32 kernels, slower than fp32, so the default stays fp32;
+// bf16 rounds its inputs and runs the fp32 kernels, no faster than fp32, so the default stays
+// fp32 — also on a CPU whose AVX512-BF16 is slower than its FMA (the Intel Xeon here without
+// AMX: its default level is avx512);
 // so it does for runs on several workers or ranks (--parallel computes in fp32; ranks on
 // different CPUs must agree). A precision the caller names is always the one used. The library
 // decides and says why; the command line prints it.
 import type { Isa } from '../backend/native/binding.js';
-import { isaInUse } from '../backend/native/index.js';
+import { bf16SlowerThanFma, isaInUse } from '../backend/native/index.js';
 import type { Precision } from '../nn/precision.js';
 
 /** The presets whose default is bf16 where the CPU multiplies bfloat16 natively. */
@@ -27,6 +29,8 @@ export interface PrecisionRun {
   isa: Isa;
   /** The run trains on several workers or ranks (a parallel scheme, distributed training). */
   parallel: boolean;
+  /** The CPU has AVX512-BF16 but its vdpbf16ps is slower than its FMA (absent: false). */
+  bf16SlowerThanFma?: boolean;
 }
 
 export interface PrecisionChoice {
@@ -50,7 +54,7 @@ export function defaultPrecision(run: PrecisionRun): PrecisionChoice {
   if (isaName === undefined)
     return {
       precision: 'fp32',
-      reason: `default on this CPU: the native kernels run ${run.isa}, without bfloat16 instructions`,
+      reason: `default on this CPU: ${run.bf16SlowerThanFma && run.isa === 'avx512' ? 'its AVX512-BF16 is slower than its FMA, so ' : ''}the native kernels run ${run.isa}, without bfloat16 instructions`,
     };
   return { precision: 'bf16', reason: `default on this CPU: ${isaName}` };
 }
@@ -59,9 +63,9 @@ export function defaultPrecision(run: PrecisionRun): PrecisionChoice {
  *  this run on the native kernels' ISA in use now. */
 export function trainPrecision(
   given: Precision | undefined,
-  run: Omit<PrecisionRun, 'isa'>,
+  run: Omit<PrecisionRun, 'isa' | 'bf16SlowerThanFma'>,
 ): PrecisionChoice {
   return given !== undefined
     ? { precision: given, reason: null }
-    : defaultPrecision({ ...run, isa: isaInUse() });
+    : defaultPrecision({ ...run, isa: isaInUse(), bf16SlowerThanFma: bf16SlowerThanFma() });
 }

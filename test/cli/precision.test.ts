@@ -139,7 +139,7 @@ test('infer --precision bf16 is close to fp32 and not equal to it', () => {
     );
 });
 
-test('bench --precision bf16 --json says bf16 and the share of the bfloat16 peak (null without AVX512-BF16)', async () => {
+test('bench --precision bf16 --json says bf16 and the share of its bfloat16 engine peak (null below AVX-512)', async () => {
   const r = runCli([
     'bench',
     '--arch',
@@ -159,8 +159,11 @@ test('bench --precision bf16 --json says bf16 and the share of the bfloat16 peak
   assert.equal(b.precision, 'bf16');
   assert.ok(b.imagesPerSecond > 0 && b.peakRssMB > 0);
   const { nativeBinding } = await import('../../src/backend/native/index.js');
-  if (b.backend === 'native' && nativeBinding?.bestIsa() === 'avx512bf16')
+  const engines: Record<string, string> = { avx512bf16: 'vdpbf16ps', avx512: 'the FMA' };
+  const engine = engines[nativeBinding?.isa() ?? ''];
+  if (b.backend === 'native' && engine) {
     assert.ok(b.bf16PeakFraction > 0 && b.bf16PeakFraction < 1.5, String(b.bf16PeakFraction));
-  else if (b.backend === 'native') assert.equal(b.bf16PeakFraction, null);
+    assert.equal(b.bf16Engine, engine);
+  } else if (b.backend === 'native') assert.equal(b.bf16PeakFraction, null);
   else assert.ok(!('bf16PeakFraction' in b));
 });

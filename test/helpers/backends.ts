@@ -43,7 +43,7 @@ export async function everyBackendPath(): Promise<{ paths: BackendPath[]; close(
   for (const b of await backendsUnderTest()) {
     if (b !== nativeBackend || !nativeBinding) continue;
     const order: Isa[] = ['avx512bf16', 'avx512', 'avx2', 'scalar'];
-    const best = nativeBinding.bestIsa();
+    const best = nativeBinding.supportedIsa();
     for (const isa of order.includes(best) ? order.slice(order.indexOf(best)) : [best])
       paths.push({ label: `native[${isa}]`, backend: b, select: () => nativeBinding.setIsa(isa) });
   }

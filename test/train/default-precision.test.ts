@@ -28,6 +28,13 @@ test('the default: bf16 for fashion-quick on native AVX512-BF16 only, and it say
     assert.equal(c.precision, 'fp32', isa);
     assert.match(c.reason ?? '', new RegExp(`run ${isa}, without bfloat16`));
   }
+  // A CPU whose AVX512-BF16 is slower than its FMA runs avx512 by default, and the reason says so.
+  const slower = defaultPrecision({ ...QUICK, isa: 'avx512', bf16SlowerThanFma: true });
+  assert.deepEqual(slower, {
+    precision: 'fp32',
+    reason:
+      'default on this CPU: its AVX512-BF16 is slower than its FMA, so the native kernels run avx512, without bfloat16 instructions',
+  });
   for (const backend of ['ref', 'webgpu']) {
     const c = defaultPrecision({ ...QUICK, backend, isa: 'avx512bf16' });
     assert.equal(c.precision, 'fp32', backend);
@@ -80,7 +87,7 @@ test(`alexnet train without --precision trains in ${here} here, and the first li
 test('ALEXNET_ISA=avx512, --precision fp32 and --parallel data train in fp32 (no usage error)', () => {
   assert.match(
     firstLine(['--out', join(dir, 'avx512')], { ALEXNET_ISA: 'avx512' }),
-    /, precision fp32 \(default on this CPU: the native kernels run (avx512|avx2|scalar)/,
+    /, precision fp32 \(default on this CPU: (its AVX512-BF16 is slower than its FMA, so )?the native kernels run (avx512|avx2|scalar)/,
   );
   assert.match(firstLine(['--precision', 'fp32', '--out', join(dir, 'fp32')]), /precision fp32 → /);
   assert.match(

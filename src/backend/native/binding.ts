@@ -16,10 +16,14 @@ export type Isa = 'avx512bf16' | 'avx512' | 'avx2' | 'scalar';
 export interface NativeBinding {
   setThreads(n: number): void; // 0 = hardware concurrency
   getThreads(): number;
-  /** ISA of the kernels in use now, and the best this CPU supports. */
+  /** ISA of the kernels in use now. */
   isa(): Isa;
+  /** The level used by default: the highest this CPU supports, except avx512 on a CPU whose
+   *  vdpbf16ps is slower than its FMA (native/isa.h detectIsa). */
   bestIsa(): Isa;
-  /** Force a lower ISA (throws if the CPU lacks the one asked for). */
+  /** The highest level this CPU supports (what setIsa accepts). */
+  supportedIsa(): Isa;
+  /** Force an ISA (throws if the CPU lacks the one asked for). */
   setIsa(isa: Isa): void;
   /** fp32 FMA throughput over the pool's threads in the ISA in use, GFLOP/s. */
   peakGflops(seconds: number): number;

@@ -79,6 +79,16 @@ export function isaInUse(): Isa {
   return nativeBinding ? nativeBinding.isa() : 'scalar';
 }
 
+/** This CPU has AVX512-BF16 but its vdpbf16ps does fewer FLOP/s than its FMA, so the default
+ *  level is avx512, whose bfloat16 GEMMs widen their operands onto the FMA (native/isa.h). */
+export function bf16SlowerThanFma(): boolean {
+  return (
+    nativeBinding !== null &&
+    nativeBinding.supportedIsa() === 'avx512bf16' &&
+    nativeBinding.bestIsa() === 'avx512'
+  );
+}
+
 /** The machine's measured fp32 peak over the native pool's threads, GFLOP/s (NaN without the
  *  addon: there is nothing to measure with). */
 export function peakGflops(seconds: number): number {

@@ -295,7 +295,6 @@ void packWholeA(const E& e, bool transA, long M, long K, const uint16_t* A, long
 // once and each task carries row panels of A through the whole depth, packing each slice of
 // the panel as it goes: 14 sequential streams of w, each bfloat16 of it read once per call, with
 // no panel cache (fc6: 75 MB read, against 151 MB for fp32's in-place kernel).
-constexpr long TALL_MAX_N = 64;
 constexpr long TALL_PANELS_PER_TASK = 2;
 
 template <class E>
@@ -428,8 +427,8 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
               const uint16_t* B, long ldb, bool acc, float* C, long ldc, const float* rowBias,
               bool relu, const uint32_t* packedA) {
   if (M <= 0 || N <= 0) return;
-  if (!bf16DotProducts() && !transA && transB && !acc && !packedA && K > 0 && N <= TALL_MAX_N &&
-      M >= 4 * N)
+  if (!bf16DotProducts() && !transA && transB && !acc && !packedA && K > 0 &&
+      N <= BF16_TALL_MAX_N && M >= 4 * N)
     return tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
   // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
   const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;

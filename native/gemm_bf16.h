@@ -29,6 +29,10 @@
 namespace anative {
 
 constexpr long BF16_MR = 14;
+/** On the FMA engine, gemmBf16 without packedA of A [M, K] (not transposed) times a transposed B
+ *  of N ≤ BF16_TALL_MAX_N columns, M ≥ 4·N, carries A's row panels through the whole depth,
+ *  reading A (the linear weight) once and packing it as it goes: no packed A to keep. */
+constexpr long BF16_TALL_MAX_N = 64;
 
 /** C = op(A)·op(B) (+ C when acc), then relu?(· + rowBias[i]); parallel over the pool's threads
  *  (split along C's longer side), serial when called inside a pool task. packedA: all of op(A)

@@ -72,7 +72,7 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
     float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N], bias and ReLU applied
     // On the FMA engine, batch ≤ 64 reads w in place (gemmBf16's tall-skinny form, half the
     // bytes of packed float32 panels): no panels are kept for it.
-    const bool panels = tag && (bf16DotProducts() || n > 64);
+    const bool panels = tag && (bf16DotProducts() || n > BF16_TALL_MAX_N);
     const uint32_t* pw = panels ? linearPanels(tag, PackLayout::Forward, w, f, d) : nullptr;
     gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu, pw);
     return transposeOut(yT, y, n, f);

@@ -295,6 +295,7 @@ void packWholeA(const E& e, bool transA, long M, long K, const uint16_t* A, long
 // once and each task carries row panels of A through the whole depth, packing each slice of
 // the panel as it goes: 14 sequential streams of w, each bfloat16 of it read once per call, with
 // no panel cache (fc6: 75 MB read, against 151 MB for fp32's in-place kernel).
+constexpr long TALL_MAX_N = 64;
 constexpr long TALL_PANELS_PER_TASK = 2;
 
 template <class E>
@@ -345,8 +346,16 @@ ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda
       const __mmask32 mask =
           K - k >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << (K - k)) - 1);
       const __mmask16 lo = static_cast<__mmask16>(mask), hi = static_cast<__mmask16>(mask >> 16);
-      __m512i xv[MM];
-      for (int m = 0; m < MM; m++) xv[m] = _mm512_maskz_loadu_epi16(mask, A + m * lda + k);
+      __m512i xv[MM];    // Dot: the pairs of x
+      __m512 xw[MM][2];  // Fma: x widened, depth [k, k+16) and [k+16, k+32)
+      for (int m = 0; m < MM; m++) {
+        if (DOT) {
+          xv[m] = _mm512_maskz_loadu_epi16(mask, A + m * lda + k);
+        } else {
+          xw[m][0] = loadRow16(A + m * lda + k, lo);
+          xw[m][1] = loadRow16(A + m * lda + k + 16, hi);
+        }
+      }
       for (int r = 0; r < 4; r++) {
         if (r >= nf) break;
         const uint16_t* w = B + (f + r) * ldb + k;
@@ -354,16 +363,10 @@ ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda
         if (DOT) {
           const __m512bh wv = asBh(_mm512_maskz_loadu_epi16(mask, w));
           for (int m = 0; m < MM; m++) s[r][m] = _mm512_dpbf16_ps(s[r][m], asBh(xv[m]), wv);
-          continue;
-        }
-        const __m512 w0 = loadRow16(w, lo), w1 = loadRow16(w + 16, hi);
-        for (int m = 0; m < MM; m++) {
-          const __m512i x = xv[m];
-          const __m512 x0 = _mm512_castsi512_ps(
-              _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(x)), 16));
-          const __m512 x1 = _mm512_castsi512_ps(
-              _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(x, 1)), 16));
-          s[r][m] = _mm512_fmadd_ps(x1, w1, _mm512_fmadd_ps(x0, w0, s[r][m]));
+        } else {
+          const __m512 w0 = loadRow16(w, lo), w1 = loadRow16(w + 16, hi);
+          for (int m = 0; m < MM; m++)
+            s[r][m] = _mm512_fmadd_ps(xw[m][1], w1, _mm512_fmadd_ps(xw[m][0], w0, s[r][m]));
         }
       }
     }
@@ -388,6 +391,10 @@ void gemvTask(long M, long f0, long f1, long K, const uint16_t* A, long lda, con
 }
 
 }  // namespace
+
+bool gemmBf16ReadsAInPlace(long M, long N) {
+  return !bf16DotProducts() && N <= TALL_MAX_N && M >= 4 * N;
+}
 
 size_t packedABf16Words(long M, long K) {
   const long depth = bf16DotProducts() ? Dot::depth(KC) : Fma::depth(KC);
@@ -427,8 +434,7 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
               const uint16_t* B, long ldb, bool acc, float* C, long ldc, const float* rowBias,
               bool relu, const uint32_t* packedA) {
   if (M <= 0 || N <= 0) return;
-  if (!bf16DotProducts() && !transA && transB && !acc && !packedA && K > 0 &&
-      N <= BF16_TALL_MAX_N && M >= 4 * N)
+  if (!transA && transB && !acc && !packedA && K > 0 && gemmBf16ReadsAInPlace(M, N))
     return tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
   // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
   const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;

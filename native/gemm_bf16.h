@@ -29,10 +29,6 @@
 namespace anative {
 
 constexpr long BF16_MR = 14;
-/** On the FMA engine, gemmBf16 without packedA of A [M, K] (not transposed) times a transposed B
- *  of N ≤ BF16_TALL_MAX_N columns, M ≥ 4·N, carries A's row panels through the whole depth,
- *  reading A (the linear weight) once and packing it as it goes: no packed A to keep. */
-constexpr long BF16_TALL_MAX_N = 64;
 
 /** C = op(A)·op(B) (+ C when acc), then relu?(· + rowBias[i]); parallel over the pool's threads
  *  (split along C's longer side), serial when called inside a pool task. packedA: all of op(A)
@@ -48,6 +44,11 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
                    long j1, const uint16_t* A, long lda, const uint16_t* B, long ldb, bool acc,
                    float* C, long ldc, const float* rowBias, bool relu,
                    const uint32_t* packedA = nullptr);
+
+/** gemmBf16(false, true, M, N, …) without packedA reads A once, packing it as it goes, on the
+ *  engine in use: the FMA engine's tall-skinny form (N ≤ 64 columns, M ≥ 4·N), which carries A's
+ *  row panels through the whole depth. Then a packed A (linear_packs.h) would only cost. */
+bool gemmBf16ReadsAInPlace(long M, long N);
 
 /** op(A) [M, K] packed once for many products (conv weights over image chunks, the linear
  *  weights once per write: linear_packs.h), over the pool, in the layout of the engine in use

@@ -8,8 +8,6 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-
 #include "transpose16.h"
 #endif
 #include "simd.h"

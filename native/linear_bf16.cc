@@ -70,9 +70,9 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
     gemvBf16T(n, f, d, xr, d, w, d, y, f);
   } else if (transposedForm(n, f, d)) {
     float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N], bias and ReLU applied
-    // On the FMA engine, batch ≤ 64 reads w in place (gemmBf16's tall-skinny form, half the
-    // bytes of packed float32 panels): no panels are kept for it.
-    const bool panels = tag && (bf16DotProducts() || n > BF16_TALL_MAX_N);
+    // Where the GEMM reads w in place (the FMA engine at batch ≤ 64: half the bytes of packed
+    // float32 panels), no panels are kept for it.
+    const bool panels = tag && !gemmBf16ReadsAInPlace(f, n);
     const uint32_t* pw = panels ? linearPanels(tag, PackLayout::Forward, w, f, d) : nullptr;
     gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu, pw);
     return transposeOut(yT, y, n, f);

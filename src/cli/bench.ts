@@ -75,7 +75,7 @@ export function registerBench(program: Command): void {
       if (o.parallel && o.precision === 'bf16')
         usage(`--precision bf16: not with --parallel ${o.parallel} (its workers compute in fp32)`);
       const bf16Peak =
-        o.precision === 'bf16' && backend.hostMemory ? await measuredBf16Peak() : undefined;
+        o.precision === 'bf16' && backend.hostMemory ? await measuredBf16Peak(peak) : undefined;
       const r: ThroughputResult & Partial<DataBenchResult> & Partial<WorkersBenchResult> =
         o.parallel === 'towers' || o.parallel === 'hybrid'
           ? await benchStepWorkers(
@@ -155,15 +155,17 @@ export function registerBench(program: Command): void {
 }
 
 /** The peak of the engine the native bfloat16 GEMMs run on now: the vdpbf16ps loop at level
- *  avx512bf16, the FMA loop at avx512 (their operands widened to float32); null below (the
- *  portable path) or when the addon is not loaded. */
-async function measuredBf16Peak(): Promise<{ gflops: number; engine: string } | null> {
+ *  avx512bf16, at avx512 the FMA's (their operands widened to float32), `fmaPeak` as measured
+ *  already; null below (the portable path) or when the addon is not loaded. */
+async function measuredBf16Peak(
+  fmaPeak: number | null,
+): Promise<{ gflops: number; engine: string } | null> {
   try {
     const native = await import('../backend/native/index.js');
     if (!native.nativeBackend) return null;
     const isa = native.isaInUse();
     if (isa === 'avx512bf16') return { gflops: native.peakBf16Gflops(0.3), engine: 'vdpbf16ps' };
-    if (isa === 'avx512') return { gflops: native.peakGflops(0.3), engine: 'the FMA' };
+    if (isa === 'avx512') return { gflops: fmaPeak ?? native.peakGflops(0.3), engine: 'the FMA' };
     return null;
   } catch {
     return null;

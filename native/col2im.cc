@@ -57,29 +57,36 @@ void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* x
     }
     return;
   }
+  col2imAddRows(dcol + c * g.kh * g.kw * ld, ld, g, c * g.kh * g.kw, (c + 1) * g.kh * g.kw,
+                xp - c * g.h * g.w);
+}
+
+void col2imAddRows(const float* rows, long ld, const ConvGeom& g, long r0, long r1, float* xp) {
   auto addRun = addRunScalar;
 #if defined(__x86_64__) || defined(_M_X64)
   if (currentIsa() == Isa::Avx512) addRun = addRunAvx512;
 #endif
-  for (long ki = 0; ki < g.kh; ki++)
-    for (long kj = 0; kj < g.kw; kj++) {
-      const float* src = dcol + ((c * g.kh + ki) * g.kw + kj) * ld;
-      const long off = kj - g.pad;
-      const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
-      const long lim = g.w - off;
-      const long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
-      for (long oh = 0; oh < g.ho; oh++) {
-        const long ih = oh * g.stride - g.pad + ki;
-        if (ih < 0 || ih >= g.h) continue;
-        float* d = xp + ih * g.w + off;
-        const float* s = src + oh * g.wo;
-        if (g.stride == 1) {
-          if (owHi > owLo) addRun(s + owLo, d + owLo, owHi - owLo);
-        } else {
-          for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
-        }
+  const long kk = g.kh * g.kw;
+  for (long r = r0; r < r1; r++) {
+    const long ki = (r % kk) / g.kw, kj = r % g.kw;
+    const float* src = rows + (r - r0) * ld;
+    float* plane = xp + (r / kk) * g.h * g.w;
+    const long off = kj - g.pad;
+    const long owLo = off < 0 ? (-off + g.stride - 1) / g.stride : 0;
+    const long lim = g.w - off;
+    const long owHi = lim <= 0 ? 0 : std::min(g.wo, (lim + g.stride - 1) / g.stride);
+    for (long oh = 0; oh < g.ho; oh++) {
+      const long ih = oh * g.stride - g.pad + ki;
+      if (ih < 0 || ih >= g.h) continue;
+      float* d = plane + ih * g.w + off;
+      const float* s = src + oh * g.wo;
+      if (g.stride == 1) {
+        if (owHi > owLo) addRun(s + owLo, d + owLo, owHi - owLo);
+      } else {
+        for (long ow = owLo; ow < owHi; ow++) d[ow * g.stride] += s[ow];
       }
     }
+  }
 }
 
 }  // namespace anative

@@ -23,4 +23,9 @@ struct OffsetTable {
 void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp,
                  const OffsetTable* table = nullptr);
 
+/** Adds rows [r0, r1) of dcol (row r at rows + (r − r0)·ld, this image's columns from offset 0)
+ *  into the planes xp [Ci/G][H, W] of one image and group that they read: row
+ *  r = (c·Kh + ki)·Kw + kj reads plane c. For dX computed in row blocks (conv_bf16.cc). */
+void col2imAddRows(const float* rows, long ld, const ConvGeom& g, long r0, long r1, float* xp);
+
 }  // namespace anative

@@ -9,7 +9,8 @@
 // rows is a few runs, per group
 //   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
 //   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per task, summed in task order)
-//   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32
+//   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32 (batch-parallel: in row
+//             blocks, each added into dX as the GEMM finishes it, while it is in L2)
 // parallel over chunks of images when n ≥ 2·threads — each chunk rounding its own images and dY
 // into per-thread buffers, so no rounded copy of the whole batch is kept — else inside each GEMM
 // (batch 1), on rounded copies of the whole (small) batch.
@@ -227,6 +228,14 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
 // the tasks still balance a thread that is slowed down.
 constexpr long TASKS_PER_THREAD = 4;
 
+// Rows of dcol [Kc, ld] per block of the batch-parallel dX: a block of about DCOL_BLOCK floats
+// (256 KB) stays in L2 between the GEMM's stores and col2im's reads, instead of the whole dcol
+// (conv4's 7 MB per chunk) going out to memory and back.
+constexpr long DCOL_BLOCK = 1 << 16;
+long dcolBlockRows(long ld) {
+  return std::max(BF16_MR, DCOL_BLOCK / ld / BF16_MR * BF16_MR);
+}
+
 void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
                     const ConvGeom& g) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
@@ -295,7 +304,8 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
       uint16_t* xc = dw ? halves(tPhased, phasedLength(g, m)) : nullptr;
       if (dw) roundPhased(x, g, n0, m, xc);
       uint16_t* col = dw ? halves(tCol, kc * ld) : nullptr;
-      float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
+      const long rows = dcolBlockRows(ld);
+      float* dcol = dx ? tDcol.get(static_cast<size_t>(rows) * ld) : nullptr;
       uint16_t* dyc = halves(tDyc, cog * ld);
       for (long gi = 0; gi < G; gi++) {
         for (long o = 0; o < cog; o++)  // dY_g of this chunk, rounded, as [cog, m·P]
@@ -306,13 +316,16 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
           gemmBf16Block(false, true, cog, kc, ld, 0, cog, 0, kc, dyc, ld, col, ld, k > t * per,
                         partial + t * wl + gi * cog * kc, kc, nullptr, false);
         }
-        if (dx) {
-          gemmBf16Block(true, false, kc, ld, cog, 0, kc, 0, ld, nullptr, 0, dyc, ld, false, dcol,
-                        ld, nullptr, false, packedWt + gi * wPack);
+        if (dx) {  // dcol in row blocks, each added into dX while it is in cache
+          const long plane = g.h * g.w;
           for (long i = 0; i < m; i++)
-            for (long c = 0; c < cig; c++)
-              col2imPlane(dcol + i * P, ld, g, c,
-                          dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w);
+            std::memset(dx + ((n0 + i) * g.cIn + gi * cig) * plane, 0, sizeof(float) * cig * plane);
+          gemmBf16RowBlocks(true, false, kc, ld, cog, nullptr, 0, dyc, ld, dcol, ld,
+                            packedWt + gi * wPack, rows, [&](long r0, long r1) {
+                              for (long i = 0; i < m; i++)
+                                col2imAddRows(dcol + i * P, ld, g, r0, r1,
+                                              dx + ((n0 + i) * g.cIn + gi * cig) * plane);
+                            });
         }
       }
     }

@@ -289,6 +289,41 @@ void packWholeA(const E& e, bool transA, long M, long K, const uint16_t* A, long
   });
 }
 
+// ---- in row blocks, each consumed while in cache ---------------------------------------------
+
+template <class E>
+void rowBlocks(const E& e, bool transA, bool transB, long M, long N, long K, const uint16_t* A,
+               long lda, const uint16_t* B, long ldb, float* C, long ldc, const uint32_t* packedA,
+               long blockRows, const std::function<void(long, long)>& rowsDone) {
+  const long dKC = E::depth(KC), nPanels = (N + NR - 1) / NR, slices = (K + KC - 1) / KC;
+  const long sliceStride = nPanels * NR * dKC;  // words per packed depth slice of B
+  const long mPanelsAll = (M + MR - 1) / MR;
+  uint32_t* bufB = words(tPackB, static_cast<size_t>(slices * sliceStride));
+  for (long s = 0; s < slices; s++) {
+    const long pc = s * KC, kc = std::min(KC, K - pc);
+    for (long p = 0; p < nPanels; p++)
+      e.packB(transB, B, ldb, N, p * NR, pc, kc, bufB + s * sliceStride + p * NR * E::depth(kc));
+  }
+  uint32_t* ap = packedA ? nullptr : words(tPackA, static_cast<size_t>(MR) * dKC);
+  for (long b0 = 0; b0 < M; b0 += blockRows) {
+    const long b1 = std::min(M, b0 + blockRows);
+    for (long s = 0; s < slices; s++) {
+      const long pc = s * KC, kc = std::min(KC, K - pc), dk = E::depth(kc);
+      for (long i = b0; i < b1; i += MR) {
+        const uint32_t* a = ap;
+        if (packedA)
+          a = packedA + E::depth(pc) * mPanelsAll * MR + (i / MR) * MR * dk;
+        else
+          e.packA(transA, A, lda, M, i, pc, kc, ap);
+        for (long p = 0; p < nPanels; p++)
+          e.tile(kc, a, bufB + s * sliceStride + p * NR * dk, C + (i - b0) * ldc + p * NR, ldc,
+                 std::min<long>(MR, b1 - i), std::min<long>(NR, N - p * NR), s > 0, nullptr, false);
+      }
+    }
+    rowsDone(b0, b1);
+  }
+}
+
 // ---- tall and skinny: many rows of A, few columns of B (linear forward, yᵀ = w·xᵀ) -----------
 // gemmPart's loop order (depth slices outside row blocks) reads A in 512-byte pieces scattered
 // over all its rows; here all of B (≤ 64 columns: ≤ 2.4 MB of fp32 panels for fc6) is packed
@@ -428,6 +463,25 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
   else
     gemmPart(Fma(), transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
              relu, packedA);
+}
+
+void gemmBf16RowBlocks(bool transA, bool transB, long M, long N, long K, const uint16_t* A,
+                       long lda, const uint16_t* B, long ldb, float* C, long ldc,
+                       const uint32_t* packedA, long blockRows,
+                       const std::function<void(long, long)>& rowsDone) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // an empty sum: zero blocks
+    for (long b0 = 0; b0 < M; b0 += blockRows) {
+      for (long i = 0; i < std::min(blockRows, M - b0); i++)
+        std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+      rowsDone(b0, std::min(M, b0 + blockRows));
+    }
+    return;
+  }
+  if (bf16DotProducts())
+    rowBlocks(Dot(), transA, transB, M, N, K, A, lda, B, ldb, C, ldc, packedA, blockRows, rowsDone);
+  else
+    rowBlocks(Fma(), transA, transB, M, N, K, A, lda, B, ldb, C, ldc, packedA, blockRows, rowsDone);
 }
 
 void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,

@@ -116,6 +116,7 @@ const CONVS: ConvGeom[] = [
   convGeom(3, 5, 7, 9, 3, 2, 1, 1), // stride 2, tiny map
   convGeom(2, 3, 5, 4, 1, 1, 0, 1), // 1×1
   convGeom(11, 3, 17, 8, 3, 1, 1, 1), // 11 chunks of 1 image: backward tasks of 2 or 3 chunks
+  convGeom(4, 128, 6, 18, 3, 1, 1, 2), // Kc = 576 per group: dX in two row blocks, a channel split
 ].map(fixWo);
 
 // n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths

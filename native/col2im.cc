@@ -47,26 +47,33 @@ __attribute__((target("avx512f"))) void addRunAvx512(const float* s, float* d, l
 void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp,
                  const OffsetTable* table) {
   std::memset(xp, 0, sizeof(float) * g.h * g.w);
+  const long kk = g.kh * g.kw;
+  col2imAddRows(dcol + c * kk * ld, ld, g, c * kk, (c + 1) * kk, xp - c * g.h * g.w, table);
+}
+
+long col2imBlockRows(long ld, long tileRows) {
+  constexpr long BLOCK_FLOATS = 1 << 16;
+  return std::max(tileRows, BLOCK_FLOATS / ld / tileRows * tileRows);
+}
+
+void col2imAddRows(const float* rows, long ld, const ConvGeom& g, long r0, long r1, float* xp,
+                   const OffsetTable* table) {
+  const long kk = g.kh * g.kw;
   if (table) {
-    const long P = g.ho * g.wo, kk = g.kh * g.kw;
-    for (long k = 0; k < kk; k++) {
-      const int32_t* at = table->at.data() + k * P;
-      const float* src = dcol + (c * kk + k) * ld;
+    const long P = g.ho * g.wo;
+    for (long r = r0; r < r1; r++) {
+      const int32_t* at = table->at.data() + (r % kk) * P;
+      const float* src = rows + (r - r0) * ld;
+      float* plane = xp + (r / kk) * g.h * g.w;
       for (long p = 0; p < P; p++)
-        if (at[p] >= 0) xp[at[p]] += src[p];
+        if (at[p] >= 0) plane[at[p]] += src[p];
     }
     return;
   }
-  col2imAddRows(dcol + c * g.kh * g.kw * ld, ld, g, c * g.kh * g.kw, (c + 1) * g.kh * g.kw,
-                xp - c * g.h * g.w);
-}
-
-void col2imAddRows(const float* rows, long ld, const ConvGeom& g, long r0, long r1, float* xp) {
   auto addRun = addRunScalar;
 #if defined(__x86_64__) || defined(_M_X64)
   if (currentIsa() == Isa::Avx512) addRun = addRunAvx512;
 #endif
-  const long kk = g.kh * g.kw;
   for (long r = r0; r < r1; r++) {
     const long ki = (r % kk) / g.kw, kj = r % g.kw;
     const float* src = rows + (r - r0) * ld;

@@ -5,7 +5,8 @@
 // GEMMs with hundreds of columns:
 //   forward   Y_g[Co/G, nb·P]  = W_g[Co/G, Kc] · col[Kc, nb·P]
 //   dW        dW_g[Co/G, Kc]  += dY_g[Co/G, nb·P] · colᵀ
-//   dX        dcol[Kc, nb·P]   = W_gᵀ · dY_g, then col2im.
+//   dX        dcol[Kc, nb·P]   = W_gᵀ · dY_g, then col2im (over chunks: in row blocks, each
+//             added into dX as the GEMM finishes it, while it is in L2).
 //
 // Parallelism. With enough images (n ≥ 2·threads) the chunks are the tasks: each thread runs
 // im2col, a serial GEMM and the epilogue for its chunk with thread-local buffers (the column
@@ -430,7 +431,8 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     float* col = dw && !implicit ? tCol.get(static_cast<size_t>(kc) * ld) : nullptr;
-    float* dcol = dx ? tDcol.get(static_cast<size_t>(kc) * ld) : nullptr;
+    const long rows = col2imBlockRows(ld, gemmTileRows());
+    float* dcol = dx ? tDcol.get(static_cast<size_t>(rows) * ld) : nullptr;
     float* dyc = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
       const float* dyg = dy + (n0 * g.cOut + gi * cog) * P;
@@ -451,12 +453,16 @@ void conv2dBackward(const float* x, const float* w, const float* dy, float* dx, 
         sgemmSerial(false, true, cog, kc, ld, dyg, ld, col, ld, 0.f,
                     partial + t * wl + gi * cog * kc, kc);
       }
-      if (dx) {
-        sgemmSerialPackedA(packedWt + gi * wPack, false, kc, ld, cog, dyg, ld, 0.f, dcol, ld);
+      if (dx) {  // dcol in row blocks, each added into dX while it is in cache
+        const long plane = g.h * g.w;
         for (long i = 0; i < m; i++)
-          for (long c = 0; c < cig; c++)
-            col2imPlane(dcol + i * P, ld, g, c, dx + ((n0 + i) * g.cIn + gi * cig + c) * g.h * g.w,
-                        table.get());
+          std::memset(dx + ((n0 + i) * g.cIn + gi * cig) * plane, 0, sizeof(float) * cig * plane);
+        sgemmSerialPackedARowBlocks(
+            packedWt + gi * wPack, kc, ld, cog, dyg, ld, dcol, ld, rows, [&](long r0, long r1) {
+              for (long i = 0; i < m; i++)
+                col2imAddRows(dcol + i * P, ld, g, r0, r1,
+                              dx + ((n0 + i) * g.cIn + gi * cig) * plane, table.get());
+            });
       }
     }
   });

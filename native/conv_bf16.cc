@@ -228,14 +228,6 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
 // the tasks still balance a thread that is slowed down.
 constexpr long TASKS_PER_THREAD = 4;
 
-// Rows of dcol [Kc, ld] per block of the batch-parallel dX: a block of about DCOL_BLOCK floats
-// (256 KB) stays in L2 between the GEMM's stores and col2im's reads, instead of the whole dcol
-// (conv4's 7 MB per chunk) going out to memory and back.
-constexpr long DCOL_BLOCK = 1 << 16;
-long dcolBlockRows(long ld) {
-  return std::max(BF16_MR, DCOL_BLOCK / ld / BF16_MR * BF16_MR);
-}
-
 void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
                     const ConvGeom& g) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
@@ -304,7 +296,7 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
       uint16_t* xc = dw ? halves(tPhased, phasedLength(g, m)) : nullptr;
       if (dw) roundPhased(x, g, n0, m, xc);
       uint16_t* col = dw ? halves(tCol, kc * ld) : nullptr;
-      const long rows = dcolBlockRows(ld);
+      const long rows = col2imBlockRows(ld, BF16_MR);
       float* dcol = dx ? tDcol.get(static_cast<size_t>(rows) * ld) : nullptr;
       uint16_t* dyc = halves(tDyc, cog * ld);
       for (long gi = 0; gi < G; gi++) {

@@ -191,6 +191,35 @@ void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long 
            ldc, packedA);
 }
 
+void sgemmSerialPackedARowBlocks(const float* packedA, long M, long N, long K, const float* B,
+                                 long ldb, float* C, long ldc, long blockRows,
+                                 const std::function<void(long, long)>& rowsDone) {
+  if (M <= 0 || N <= 0) return;
+  const KernelSpec ks = specFor(currentIsa());
+  const int mr = ks.mr, nr = ks.nr;
+  const long nPanels = (N + nr - 1) / nr, slices = (K + KC - 1) / KC;
+  const long sliceStride = nPanels * nr * KC, mPanelsAll = (M + mr - 1) / mr;
+  float* bufB = tPackB.get(static_cast<size_t>(std::max(1L, slices * sliceStride)));
+  for (long s = 0; s < slices; s++)
+    packBRows(B, ldb, N, 0, N, s * KC, std::min(KC, K - s * KC), nr, bufB + s * sliceStride);
+  for (long b0 = 0; b0 < M; b0 += blockRows) {
+    const long b1 = std::min(M, b0 + blockRows);
+    if (K <= 0)
+      for (long i = b0; i < b1; i++) std::memset(C + (i - b0) * ldc, 0, sizeof(float) * N);
+    for (long s = 0; s < slices; s++) {
+      const long pc = s * KC, kc = std::min(KC, K - pc);
+      for (long i = b0; i < b1; i += mr) {
+        const float* ap = packedA + pc * mPanelsAll * mr + (i / mr) * mr * kc;
+        for (long p = 0; p < nPanels; p++)
+          kernelTile(ks, kc, ap, bufB + s * sliceStride + p * nr * kc, C + (i - b0) * ldc + p * nr,
+                     ldc, std::min<long>(mr, b1 - i), std::min<long>(nr, N - p * nr), s > 0,
+                     nullptr, false);
+      }
+    }
+    rowsDone(b0, b1);
+  }
+}
+
 long gemmPanelWidth() {
   return specFor(currentIsa()).nr;
 }

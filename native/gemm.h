@@ -5,6 +5,7 @@
 //   linear         y = x·wᵀ (transB), dx = dy·w, dw = dyᵀ·x (transA)
 #pragma once
 #include <cstddef>
+#include <functional>
 
 namespace anative {
 
@@ -25,6 +26,14 @@ size_t packedASize(long M, long K);
 void packWholeA(bool transA, long M, long K, const float* A, long lda, float* packed);
 void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long K, const float* B,
                         long ldb, float beta, float* C, long ldc);
+/** sgemmSerialPackedA(packedA, false, …, beta 0) in blocks of blockRows rows (a multiple of
+ *  gemmTileRows()), each handed to rowsDone as soon as it is final, so that its consumer reads
+ *  it from cache (conv.cc's col2im of dX): all of B is packed once first (it should fit in L2),
+ *  then each block runs through every depth slice. Block rows [i0, i1) of the product are stored
+ *  in C's rows [0, i1 − i0): C holds one block. The sums are sgemmSerialPackedA's, bit for bit. */
+void sgemmSerialPackedARowBlocks(const float* packedA, long M, long N, long K, const float* B,
+                                 long ldb, float* C, long ldc, long blockRows,
+                                 const std::function<void(long i0, long i1)>& rowsDone);
 
 /** A B operand that is never stored whole: the GEMM asks it for one packed micro-panel at a
  *  time, op(B)[p0 : p0+kc, j0 : j0+cols] → dst[kc][nr] (columns ≥ cols zero). Conv packs the

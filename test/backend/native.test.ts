@@ -203,7 +203,8 @@ describe('native backend vs ref', { skip }, () => {
     convGeom(5, 3, 6, 5, 5, 1, 1, 0, 1), // 1×1
     convGeom(1, 2, 13, 13, 3, 3, 1, 1, 1),
     convGeom(5, 8, 3, 3, 12, 3, 1, 1, 2), // tiny maps: images batched into one GEMM
-    convGeom(5, 24, 9, 9, 40, 5, 1, 2, 1), // Kc = 600 spans several depth slices; Co > MR
+    convGeom(5, 24, 9, 9, 40, 5, 1, 2, 1), // Kc = 600 spans several depth slices; Co > MR; dX in row blocks
+    convGeom(5, 256, 3, 3, 4, 3, 1, 1, 1), // tiny maps, Kc = 2304: col2im's offset table, two row blocks
     convGeom(2, 5, 12, 10, 3, 3, 4, 2, 1, 5), // stride 4 with padding, non-square kernel
     // the phase-split stride-4 panels: output rows wrapping inside a panel, Co > MR; batch 1
     // split by columns (19×18 ≥ 128 positions per thread) and by rows, and the batch-parallel path

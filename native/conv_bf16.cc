@@ -95,6 +95,30 @@ ANATIVE_AVX512 void roundRun(const float* src, uint16_t* dst, long n) {
   }
 }
 
+// One padded rounded row padded[s·wd] split into its s column phases, dst[ph·wd + j] =
+// padded[j·s + ph]: per step q = ⌊32/s⌋ columns of a phase, one vpermw from 32 values (conv1's
+// stride 4: 8 columns per step); strides above 32 one value at a time.
+ANATIVE_AVX512 void splitPhases(const uint16_t* padded, long s, long wd, uint16_t* dst) {
+  if (s > 32) {
+    for (long ph = 0; ph < s; ph++)
+      for (long j = 0; j < wd; j++) dst[ph * wd + j] = padded[j * s + ph];
+    return;
+  }
+  const long q = 32 / s, n = s * wd;
+  for (long ph = 0; ph < s; ph++) {
+    alignas(64) uint16_t at[32] = {};
+    for (long j = 0; j < q; j++) at[j] = static_cast<uint16_t>(j * s + ph);
+    const __m512i idx = _mm512_load_si512(at);
+    for (long j0 = 0; j0 < wd; j0 += q) {
+      const long left = n - j0 * s, cols = std::min(q, wd - j0);
+      const __mmask32 in = left >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1ull << left) - 1);
+      const __m512i v = _mm512_maskz_loadu_epi16(in, padded + j0 * s);
+      _mm512_mask_storeu_epi16(dst + ph * wd + j0, static_cast<__mmask32>((1ull << cols) - 1),
+                               _mm512_permutexvar_epi16(idx, v));
+    }
+  }
+}
+
 // The phased rounded input of images [n0, n0 + m) into xd, its PHASED_SLACK zeros included;
 // over the pool, or serially inside a pool task (a chunk's own images).
 void roundPhased(const float* x, const ConvGeom& g, long n0, long m, uint16_t* xd) {
@@ -112,8 +136,7 @@ void roundPhased(const float* x, const ConvGeom& g, long n0, long m, uint16_t* x
       uint16_t* padded = s == 1 ? dst : row.data();  // [pad zeros, the row, zeros] of s·wd
       std::memset(padded, 0, sizeof(uint16_t) * s * wd);
       roundRun(src, padded + g.pad, g.w);
-      for (long ph = 0; ph < s && s > 1; ph++)
-        for (long j = 0; j < wd; j++) dst[ph * wd + j] = padded[j * s + ph];
+      if (s > 1) splitPhases(padded, s, wd, dst);
     }
   });
   std::memset(xd + phasedLength(g, m) - PHASED_SLACK, 0, sizeof(uint16_t) * PHASED_SLACK);

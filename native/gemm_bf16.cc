@@ -326,10 +326,10 @@ void rowBlocks(const E& e, bool transA, bool transB, long M, long N, long K, con
 
 // ---- tall and skinny: many rows of A, few columns of B (linear forward, yᵀ = w·xᵀ) -----------
 // gemmPart's loop order (depth slices outside row blocks) reads A in 512-byte pieces scattered
-// over all its rows; here all of B (≤ 64 columns: ≤ 2.4 MB of fp32 panels for fc6) is packed
+// over all its rows; here all of B (≤ 64 columns: ≤ 2.4 MB of panels for fc6) is packed
 // once and each task carries row panels of A through the whole depth, packing each slice of
 // the panel as it goes: 14 sequential streams of w, each bfloat16 of it read once per call, with
-// no panel cache (fc6: 75 MB read, against 151 MB for fp32's in-place kernel).
+// no panel cache (fc6: 75 MB read, against 151 MB for fp32's in-place kernel). Both engines.
 constexpr long TALL_MAX_N = 64;
 constexpr long TALL_PANELS_PER_TASK = 2;
 
@@ -428,7 +428,7 @@ void gemvTask(long M, long f0, long f1, long K, const uint16_t* A, long lda, con
 }  // namespace
 
 bool gemmBf16ReadsAInPlace(long M, long N) {
-  return !bf16DotProducts() && N <= TALL_MAX_N && M >= 4 * N;
+  return N <= TALL_MAX_N && M >= 4 * N;
 }
 
 size_t packedABf16Words(long M, long K) {
@@ -489,7 +489,8 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
               bool relu, const uint32_t* packedA) {
   if (M <= 0 || N <= 0) return;
   if (!transA && transB && !acc && !packedA && K > 0 && gemmBf16ReadsAInPlace(M, N))
-    return tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
+    return bf16DotProducts() ? tallSkinny(Dot(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu)
+                             : tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
   // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
   const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
   const bool splitN = nPanels * NR >= mPanels * MR;

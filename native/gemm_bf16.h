@@ -57,9 +57,12 @@ void gemmBf16RowBlocks(bool transA, bool transB, long M, long N, long K, const u
                        const uint32_t* packedA, long blockRows,
                        const std::function<void(long i0, long i1)>& rowsDone);
 
-/** gemmBf16(false, true, M, N, …) without packedA reads A once, packing it as it goes, on the
- *  engine in use: the FMA engine's tall-skinny form (N ≤ 64 columns, M ≥ 4·N), which carries A's
- *  row panels through the whole depth. Then a packed A (linear_packs.h) would only cost. */
+/** gemmBf16(false, true, M, N, …) without packedA reads A once, packing it as it goes: the
+ *  tall-skinny form (N ≤ 64 columns, M ≥ 4·N, either engine), which carries A's row panels
+ *  through the whole depth. Then a packed A (linear_packs.h) would only cost: on vdpbf16ps it is
+ *  no faster (fc6 at batch 32 on the Zen 5 here: 6.8 ms either way, against 12.3 for gemmPart
+ *  packing as it goes) and holds another copy of w; on the FMA engine its widened panels are
+ *  twice w's bytes. */
 bool gemmBf16ReadsAInPlace(long M, long N);
 
 /** op(A) [M, K] packed once for many products (conv weights over image chunks, the linear

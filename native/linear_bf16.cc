@@ -10,7 +10,8 @@
 //            in the same order: bit for bit the same dx);  dw = dyᵀ · x
 // A call carrying the weight's tag (linear_packs.h) takes w's panels for the two transposed
 // products from the cache, packed once per write of w from that version's second call on (so
-// once when inference starts, not per forward); without a tag it packs as it goes.
+// once when inference starts, not per forward); without a tag it packs as it goes. The forward
+// at batch ≤ 64 reads w in place instead (the tall-skinny GEMM, gemm_bf16.h) and keeps none.
 // Below that level (and on arm64) the portable path: the fp32 kernels on the rounded x and dy
 // and the widened w.
 #include <algorithm>
@@ -70,8 +71,8 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
     gemvBf16T(n, f, d, xr, d, w, d, y, f);
   } else if (transposedForm(n, f, d)) {
     float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N], bias and ReLU applied
-    // Where the GEMM reads w in place (the FMA engine at batch ≤ 64: half the bytes of packed
-    // float32 panels), no panels are kept for it.
+    // Where the GEMM reads w in place (batch ≤ 64: as fast as the panels, gemm_bf16.h), no
+    // panels are kept for it.
     const bool panels = tag && !gemmBf16ReadsAInPlace(f, n);
     const uint32_t* pw = panels ? linearPanels(tag, PackLayout::Forward, w, f, d) : nullptr;
     gemmBf16(false, true, f, n, d, w, d, xr, d, false, yT, n, b, relu, pw);

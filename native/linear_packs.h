@@ -12,8 +12,8 @@
 // and evaluation call each version many times and keep the forward panels.
 //
 // The panels are the bf16 GEMM engine's in use (vdpbf16ps pairs, or widened float32: gemm_bf16.h);
-// a call on the other engine repacks. On the FMA engine the forward at batch ≤ 64 reads w in
-// place and keeps no panels (linear_bf16.cc).
+// a call on the other engine repacks. The forward at batch ≤ 64 reads w in place and keeps no
+// panels (linear_bf16.cc).
 // Two layouts of w [F, D] (each the A operand of packWholeABf16, along the depth):
 //   forward   w  [F, D]: yᵀ  = w · xᵀ    (pairs along D)
 //   backward  wᵀ [D, F]: dxᵀ = wᵀ · dyᵀ  (pairs along F)

@@ -23,14 +23,15 @@ struct OffsetTable {
 void col2imPlane(const float* dcol, long ld, const ConvGeom& g, long c, float* xp,
                  const OffsetTable* table = nullptr);
 
-/** Adds rows [r0, r1) of dcol (row r at rows + (r − r0)·ld, this image's columns from offset 0)
- *  into the planes xp [Ci/G][H, W] of one image and group that they read: row
- *  r = (c·Kh + ki)·Kw + kj reads plane c; through `table` when given. For dX computed in row
- *  blocks (conv.cc, conv_bf16.cc). */
 /** Rows per block of dcol [Kc, ld] for dX computed in row blocks: a multiple of the GEMM's tile
  *  rows, about 256 KB of float, which stays in L2 between the GEMM's stores and col2im's reads
  *  (instead of the whole dcol, conv4's 7 MB per chunk, going out to memory and back). */
 long col2imBlockRows(long ld, long tileRows);
+
+/** Adds rows [r0, r1) of dcol (row r at rows + (r − r0)·ld, this image's columns from offset 0)
+ *  into the planes xp [Ci/G][H, W] of one image and group that they read: row
+ *  r = (c·Kh + ki)·Kw + kj reads plane c; through `table` when given. For dX computed in row
+ *  blocks (conv.cc, conv_bf16.cc). */
 void col2imAddRows(const float* rows, long ld, const ConvGeom& g, long r0, long r1, float* xp,
                    const OffsetTable* table = nullptr);
 

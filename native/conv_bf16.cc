@@ -105,10 +105,11 @@ ANATIVE_AVX512 void splitPhases(const uint16_t* padded, long s, long wd, uint16_
     return;
   }
   const long q = 32 / s, n = s * wd;
-  for (long ph = 0; ph < s; ph++) {
-    alignas(64) uint16_t at[32] = {};
-    for (long j = 0; j < q; j++) at[j] = static_cast<uint16_t>(j * s + ph);
-    const __m512i idx = _mm512_load_si512(at);
+  const __m512i lane = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17,
+                                        16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i strided = _mm512_mullo_epi16(lane, _mm512_set1_epi16(static_cast<short>(s)));
+  for (long ph = 0; ph < s; ph++) {  // lane j of idx: j·s + ph (lanes ≥ q unused)
+    const __m512i idx = _mm512_add_epi16(strided, _mm512_set1_epi16(static_cast<short>(ph)));
     for (long j0 = 0; j0 < wd; j0 += q) {
       const long left = n - j0 * s, cols = std::min(q, wd - j0);
       const __mmask32 in = left >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1ull << left) - 1);
@@ -335,12 +336,12 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
           const long plane = g.h * g.w;
           for (long i = 0; i < m; i++)
             std::memset(dx + ((n0 + i) * g.cIn + gi * cig) * plane, 0, sizeof(float) * cig * plane);
-          gemmBf16RowBlocks(true, false, kc, ld, cog, nullptr, 0, dyc, ld, dcol, ld,
-                            packedWt + gi * wPack, rows, [&](long r0, long r1) {
-                              for (long i = 0; i < m; i++)
-                                col2imAddRows(dcol + i * P, ld, g, r0, r1,
-                                              dx + ((n0 + i) * g.cIn + gi * cig) * plane);
-                            });
+          gemmBf16PackedARowBlocks(packedWt + gi * wPack, kc, ld, cog, dyc, ld, dcol, ld, rows,
+                                   [&](long r0, long r1) {
+                                     for (long i = 0; i < m; i++)
+                                       col2imAddRows(dcol + i * P, ld, g, r0, r1,
+                                                     dx + ((n0 + i) * g.cIn + gi * cig) * plane);
+                                   });
         }
       }
     }

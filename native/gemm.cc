@@ -116,16 +116,26 @@ void gemmPart(const KernelSpec& ks, bool transA, bool transB, long i0, long i1, 
 constexpr long TALL_MAX_N = 64;
 constexpr long TALL_PANELS_PER_TASK = 2;
 
+// op(B) [K, N] packed whole: depth slice s at bufB + s·nPanels·nr·KC, panel p at p·nr·kc inside
+// it; over the pool, serially inside a pool task.
+float* packWholeB(const KernelSpec& ks, bool transB, const float* B, long ldb, long N, long K) {
+  const int nr = ks.nr;
+  const long nPanels = (N + nr - 1) / nr, slices = (K + KC - 1) / KC;
+  const long sliceStride = nPanels * nr * KC;
+  float* bufB = tPackB.get(static_cast<size_t>(std::max(1L, slices * sliceStride)));
+  parallelFor(static_cast<int>(slices * nPanels), [&](int t, int) {
+    const long s = t / nPanels, p = t % nPanels, pc = s * KC, kc = std::min(KC, K - pc);
+    packB(transB, B, ldb, N, p * nr, pc, kc, nr, bufB + s * sliceStride + p * nr * kc, ks.avx512);
+  });
+  return bufB;
+}
+
 void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, const float* A,
                     long lda, const float* B, long ldb, bool accumulate, float* C, long ldc) {
   const int mr = ks.mr, nr = ks.nr;
   const long nPanels = (N + nr - 1) / nr, slices = (K + KC - 1) / KC;
   const long sliceStride = nPanels * nr * KC;  // floats per packed depth slice of B
-  float* bufB = tPackB.get(static_cast<size_t>(slices * sliceStride));
-  parallelFor(static_cast<int>(slices * nPanels), [&](int t, int) {
-    const long s = t / nPanels, p = t % nPanels, pc = s * KC, kc = std::min(KC, K - pc);
-    packB(transB, B, ldb, N, p * nr, pc, kc, nr, bufB + s * sliceStride + p * nr * kc, ks.avx512);
-  });
+  const float* bufB = packWholeB(ks, transB, B, ldb, N, K);
   const long mPanels = (M + mr - 1) / mr;
   const long tasks = (mPanels + TALL_PANELS_PER_TASK - 1) / TALL_PANELS_PER_TASK;
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
@@ -199,9 +209,7 @@ void sgemmSerialPackedARowBlocks(const float* packedA, long M, long N, long K, c
   const int mr = ks.mr, nr = ks.nr;
   const long nPanels = (N + nr - 1) / nr, slices = (K + KC - 1) / KC;
   const long sliceStride = nPanels * nr * KC, mPanelsAll = (M + mr - 1) / mr;
-  float* bufB = tPackB.get(static_cast<size_t>(std::max(1L, slices * sliceStride)));
-  for (long s = 0; s < slices; s++)
-    packBRows(B, ldb, N, 0, N, s * KC, std::min(KC, K - s * KC), nr, bufB + s * sliceStride);
+  const float* bufB = packWholeB(ks, false, B, ldb, N, K);
   for (long b0 = 0; b0 < M; b0 += blockRows) {
     const long b1 = std::min(M, b0 + blockRows);
     if (K <= 0)

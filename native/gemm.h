@@ -28,8 +28,9 @@ void sgemmSerialPackedA(const float* packedA, bool transB, long M, long N, long 
                         long ldb, float beta, float* C, long ldc);
 /** sgemmSerialPackedA(packedA, false, …, beta 0) in blocks of blockRows rows (a multiple of
  *  gemmTileRows()), each handed to rowsDone as soon as it is final, so that its consumer reads
- *  it from cache (conv.cc's col2im of dX): all of B is packed once first (it should fit in L2),
- *  then each block runs through every depth slice. Block rows [i0, i1) of the product are stored
+ *  it from cache (conv.cc's col2im of dX): all of B is packed once first (it should fit in L2;
+ *  over the pool when called outside a pool task), then each block runs through every depth
+ *  slice. Block rows [i0, i1) of the product are stored
  *  in C's rows [0, i1 − i0): C holds one block. The sums are sgemmSerialPackedA's, bit for bit. */
 void sgemmSerialPackedARowBlocks(const float* packedA, long M, long N, long K, const float* B,
                                  long ldb, float* C, long ldc, long blockRows,

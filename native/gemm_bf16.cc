@@ -289,36 +289,44 @@ void packWholeA(const E& e, bool transA, long M, long K, const uint16_t* A, long
   });
 }
 
+// ---- all of B packed at once -------------------------------------------------------------------
+
+// op(B) [K, N] → bufB: depth slice s at bufB + s·sliceWords(N) (E's panels of [depth(kc)][NR]
+// words, panel p at p·NR·depth(kc) inside it); over the pool, serially inside a pool task.
+template <class E>
+long sliceWords(long N) {
+  return (N + NR - 1) / NR * NR * E::depth(KC);
+}
+template <class E>
+uint32_t* packWholeB(const E& e, bool transB, const uint16_t* B, long ldb, long N, long K) {
+  const long nPanels = (N + NR - 1) / NR, slices = (K + KC - 1) / KC;
+  uint32_t* bufB = words(tPackB, static_cast<size_t>(slices * sliceWords<E>(N)));
+  parallelFor(static_cast<int>(slices * nPanels), [&](int t, int) {
+    const long s = t / nPanels, p = t % nPanels, pc = s * KC, kc = std::min(KC, K - pc);
+    e.packB(transB, B, ldb, N, p * NR, pc, kc, bufB + s * sliceWords<E>(N) + p * NR * E::depth(kc));
+  });
+  return bufB;
+}
+
 // ---- in row blocks, each consumed while in cache ---------------------------------------------
 
 template <class E>
-void rowBlocks(const E& e, bool transA, bool transB, long M, long N, long K, const uint16_t* A,
-               long lda, const uint16_t* B, long ldb, float* C, long ldc, const uint32_t* packedA,
-               long blockRows, const std::function<void(long, long)>& rowsDone) {
-  const long dKC = E::depth(KC), nPanels = (N + NR - 1) / NR, slices = (K + KC - 1) / KC;
-  const long sliceStride = nPanels * NR * dKC;  // words per packed depth slice of B
-  const long mPanelsAll = (M + MR - 1) / MR;
-  uint32_t* bufB = words(tPackB, static_cast<size_t>(slices * sliceStride));
-  for (long s = 0; s < slices; s++) {
-    const long pc = s * KC, kc = std::min(KC, K - pc);
-    for (long p = 0; p < nPanels; p++)
-      e.packB(transB, B, ldb, N, p * NR, pc, kc, bufB + s * sliceStride + p * NR * E::depth(kc));
-  }
-  uint32_t* ap = packedA ? nullptr : words(tPackA, static_cast<size_t>(MR) * dKC);
+void rowBlocks(const E& e, const uint32_t* packedA, long M, long N, long K, const uint16_t* B,
+               long ldb, float* C, long ldc, long blockRows,
+               const std::function<void(long, long)>& rowsDone) {
+  const long nPanels = (N + NR - 1) / NR, slices = (K + KC - 1) / KC, mPanels = (M + MR - 1) / MR;
+  const uint32_t* bufB = packWholeB(e, false, B, ldb, N, K);
   for (long b0 = 0; b0 < M; b0 += blockRows) {
     const long b1 = std::min(M, b0 + blockRows);
+    if (K <= 0)  // an empty sum
+      for (long i = b0; i < b1; i++) std::fill(C + (i - b0) * ldc, C + (i - b0) * ldc + N, 0.f);
     for (long s = 0; s < slices; s++) {
       const long pc = s * KC, kc = std::min(KC, K - pc), dk = E::depth(kc);
-      for (long i = b0; i < b1; i += MR) {
-        const uint32_t* a = ap;
-        if (packedA)
-          a = packedA + E::depth(pc) * mPanelsAll * MR + (i / MR) * MR * dk;
-        else
-          e.packA(transA, A, lda, M, i, pc, kc, ap);
+      for (long i = b0; i < b1; i += MR)
         for (long p = 0; p < nPanels; p++)
-          e.tile(kc, a, bufB + s * sliceStride + p * NR * dk, C + (i - b0) * ldc + p * NR, ldc,
+          e.tile(kc, packedA + E::depth(pc) * mPanels * MR + (i / MR) * MR * dk,
+                 bufB + s * sliceWords<E>(N) + p * NR * dk, C + (i - b0) * ldc + p * NR, ldc,
                  std::min<long>(MR, b1 - i), std::min<long>(NR, N - p * NR), s > 0, nullptr, false);
-      }
     }
     rowsDone(b0, b1);
   }
@@ -337,12 +345,8 @@ template <class E>
 void tallSkinny(const E& e, long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B,
                 long ldb, float* C, long ldc, const float* rowBias, bool relu) {
   const long dKC = E::depth(KC), nPanels = (N + NR - 1) / NR, slices = (K + KC - 1) / KC;
-  const long sliceStride = nPanels * NR * dKC;  // words per packed depth slice of B
-  uint32_t* bufB = words(tPackB, static_cast<size_t>(slices * sliceStride));
-  parallelFor(static_cast<int>(slices * nPanels), [&](int t, int) {
-    const long s = t / nPanels, p = t % nPanels, pc = s * KC, kc = std::min(KC, K - pc);
-    e.packB(true, B, ldb, N, p * NR, pc, kc, bufB + s * sliceStride + p * NR * E::depth(kc));
-  });
+  const long sliceStride = sliceWords<E>(N);  // words per packed depth slice of B
+  const uint32_t* bufB = packWholeB(e, true, B, ldb, N, K);
   const long mPanels = (M + MR - 1) / MR;
   const long tasks = (mPanels + TALL_PANELS_PER_TASK - 1) / TALL_PANELS_PER_TASK;
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
@@ -465,23 +469,14 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
              relu, packedA);
 }
 
-void gemmBf16RowBlocks(bool transA, bool transB, long M, long N, long K, const uint16_t* A,
-                       long lda, const uint16_t* B, long ldb, float* C, long ldc,
-                       const uint32_t* packedA, long blockRows,
-                       const std::function<void(long, long)>& rowsDone) {
+void gemmBf16PackedARowBlocks(const uint32_t* packedA, long M, long N, long K, const uint16_t* B,
+                              long ldb, float* C, long ldc, long blockRows,
+                              const std::function<void(long, long)>& rowsDone) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // an empty sum: zero blocks
-    for (long b0 = 0; b0 < M; b0 += blockRows) {
-      for (long i = 0; i < std::min(blockRows, M - b0); i++)
-        std::fill(C + i * ldc, C + i * ldc + N, 0.f);
-      rowsDone(b0, std::min(M, b0 + blockRows));
-    }
-    return;
-  }
   if (bf16DotProducts())
-    rowBlocks(Dot(), transA, transB, M, N, K, A, lda, B, ldb, C, ldc, packedA, blockRows, rowsDone);
+    rowBlocks(Dot(), packedA, M, N, K, B, ldb, C, ldc, blockRows, rowsDone);
   else
-    rowBlocks(Fma(), transA, transB, M, N, K, A, lda, B, ldb, C, ldc, packedA, blockRows, rowsDone);
+    rowBlocks(Fma(), packedA, M, N, K, B, ldb, C, ldc, blockRows, rowsDone);
 }
 
 void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,

@@ -46,16 +46,16 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
                    float* C, long ldc, const float* rowBias, bool relu,
                    const uint32_t* packedA = nullptr);
 
-/** The same product over all of C, on the calling thread, in blocks of blockRows rows (a multiple
- *  of BF16_MR), each handed to rowsDone as soon as it is final, so that its consumer reads it
- *  from cache (conv_bf16.cc's col2im of dX): all of op(B) is packed once first (it should fit in
- *  L2), then each block runs through every depth slice. Block rows [i0, i1) of the product are
- *  stored in C's rows [0, i1 − i0): C holds one block, not the whole product. packedA as
- *  gemmBf16Block's. The sums are gemmBf16Block's, bit for bit. */
-void gemmBf16RowBlocks(bool transA, bool transB, long M, long N, long K, const uint16_t* A,
-                       long lda, const uint16_t* B, long ldb, float* C, long ldc,
-                       const uint32_t* packedA, long blockRows,
-                       const std::function<void(long i0, long i1)>& rowsDone);
+/** C = A·B (A packed whole by packWholeABf16, B [K, N] not transposed) on the calling thread, in
+ *  blocks of blockRows rows (a multiple of BF16_MR), each handed to rowsDone as soon as it is
+ *  final, so that its consumer reads it from cache (conv_bf16.cc's col2im of dX): all of B is
+ *  packed once first (it should fit in L2; over the pool when called outside a pool task), then
+ *  each block runs through every depth slice.
+ *  Block rows [i0, i1) of the product are stored in C's rows [0, i1 − i0): C holds one block.
+ *  The sums are gemmBf16Block's, bit for bit (as sgemmSerialPackedARowBlocks, gemm.h). */
+void gemmBf16PackedARowBlocks(const uint32_t* packedA, long M, long N, long K, const uint16_t* B,
+                              long ldb, float* C, long ldc, long blockRows,
+                              const std::function<void(long i0, long i1)>& rowsDone);
 
 /** gemmBf16(false, true, M, N, …) without packedA reads A once, packing it as it goes: the
  *  tall-skinny form (N ≤ 64 columns, M ≥ 4·N, either engine), which carries A's row panels

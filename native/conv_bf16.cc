@@ -4,9 +4,10 @@
 //
 // At ISA levels avx512bf16 and avx512 (isa.h) the GEMMs are gemm_bf16.h's (on vdpbf16ps, or on
 // the FMA with the operands widened as they are packed), structured as the fp32 conv (conv.cc): x
-// and dy rounded to bfloat16 once, an explicit im2col of the rounded x in bfloat16 (half the bytes
-// of fp32's), from a zero-padded copy split into the stride's column phases so that each of its
-// rows is a few runs, per group
+// and dy rounded to bfloat16 once; x into a zero-padded copy split into the stride's column phases,
+// so that each row of the column matrix col is a few runs of it. col is never written: the GEMMs
+// pack their B panels straight from the copy (an implicit im2col, gemm_bf16.h's Bf16Columns).
+// Per group
 //   forward   Y_g[Co/G, m·P] = W_g · col        (bias and ReLU fused into the GEMM's stores)
 //   dW        dW_g[Co/G, Kc] = dY_g · colᵀ       (one partial per task, summed in task order)
 //   dX        dcol[Kc, m·P]  = W_gᵀ · dY_g, then col2im in float32 (batch-parallel: in row
@@ -56,16 +57,16 @@ long outputLength(const ConvGeom& g) {
 // The native path runs only at the AVX-512 levels.
 #define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-thread_local Buffer tCol, tDcol, tOut, tDyc, tPhased;  // per pool thread (chunk tasks)
-thread_local Buffer gCol, gDcol, gPackedW, gPartial;   // per calling (JS) thread
+thread_local Buffer tDcol, tOut, tDyc, tPhased;  // per pool thread (chunk tasks)
+thread_local Buffer gDcol, gPackedW, gPartial;   // per calling (JS) thread
 
 // The rounded input, zero-padded and split into the stride's column phases, so that every row
-// of the column matrix is a run of it with no bounds to check (conv1's stride 4 gathered one
+// of the column matrix is a few runs of it with no bounds to check (conv1's stride 4 gathered one
 // element in four otherwise; a 13×13 map cut each run into three pieces at the padding):
 //   xd[n][c][ihp][ph][j] = round(x[n][c][ihp − pad][j·s + ph − pad])   (0 outside the image)
 // ihp < Hp = H + 2·pad, j < Wd = ⌈(W + 2·pad) / s⌉. Output (oh, ow) of kernel offset (ki, kj)
 // reads xd at row oh·s + ki, phase kj mod s, column ow + kj / s. PHASED_SLACK zeros follow, so a
-// 16-wide copy may read past the end.
+// 32-bit read of the last element stays inside.
 constexpr long PHASED_SLACK = 32;
 long phaseWidth(const ConvGeom& g) {
   return (g.w + 2 * g.pad + g.stride - 1) / g.stride;
@@ -143,33 +144,32 @@ void roundPhased(const float* x, const ConvGeom& g, long n0, long m, uint16_t* x
   std::memset(xd + phasedLength(g, m) - PHASED_SLACK, 0, sizeof(uint16_t) * PHASED_SLACK);
 }
 
-// One row of the column matrix: kernel offset (ki, kj) over the phased plane xc → dst[P]. Runs
-// are copied 16 values at a time, the last piece of each output row spilling into the next
-// (written after it); the rows whose spill would leave dst[P] are copied exactly.
-void im2colRow(const uint16_t* xc, const ConvGeom& g, long ki, long kj, uint16_t* dst) {
-  const long s = g.stride, wd = phaseWidth(g);
-  const uint16_t* src = xc + ki * s * wd + (kj % s) * wd + kj / s;
-  for (long oh = 0; oh < g.ho; oh++) {
-    const uint16_t* sr = src + oh * s * s * wd;
-    uint16_t* d = dst + oh * g.wo;
-    if ((oh * g.wo) + (g.wo + 15) / 16 * 16 <= g.ho * g.wo) {  // the spill stays in dst
-      for (long ow = 0; ow < g.wo; ow += 16) std::memcpy(d + ow, sr + ow, 32);
-    } else {
-      std::memcpy(d, sr, sizeof(uint16_t) * g.wo);
-    }
-  }
-}
-
-// col[Kc, m·P] of images [n0, n0+m), channels [c0, c0 + Ci/G) of the phased rounded input xd;
-// rows [r0, r1) of it only.
-void im2colRows(const uint16_t* xd, const ConvGeom& g, long n0, long m, long c0, uint16_t* col,
-                long r0, long r1) {
-  const long kk = g.kh * g.kw, P = g.ho * g.wo, ld = m * P, plane = phasedPlane(g);
-  for (long r = r0; r < r1; r++) {
+// The column matrix of m phased images, one group, as the forward GEMM's B operand read in
+// place (gemm_bf16.h): element (r, q) of col at base[row[r] + col[q]], base the group's first
+// channel of the first image,
+//   row[r = (c, ki, kj)] = (c·Hp + ki)·s·Wd + (kj mod s)·Wd + ⌊kj / s⌋
+//   col[q = (i, oh, ow)] = i·Ci·Hp·s·Wd + oh·s·s·Wd + ow
+// (the phased input's slack makes the element after the last readable).
+struct ColumnTables {
+  std::vector<int32_t> row, col;
+  /** col, the forward's B; colᵀ, dW's. */
+  Bf16Columns forward(const uint16_t* base) const { return {base, row.data(), col.data(), false}; }
+  Bf16Columns dw(const uint16_t* base) const { return {base, col.data(), row.data(), true}; }
+};
+ColumnTables columnTables(const ConvGeom& g, long m) {
+  const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad, kk = g.kh * g.kw;
+  ColumnTables t;
+  t.row.resize(g.cIn / g.groups * kk);
+  for (long r = 0; r < static_cast<long>(t.row.size()); r++) {
     const long c = r / kk, ki = (r % kk) / g.kw, kj = r % g.kw;
-    for (long i = 0; i < m; i++)
-      im2colRow(xd + ((n0 + i) * g.cIn + c0 + c) * plane, g, ki, kj, col + r * ld + i * P);
+    t.row[r] = static_cast<int32_t>((c * hp + ki) * s * wd + (kj % s) * wd + kj / s);
   }
+  t.col.resize(m * g.ho * g.wo);
+  for (long i = 0, q = 0; i < m; i++)
+    for (long oh = 0; oh < g.ho; oh++)
+      for (long ow = 0; ow < g.wo; ow++, q++)
+        t.col[q] = static_cast<int32_t>(i * g.cIn * phasedPlane(g) + oh * s * s * wd + ow);
+  return t;
 }
 
 bool batchParallel(const ConvGeom& g, int threads) {
@@ -191,37 +191,31 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
   const long P = g.ho * g.wo;
   const int threads = getThreads();
-  if (!batchParallel(g, threads)) {  // per image: im2col, then each group's GEMM
+  const long plane = phasedPlane(g);
+  if (!batchParallel(g, threads)) {  // per image and group, the GEMM's B read from the image
     uint16_t* xr = halves(gRoundX, phasedLength(g, g.n));
     roundPhased(x, g, 0, g.n, xr);
-    uint16_t* col = halves(gCol, G * kc * P);
+    const ColumnTables tables = columnTables(g, 1);
     auto group = [&](long n0, long gi, bool serial) {
-      uint16_t* cg = col + gi * kc * P;
+      const Bf16Columns cols = tables.forward(xr + (n0 * g.cIn + gi * cig) * plane);
       float* yg = y + (n0 * g.cOut + gi * cog) * P;
       const float* bg = b ? b + gi * cog : nullptr;
       if (serial)
-        gemmBf16Block(false, false, cog, P, kc, 0, cog, 0, P, w + gi * cog * kc, kc, cg, P, false,
-                      yg, P, bg, relu);
+        gemmBf16ColumnsBlock(cog, P, kc, 0, cog, 0, P, w + gi * cog * kc, kc, cols, false, yg, P,
+                             bg, relu);
       else
-        gemmBf16(false, false, cog, P, kc, w + gi * cog * kc, kc, cg, P, false, yg, P, bg, relu);
+        gemmBf16Columns(cog, P, kc, w + gi * cog * kc, kc, cols, false, yg, P, bg, relu);
     };
     for (long n0 = 0; n0 < g.n; n0++) {
-      if (G % threads == 0) {  // a group per thread, one dispatch (conv2, conv4, conv5 at G = 2)
-        parallelFor(static_cast<int>(G), [&](int gi, int) {
-          im2colRows(xr, g, n0, 1, gi * cig, col + gi * kc * P, 0, kc);
-          group(n0, gi, true);
-        });
-        continue;
-      }
-      parallelRange(G * kc, 16, [&](long r0, long r1) {
-        for (long r = r0; r < r1; r++)
-          im2colRows(xr, g, n0, 1, (r / kc) * cig, col + (r / kc) * kc * P, r % kc, r % kc + 1);
-      });
-      for (long gi = 0; gi < G; gi++) group(n0, gi, false);
+      if (G % threads == 0)  // a group per thread, one dispatch (conv2, conv4, conv5 at G = 2)
+        parallelFor(static_cast<int>(G), [&](int gi, int) { group(n0, gi, true); });
+      else
+        for (long gi = 0; gi < G; gi++) group(n0, gi, false);
     }
     return;
   }
   const long nb = chunkImages(g, threads), tasks = (g.n + nb - 1) / nb;
+  const ColumnTables tables = columnTables(g, nb);
   const size_t wPack = packedABf16Words(cog, kc);  // the weights packed once, not per chunk
   uint32_t* packedW = reinterpret_cast<uint32_t*>(gPackedW.get(wPack * G));
   for (long gi = 0; gi < G; gi++)
@@ -230,13 +224,12 @@ void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, 
     const long n0 = t * nb, m = std::min(nb, g.n - n0), ld = m * P;
     uint16_t* xc = halves(tPhased, phasedLength(g, m));  // this chunk's images, rounded
     roundPhased(x, g, n0, m, xc);
-    uint16_t* col = halves(tCol, kc * ld);
     float* out = m > 1 ? tOut.get(static_cast<size_t>(cog) * ld) : nullptr;
     for (long gi = 0; gi < G; gi++) {
-      im2colRows(xc, g, 0, m, gi * cig, col, 0, kc);
       float* c = m > 1 ? out : y + (n0 * g.cOut + gi * cog) * P;
-      gemmBf16Block(false, false, cog, ld, kc, 0, cog, 0, ld, nullptr, 0, col, ld, false, c, ld,
-                    b ? b + gi * cog : nullptr, relu, packedW + gi * wPack);
+      gemmBf16ColumnsBlock(cog, ld, kc, 0, cog, 0, ld, nullptr, 0,
+                           tables.forward(xc + gi * cig * plane), false, c, ld,
+                           b ? b + gi * cog : nullptr, relu, packedW + gi * wPack);
       if (m > 1)
         for (long i = 0; i < m; i++)
           for (long o = 0; o < cog; o++)
@@ -265,23 +258,18 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
     // A group per thread where they divide (one dispatch per image), else each step parallel
     const bool perGroup = G % threads == 0;
     const long bufs = perGroup ? G : 1;
-    uint16_t* cols = dw ? halves(gCol, bufs * kc * P) : nullptr;
     float* dcols = dx ? gDcol.get(static_cast<size_t>(bufs * kc * P)) : nullptr;
+    const ColumnTables tables = columnTables(g, 1);
     auto group = [&](long n0, long gi, bool serial) {
       const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
-      const long slot = perGroup ? gi : 0;
-      uint16_t* col = dw ? cols + slot * kc * P : nullptr;
-      float* dcol = dx ? dcols + slot * kc * P : nullptr;
-      if (dw) {
-        if (serial) {
-          im2colRows(xr, g, n0, 1, gi * cig, col, 0, kc);
-          gemmBf16Block(false, true, cog, kc, P, 0, cog, 0, kc, dyg, P, col, P, n0 > 0,
-                        dw + gi * cog * kc, kc, nullptr, false);
-        } else {
-          parallelRange(kc, 8,
-                        [&](long r0, long r1) { im2colRows(xr, g, n0, 1, gi * cig, col, r0, r1); });
-          gemmBf16(false, true, cog, kc, P, dyg, P, col, P, n0 > 0, dw + gi * cog * kc, kc);
-        }
+      float* dcol = dx ? dcols + (perGroup ? gi : 0) * kc * P : nullptr;
+      if (dw) {  // dW_g = dY_g · colᵀ, colᵀ read from the image
+        const Bf16Columns colT = tables.dw(xr + (n0 * g.cIn + gi * cig) * phasedPlane(g));
+        if (serial)
+          gemmBf16ColumnsBlock(cog, kc, P, 0, cog, 0, kc, dyg, P, colT, n0 > 0, dw + gi * cog * kc,
+                               kc);
+        else
+          gemmBf16Columns(cog, kc, P, dyg, P, colT, n0 > 0, dw + gi * cog * kc, kc);
       }
       if (dx) {
         if (serial)
@@ -314,12 +302,12 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
   if (dx)
     for (long gi = 0; gi < G; gi++)
       packWholeABf16(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
+  const ColumnTables tables = columnTables(g, nb);
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     for (long k = t * per; k < std::min(chunks, (t + 1) * per); k++) {
       const long n0 = k * nb, m = std::min(nb, g.n - n0), ld = m * P;
       uint16_t* xc = dw ? halves(tPhased, phasedLength(g, m)) : nullptr;
       if (dw) roundPhased(x, g, n0, m, xc);
-      uint16_t* col = dw ? halves(tCol, kc * ld) : nullptr;
       const long rows = col2imBlockRows(ld, BF16_MR);
       float* dcol = dx ? tDcol.get(static_cast<size_t>(rows) * ld) : nullptr;
       uint16_t* dyc = halves(tDyc, cog * ld);
@@ -327,11 +315,10 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
         for (long o = 0; o < cog; o++)  // dY_g of this chunk, rounded, as [cog, m·P]
           for (long i = 0; i < m; i++)
             roundRun(dy + ((n0 + i) * g.cOut + gi * cog + o) * P, dyc + o * ld + i * P, P);
-        if (dw) {
-          im2colRows(xc, g, 0, m, gi * cig, col, 0, kc);
-          gemmBf16Block(false, true, cog, kc, ld, 0, cog, 0, kc, dyc, ld, col, ld, k > t * per,
-                        partial + t * wl + gi * cog * kc, kc, nullptr, false);
-        }
+        if (dw)
+          gemmBf16ColumnsBlock(cog, kc, ld, 0, cog, 0, kc, dyc, ld,
+                               tables.dw(xc + gi * cig * phasedPlane(g)), k > t * per,
+                               partial + t * wl + gi * cog * kc, kc);
         if (dx) {  // dcol in row blocks, each added into dX while it is in cache
           const long plane = g.h * g.w;
           for (long i = 0; i < m; i++)

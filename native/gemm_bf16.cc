@@ -3,6 +3,8 @@
 // MC_PANELS row panels of A, then the micro-tiles. One blocking, two engines (isa.h): Dot packs
 // K-pair words for the vdpbf16ps 14×32 tile; Fma widens the operands to float32 as it packs
 // them and runs the fp32 AVX-512 14×32 kernels (gemm_kernels.h).
+// B is a dense matrix, or a Bf16Columns read in place (the implicit im2col; columns_bf16.h packs
+// its panels).
 #include "gemm_bf16.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -13,6 +15,7 @@
 #include <utility>
 
 #include "buffer.h"
+#include "columns_bf16.h"
 #include "gemm_kernels.h"
 #include "isa.h"
 #include "threadpool.h"
@@ -192,6 +195,9 @@ struct Dot {
              uint32_t* dst) const {
     packPairsB(transB, B, ldb, N, j0, p0, kc, dst);
   }
+  void packColumns(const Bf16Columns& B, long N, long j0, long p0, long kc, uint32_t* dst) const {
+    packColumnsPairs(B, N, j0, p0, kc, dst);
+  }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
             bool acc, const float* bias, bool relu) const {
     dotTile(depth(kc), a, b, c, ldc, rows, cols, acc, bias, relu);
@@ -219,6 +225,9 @@ struct Fma {
       transposePack(live > 0 ? B + (j0 + h) * ldb + p0 : B, ldb, live, kc, floats(dst) + h, NR, 16);
     }
   }
+  void packColumns(const Bf16Columns& B, long N, long j0, long p0, long kc, uint32_t* dst) const {
+    packColumnsWide(B, N, j0, p0, kc, floats(dst));
+  }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
             bool acc, const float* bias, bool relu) const {
     alignas(64) float biasTile[MR] = {};  // the kernels read MR biases; an edge panel has fewer
@@ -233,10 +242,11 @@ struct Fma {
 
 // ---- the blocked product ---------------------------------------------------------------------
 
-template <class E>
-void gemmPart(const E& e, bool transA, bool transB, long M, long K, long i0, long i1, long j0,
-              long j1, const uint16_t* A, long lda, const uint16_t* B, long ldb, bool accumulate,
-              float* C, long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
+// packB(j, pc, kc, dst): the B panel of columns [j, j + NR) (clipped at j1), depth [pc, pc + kc).
+template <class E, class PackB>
+void gemmPart(const E& e, bool transA, long M, long K, long i0, long i1, long j0, long j1,
+              const uint16_t* A, long lda, const PackB& packB, bool accumulate, float* C, long ldc,
+              const float* rowBias, bool relu, const uint32_t* packedA) {
   const long dKC = E::depth(KC);
   uint32_t* bufA = packedA ? nullptr : words(tPackA, static_cast<size_t>(MC_PANELS) * MR * dKC);
   uint32_t* bufB = words(tPackB, static_cast<size_t>((NC + NR - 1) / NR) * NR * dKC);
@@ -249,8 +259,7 @@ void gemmPart(const E& e, bool transA, bool transB, long M, long K, long i0, lon
       const long kc = std::min(KC, K - pc), dk = E::depth(kc);
       const bool acc = pc > 0 || accumulate;
       const bool last = pc + kc >= K;  // the epilogue goes with the last depth slice
-      for (long p = 0; p < nPanels; p++)
-        e.packB(transB, B, ldb, j1, jc + p * NR, pc, kc, bufB + p * NR * dk);
+      for (long p = 0; p < nPanels; p++) packB(jc + p * NR, pc, kc, bufB + p * NR * dk);
       for (long ic = i0; ic < i1; ic += MC_PANELS * MR) {
         const long mPanels = std::min<long>(MC_PANELS, (i1 - ic + MR - 1) / MR);
         const uint32_t* blockA;
@@ -429,6 +438,56 @@ void gemvTask(long M, long f0, long f1, long K, const uint16_t* A, long lda, con
   }
 }
 
+// C = relu?((acc ? C : 0) + rowBias[i]) over rows [i0, i1), columns [j0, j1): an empty sum.
+void emptySum(long i0, long i1, long j0, long j1, bool acc, float* C, long ldc,
+              const float* rowBias, bool relu) {
+  for (long i = i0; i < i1; i++)
+    for (long j = j0; j < j1; j++) {
+      const float v = (acc ? C[i * ldc + j] : 0.f) + (rowBias ? rowBias[i] : 0.f);
+      C[i * ldc + j] = relu && v < 0.f ? 0.f : v;
+    }
+}
+
+// Rows [i0, i1), columns [j0, j1) (clipped at M, N) of the product on the engine in use (isa.h):
+// packB(e, n, j, pc, kc, dst) packs engine e's B panel of columns [j, j + NR) clipped at n.
+template <class PackB>
+void blockOnEngine(bool transA, long M, long N, long K, long i0, long i1, long j0, long j1,
+                   const uint16_t* A, long lda, const PackB& packB, bool acc, float* C, long ldc,
+                   const float* rowBias, bool relu, const uint32_t* packedA) {
+  i1 = std::min(i1, M);
+  j1 = std::min(j1, N);
+  if (i1 <= i0 || j1 <= j0) return;
+  if (K <= 0) return emptySum(i0, i1, j0, j1, acc, C, ldc, rowBias, relu);
+  const auto part = [&](const auto& e) {
+    const auto pack = [&](long j, long pc, long kc, uint32_t* dst) {
+      packB(e, j1, j, pc, kc, dst);
+    };
+    gemmPart(e, transA, M, K, i0, i1, j0, j1, A, lda, pack, acc, C, ldc, rowBias, relu, packedA);
+  };
+  if (bf16DotProducts())
+    part(Dot());
+  else
+    part(Fma());
+}
+
+// C [M, N] cut into one part per thread along its longer side, in whole micro-tiles (as sgemm):
+// part(i0, i1, j0, j1) over the pool (one part for a small product).
+void inParts(long M, long N, long K, const std::function<void(long, long, long, long)>& part) {
+  const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
+  const bool splitN = nPanels * NR >= mPanels * MR;
+  const long panels = splitN ? nPanels : mPanels;
+  const long parts = 2.0 * M * N * K < 4e6 ? 1 : std::min<long>(getThreads(), panels);
+  const long per = (panels + parts - 1) / parts;
+  parallelFor(static_cast<int>(parts), [&](int t, int) {
+    const long p0 = t * per, p1 = std::min(panels, p0 + per);
+    if (p0 >= p1) return;
+    if (splitN)
+      part(0, M, p0 * NR, p1 * NR);
+    else
+      part(p0 * MR, p1 * MR, 0, N);
+  });
+}
+
 }  // namespace
 
 bool gemmBf16ReadsAInPlace(long M, long N) {
@@ -450,23 +509,20 @@ void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, ui
 void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, long i1, long j0,
                    long j1, const uint16_t* A, long lda, const uint16_t* B, long ldb, bool acc,
                    float* C, long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
-  i1 = std::min(i1, M);
-  j1 = std::min(j1, N);
-  if (i1 <= i0 || j1 <= j0) return;
-  if (K <= 0) {  // C = relu(C or 0 + bias)
-    for (long i = i0; i < i1; i++)
-      for (long j = j0; j < j1; j++) {
-        const float v = (acc ? C[i * ldc + j] : 0.f) + (rowBias ? rowBias[i] : 0.f);
-        C[i * ldc + j] = relu && v < 0.f ? 0.f : v;
-      }
-    return;
-  }
-  if (bf16DotProducts())
-    gemmPart(Dot(), transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
-             relu, packedA);
-  else
-    gemmPart(Fma(), transA, transB, M, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
-             relu, packedA);
+  const auto packB = [&](const auto& e, long n, long j, long pc, long kc, uint32_t* dst) {
+    e.packB(transB, B, ldb, n, j, pc, kc, dst);
+  };
+  blockOnEngine(transA, M, N, K, i0, i1, j0, j1, A, lda, packB, acc, C, ldc, rowBias, relu,
+                packedA);
+}
+
+void gemmBf16ColumnsBlock(long M, long N, long K, long i0, long i1, long j0, long j1,
+                          const uint16_t* A, long lda, const Bf16Columns& B, bool acc, float* C,
+                          long ldc, const float* rowBias, bool relu, const uint32_t* packedA) {
+  const auto packB = [&](const auto& e, long n, long j, long pc, long kc, uint32_t* dst) {
+    e.packColumns(B, n, j, pc, kc, dst);
+  };
+  blockOnEngine(false, M, N, K, i0, i1, j0, j1, A, lda, packB, acc, C, ldc, rowBias, relu, packedA);
 }
 
 void gemmBf16PackedARowBlocks(const uint32_t* packedA, long M, long N, long K, const uint16_t* B,
@@ -486,21 +542,18 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
   if (!transA && transB && !acc && !packedA && K > 0 && gemmBf16ReadsAInPlace(M, N))
     return bf16DotProducts() ? tallSkinny(Dot(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu)
                              : tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
-  // C cut into one part per thread along its longer side, in whole micro-tiles (as sgemm).
-  const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
-  const bool splitN = nPanels * NR >= mPanels * MR;
-  const long panels = splitN ? nPanels : mPanels;
-  const long parts = 2.0 * M * N * K < 4e6 ? 1 : std::min<long>(getThreads(), panels);
-  const long per = (panels + parts - 1) / parts;
-  parallelFor(static_cast<int>(parts), [&](int t, int) {
-    const long p0 = t * per, p1 = std::min(panels, p0 + per);
-    if (p0 >= p1) return;
-    if (splitN)
-      gemmBf16Block(transA, transB, M, N, K, 0, M, p0 * NR, p1 * NR, A, lda, B, ldb, acc, C, ldc,
-                    rowBias, relu, packedA);
-    else
-      gemmBf16Block(transA, transB, M, N, K, p0 * MR, p1 * MR, 0, N, A, lda, B, ldb, acc, C, ldc,
-                    rowBias, relu, packedA);
+  inParts(M, N, K, [&](long i0, long i1, long j0, long j1) {
+    gemmBf16Block(transA, transB, M, N, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
+                  relu, packedA);
+  });
+}
+
+void gemmBf16Columns(long M, long N, long K, const uint16_t* A, long lda, const Bf16Columns& B,
+                     bool acc, float* C, long ldc, const float* rowBias, bool relu,
+                     const uint32_t* packedA) {
+  if (M <= 0 || N <= 0) return;
+  inParts(M, N, K, [&](long i0, long i1, long j0, long j1) {
+    gemmBf16ColumnsBlock(M, N, K, i0, i1, j0, j1, A, lda, B, acc, C, ldc, rowBias, relu, packedA);
   });
 }
 

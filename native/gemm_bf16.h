@@ -46,6 +46,31 @@ void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, lo
                    float* C, long ldc, const float* rowBias, bool relu,
                    const uint32_t* packedA = nullptr);
 
+/** A B operand read in place, never stored: op(B)(k, j) = base[rowOffset[k] + colOffset[j]]
+ *  (k < K the depth, j < N). conv_bf16.cc's column matrix over its phased rounded input, the
+ *  implicit im2col: its panels are packed straight from the image (columns_bf16.h), by runs of
+ *  consecutive elements along the columns (the forward's col: a panel row is one to four loads)
+ *  or, alongDepth, along the depth (dW's colᵀ: a column's depth pairs are adjacent). The element
+ *  after every addressed one must be readable (where runs are too short, 32-bit gathers). */
+struct Bf16Columns {
+  const uint16_t* base;
+  const int32_t* rowOffset;  // [K]
+  const int32_t* colOffset;  // [N]
+  bool alongDepth;
+};
+
+/** gemmBf16(false, false, M, N, K, A, lda, B, …) with op(B) a Bf16Columns; parallel as gemmBf16,
+ *  serial inside a pool task. */
+void gemmBf16Columns(long M, long N, long K, const uint16_t* A, long lda, const Bf16Columns& B,
+                     bool acc, float* C, long ldc, const float* rowBias = nullptr,
+                     bool relu = false, const uint32_t* packedA = nullptr);
+
+/** Rows [i0, i1) and columns [j0, j1) of it on the calling thread (as gemmBf16Block). */
+void gemmBf16ColumnsBlock(long M, long N, long K, long i0, long i1, long j0, long j1,
+                          const uint16_t* A, long lda, const Bf16Columns& B, bool acc, float* C,
+                          long ldc, const float* rowBias = nullptr, bool relu = false,
+                          const uint32_t* packedA = nullptr);
+
 /** C = A·B (A packed whole by packWholeABf16, B [K, N] not transposed) on the calling thread, in
  *  blocks of blockRows rows (a multiple of BF16_MR), each handed to rowsDone as soon as it is
  *  final, so that its consumer reads it from cache (conv_bf16.cc's col2im of dX): all of B is

@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "isa.h"
+#include "runs.h"
 #include "transpose16.h"
 
 namespace anative {
@@ -52,29 +53,6 @@ Im2colPanels::Im2colPanels(const float* x, const ConvGeom& g, long n0, long m, l
 namespace {
 
 #define ANATIVE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-
-// 16 lanes of columns (q0 … q0 + live) split into runs of consecutive image offsets: lanes of
-// run i read base[off[i] + lane]. n = 0 where there are more than MAX runs (gather instead).
-struct Runs {
-  static constexpr int MAX = 4;
-  __mmask16 mask[MAX];
-  long off[MAX];
-  int n = 0;
-};
-
-Runs findRuns(const int32_t* off, long live) {
-  Runs r;
-  for (long l = 0; l < live; l++) {
-    if (l == 0 || off[l] != off[l - 1] + 1) {
-      if (r.n == Runs::MAX) return Runs();
-      r.mask[r.n] = 0;
-      r.off[r.n] = off[l] - l;
-      r.n++;
-    }
-    r.mask[r.n - 1] |= static_cast<__mmask16>(1u << l);
-  }
-  return r;
-}
 
 // The column tables of 16 lanes, loaded once per panel.
 struct Lanes {

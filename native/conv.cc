@@ -213,7 +213,6 @@ static void forwardSplitColumns(const float* x, const float* w, const float* b, 
     panels = rowPanels;
   }
   const long parts = std::min<long>(mode == WholeGroups ? 1 : threads, panels);
-  const long per = (panels + parts - 1) / parts;
   const bool strided = g.stride > 1;
   const size_t decSize = strided ? StridedPanels::bufferSize(g, 1) : 0;
   float* dec = strided ? gDec.get(decSize * G) : nullptr;
@@ -240,13 +239,10 @@ static void forwardSplitColumns(const float* x, const float* w, const float* b, 
     parallelFor(static_cast<int>(G * parts), [&](int t, int) {
       const long gi = t / parts, part = t % parts;
       long i0 = 0, i1 = cog, j0 = 0, j1 = P;
-      if (mode == Columns) {
-        j0 = part * per * nr;
-        j1 = std::min(P, (part + 1) * per * nr);
-      } else if (mode == Rows) {
-        i0 = part * per * mr;
-        i1 = std::min(cog, (part + 1) * per * mr);
-      }
+      if (mode == Columns)
+        tilesOfPart(P, nr, parts, part, &j0, &j1);
+      else if (mode == Rows)
+        tilesOfPart(cog, mr, parts, part, &i0, &i1);
       if (i0 >= i1 || j0 >= j1) return;
       // The weights are packed inside the task: each thread packs the rows it uses (conv1's
       // small weights, split by columns, are packed by both).

@@ -470,21 +470,21 @@ void blockOnEngine(bool transA, long M, long N, long K, long i0, long i1, long j
     part(Fma());
 }
 
-// C [M, N] cut into one part per thread along its longer side, in whole micro-tiles (as sgemm):
+// C [M, N] cut into one part per thread along its longer side, in whole micro-tiles (tilesOfPart):
 // part(i0, i1, j0, j1) over the pool (one part for a small product).
 void inParts(long M, long N, long K, const std::function<void(long, long, long, long)>& part) {
   const long mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
   const bool splitN = nPanels * NR >= mPanels * MR;
   const long panels = splitN ? nPanels : mPanels;
   const long parts = 2.0 * M * N * K < 4e6 ? 1 : std::min<long>(getThreads(), panels);
-  const long per = (panels + parts - 1) / parts;
   parallelFor(static_cast<int>(parts), [&](int t, int) {
-    const long p0 = t * per, p1 = std::min(panels, p0 + per);
-    if (p0 >= p1) return;
+    long b, e;
+    tilesOfPart(splitN ? N : M, splitN ? NR : MR, parts, t, &b, &e);
+    if (b >= e) return;
     if (splitN)
-      part(0, M, p0 * NR, p1 * NR);
+      part(0, M, b, e);
     else
-      part(p0 * MR, p1 * MR, 0, N);
+      part(b, e, 0, N);
   });
 }
 

@@ -117,6 +117,8 @@ const CONVS: ConvGeom[] = [
   convGeom(2, 3, 5, 4, 1, 1, 0, 1), // 1×1
   convGeom(11, 3, 17, 8, 3, 1, 1, 1), // 11 chunks of 1 image: backward tasks of 2 or 3 chunks
   convGeom(4, 128, 6, 18, 3, 1, 1, 2), // Kc = 576 per group: dX in two row blocks, a channel split
+  convGeom(1, 64, 13, 40, 3, 1, 1, 1), // batch 1, one product split by columns: 6 panels + 3
+  convGeom(1, 96, 5, 100, 3, 1, 1, 1), // batch 1, split by rows: 4 tiles | 3 tiles + 2 rows
 ].map(fixWo);
 
 // n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths

@@ -88,47 +88,52 @@ ANATIVE_COLUMNS void wideAlongColumns(const Bf16Columns& B, long n, long j0, lon
   }
 }
 
-// Runs along the depth (dW's colᵀ): column j's 32 depth values at a time are one load per run,
-// and its 16 pairs are 16 adjacent 32-bit words; 16 columns of them are transposed into 16 panel
-// rows (packAdjacent's transpose, gemm_bf16.cc).
-ANATIVE_COLUMNS void pairsAlongDepth(const Bf16Columns& B, long n, long j0, long p0, long kc,
-                                     uint32_t* dst) {
+// Runs along the depth (dW's colᵀ): per 32 depth values and half h of the panel, the 16 columns
+// [j0 + h, j0 + h + 16) loaded one load per run each (zero past the live columns) →
+// store(k0, kn, h, v).
+template <class Store>
+ANATIVE_COLUMNS inline void alongDepth(const Bf16Columns& B, long n, long j0, long p0, long kc,
+                                       const Store& store) {
   const long cols = std::min<long>(NR, n - j0);
   for (long k0 = 0; k0 < kc; k0 += 32) {
     const long kn = std::min<long>(32, kc - k0);
     const Lanes d = lanesOf(B.rowOffset + p0 + k0, kn);
     for (int h = 0; h < NR; h += 16) {
-      __m512 r[16];
+      __m512i v[16];
       for (int i = 0; i < 16; i++)
-        r[i] = h + i < cols ? _mm512_castsi512_ps(loadAt(B.base + B.colOffset[j0 + h + i], d))
-                            : _mm512_setzero_ps();
-      transpose16(r);
-      for (long kk = 0; kk < (kn + 1) / 2; kk++)
-        _mm512_storeu_ps(reinterpret_cast<float*>(dst + (k0 / 2 + kk) * NR + h), r[kk]);
+        v[i] = h + i < cols ? loadAt(B.base + B.colOffset[j0 + h + i], d) : _mm512_setzero_si512();
+      store(k0, kn, h, v);
     }
   }
 }
 
+// A column's 16 pairs are 16 adjacent 32-bit words: 16 columns of them are transposed into 16
+// panel rows (packAdjacent's transpose, gemm_bf16.cc).
+ANATIVE_COLUMNS void pairsAlongDepth(const Bf16Columns& B, long n, long j0, long p0, long kc,
+                                     uint32_t* dst) {
+  alongDepth(B, n, j0, p0, kc, [&](long k0, long kn, int h, const __m512i* v) ANATIVE_COLUMNS {
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(v[i]);
+    transpose16(r);
+    for (long kk = 0; kk < (kn + 1) / 2; kk++)
+      _mm512_storeu_ps(reinterpret_cast<float*>(dst + (k0 / 2 + kk) * NR + h), r[kk]);
+  });
+}
+
+// The same columns widened: depth [k0, k0 + 16) and [k0 + 16, k0 + 32) transposed apart.
 ANATIVE_COLUMNS void wideAlongDepth(const Bf16Columns& B, long n, long j0, long p0, long kc,
                                     float* dst) {
-  const long cols = std::min<long>(NR, n - j0);
-  for (long k0 = 0; k0 < kc; k0 += 32) {
-    const long kn = std::min<long>(32, kc - k0);
-    const Lanes d = lanesOf(B.rowOffset + p0 + k0, kn);
-    for (int h = 0; h < NR; h += 16) {
-      __m512 lo[16], hi[16];  // depth [k0, k0 + 16) and [k0 + 16, k0 + 32) of 16 columns
-      for (int i = 0; i < 16; i++) {
-        const __m512i v =
-            h + i < cols ? loadAt(B.base + B.colOffset[j0 + h + i], d) : _mm512_setzero_si512();
-        lo[i] = widen(_mm512_castsi512_si256(v));
-        hi[i] = widen(_mm512_extracti64x4_epi64(v, 1));
-      }
-      transpose16(lo);
-      transpose16(hi);
-      for (long kk = 0; kk < kn; kk++)
-        _mm512_storeu_ps(dst + (k0 + kk) * NR + h, kk < 16 ? lo[kk] : hi[kk - 16]);
+  alongDepth(B, n, j0, p0, kc, [&](long k0, long kn, int h, const __m512i* v) ANATIVE_COLUMNS {
+    __m512 lo[16], hi[16];
+    for (int i = 0; i < 16; i++) {
+      lo[i] = widen(_mm512_castsi512_si256(v[i]));
+      hi[i] = widen(_mm512_extracti64x4_epi64(v[i], 1));
     }
-  }
+    transpose16(lo);
+    transpose16(hi);
+    for (long kk = 0; kk < kn; kk++)
+      _mm512_storeu_ps(dst + (k0 + kk) * NR + h, kk < 16 ? lo[kk] : hi[kk - 16]);
+  });
 }
 
 }  // namespace

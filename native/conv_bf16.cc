@@ -158,6 +158,7 @@ struct ColumnTables {
 };
 ColumnTables columnTables(const ConvGeom& g, long m) {
   const long s = g.stride, wd = phaseWidth(g), hp = g.h + 2 * g.pad, kk = g.kh * g.kw;
+  const long image = g.cIn * phasedPlane(g);
   ColumnTables t;
   t.row.resize(g.cIn / g.groups * kk);
   for (long r = 0; r < static_cast<long>(t.row.size()); r++) {
@@ -168,7 +169,7 @@ ColumnTables columnTables(const ConvGeom& g, long m) {
   for (long i = 0, q = 0; i < m; i++)
     for (long oh = 0; oh < g.ho; oh++)
       for (long ow = 0; ow < g.wo; ow++, q++)
-        t.col[q] = static_cast<int32_t>(i * g.cIn * phasedPlane(g) + oh * s * s * wd + ow);
+        t.col[q] = static_cast<int32_t>(i * image + oh * s * s * wd + ow);
   return t;
 }
 
@@ -248,7 +249,7 @@ constexpr long TASKS_PER_THREAD = 4;
 void backwardNative(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,
                     const ConvGeom& g) {
   const long G = g.groups, cig = g.cIn / G, cog = g.cOut / G, kc = cig * g.kh * g.kw;
-  const long P = g.ho * g.wo, wl = weightLength(g);
+  const long P = g.ho * g.wo, wl = weightLength(g), plane = phasedPlane(g);
   const int threads = getThreads();
   if (!batchParallel(g, threads)) {  // per image and group
     uint16_t* dyr = halves(gRoundDy, outputLength(g));
@@ -259,12 +260,12 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
     const bool perGroup = G % threads == 0;
     const long bufs = perGroup ? G : 1;
     float* dcols = dx ? gDcol.get(static_cast<size_t>(bufs * kc * P)) : nullptr;
-    const ColumnTables tables = columnTables(g, 1);
+    const ColumnTables tables = dw ? columnTables(g, 1) : ColumnTables();  // dW's colᵀ
     auto group = [&](long n0, long gi, bool serial) {
       const uint16_t* dyg = dyr + (n0 * g.cOut + gi * cog) * P;
       float* dcol = dx ? dcols + (perGroup ? gi : 0) * kc * P : nullptr;
       if (dw) {  // dW_g = dY_g · colᵀ, colᵀ read from the image
-        const Bf16Columns colT = tables.dw(xr + (n0 * g.cIn + gi * cig) * phasedPlane(g));
+        const Bf16Columns colT = tables.dw(xr + (n0 * g.cIn + gi * cig) * plane);
         if (serial)
           gemmBf16ColumnsBlock(cog, kc, P, 0, cog, 0, kc, dyg, P, colT, n0 > 0, dw + gi * cog * kc,
                                kc);
@@ -302,7 +303,7 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
   if (dx)
     for (long gi = 0; gi < G; gi++)
       packWholeABf16(true, kc, cog, w + gi * cog * kc, kc, packedWt + gi * wPack);
-  const ColumnTables tables = columnTables(g, nb);
+  const ColumnTables tables = dw ? columnTables(g, nb) : ColumnTables();  // dW's colᵀ
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     for (long k = t * per; k < std::min(chunks, (t + 1) * per); k++) {
       const long n0 = k * nb, m = std::min(nb, g.n - n0), ld = m * P;
@@ -317,17 +318,17 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
             roundRun(dy + ((n0 + i) * g.cOut + gi * cog + o) * P, dyc + o * ld + i * P, P);
         if (dw)
           gemmBf16ColumnsBlock(cog, kc, ld, 0, cog, 0, kc, dyc, ld,
-                               tables.dw(xc + gi * cig * phasedPlane(g)), k > t * per,
+                               tables.dw(xc + gi * cig * plane), k > t * per,
                                partial + t * wl + gi * cog * kc, kc);
         if (dx) {  // dcol in row blocks, each added into dX while it is in cache
-          const long plane = g.h * g.w;
+          const long hw = g.h * g.w;
           for (long i = 0; i < m; i++)
-            std::memset(dx + ((n0 + i) * g.cIn + gi * cig) * plane, 0, sizeof(float) * cig * plane);
+            std::memset(dx + ((n0 + i) * g.cIn + gi * cig) * hw, 0, sizeof(float) * cig * hw);
           gemmBf16PackedARowBlocks(packedWt + gi * wPack, kc, ld, cog, dyc, ld, dcol, ld, rows,
                                    [&](long r0, long r1) {
                                      for (long i = 0; i < m; i++)
                                        col2imAddRows(dcol + i * P, ld, g, r0, r1,
-                                                     dx + ((n0 + i) * g.cIn + gi * cig) * plane);
+                                                     dx + ((n0 + i) * g.cIn + gi * cig) * hw);
                                    });
         }
       }

@@ -9,6 +9,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -19,13 +20,14 @@
 #include "gemv.h"
 #include "isa.h"
 #include "relu.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace anative {
 namespace {
 
 // Per-thread packing buffers: each thread runs a whole serial GEMM on its part of C.
-thread_local Buffer tPackA, tPackB;
+thread_local Buffer tPackA, tPackB, tWide;
 
 // KC: depth slice; a 14×256 A micro-panel (14 KB) stays in L1 through the jr loop.
 // NC: a packed 256×512 B block (512 KB) stays in the 1 MB L2 and streams through the kernel.
@@ -130,8 +132,30 @@ float* packWholeB(const KernelSpec& ks, bool transB, const float* B, long ldb, l
   return bufB;
 }
 
-void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, const float* A,
+// Rows [0, rows) of a bfloat16 A (row stride lda, at the slice's first depth) over depth [0, kc)
+// as float32 rows of stride KC in dst, with the same rows of the next slice (`next`, or null)
+// prefetched: tall-skinny's A read as it goes (sgemmTallSkinnyBf16A).
+ANATIVE_INLINE void widenSliceBody(const uint16_t* A, long lda, long rows, long kc,
+                                   const uint16_t* next, float* dst) {
+  for (long r = 0; r < rows; r++) {
+    if (next)
+      for (long k = 0; k < KC; k += 32) __builtin_prefetch(next + r * lda + k);
+    const uint16_t* src = A + r * lda;
+    uint32_t* d = reinterpret_cast<uint32_t*>(dst + r * KC);
+    for (long k = 0; k < kc; k++) d[k] = static_cast<uint32_t>(src[k]) << 16;
+  }
+}
+ANATIVE_MULTIVERSION(widenSlice,
+                     (const uint16_t* A, long lda, long rows, long kc, const uint16_t* next,
+                      float* dst),
+                     (A, lda, rows, kc, next, dst))
+
+// A float32 (read in place) or bfloat16 (each panel's slice widened first, into rows of stride
+// KC: then the same kernels on the same values, the same sums).
+template <class TA>
+void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, const TA* A,
                     long lda, const float* B, long ldb, bool accumulate, float* C, long ldc) {
+  constexpr bool wide = sizeof(TA) == 2;
   const int mr = ks.mr, nr = ks.nr;
   const long nPanels = (N + nr - 1) / nr, slices = (K + KC - 1) / KC;
   const long sliceStride = nPanels * nr * KC;  // floats per packed depth slice of B
@@ -140,31 +164,44 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
   const long tasks = (mPanels + TALL_PANELS_PER_TASK - 1) / TALL_PANELS_PER_TASK;
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     float* ap = tPackA.get(static_cast<size_t>(mr) * KC);
+    float* widened = wide ? tWide.get(static_cast<size_t>(mr) * KC) : nullptr;
     const long q1 = std::min(mPanels, (t + 1) * TALL_PANELS_PER_TASK);
     for (long q = t * TALL_PANELS_PER_TASK; q < q1; q++) {
       const long i = q * mr, rows = std::min<long>(mr, M - i);
       for (long s = 0; s < slices; s++) {
         const long pc = s * KC, kc = std::min(KC, K - pc);
-        // Whole row panels times whole column panels read A (w) in place where the ISA has
+        // what to prefetch meanwhile: this panel's next slice, or the next panel's first
+        const TA* next = s + 1 < slices    ? A + i * lda + pc + KC
+                         : q + 1 < mPanels ? A + (i + mr) * lda
+                                           : nullptr;
+        // this slice of the panel's rows: A's in place, or widened (prefetching `next`)
+        const float* rowsA;
+        long ldr;
+        if constexpr (wide) {
+          widenSlice(A + i * lda + pc, lda, rows, kc, next, widened);
+          rowsA = widened;
+          ldr = KC;
+        } else {
+          rowsA = A + i * lda + pc;
+          ldr = lda;
+        }
+        const float* pf = wide ? nullptr : reinterpret_cast<const float*>(next);
+        // Whole row panels times whole column panels read the rows in place where the ISA has
         // such a kernel (no pack).
         const bool inPlace = ks.rowsA && rows == mr && N % nr == 0;
-        // what to prefetch meanwhile: this panel's next slice, or the next panel's first
-        const float* next = s + 1 < slices    ? A + i * lda + pc + KC
-                            : q + 1 < mPanels ? A + (i + mr) * lda
-                                              : nullptr;
-        if (!inPlace) packA(false, A, lda, M, i, pc, kc, mr, ap, ks.avx512);
+        if (!inPlace) packA(false, rowsA, ldr, rows, 0, 0, kc, mr, ap, ks.avx512);
         for (long p = 0; p < nPanels; p++) {
           const float* bp = bufB + s * sliceStride + p * nr * kc;
           const long cols = std::min<long>(nr, N - p * nr);
           const bool acc = s > 0 || accumulate;
           float* c = C + i * ldc + p * nr;
           if (inPlace) {
-            ks.rowsA(kc, A + i * lda + pc, lda, bp, c, ldc, acc, p == 0 ? next : nullptr, lda);
+            ks.rowsA(kc, rowsA, ldr, bp, c, ldc, acc, p == 0 ? pf : nullptr, lda);
             continue;
           }
 #if defined(__x86_64__) || defined(_M_X64)
           if (ks.avx512 && rows == mr && cols == nr && kc == KC && p == 0) {
-            kernelAvx512Prefetch(kc, ap, bp, c, ldc, acc, next, lda);
+            kernelAvx512Prefetch(kc, ap, bp, c, ldc, acc, pf, lda);
             continue;
           }
 #endif
@@ -173,6 +210,10 @@ void gemmTallSkinny(const KernelSpec& ks, bool transB, long M, long N, long K, c
       }
     }
   });
+}
+
+bool takesTallSkinny(const KernelSpec& ks, bool transA, long M, long N, long K) {
+  return !transA && N <= TALL_MAX_N && M >= 64L * ks.mr && K >= KC;
 }
 
 }  // namespace
@@ -304,7 +345,7 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
   if (M <= GEMV_MAX_ROWS && !transA && transB) return gemvT(M, N, K, A, lda, B, ldb, acc, C, ldc);
   const KernelSpec ks = specFor(currentIsa());
   const int threads = getThreads();
-  if (!transA && N <= TALL_MAX_N && M >= 64L * ks.mr && K >= KC)
+  if (takesTallSkinny(ks, transA, M, N, K))
     return gemmTallSkinny(ks, transB, M, N, K, A, lda, B, ldb, acc, C, ldc);
   const double flops = 2.0 * M * N * K;
   // C is cut into one part per thread along its longer side (in whole micro-tiles), and each
@@ -329,6 +370,14 @@ void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, lon
       gemmPart(ks, transA, transB, p0 * ks.mr, std::min(M, p1 * ks.mr), 0, N, K, A, lda, B, ldb,
                acc, C, ldc);
   });
+}
+
+bool sgemmTallSkinnyBf16A(long M, long N, long K, const uint16_t* A, long lda, const float* B,
+                          long ldb, float* C, long ldc) {
+  const KernelSpec ks = specFor(currentIsa());
+  if (!takesTallSkinny(ks, false, M, N, K)) return false;
+  gemmTallSkinny(ks, true, M, N, K, A, lda, B, ldb, false, C, ldc);
+  return true;
 }
 
 }  // namespace anative

@@ -5,6 +5,7 @@
 //   linear         y = x·wᵀ (transB), dx = dy·w, dw = dyᵀ·x (transA)
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace anative {
@@ -16,6 +17,13 @@ namespace anative {
 void sgemm(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
            const float* B, long ldb, float beta, float* C, long ldc);
 
+/** sgemm(false, true, M, N, K, A, lda, B, ldb, 0, C, ldc) with A bfloat16, each micro-panel's
+ *  depth slice widened to float32 as the product reaches it — where sgemm takes its tall-skinny
+ *  form (many rows of A, ≤ 64 columns: linear_bf16.cc's portable yᵀ = w·xᵀ at batch 8…64, which
+ *  reads w once instead of widening it whole); else false, and nothing done. The sums are
+ *  sgemm's on the widened A, bit for bit. */
+bool sgemmTallSkinnyBf16A(long M, long N, long K, const uint16_t* A, long lda, const float* B,
+                          long ldb, float* C, long ldc);
 /** The same product on the calling thread only (for callers that parallelise above it). */
 void sgemmSerial(bool transA, bool transB, long M, long N, long K, const float* A, long lda,
                  const float* B, long ldb, float beta, float* C, long ldc);

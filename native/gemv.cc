@@ -2,6 +2,9 @@
 #include "gemv.h"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "bf16.h"
 
 #include "isa.h"
 #include "threadpool.h"
@@ -51,12 +54,19 @@ ANATIVE_TARGET_AVX512 void gemvTAvx512(long M, long f0, long f1, long K, const f
   }
 }
 
+// Elements of w per 64-byte line: float32, or bfloat16 (gemvTBf16).
+template <class W>
+constexpr long VALUES_PER_LINE = 64 / static_cast<long>(sizeof(W));
+
 // AVX2: R rows of w at a time (4, or 2 for 3–4 rows of x: the sums must stay in 16 registers),
-// each streamed once for all MM rows of x, with gemvTAvx512's prefetch.
-template <int MM>
+// each streamed once for all MM rows of x, with gemvTAvx512's prefetch (the same byte distance
+// for a bfloat16 w, whose 8 values per step are widened as they are loaded: the same FMAs on the
+// same values as the float32 w widened whole).
+template <int MM, class W>
 ANATIVE_TARGET_AVX2 void gemvRowsAvx2(long f0, long f1, long K, const float* A, long lda,
-                                      const float* B, long ldb, bool acc, float* C, long ldc) {
+                                      const W* B, long ldb, bool acc, float* C, long ldc) {
   constexpr int R = MM <= 2 ? 4 : 2;
+  constexpr long ahead = GEMV_PREFETCH * 4 / static_cast<long>(sizeof(W));
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (long f = f0; f < f1; f += R) {
     const long nf = std::min<long>(R, f1 - f);
@@ -69,10 +79,23 @@ ANATIVE_TARGET_AVX2 void gemvRowsAvx2(long f0, long f1, long K, const float* A, 
       for (int m = 0; m < MM; m++) xv[m] = _mm256_maskload_ps(A + m * lda + k, mask);
       for (int r = 0; r < R; r++) {
         if (r >= nf) break;
-        const float* w = B + (f + r) * ldb + k;
-        if ((k & 15) == 0)
-          _mm_prefetch(reinterpret_cast<const char*>(w + GEMV_PREFETCH), _MM_HINT_T0);
-        const __m256 wv = _mm256_maskload_ps(w, mask);
+        const W* w = B + (f + r) * ldb + k;
+        if (k % VALUES_PER_LINE<W> == 0)
+          _mm_prefetch(reinterpret_cast<const char*>(w + ahead), _MM_HINT_T0);
+        __m256 wv;
+        if constexpr (sizeof(W) == 4) {
+          wv = _mm256_maskload_ps(w, mask);
+        } else {  // 8 bfloat16 (fewer at the end of the row: AVX2 has no 16-bit masked load)
+          __m128i h;
+          if (K - k >= 8) {
+            h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+          } else {
+            alignas(16) uint16_t tail[8] = {};
+            std::copy(w, w + (K - k), tail);
+            h = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+          }
+          wv = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        }
         for (int m = 0; m < MM; m++) s[r][m] = _mm256_fmadd_ps(xv[m], wv, s[r][m]);
       }
     }
@@ -88,7 +111,8 @@ ANATIVE_TARGET_AVX2 void gemvRowsAvx2(long f0, long f1, long K, const float* A, 
   }
 }
 
-void gemvTAvx2(long M, long f0, long f1, long K, const float* A, long lda, const float* B, long ldb,
+template <class W>
+void gemvTAvx2(long M, long f0, long f1, long K, const float* A, long lda, const W* B, long ldb,
                bool acc, float* C, long ldc) {
   switch (M) {
     case 1:
@@ -103,21 +127,36 @@ void gemvTAvx2(long M, long f0, long f1, long K, const float* A, long lda, const
 }
 #endif  // x86-64
 
-void gemvTScalar(long M, long f0, long f1, long K, const float* A, long lda, const float* B,
-                 long ldb, bool acc, float* C, long ldc) {
+// w's element as float32: a float as it is, a bfloat16 widened.
+inline float wideValue(float v) {
+  return v;
+}
+inline float wideValue(uint16_t v) {
+  return bf16ToFloat(v);
+}
+
+template <class W>
+void gemvTScalar(long M, long f0, long f1, long K, const float* A, long lda, const W* B, long ldb,
+                 bool acc, float* C, long ldc) {
   for (long f = f0; f < f1; f++)
     for (long m = 0; m < M; m++) {
       const float* x = A + m * lda;
-      const float* w = B + f * ldb;
+      const W* w = B + f * ldb;
       float s[4] = {0.f, 0.f, 0.f, 0.f};
       long k = 0;
       for (; k + 4 <= K; k += 4)
-        for (int u = 0; u < 4; u++) s[u] += x[k + u] * w[k + u];
+        for (int u = 0; u < 4; u++) s[u] += x[k + u] * wideValue(w[k + u]);
       float v = (s[0] + s[1]) + (s[2] + s[3]);
-      for (; k < K; k++) v += x[k] * w[k];
+      for (; k < K; k++) v += x[k] * wideValue(w[k]);
       float& c = C[m * ldc + f];
       c = acc ? c + v : v;
     }
+}
+
+// rows of w per task (64 × K values: a few hundred KB at AlexNet sizes)
+constexpr long ROWS_PER_TASK = 64;
+int tasks(long N) {
+  return static_cast<int>((N + ROWS_PER_TASK - 1) / ROWS_PER_TASK);
 }
 
 }  // namespace
@@ -127,9 +166,8 @@ void gemvT(long M, long N, long K, const float* A, long lda, const float* B, lon
 #if defined(__x86_64__) || defined(_M_X64)
   const Isa isa = currentIsa();
 #endif
-  const long per = 64;  // rows of w per task (64 × K floats: a few hundred KB at AlexNet sizes)
-  parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
-    const long f0 = t * per, f1 = std::min(N, f0 + per);
+  parallelFor(tasks(N), [&](int t, int) {
+    const long f0 = t * ROWS_PER_TASK, f1 = std::min(N, f0 + ROWS_PER_TASK);
 #if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::Avx512)
       gemvTAvx512(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
@@ -138,6 +176,22 @@ void gemvT(long M, long N, long K, const float* A, long lda, const float* B, lon
     else
 #endif
       gemvTScalar(M, f0, f1, K, A, lda, B, ldb, acc, C, ldc);
+  });
+}
+
+void gemvTBf16(long M, long N, long K, const float* A, long lda, const uint16_t* B, long ldb,
+               float* C, long ldc) {
+#if defined(__x86_64__) || defined(_M_X64)
+  const bool avx2 = currentIsa() != Isa::Scalar;
+#endif
+  parallelFor(tasks(N), [&](int t, int) {
+    const long f0 = t * ROWS_PER_TASK, f1 = std::min(N, f0 + ROWS_PER_TASK);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (avx2)
+      gemvTAvx2(M, f0, f1, K, A, lda, B, ldb, false, C, ldc);
+    else
+#endif
+      gemvTScalar(M, f0, f1, K, A, lda, B, ldb, false, C, ldc);
   });
 }
 

@@ -12,14 +12,18 @@
 // products from the cache, packed once per write of w from that version's second call on (so
 // once when inference starts, not per forward); without a tag it packs as it goes. The forward
 // at batch ≤ 64 reads w in place instead (the tall-skinny GEMM, gemm_bf16.h) and keeps none.
-// Below that level (and on arm64) the portable path: the fp32 kernels on the rounded x and dy
-// and the widened w.
+// Below that level (and on arm64) the portable path: the fp32 kernels (linear.cc's forms, the
+// same sums) on the rounded x and dy and w as float32 — widened as it is loaded where a forward
+// streams it once (the GEMV at batch ≤ 4, the tall-skinny yᵀ = w·xᵀ at batch 8…64: fc6 reads
+// 75 MB, not 75 + 151 + 151), else widened whole first.
 #include <algorithm>
 #include <cstdint>
 
 #include "bf16.h"
 #include "buffer.h"
+#include "gemm.h"
 #include "gemm_bf16.h"
+#include "gemv.h"
 #include "isa.h"
 #include "kernels.h"
 #include "linear_packs.h"
@@ -29,14 +33,7 @@
 namespace anative {
 namespace {
 
-thread_local Buffer gWide, gRoundX, gRoundDy;  // per calling (JS) thread
-
-#if defined(__x86_64__) || defined(_M_X64)
-thread_local Buffer gTransposed;
-
-uint16_t* halves(Buffer& b, long n) {
-  return reinterpret_cast<uint16_t*>(b.get(static_cast<size_t>((n + 1) / 2)));
-}
+thread_local Buffer gWide, gRoundX, gRoundDy, gTransposed;  // per calling (JS) thread
 
 // y[r, :] = relu?(y[r, :] + b) over the pool.
 void biasRelu(float* y, const float* b, long n, long f, bool relu) {
@@ -61,6 +58,11 @@ void transposeOut(const float* outT, float* out, long n, long rows) {
     for (long r = 0; r < n; r++)
       for (long c = c0; c < c1; c++) out[r * rows + c] = outT[c * n + r];
   });
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+uint16_t* halves(Buffer& b, long n) {
+  return reinterpret_cast<uint16_t*>(b.get(static_cast<size_t>((n + 1) / 2)));
 }
 
 void forwardNative(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
@@ -103,6 +105,29 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
 }
 #endif  // x86-64
 
+// linearForward's forms on the rounded x and the widened w, with the same sums, bit for bit; w
+// is read in place (widened as it is loaded) by the GEMV and the tall-skinny product, widened
+// whole for the others.
+void forwardPortable(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
+                     long f, bool relu) {
+  float* xr = gRoundX.get(static_cast<size_t>(n) * d);
+  roundThroughBf16(x, xr, n * d);
+  if (n <= GEMV_MAX_ROWS) {
+    gemvTBf16(n, f, d, xr, d, w, d, y, f);
+    return biasRelu(y, b, n, f, relu);
+  }
+  if (transposedForm(n, f, d)) {
+    float* yT = gTransposed.get(static_cast<size_t>(n) * f);  // [F, N]
+    if (sgemmTallSkinnyBf16A(f, n, d, w, d, xr, d, yT, n)) {
+      transposeOut(yT, y, n, f);
+      return biasRelu(y, b, n, f, relu);
+    }
+  }
+  float* wf = gWide.get(static_cast<size_t>(f) * d);
+  widenBf16(w, wf, f * d);
+  linearForward(xr, wf, b, y, n, d, f, relu);
+}
+
 }  // namespace
 
 void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float* y, long n, long d,
@@ -112,11 +137,7 @@ void linearForwardBf16(const float* x, const uint16_t* w, const float* b, float*
 #else
   (void)tag;
 #endif
-  float* wf = gWide.get(static_cast<size_t>(f) * d);
-  widenBf16(w, wf, f * d);
-  float* xr = gRoundX.get(static_cast<size_t>(n) * d);
-  roundThroughBf16(x, xr, n * d);
-  linearForward(xr, wf, b, y, n, d, f, relu);
+  forwardPortable(x, w, b, y, n, d, f, relu);
 }
 
 void linearBackwardBf16(const float* x, const uint16_t* w, const float* dy, float* dx, float* dw,

@@ -121,12 +121,16 @@ const CONVS: ConvGeom[] = [
   convGeom(1, 96, 5, 100, 3, 1, 1, 1), // batch 1, split by rows: 4 tiles | 3 tiles + 2 rows
 ].map(fixWo);
 
-// n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths
+// n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths. Below
+// avx512 the transposed product is the tall-skinny one (f ≥ 64 tile rows, d ≥ a 256-deep slice)
+// for two of them: whole 16-column panels (w's rows read by the in-place kernel) and not.
 const LINEARS: [number, number, number][] = [
   [1, 301, 37],
   [3, 513, 20],
   [2, 1, 5],
   [9, 300, 100],
+  [16, 260, 390],
+  [10, 300, 389],
   [6, 70, 33],
   [33, 257, 29],
 ];
@@ -290,6 +294,31 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
           lin([x, w, bias, y], { n, d, f, relu });
           expectClose(`linear fwd ${n}×${d}→${f} relu=${relu} ${tag}`, y, want, d);
         });
+      }
+    }
+  });
+
+  it('below avx512, linearForward is the fp32 kernel on the rounded x and widened w, bit for bit', () => {
+    const rng = new Rng(16);
+    const lin = nativeBinding!.kernels.linearForward!;
+    const levels = configs().filter(({ isa }) => isa === 'avx2' || isa === 'scalar');
+    for (const [n, d, f] of LINEARS) {
+      const x = rand(n * d, rng);
+      const w = toBf16(rand(f * d, rng));
+      const b = rand(f, rng);
+      for (const { isa, threads } of levels) {
+        nativeBinding!.setIsa(isa);
+        nativeBinding!.setThreads(threads);
+        const want = new Float32Array(n * f);
+        lin([rounded(x), widen(w), b, want], { n, d, f, relu: true });
+        const y = new Float32Array(n * f).fill(Number.NaN);
+        lin([x, w, b, y], { n, d, f, relu: true });
+        const at = y.findIndex((v, i) => !Object.is(v, want[i]));
+        assert.equal(
+          at,
+          -1,
+          `${n}×${d}→${f} [${isa}, ${threads}]: ${y[at]} against ${want[at]} at ${at}`,
+        );
       }
     }
   });

@@ -58,6 +58,28 @@ ANATIVE_TARGET_AVX512 void gemvTAvx512(long M, long f0, long f1, long K, const f
 template <class W>
 constexpr long VALUES_PER_LINE = 64 / static_cast<long>(sizeof(W));
 
+// 8 values of a row from p on as float32, `left` of them in the row (zero past it): a whole
+// vector, masked only at the end of the row: vmaskmovps is slow on some cores (the AMD Zen 1
+// here streamed fc6's w at 10 GB/s with one per step, 23 GB/s without). A bfloat16 row is
+// widened (AVX2 has no 16-bit masked load: its last values go through a zeroed copy).
+#define ANATIVE_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+ANATIVE_AVX2_INLINE __m256 load8(const float* p, long left) {
+  if (left >= 8) return _mm256_loadu_ps(p);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left)), lane));
+}
+ANATIVE_AVX2_INLINE __m256 load8(const uint16_t* p, long left) {
+  __m128i h;
+  if (left >= 8) {
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  } else {
+    alignas(16) uint16_t tail[8] = {};
+    std::copy(p, p + left, tail);
+    h = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+  }
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
 // AVX2: R rows of w at a time (4, or 2 for 3–4 rows of x: the sums must stay in 16 registers),
 // each streamed once for all MM rows of x, with gemvTAvx512's prefetch (the same byte distance
 // for a bfloat16 w, whose 8 values per step are widened as they are loaded: the same FMAs on the
@@ -67,35 +89,20 @@ ANATIVE_TARGET_AVX2 void gemvRowsAvx2(long f0, long f1, long K, const float* A, 
                                       const W* B, long ldb, bool acc, float* C, long ldc) {
   constexpr int R = MM <= 2 ? 4 : 2;
   constexpr long ahead = GEMV_PREFETCH * 4 / static_cast<long>(sizeof(W));
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (long f = f0; f < f1; f += R) {
     const long nf = std::min<long>(R, f1 - f);
     __m256 s[R][MM];
     for (int r = 0; r < R; r++)
       for (int m = 0; m < MM; m++) s[r][m] = _mm256_setzero_ps();
     for (long k = 0; k < K; k += 8) {
-      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(K - k)), lane);
       __m256 xv[MM];
-      for (int m = 0; m < MM; m++) xv[m] = _mm256_maskload_ps(A + m * lda + k, mask);
+      for (int m = 0; m < MM; m++) xv[m] = load8(A + m * lda + k, K - k);
       for (int r = 0; r < R; r++) {
         if (r >= nf) break;
         const W* w = B + (f + r) * ldb + k;
         if (k % VALUES_PER_LINE<W> == 0)
           _mm_prefetch(reinterpret_cast<const char*>(w + ahead), _MM_HINT_T0);
-        __m256 wv;
-        if constexpr (sizeof(W) == 4) {
-          wv = _mm256_maskload_ps(w, mask);
-        } else {  // 8 bfloat16 (fewer at the end of the row: AVX2 has no 16-bit masked load)
-          __m128i h;
-          if (K - k >= 8) {
-            h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
-          } else {
-            alignas(16) uint16_t tail[8] = {};
-            std::copy(w, w + (K - k), tail);
-            h = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
-          }
-          wv = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-        }
+        const __m256 wv = load8(w, K - k);
         for (int m = 0; m < MM; m++) s[r][m] = _mm256_fmadd_ps(xv[m], wv, s[r][m]);
       }
     }

@@ -58,15 +58,11 @@ ANATIVE_TARGET_AVX512 void gemvTAvx512(long M, long f0, long f1, long K, const f
 template <class W>
 constexpr long VALUES_PER_LINE = 64 / static_cast<long>(sizeof(W));
 
-// 8 values of a row from p on as float32, `left` of them in the row (zero past it): a whole
-// vector, masked only at the end of the row: vmaskmovps is slow on some cores (the AMD Zen 1
-// here streamed fc6's w at 10 GB/s with one per step, 23 GB/s without). A bfloat16 row is
-// widened (AVX2 has no 16-bit masked load: its last values go through a zeroed copy).
-#define ANATIVE_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+// load8: 8 values of a row from p on as float32, `left` of them in the row (zero past it): a
+// float32 row as loadUpTo8 (simd.h), a bfloat16 one widened (AVX2 has no 16-bit masked load:
+// the last values of a row go through a zeroed copy).
 ANATIVE_AVX2_INLINE __m256 load8(const float* p, long left) {
-  if (left >= 8) return _mm256_loadu_ps(p);
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left)), lane));
+  return loadUpTo8(p, left);
 }
 ANATIVE_AVX2_INLINE __m256 load8(const uint16_t* p, long left) {
   __m128i h;

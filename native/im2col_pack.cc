@@ -104,6 +104,7 @@ struct Lanes8 {
   __m256i off, ih, iw, live;
   Runs runs;
   __m256i runMask[Runs::MAX];
+  bool whole;  // all 8 lanes live, one run
 };
 
 ANATIVE_AVX2 inline Lanes8 loadLanes8(const int32_t* off, const int32_t* ih, const int32_t* iw,
@@ -115,6 +116,7 @@ ANATIVE_AVX2 inline Lanes8 loadLanes8(const int32_t* off, const int32_t* ih, con
   l.live = laneMask(live >= 8 ? 0xFFu : live <= 0 ? 0u : (1u << live) - 1);
   l.runs = live > 0 ? findRuns(off, std::min(8L, live)) : Runs();
   for (int i = 0; i < l.runs.n; i++) l.runMask[i] = laneMask(l.runs.mask[i]);
+  l.whole = l.runs.n == 1 && l.runs.mask[0] == 0xFFu;
   return l;
 }
 
@@ -135,6 +137,9 @@ ANATIVE_AVX2 inline __m256 rowAt8(const float* base, const Lanes8& l, __m256i hv
                                     _mm256_add_epi32(l.off, _mm256_set1_epi32(soff)),
                                     _mm256_castsi256_ps(valid), 4);
   const float* src = base + soff;
+  // 8 valid lanes in one run: a plain load (vmaskmovps is slow on some cores: the AMD Zen 1 here)
+  if (l.whole && _mm256_movemask_ps(_mm256_castsi256_ps(valid)) == 0xFF)
+    return _mm256_loadu_ps(src + l.runs.off[0]);
   __m256 v = _mm256_setzero_ps();
   for (int i = 0; i < l.runs.n; i++)  // masked-off lanes are not read (no fault past an edge)
     v = _mm256_or_ps(
@@ -311,10 +316,12 @@ void StridedPanels::pack(long j0, long cols, long p0, long kc, float* dst) const
 ANATIVE_AVX2 void StridedPanels::pack16(long j0, long cols, long p0, long kc, float* dst) const {
   Runs runs[2];
   __m256i live[2], off[2], runMask[2][Runs::MAX];
+  bool whole[2];  // the 8 lanes one run: a plain load (vmaskmovps is slow on some cores)
   for (int h = 0; h < 2; h++) {
     const long n = std::min(8L, cols - 8 * h);
     live[h] = laneMask(n >= 8 ? 0xFFu : n <= 0 ? 0u : (1u << n) - 1);
     runs[h] = n > 0 ? findRuns(colOff_.data() + j0 + 8 * h, n) : Runs();
+    whole[h] = runs[h].n == 1 && runs[h].mask[0] == 0xFFu;
     for (int i = 0; i < runs[h].n; i++) runMask[h][i] = laneMask(runs[h].mask[i]);
     off[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(colOff_.data() + j0 + 8 * h));
   }
@@ -322,7 +329,10 @@ ANATIVE_AVX2 void StridedPanels::pack16(long j0, long cols, long p0, long kc, fl
     const int32_t ro = rowOff_[p0 + k];
     for (int h = 0; h < 2; h++) {
       __m256 v = _mm256_setzero_ps();
-      if (runs[h].n == 0) {  // no live lanes (a zero mask reads nothing), or more than 4 runs
+      if (whole[h]) {
+        v = _mm256_loadu_ps(buf_ + ro + runs[h].off[0]);
+      } else if (runs[h].n ==
+                 0) {  // no live lanes (a zero mask reads nothing), or more than 4 runs
         v = _mm256_mask_i32gather_ps(v, buf_, _mm256_add_epi32(off[h], _mm256_set1_epi32(ro)),
                                      _mm256_castsi256_ps(live[h]), 4);
       } else {

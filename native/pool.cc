@@ -183,15 +183,13 @@ ANATIVE_TARGET_AVX2 long horizontalMaxAvx2(const float* vm, const int32_t* vr, l
 // verticalMaxAvx512Explicit in AVX2, 8 columns at a time (vm, vr: W + 64 entries).
 ANATIVE_TARGET_AVX2 bool verticalMaxAvx2Explicit(const float* xp, long W, long h0, long h1,
                                                  float* vm, int32_t* vr) {
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256 nan = _mm256_setzero_ps();
   for (long iw = 0; iw < W; iw += 8) {
-    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(W - iw)), lane);
-    __m256 m = _mm256_maskload_ps(xp + h0 * W + iw, live);
+    __m256 m = loadUpTo8(xp + h0 * W + iw, W - iw);
     __m256i r = _mm256_set1_epi32(static_cast<int32_t>(h0));
     nan = _mm256_or_ps(nan, _mm256_cmp_ps(m, m, _CMP_UNORD_Q));
     for (long ih = h0 + 1; ih < h1; ih++) {
-      const __m256 v = _mm256_maskload_ps(xp + ih * W + iw, live);
+      const __m256 v = loadUpTo8(xp + ih * W + iw, W - iw);
       const __m256 gt = _mm256_cmp_ps(v, m, _CMP_GT_OQ);
       nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
       m = _mm256_blendv_ps(m, v, gt);
@@ -264,16 +262,13 @@ ANATIVE_TARGET_AVX512 bool maxRowStride2Avx512(const float* xp, long W, long h0,
 ANATIVE_TARGET_AVX2 bool maxRowAvx2(const float* xp, long W, long h0, long h1, long k, long s,
                                     long pad, long wo, float* vm, float* hm, float* yrow) {
   const __m256i negZero = _mm256_set1_epi32(static_cast<int32_t>(0x80000000u));
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (long off = h1 * W; off < (h1 + 4) * W; off += 16)  // the next rows (maxRowStride2Avx512)
     _mm_prefetch(reinterpret_cast<const char*>(xp + off), _MM_HINT_T0);
   __m256i odd = _mm256_setzero_si256();
   for (long iw = 0; iw < W; iw += 8) {
-    // lanes past W load 0 (neither NaN nor −0)
-    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(W - iw)), lane);
     __m256 m = _mm256_setzero_ps();
     for (long ih = h0; ih < h1; ih++) {
-      const __m256 v = _mm256_maskload_ps(xp + ih * W + iw, live);
+      const __m256 v = loadUpTo8(xp + ih * W + iw, W - iw);  // 0 past W: neither NaN nor −0
       odd = _mm256_or_si256(odd, _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
       odd = _mm256_or_si256(odd, _mm256_cmpeq_epi32(_mm256_castps_si256(v), negZero));
       m = ih == h0 ? v : _mm256_max_ps(m, v);

@@ -331,8 +331,8 @@ ANATIVE_AVX2 void StridedPanels::pack16(long j0, long cols, long p0, long kc, fl
       __m256 v = _mm256_setzero_ps();
       if (whole[h]) {
         v = _mm256_loadu_ps(buf_ + ro + runs[h].off[0]);
-      } else if (runs[h].n ==
-                 0) {  // no live lanes (a zero mask reads nothing), or more than 4 runs
+      } else if (runs[h].n == 0) {
+        // no live lanes (a zero mask reads nothing), or more than 4 runs
         v = _mm256_mask_i32gather_ps(v, buf_, _mm256_add_epi32(off[h], _mm256_set1_epi32(ro)),
                                      _mm256_castsi256_ps(live[h]), 4);
       } else {

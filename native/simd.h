@@ -3,6 +3,7 @@
 // memory-bound kernels (LRN, pooling) gain from wider vectors too. The body is an always-inline
 // template, instantiated inside functions carrying the target attributes, and the copy is
 // chosen at run time from the ISA in use (so ALEXNET_ISA / setIsa reach these kernels too).
+// Also the AVX2 kernels' shared load of a row's last, partial vector (loadUpTo8).
 #pragma once
 #include "isa.h"
 

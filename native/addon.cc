@@ -180,6 +180,13 @@ if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
 return Napi::Number::New(info.Env(), anative::peakBf16Gflops(s));
 END_BINDING
 
+BINDING(peakAmxGflops)
+needArgs(info, 1);
+double s = numArg(info[0], "seconds");
+if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
+return Napi::Number::New(info.Env(), anative::peakAmxGflops(s));
+END_BINDING
+
 BINDING(releaseLinearPanels)
 needArgs(info, 1);
 #if defined(__x86_64__) || defined(_M_X64)
@@ -423,6 +430,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setIsa);
   EXPORT(peakGflops);
   EXPORT(peakBf16Gflops);
+  EXPORT(peakAmxGflops);
   EXPORT(releaseLinearPanels);
   EXPORT(gemm);
 #undef EXPORT

@@ -1,8 +1,9 @@
 // The bfloat16 GEMM (gemm_bf16.h), blocked as the fp32 one (gemm.cc): per thread, jc over N in
 // NC-column blocks, pc over K in KC-deep slices (the packed B block stays in L2), ic over
-// MC_PANELS row panels of A, then the micro-tiles. One blocking, two engines (isa.h): Dot packs
-// K-pair words for the vdpbf16ps 14×32 tile; Fma widens the operands to float32 as it packs
-// them and runs the fp32 AVX-512 14×32 kernels (gemm_kernels.h).
+// MC_PANELS row panels of A, then the micro-tiles. One blocking, three engines (isa.h): Amx runs
+// the 14×32 micro-tile on two AMX accumulator tiles; Dot packs K-pair words for the vdpbf16ps
+// 14×32 tile; Fma widens the operands to float32 as it packs them and runs the fp32 AVX-512
+// 14×32 kernels (gemm_kernels.h).
 // B is a dense matrix, or a Bf16Columns read in place (the implicit im2col; columns_bf16.h packs
 // its panels).
 #include "gemm_bf16.h"
@@ -26,6 +27,8 @@ namespace {
 
 #define ANATIVE_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 #define ANATIVE_WIDEN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define ANATIVE_AMX \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,amx-tile,amx-bf16")))
 
 constexpr int MR = static_cast<int>(BF16_MR), NR = 32;
 constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
@@ -180,7 +183,112 @@ inline void dotTile(long kp, const uint32_t* a, const uint32_t* b, float* c, lon
   (cols > 16 ? kTiles2 : kTiles1)[rows](kp, a, b, c, ldc, acc, bias, relu, m0, m1);
 }
 
-// ---- the two engines -------------------------------------------------------------------------
+// ---- the AMX tiles -----------------------------------------------------------------------------
+// tdpbf16ps: C[16 rows][16 floats] += A[rows][16 pairs] · B[16 pairs][16 columns of pairs]. B's
+// tile is 16 rows of Dot's B panel (a pair row of 16 columns is 64 bytes: the panel's layout, read
+// at its 128-byte stride); A's tile holds a row's 16 pairs contiguous, so A is packed as
+// [kc/32][MR][16] words. Both are zero-padded to whole tiles of depth (32 values). A micro-tile
+// is MR × 32: tiles 0, 1 accumulate its two 16-column halves, 2 holds A, 3 and 4 B's halves.
+
+constexpr long TILE_DEPTH = 32;  // bfloat16 values of depth per tdpbf16ps
+
+struct alignas(64) TileConfig {
+  uint8_t palette, startRow, reserved[14];
+  uint16_t colsb[16];  // bytes per row
+  uint8_t rows[16];
+};
+
+thread_local bool tTilesConfigured = false;
+
+// The tile shapes above, on the calling thread (once: they never change).
+ANATIVE_AMX void configureTiles() {
+  if (tTilesConfigured) return;
+  TileConfig cfg{};
+  cfg.palette = 1;
+  for (int t = 0; t < 5; t++) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = t < 3 ? MR : 16;
+  }
+  _tile_loadconfig(&cfg);
+  tTilesConfigured = true;
+}
+
+// Rows [i0, i0+MR) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kb][MR][16].
+ANATIVE_AMX void packTileRowsA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0,
+                               long kc, uint32_t* dst) {
+  const long rows = std::min<long>(MR, M - i0), blocks = (kc + TILE_DEPTH - 1) / TILE_DEPTH;
+  for (long kb = 0; kb < blocks; kb++) {
+    const long k0 = kb * TILE_DEPTH, kn = std::min(TILE_DEPTH, kc - k0);
+    uint32_t* out = dst + kb * MR * 16;
+    if (!transA) {  // a row's depth is contiguous: one masked load per row
+      const __mmask32 m = kn == 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << kn) - 1);
+      for (long r = 0; r < MR; r++)
+        _mm512_store_si512(out + r * 16,
+                           r < rows ? _mm512_maskz_loadu_epi16(m, A + (i0 + r) * lda + p0 + k0)
+                                    : _mm512_setzero_si512());
+    } else {  // interleaved into pairs along the lanes ([16][MR]), then turned to [MR][16]
+      alignas(64) uint32_t pairs[16 * MR] = {};
+      packInterleave(A + (p0 + k0) * lda + i0, lda, rows, kn, pairs, MR, MR);
+      for (long r = 0; r < MR; r++)
+        for (long p = 0; p < 16; p++) out[r * 16 + p] = pairs[p * MR + r];
+    }
+  }
+}
+
+// Dot's B panel is the tiles' B operand; the pair rows past kc, up to a whole tile, are zeroed.
+void zeroTileTail(long kc, uint32_t* dst) {
+  const long kp = (kc + 1) / 2, rows = (kc + TILE_DEPTH - 1) / TILE_DEPTH * 16;
+  std::fill(dst + kp * NR, dst + rows * NR, 0u);
+}
+
+// C tile (MR × cols ≤ 32) = acc ? C + Σ : Σ over kb tiles of depth, then + bias, ReLU. The
+// accumulator tiles start from C (acc) and the products are added in the same order on every
+// path: a full tile with no epilogue is loaded from and stored to C directly, any other goes
+// through a scratch copy, with the same sums.
+ANATIVE_AMX void amxTile(long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
+                         long rows, long cols, bool acc, const float* bias, bool relu) {
+  configureTiles();
+  const bool two = cols > 16, direct = rows == MR && cols == NR && !bias && !relu;
+  alignas(64) float scratch[MR * NR];
+  float* t = direct ? c : scratch;
+  const long ldt = direct ? ldc : NR;
+  if (!direct && acc)
+    for (long i = 0; i < MR; i++)
+      for (long j = 0; j < NR; j++)
+        scratch[i * NR + j] = i < rows && j < cols ? c[i * ldc + j] : 0.f;
+  if (acc) {
+    _tile_loadd(0, t, ldt * 4);
+    if (two) _tile_loadd(1, t + 16, ldt * 4);
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+  }
+  for (long k = 0; k < kb; k++) {
+    _tile_loadd(2, a + k * MR * 16, 64);
+    _tile_loadd(3, b + k * 16 * NR, NR * 4);
+    _tile_dpbf16ps(0, 2, 3);
+    if (two) {
+      _tile_loadd(4, b + k * 16 * NR + 16, NR * 4);
+      _tile_dpbf16ps(1, 2, 4);
+    }
+  }
+  _tile_stored(0, t, ldt * 4);
+  if (two) _tile_stored(1, t + 16, ldt * 4);
+  if (direct) return;
+  const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32  ? 0xFFFF
+                       : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1)
+                                   : 0;
+  for (long i = 0; i < rows; i++)
+    for (int v = 0; v < (two ? 2 : 1); v++) {
+      __m512 x = _mm512_load_ps(scratch + i * NR + 16 * v);
+      if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
+      if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
+      _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v ? m1 : m0, x);
+    }
+}
+
+// ---- the three engines -----------------------------------------------------------------------
 
 // An engine: its panels' 32-bit words per depth slice of kc values per row or column (depth),
 // its packers of an A micro-panel [depth(kc)][MR] and a B micro-panel [depth(kc)][NR], and its
@@ -201,6 +309,27 @@ struct Dot {
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
             bool acc, const float* bias, bool relu) const {
     dotTile(depth(kc), a, b, c, ldc, rows, cols, acc, bias, relu);
+  }
+};
+
+struct Amx {
+  static long depth(long kc) { return (kc + TILE_DEPTH - 1) / TILE_DEPTH * 16; }
+  void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
+             uint32_t* dst) const {
+    packTileRowsA(transA, A, lda, M, i0, p0, kc, dst);
+  }
+  void packB(bool transB, const uint16_t* B, long ldb, long N, long j0, long p0, long kc,
+             uint32_t* dst) const {
+    packPairsB(transB, B, ldb, N, j0, p0, kc, dst);
+    zeroTileTail(kc, dst);
+  }
+  void packColumns(const Bf16Columns& B, long N, long j0, long p0, long kc, uint32_t* dst) const {
+    packColumnsPairs(B, N, j0, p0, kc, dst);
+    zeroTileTail(kc, dst);
+  }
+  void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
+            bool acc, const float* bias, bool relu) const {
+    amxTile(depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
   }
 };
 
@@ -448,6 +577,17 @@ void emptySum(long i0, long i1, long j0, long j1, bool acc, float* C, long ldc,
     }
 }
 
+// f(engine) with the engine of the ISA level in use (isa.h).
+template <class F>
+void onEngine(const F& f) {
+  if (bf16Tiles())
+    f(Amx());
+  else if (bf16DotProducts())
+    f(Dot());
+  else
+    f(Fma());
+}
+
 // Rows [i0, i1), columns [j0, j1) (clipped at M, N) of the product on the engine in use (isa.h):
 // packB(e, n, j, pc, kc, dst) packs engine e's B panel of columns [j, j + NR) clipped at n.
 template <class PackB>
@@ -464,10 +604,7 @@ void blockOnEngine(bool transA, long M, long N, long K, long i0, long i1, long j
     };
     gemmPart(e, transA, M, K, i0, i1, j0, j1, A, lda, pack, acc, C, ldc, rowBias, relu, packedA);
   };
-  if (bf16DotProducts())
-    part(Dot());
-  else
-    part(Fma());
+  onEngine(part);
 }
 
 // C [M, N] cut into one part per thread along its longer side, in whole micro-tiles (tilesOfPart):
@@ -495,15 +632,13 @@ bool gemmBf16ReadsAInPlace(long M, long N) {
 }
 
 size_t packedABf16Words(long M, long K) {
-  const long depth = bf16DotProducts() ? Dot::depth(KC) : Fma::depth(KC);
+  long depth = 0;
+  onEngine([&](const auto& e) { depth = e.depth(KC); });
   return static_cast<size_t>((M + MR - 1) / MR) * MR * ((std::max(K, 1L) + KC - 1) / KC) * depth;
 }
 
 void packWholeABf16(bool transA, long M, long K, const uint16_t* A, long lda, uint32_t* packed) {
-  if (bf16DotProducts())
-    packWholeA(Dot(), transA, M, K, A, lda, packed);
-  else
-    packWholeA(Fma(), transA, M, K, A, lda, packed);
+  onEngine([&](const auto& e) { packWholeA(e, transA, M, K, A, lda, packed); });
 }
 
 void gemmBf16Block(bool transA, bool transB, long M, long N, long K, long i0, long i1, long j0,
@@ -529,10 +664,8 @@ void gemmBf16PackedARowBlocks(const uint32_t* packedA, long M, long N, long K, c
                               long ldb, float* C, long ldc, long blockRows,
                               const std::function<void(long, long)>& rowsDone) {
   if (M <= 0 || N <= 0) return;
-  if (bf16DotProducts())
-    rowBlocks(Dot(), packedA, M, N, K, B, ldb, C, ldc, blockRows, rowsDone);
-  else
-    rowBlocks(Fma(), packedA, M, N, K, B, ldb, C, ldc, blockRows, rowsDone);
+  onEngine(
+      [&](const auto& e) { rowBlocks(e, packedA, M, N, K, B, ldb, C, ldc, blockRows, rowsDone); });
 }
 
 void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* A, long lda,
@@ -540,8 +673,8 @@ void gemmBf16(bool transA, bool transB, long M, long N, long K, const uint16_t* 
               bool relu, const uint32_t* packedA) {
   if (M <= 0 || N <= 0) return;
   if (!transA && transB && !acc && !packedA && K > 0 && gemmBf16ReadsAInPlace(M, N))
-    return bf16DotProducts() ? tallSkinny(Dot(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu)
-                             : tallSkinny(Fma(), M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu);
+    return onEngine(
+        [&](const auto& e) { tallSkinny(e, M, N, K, A, lda, B, ldb, C, ldc, rowBias, relu); });
   inParts(M, N, K, [&](long i0, long i1, long j0, long j1) {
     gemmBf16Block(transA, transB, M, N, K, i0, i1, j0, j1, A, lda, B, ldb, acc, C, ldc, rowBias,
                   relu, packedA);
@@ -559,8 +692,8 @@ void gemmBf16Columns(long M, long N, long K, const uint16_t* A, long lda, const 
 
 void gemvBf16T(long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B, long ldb,
                float* C, long ldc) {
-  const long per = 64;  // rows of B per task
-  const bool dot = bf16DotProducts();
+  const long per = 64;                                // rows of B per task
+  const bool dot = bf16DotProducts() || bf16Tiles();  // the tiles' level has vdpbf16ps
   parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
     const long f0 = t * per, f1 = std::min(N, f0 + per);
     if (dot)

@@ -1,7 +1,11 @@
-// The bfloat16 GEMM (x86-64 only; used at the ISA levels avx512bf16 and avx512, isa.h):
+// The bfloat16 GEMM (x86-64 only; used at the ISA levels amx, avx512bf16 and avx512, isa.h):
 //   C[M, N] (+)= op(A)[M, K] · op(B)[K, N]   A, B bfloat16 (uint16), C float32
 //   op(A)(i, k) = transA ? A[k·lda + i] : A[i·lda + k]   (the same for B, as gemm.h)
-// Products of two bfloat16 are exact in float32. Two engines, one blocking:
+// Products of two bfloat16 are exact in float32. Three engines, one blocking:
+// - amx, the AMX tiles' tdpbf16ps: a 14×32 micro-tile is two 14×16 float32 accumulator tiles,
+//   each step a 14×32 tile of A's bfloat16 times a 16-pair × 16 tile of B's (B packed as for
+//   vdpbf16ps below, A with each row's 16 pairs contiguous), depth padded with zeros to whole
+//   tiles of 32; denormals as vdpbf16ps. The GEMV uses vdpbf16ps.
 // - avx512bf16, vdpbf16ps: it adds two products per lane to a float32 accumulator (it treats
 //   denormal inputs and results as zero, as all of AVX512-BF16 does). Where it outruns the FMA
 //   (AMD Zen 4: 2×) this is the default level.

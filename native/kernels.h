@@ -120,9 +120,11 @@ void sgdUpdate(float* w, const float* g, float* v, long len, float lr, float mom
                float weightDecay);
 
 // peak.cc — fp32 FMA throughput over the pool's threads, in GFLOP/s; and bfloat16 vdpbf16ps
-// throughput (2 FLOP per multiply-add; NaN without AVX512-BF16)
+// throughput (2 FLOP per multiply-add; NaN without AVX512-BF16); the AMX tiles' tdpbf16ps
+// throughput (NaN below level amx)
 double peakGflops(double seconds);
 double peakBf16Gflops(double seconds);
+double peakAmxGflops(double seconds);
 /** On the calling thread, whether vdpbf16ps does more FLOP per second than the AVX-512 FMA
  *  (three alternated ~0.5 ms runs of each, the best of each compared); false without
  *  AVX512-BF16. Measured here: AMD EPYC Zen 4 233 against 115 GFLOP/s per core (true); the Intel

@@ -14,10 +14,10 @@ namespace anative {
 namespace {
 
 struct Layout {
-  int32_t version = -1;  // the tensor's version of the last call in this layout
-  int calls = 0;         // calls of that version
-  bool packed = false;   // words hold that version's panels
-  bool dot = false;      // ... in the vdpbf16ps engine's layout (else the FMA engine's)
+  int32_t version = -1;     // the tensor's version of the last call in this layout
+  int calls = 0;            // calls of that version
+  bool packed = false;      // words hold that version's panels
+  Isa level = Isa::Scalar;  // ... in the layout of this ISA level's engine
   Buffer words;
 };
 
@@ -32,11 +32,11 @@ const uint32_t* linearPanels(const int32_t* tag, PackLayout layout, const uint16
   std::unique_ptr<Panels>& slot = gPanels[tag[0]];
   if (!slot) slot = std::make_unique<Panels>();
   Layout& l = (*slot)[static_cast<int>(layout)];
-  if (l.version != tag[1] || l.dot != bf16DotProducts()) {  // a new version, or another engine
+  if (l.version != tag[1] || l.level != isaLevel()) {  // a new version, or another engine
     l.version = tag[1];
     l.calls = 0;
     l.packed = false;
-    l.dot = bf16DotProducts();
+    l.level = isaLevel();
   }
   if (++l.calls < 2) return nullptr;
   const bool fwd = layout == PackLayout::Forward;

@@ -3,11 +3,14 @@
 // threads are summed over the wall time. Benchmarks report kernels as a fraction of this.
 // peakBf16Gflops: the same with vdpbf16ps (AVX512-BF16), whose one instruction does 32
 // multiply-adds of bfloat16 pairs into 16 float32 lanes: 64 FLOP (2 per multiply-add).
+// peakAmxGflops: the AMX tiles' tdpbf16ps (16×16 float32 += 16×32 · 32×16 bfloat16: 16,384
+// FLOP), four independent accumulator tiles over two A and two B tiles, as a GEMM's 2×2 block.
 // bf16DotOutrunsFma compares the two loops on one thread, for the default ISA level (isa.h).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -85,6 +88,48 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) double burnBf16(double se
   (void)keep;
   return static_cast<double>(iters) * 12 * 32 * 2;
 }
+
+struct alignas(64) TileConfig {
+  uint8_t palette, startRow, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+__attribute__((target("amx-tile,amx-bf16"))) double burnAmx(double seconds) {
+  TileConfig cfg{};
+  cfg.palette = 1;
+  for (int t = 0; t < 8; t++) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  _tile_loadconfig(&cfg);
+  alignas(64) static const uint16_t ones[16 * 32] = {};  // zeros: the sums stay 0, never denormal
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  long iters = 0;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    for (long k = 0; k < INNER / 16; k++) {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+    iters += INNER / 16;
+  } while (Clock::now() < end);
+  alignas(64) float out[256];
+  _tile_stored(0, out, 64);
+  volatile float keep = out[0];
+  (void)keep;
+  _tile_release();
+  return static_cast<double>(iters) * 4 * 16 * 16 * 32 * 2;
+}
 #endif  // x86-64
 
 double burnScalar(double seconds, float seed) {
@@ -130,7 +175,7 @@ double peakGflops(double seconds) {
 
 double peakBf16Gflops(double seconds) {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (supportedIsa() != Isa::Avx512Bf16) return std::nan("");
+  if (static_cast<int>(supportedIsa()) < static_cast<int>(Isa::Avx512Bf16)) return std::nan("");
   std::atomic<double> flops{0};
   const auto t0 = Clock::now();
   parallelEach([&](int t) {
@@ -147,9 +192,28 @@ double peakBf16Gflops(double seconds) {
 #endif
 }
 
+double peakAmxGflops(double seconds) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (supportedIsa() != Isa::Amx) return std::nan("");
+  std::atomic<double> flops{0};
+  const auto t0 = Clock::now();
+  parallelEach([&](int) {
+    const double f = burnAmx(seconds);
+    double cur = flops.load();
+    while (!flops.compare_exchange_weak(cur, cur + f)) {
+    }
+  });
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  return flops.load() / wall / 1e9;
+#else
+  (void)seconds;
+  return std::nan("");
+#endif
+}
+
 bool bf16DotOutrunsFma() {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (supportedIsa() != Isa::Avx512Bf16) return false;
+  if (static_cast<int>(supportedIsa()) < static_cast<int>(Isa::Avx512Bf16)) return false;
   double dot = 0, fma = 0;  // FLOP per second, the best of three each
   for (int r = 0; r < 3; r++) {
     auto t0 = Clock::now();

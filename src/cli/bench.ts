@@ -1,7 +1,8 @@
 // `alexnet bench`: images/s of one variant on one backend (synthetic data), with GFLOP/s and the
 // fraction of the fp32 peak that the native addon measures with an FMA loop on all threads; with
 // --precision bf16 also the fraction of the peak of the engine its bfloat16 GEMMs run on: the
-// vdpbf16ps loop at ISA level avx512bf16, the FMA loop at avx512 (bf16 widened onto the FMA).
+// AMX tile loop at ISA level amx, the vdpbf16ps loop at avx512bf16, the FMA loop at avx512 (bf16
+// widened onto the FMA).
 import { Command, Option } from 'commander';
 import { ARCHS, defaultConfig, type Arch } from '../models/config.js';
 import { measureThroughput, type ThroughputResult } from '../perf/throughput.js';
@@ -154,8 +155,8 @@ export function registerBench(program: Command): void {
     });
 }
 
-/** The peak of the engine the native bfloat16 GEMMs run on now: the vdpbf16ps loop at level
- *  avx512bf16, at avx512 the FMA's (their operands widened to float32), `fmaPeak` as measured
+/** The peak of the engine the native bfloat16 GEMMs run on now: the AMX tile loop at level amx,
+ *  the vdpbf16ps loop at level avx512bf16, at avx512 the FMA's (their operands widened to float32), `fmaPeak` as measured
  *  already; null below (the portable path) or when the addon is not loaded. */
 async function measuredBf16Peak(
   fmaPeak: number | null,
@@ -164,6 +165,7 @@ async function measuredBf16Peak(
     const native = await import('../backend/native/index.js');
     if (!native.nativeBackend) return null;
     const isa = native.isaInUse();
+    if (isa === 'amx') return { gflops: native.peakAmxGflops(0.3), engine: 'the AMX tiles' };
     if (isa === 'avx512bf16') return { gflops: native.peakBf16Gflops(0.3), engine: 'vdpbf16ps' };
     if (isa === 'avx512') return { gflops: fmaPeak ?? native.peakGflops(0.3), engine: 'the FMA' };
     return null;

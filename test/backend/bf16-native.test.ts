@@ -1,7 +1,7 @@
 // The native mixed-precision kernels (bfloat16 w: conv2dForward, conv2dBackward, linearForward,
 // linearBackward; BF16-CONTRACT.md) against the oracle "widen w, round x and dy to bfloat16, run
-// the fp32 ref kernel", on every ISA level this CPU has (avx512bf16's vdpbf16ps GEMMs, and the
-// portable path below it) at 1 and 2 threads. Shapes are small but hit what the kernels branch
+// the fp32 ref kernel", on every ISA level this CPU has (amx's tile GEMMs, avx512bf16's vdpbf16ps
+// GEMMs, avx512's FMA on widened operands, and the portable path below) at 1 and 2 threads. Shapes are small but hit what the kernels branch
 // on: groups 2, stride 4, padding, odd depths (an odd last bfloat16 pair), several 256-deep
 // slices, edge tiles (rows < 14, columns < 32 and < 16), relu on and off, null bias and null
 // outputs, batch 1 (parallel inside each GEMM) and batch ≥ 2·threads (parallel over images),
@@ -31,7 +31,7 @@ import { positional } from '../helpers/positional.js';
 
 const required = process.env.CI === 'true';
 const skip = !nativeBinding && !required ? `native addon unavailable: ${nativeLoadError}` : false;
-const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512', 'avx512bf16'];
+const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512', 'avx512bf16', 'amx'];
 const ref = positional(refBackend);
 
 function rand(len: number, rng: Rng): Float32Array {
@@ -149,7 +149,7 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
     nativeBinding!.setThreads(savedThreads);
   });
 
-  it('detects AVX512-BF16 where the CPU has it, and uses it by default where it outruns the FMA', () => {
+  it('detects AVX512-BF16 and AMX where the CPU has them, and uses the faster engine by default', () => {
     const flags = (() => {
       try {
         return readFileSync('/proc/cpuinfo', 'utf8');
@@ -160,11 +160,25 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
     const supported = nativeBinding!.supportedIsa();
     if (flags !== null && process.arch === 'x64') {
       const has = /\bavx512_bf16\b/.test(flags) && /\bavx512bw\b/.test(flags);
-      assert.equal(supported === 'avx512bf16', has, '/proc/cpuinfo vs supportedIsa');
+      // Linux lists amx_tile only where it can hand out the tile state (arch_prctl grants it)
+      const amx = has && /\bamx_tile\b/.test(flags) && /\bamx_bf16\b/.test(flags);
+      const want = amx ? 'amx' : has ? 'avx512bf16' : null;
+      if (want) assert.equal(supported, want, '/proc/cpuinfo vs supportedIsa');
+      else assert.ok(supported !== 'avx512bf16' && supported !== 'amx', supported);
     }
     const best = nativeBinding!.bestIsa();
     if (!process.env.ALEXNET_ISA) assert.equal(savedIsa, best, 'the level in use by default');
     const peak = nativeBinding!.peakBf16Gflops(0.05);
+    const tiles = nativeBinding!.peakAmxGflops(0.05);
+    if (supported === 'amx') {
+      // the tiles outrun both vector engines many times over (the Intel Xeon here: 7.5 TFLOP/s
+      // on 2 threads against vdpbf16ps's 0.24 and the FMA's 0.48)
+      assert.equal(best, 'amx');
+      assert.ok(tiles > 4 * nativeBinding!.peakGflops(0.05), `tiles ${tiles} GFLOP/s`);
+      assert.ok(tiles > 4 * peak, `tiles ${tiles} vs vdpbf16ps ${peak} GFLOP/s`);
+      return;
+    }
+    assert.ok(Number.isNaN(tiles), `peakAmxGflops without AMX: ${tiles}`);
     if (supported !== 'avx512bf16') {
       assert.equal(best, supported);
       assert.ok(Number.isNaN(peak), `peakBf16Gflops without AVX512-BF16: ${peak}`);
@@ -368,8 +382,9 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
     });
   });
 
-  it('the vdpbf16ps and FMA engines (avx512bf16, avx512) agree on an AlexNet-like conv at batch 1 and 4', (t) => {
-    if (nativeBinding!.supportedIsa() !== 'avx512bf16') return t.skip('no AVX512-BF16 on this CPU');
+  it('the bfloat16 engines (amx, avx512bf16, avx512) agree on an AlexNet-like conv at batch 1 and 4', (t) => {
+    const levels = ISA_ORDER.slice(2, ISA_ORDER.indexOf(nativeBinding!.supportedIsa()) + 1);
+    if (levels.length < 2) return t.skip('no AVX512-BF16 on this CPU');
     const rng = new Rng(17);
     for (const n of [1, 4]) {
       const g = fixWo(convGeom(n, 32, 13, 48, 3, 1, 1, 2));
@@ -383,7 +398,9 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
         nativeBinding!.kernels.conv2dForward!([x, w, b, y], { ...g, relu: true });
         return y;
       };
-      expectClose(`avx512bf16 vs avx512, n = ${n}`, out('avx512bf16'), out('avx512'), 16 * 9);
+      const fma = out('avx512');
+      for (const isa of levels.slice(1))
+        expectClose(`${isa} vs avx512, n = ${n}`, out(isa), fma, 16 * 9);
     }
   });
 });

@@ -5,7 +5,8 @@
 // be bit for bit equal — forward at batch 8…512 (yᵀ = w·xᵀ) and backward dx (dxᵀ = wᵀ·dyᵀ
 // against the former dx = dy·w) — and the panels must follow the tensor: after a cast (the
 // recast after an optimiser step) or an upload into w, the next calls see the new values. At
-// both AVX-512 levels (vdpbf16ps panels at avx512bf16, widened float32 panels at avx512); below
+// the AVX-512 levels (tile panels at amx, vdpbf16ps panels at avx512bf16, widened float32 panels
+// at avx512); below
 // them the tag is ignored (the portable path packs nothing).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +21,7 @@ import { Rng } from '../../src/util/rng.js';
 
 const required = process.env.CI === 'true';
 const skip = !nativeBinding && !required ? `native addon unavailable: ${nativeLoadError}` : false;
-const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512', 'avx512bf16'];
+const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512', 'avx512bf16', 'amx'];
 
 function rand(len: number, rng: Rng): Float32Array {
   const a = new Float32Array(len);
@@ -70,7 +71,7 @@ function run(c: Case, tag: Int32Array | null, rng: Rng, w: Uint16Array) {
 describe('packed bfloat16 linear weights', { skip }, () => {
   const levels = nativeBinding
     ? ISA_ORDER.slice(0, ISA_ORDER.indexOf(nativeBinding.supportedIsa()) + 1).filter(
-        (l) => l === 'avx512bf16' || l === 'avx512',
+        (l) => l === 'amx' || l === 'avx512bf16' || l === 'avx512',
       )
     : [];
 

@@ -1,6 +1,6 @@
 // The native backend against the reference (the oracle), kernel by kernel, over many shapes:
 // odd sizes, groups 1 and 2, strides 1/2/4, padding, kernels 11/5/3/1, batch 1 and 5, at 1 and
-// 2 threads, and on every instruction-set path this CPU has (avx512bf16, avx512, avx2, scalar — switched in
+// 2 threads, and on every instruction-set path this CPU has (amx, avx512bf16, avx512, avx2, scalar — switched in
 // process with the binding's setIsa).
 //
 // Tolerance: |native − ref| ≤ tol·(1 + |ref|) per element, tol = 1e-6·(8 + √R) where R is the
@@ -29,7 +29,7 @@ import { positional, type Positional } from '../helpers/positional.js';
 const required = process.env.CI === 'true';
 const skip = !nativeBackend && !required ? `native addon unavailable: ${nativeLoadError}` : false;
 
-const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512', 'avx512bf16'];
+const ISA_ORDER: Isa[] = ['scalar', 'avx2', 'avx512', 'avx512bf16', 'amx'];
 const ref = positional(refBackend);
 
 function rand(len: number, rng: Rng, lo = -1, hi = 1): Float32Array {
@@ -63,9 +63,10 @@ function expectClose(what: string, got: Float32Array, want: Float32Array, tol: n
 /** Every (ISA, threads) configuration to run the native kernels under. */
 function configs(): { isa: Isa; threads: number }[] {
   const best = nativeBinding!.supportedIsa();
-  // avx512bf16 runs avx512's fp32 kernels (it adds only bfloat16 GEMMs): tested once, at the top
+  // avx512bf16 and amx run avx512's fp32 kernels (they add only bfloat16 GEMMs): the AVX-512
+  // levels tested once, at the top
   const isas = ISA_ORDER.slice(0, ISA_ORDER.indexOf(best) + 1)
-    .filter((isa) => isa !== 'avx512' || best !== 'avx512bf16')
+    .filter((isa) => isa === best || ISA_ORDER.indexOf(isa) < ISA_ORDER.indexOf('avx512'))
     .reverse();
   const out: { isa: Isa; threads: number }[] = [];
   for (const isa of isas) for (const threads of [1, 2]) out.push({ isa, threads });

@@ -34,7 +34,7 @@ export interface BackendPath {
 }
 
 /** Every path a whole-network test should run through: ref; native on each ISA this CPU has
- *  (avx512bf16, avx512, avx2, scalar — the addon's setIsa); webgpu where an adapter opens (required on CI,
+ *  (amx, avx512bf16, avx512, avx2, scalar — the addon's setIsa); webgpu where an adapter opens (required on CI,
  *  as test/backend/webgpu does). `close()` restores the ISA and releases the GPU device. */
 export async function everyBackendPath(): Promise<{ paths: BackendPath[]; close(): void }> {
   const paths: BackendPath[] = [{ label: 'ref', backend: refBackend, select: () => {} }];
@@ -42,7 +42,7 @@ export async function everyBackendPath(): Promise<{ paths: BackendPath[]; close(
   const saved = nativeBinding?.isa();
   for (const b of await backendsUnderTest()) {
     if (b !== nativeBackend || !nativeBinding) continue;
-    const order: Isa[] = ['avx512bf16', 'avx512', 'avx2', 'scalar'];
+    const order: Isa[] = ['amx', 'avx512bf16', 'avx512', 'avx2', 'scalar'];
     const best = nativeBinding.supportedIsa();
     for (const isa of order.includes(best) ? order.slice(order.indexOf(best)) : [best])
       paths.push({ label: `native[${isa}]`, backend: b, select: () => nativeBinding.setIsa(isa) });

@@ -9,9 +9,10 @@ import type { HostArray } from '../../tensor/tensor.js';
 import type { AttrsOf, KernelName } from '../kernels.js';
 
 /** Instruction-set levels, each a superset of the one below. avx512bf16 (AVX-512 plus
- *  AVX512-BF16's vdpbf16ps) differs from avx512 only in the GEMM kernels for a bfloat16 `w`; below
- *  it those round their inputs and run the fp32 kernels (native/isa.h). */
-export type Isa = 'avx512bf16' | 'avx512' | 'avx2' | 'scalar';
+ *  AVX512-BF16's vdpbf16ps) differs from avx512 only in the GEMM kernels for a bfloat16 `w`; amx
+ *  multiplies those on the AMX tiles; below avx512 they round their inputs and run the fp32
+ *  kernels (native/isa.h). */
+export type Isa = 'amx' | 'avx512bf16' | 'avx512' | 'avx2' | 'scalar';
 
 export interface NativeBinding {
   setThreads(n: number): void; // 0 = hardware concurrency
@@ -30,6 +31,9 @@ export interface NativeBinding {
   /** bfloat16 vdpbf16ps throughput over the pool's threads, GFLOP/s (2 per multiply-add); NaN
    *  when the CPU lacks AVX512-BF16. */
   peakBf16Gflops(seconds: number): number;
+  /** bfloat16 tdpbf16ps throughput of the AMX tiles over the pool's threads, GFLOP/s; NaN below
+   *  level amx. */
+  peakAmxGflops(seconds: number): number;
   /** Frees the packed panels of the bfloat16 linear weight tagged `id` (native/linear_packs.h). */
   releaseLinearPanels(id: number): void;
   /** C[M, N] = op(A)·op(B) + beta·C, row-major, beta ∈ {0, 1}. */

@@ -100,3 +100,9 @@ export function peakGflops(seconds: number): number {
 export function peakBf16Gflops(seconds: number): number {
   return nativeBinding ? nativeBinding.peakBf16Gflops(seconds) : Number.NaN;
 }
+
+/** The machine's measured AMX peak (tdpbf16ps over the native pool's threads), GFLOP/s; NaN
+ *  without the addon or below level amx. */
+export function peakAmxGflops(seconds: number): number {
+  return nativeBinding ? nativeBinding.peakAmxGflops(seconds) : Number.NaN;
+}

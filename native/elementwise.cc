@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "bf16.h"
 #include "kernels.h"
 #include "relu.h"
 #include "simd.h"
@@ -79,22 +80,9 @@ ANATIVE_KERNEL(cast) {
   const long len = call.length(0);
   const bool fromBf16 = call.isBf16(0), toBf16 = call.isBf16(1);
   if (!fromBf16 && toBf16) {
-    const uint32_t* x = reinterpret_cast<const uint32_t*>(call.f32(0));
-    uint16_t* y = call.bf16(1);
-    anative::parallelRange(len, 1 << 15, [&](long b, long e) {
-      for (long i = b; i < e; i++) {
-        const uint32_t u = x[i];
-        const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-        const uint32_t quiet = (u >> 16) | 0x40u;
-        y[i] = static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? quiet : rounded);
-      }
-    });
+    anative::roundToBf16(call.f32(0), call.bf16(1), len);  // bf16.h: vectorised per ISA
   } else if (fromBf16 && !toBf16) {
-    const uint16_t* x = call.bf16(0);
-    uint32_t* y = reinterpret_cast<uint32_t*>(call.f32(1));
-    anative::parallelRange(len, 1 << 15, [&](long b, long e) {
-      for (long i = b; i < e; i++) y[i] = static_cast<uint32_t>(x[i]) << 16;
-    });
+    anative::widenBf16(call.bf16(0), call.f32(1), len);
   } else {
     const size_t bytes = static_cast<size_t>(len) * (fromBf16 ? 2 : 4);
     std::memmove(fromBf16 ? static_cast<void*>(call.bf16(1)) : call.f32(1),

@@ -558,6 +558,6 @@ function presetHelp(): string {
   const rows = PRESET_NAMES.map((name) => `  ${name}\n    ${describeConfig(preset(name))}`);
   return (
     `\nPresets (any flag overrides its value):\n${rows.join('\n')}\n` +
-    `\nWithout --precision, ${BF16_DEFAULT_PRESETS.join(', ')} trains in bf16 on the native backend where the CPU multiplies bfloat16 natively (AVX512-BF16), and in fp32 elsewhere and with --parallel or --distributed.\n`
+    `\nWithout --precision, ${BF16_DEFAULT_PRESETS.join(', ')} trains in bf16 on the native backend where the CPU multiplies bfloat16 natively (AMX or AVX512-BF16), and in fp32 elsewhere and with --parallel or --distributed.\n`
   );
 }

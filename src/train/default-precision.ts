@@ -17,8 +17,8 @@ import type { Precision } from '../nn/precision.js';
 export const BF16_DEFAULT_PRESETS: readonly string[] = ['fashion-quick'];
 
 /** The native ISA levels whose bfloat16 GEMMs run on the CPU's bfloat16 instructions, with the
- *  name the CPU's documentation gives them (an AMX level joins them when the addon has one). */
-const NATIVE_BF16: Partial<Record<Isa, string>> = { avx512bf16: 'AVX512-BF16' };
+ *  name the CPU's documentation gives them. */
+const NATIVE_BF16: Partial<Record<Isa, string>> = { amx: 'AMX', avx512bf16: 'AVX512-BF16' };
 
 export interface PrecisionRun {
   /** The preset the configuration starts from (null: none, e.g. a configuration given in full). */
@@ -49,7 +49,7 @@ export function defaultPrecision(run: PrecisionRun): PrecisionChoice {
   if (run.backend !== 'native')
     return {
       precision: 'fp32',
-      reason: `default on the ${run.backend} backend; bf16 is ${run.preset}'s default on native with AVX512-BF16`,
+      reason: `default on the ${run.backend} backend; bf16 is ${run.preset}'s default on native with AMX or AVX512-BF16`,
     };
   if (isaName === undefined)
     return {

@@ -159,7 +159,11 @@ test('bench --precision bf16 --json says bf16 and the share of its bfloat16 engi
   assert.equal(b.precision, 'bf16');
   assert.ok(b.imagesPerSecond > 0 && b.peakRssMB > 0);
   const { nativeBinding } = await import('../../src/backend/native/index.js');
-  const engines: Record<string, string> = { avx512bf16: 'vdpbf16ps', avx512: 'the FMA' };
+  const engines: Record<string, string> = {
+    amx: 'the AMX tiles',
+    avx512bf16: 'vdpbf16ps',
+    avx512: 'the FMA',
+  };
   const engine = engines[nativeBinding?.isa() ?? ''];
   if (b.backend === 'native' && engine) {
     assert.ok(b.bf16PeakFraction > 0 && b.bf16PeakFraction < 1.5, String(b.bf16PeakFraction));

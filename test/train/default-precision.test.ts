@@ -20,9 +20,11 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 const QUICK = { preset: 'fashion-quick', backend: 'native', parallel: false };
 
-test('the default: bf16 for fashion-quick on native AVX512-BF16 only, and it says why', () => {
+test('the default: bf16 for fashion-quick on native AMX or AVX512-BF16 only, and it says why', () => {
   const bf16 = defaultPrecision({ ...QUICK, isa: 'avx512bf16' });
   assert.deepEqual(bf16, { precision: 'bf16', reason: 'default on this CPU: AVX512-BF16' });
+  const tiles = defaultPrecision({ ...QUICK, isa: 'amx' });
+  assert.deepEqual(tiles, { precision: 'bf16', reason: 'default on this CPU: AMX' });
   for (const isa of ['avx512', 'avx2', 'scalar'] as Isa[]) {
     const c = defaultPrecision({ ...QUICK, isa });
     assert.equal(c.precision, 'fp32', isa);
@@ -60,7 +62,9 @@ test('the default: bf16 for fashion-quick on native AVX512-BF16 only, and it say
 });
 
 /** What the default is on this machine's native kernels. */
-const here = nativeBackend && isaInUse() === 'avx512bf16' ? 'bf16' : 'fp32';
+const BF16_NAMES: Partial<Record<Isa, string>> = { amx: 'AMX', avx512bf16: 'AVX512-BF16' };
+const hereName = nativeBackend ? BF16_NAMES[isaInUse()] : undefined;
+const here = hereName ? 'bf16' : 'fp32';
 const TINY = ['--width', '0.125', '--epochs', '1', '--batch', '16', '--max-train', '32'];
 
 function firstLine(args: string[], env: Record<string, string> = {}): string {
@@ -75,7 +79,9 @@ test(`alexnet train without --precision trains in ${here} here, and the first li
   if (here === 'bf16')
     assert.match(
       line,
-      /, precision bf16 \(default on this CPU: AVX512-BF16; --precision fp32 for float32\) → /,
+      new RegExp(
+        `, precision bf16 \\(default on this CPU: ${hereName}; --precision fp32 for float32\\) → `,
+      ),
     );
   else assert.match(line, /, precision fp32 \(default /);
   const record = JSON.parse(
@@ -108,7 +114,7 @@ test('train() without config.precision takes the same default and returns its re
   const run = await train({ config, outDir: join(dir, 'api'), plots: false });
   assert.equal(run.config.precision, here);
   assert.equal(run.model.precision, here);
-  assert.equal(run.precisionReason === 'default on this CPU: AVX512-BF16', here === 'bf16');
+  assert.equal(run.precisionReason === `default on this CPU: ${hereName}`, here === 'bf16');
   const ref = await train({ config, outDir: join(dir, 'api-ref'), backend: 'ref', plots: false });
   assert.equal(ref.config.precision, 'fp32');
   assert.match(ref.precisionReason ?? '', /on the ref backend/);

@@ -188,7 +188,8 @@ inline void dotTile(long kp, const uint32_t* a, const uint32_t* b, float* c, lon
 // tile is 16 rows of Dot's B panel (a pair row of 16 columns is 64 bytes: the panel's layout, read
 // at its 128-byte stride); A's tile holds a row's 16 pairs contiguous, so A is packed as
 // [kc/32][MR][16] words. Both are zero-padded to whole tiles of depth (32 values). A micro-tile
-// is MR × 32: tiles 0, 1 accumulate its two 16-column halves, 2 holds A, 3 and 4 B's halves.
+// is MR × 32, two 16-column accumulator tiles; gemmPart runs two row panels at a time (2·MR × 32,
+// the 8 tiles: 4 accumulators, 2 A, 2 B), so each B tile loaded feeds two products.
 
 constexpr long TILE_DEPTH = 32;  // bfloat16 values of depth per tdpbf16ps
 
@@ -201,15 +202,22 @@ struct alignas(64) TileConfig {
 thread_local bool tTilesConfigured = false;
 
 // The tile shapes above, on the calling thread (once: they never change).
-ANATIVE_AMX void configureTiles() {
-  if (tTilesConfigured) return;
+// The configuration lives in static storage: built on the stack, GCC 12 dropped the stores of
+// colsb before ldtilecfg (it does not see the instruction read them), and ldtilecfg faulted.
+constexpr TileConfig tileShapes() {
   TileConfig cfg{};
   cfg.palette = 1;
-  for (int t = 0; t < 5; t++) {
+  for (int t = 0; t < 8; t++) {
     cfg.colsb[t] = 64;
-    cfg.rows[t] = t < 3 ? MR : 16;
+    cfg.rows[t] = t < 6 ? MR : 16;
   }
-  _tile_loadconfig(&cfg);
+  return cfg;
+}
+alignas(64) const TileConfig kTileShapes = tileShapes();
+
+ANATIVE_AMX void configureTiles() {
+  if (tTilesConfigured) return;
+  _tile_loadconfig(&kTileShapes);
   tTilesConfigured = true;
 }
 
@@ -241,51 +249,87 @@ void zeroTileTail(long kc, uint32_t* dst) {
   std::fill(dst + kp * NR, dst + rows * NR, 0u);
 }
 
-// C tile (MR × cols ≤ 32) = acc ? C + Σ : Σ over kb tiles of depth, then + bias, ReLU. The
-// accumulator tiles start from C (acc) and the products are added in the same order on every
-// path: a full tile with no epilogue is loaded from and stored to C directly, any other goes
-// through a scratch copy, with the same sums.
-ANATIVE_AMX void amxTile(long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
-                         long rows, long cols, bool acc, const float* bias, bool relu) {
-  configureTiles();
-  const bool two = cols > 16, direct = rows == MR && cols == NR && !bias && !relu;
+// One panel's C tile (MR × cols ≤ 32): where the accumulator tiles load from and store to (C
+// itself for a full tile with no epilogue, else a scratch copy, filled from C when acc), and
+// its epilogue (+ bias, ReLU, the masked store of a scratch copy).
+struct TileOut {
+  float* c;
+  long ldc, rows, cols;
+  bool direct;
   alignas(64) float scratch[MR * NR];
-  float* t = direct ? c : scratch;
-  const long ldt = direct ? ldc : NR;
-  if (!direct && acc)
-    for (long i = 0; i < MR; i++)
-      for (long j = 0; j < NR; j++)
-        scratch[i * NR + j] = i < rows && j < cols ? c[i * ldc + j] : 0.f;
+
+  TileOut(float* c_, long ldc_, long rows_, long cols_, bool acc, bool epilogue)
+      : c(c_), ldc(ldc_), rows(rows_), cols(cols_), direct(rows == MR && cols == NR && !epilogue) {
+    if (!direct && acc)
+      for (long i = 0; i < MR; i++)
+        for (long j = 0; j < NR; j++)
+          scratch[i * NR + j] = i < rows && j < cols ? c[i * ldc + j] : 0.f;
+  }
+  float* at() { return direct ? c : scratch; }
+  long stride() const { return (direct ? ldc : NR) * 4; }
+
+  ANATIVE_AMX void finish(const float* bias, bool relu) {
+    if (direct) return;
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32  ? 0xFFFF
+                         : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1)
+                                     : 0;
+    for (long i = 0; i < rows; i++)
+      for (int v = 0; v < (cols > 16 ? 2 : 1); v++) {
+        __m512 x = _mm512_load_ps(scratch + i * NR + 16 * v);
+        if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
+        if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
+        _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v ? m1 : m0, x);
+      }
+  }
+};
+
+// P (1 or 2) row panels of C (rows ≤ P·MR, the panels' A adjacent: a, then a + kb·MR·16 words)
+// × cols ≤ 32 = acc ? C + Σ : Σ over kb tiles of depth, then + bias, ReLU. Tiles: 0–3 the
+// accumulators (panel h, half v: 2h + v), 4 and 5 the panels' A, 6 and 7 B's halves; two panels
+// load B once for both. Each accumulator starts from C (acc) and adds the products in the same
+// order on every path, so one panel at a time gives the same sums.
+template <int P>
+ANATIVE_AMX void amxTiles(long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
+                          long rows, long cols, bool acc, const float* bias, bool relu) {
+  configureTiles();
+  const bool two = cols > 16, epilogue = bias || relu;
+  TileOut o0(c, ldc, std::min<long>(MR, rows), cols, acc, epilogue);
+  TileOut o1(c + MR * ldc, ldc, P == 2 ? rows - MR : 0, cols, acc && P == 2, epilogue);
   if (acc) {
-    _tile_loadd(0, t, ldt * 4);
-    if (two) _tile_loadd(1, t + 16, ldt * 4);
+    _tile_loadd(0, o0.at(), o0.stride());
+    if (two) _tile_loadd(1, o0.at() + 16, o0.stride());
+    if (P == 2) {
+      _tile_loadd(2, o1.at(), o1.stride());
+      if (two) _tile_loadd(3, o1.at() + 16, o1.stride());
+    }
   } else {
     _tile_zero(0);
     _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
   }
+  const uint32_t* a1 = a + kb * MR * 16;
   for (long k = 0; k < kb; k++) {
-    _tile_loadd(2, a + k * MR * 16, 64);
-    _tile_loadd(3, b + k * 16 * NR, NR * 4);
-    _tile_dpbf16ps(0, 2, 3);
-    if (two) {
-      _tile_loadd(4, b + k * 16 * NR + 16, NR * 4);
-      _tile_dpbf16ps(1, 2, 4);
+    _tile_loadd(6, b + k * 16 * NR, NR * 4);
+    if (two) _tile_loadd(7, b + k * 16 * NR + 16, NR * 4);
+    _tile_loadd(4, a + k * MR * 16, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if (two) _tile_dpbf16ps(1, 4, 7);
+    if (P == 2) {
+      _tile_loadd(5, a1 + k * MR * 16, 64);
+      _tile_dpbf16ps(2, 5, 6);
+      if (two) _tile_dpbf16ps(3, 5, 7);
     }
   }
-  _tile_stored(0, t, ldt * 4);
-  if (two) _tile_stored(1, t + 16, ldt * 4);
-  if (direct) return;
-  const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32  ? 0xFFFF
-                       : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1)
-                                   : 0;
-  for (long i = 0; i < rows; i++)
-    for (int v = 0; v < (two ? 2 : 1); v++) {
-      __m512 x = _mm512_load_ps(scratch + i * NR + 16 * v);
-      if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
-      if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
-      _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v ? m1 : m0, x);
-    }
+  _tile_stored(0, o0.at(), o0.stride());
+  if (two) _tile_stored(1, o0.at() + 16, o0.stride());
+  o0.finish(bias, relu);
+  if (P == 2) {
+    _tile_stored(2, o1.at(), o1.stride());
+    if (two) _tile_stored(3, o1.at() + 16, o1.stride());
+    o1.finish(bias ? bias + MR : nullptr, relu);
+  }
 }
 
 // ---- the three engines -----------------------------------------------------------------------
@@ -294,6 +338,7 @@ ANATIVE_AMX void amxTile(long kb, const uint32_t* a, const uint32_t* b, float* c
 // its packers of an A micro-panel [depth(kc)][MR] and a B micro-panel [depth(kc)][NR], and its
 // tile. Its state: the fp32 kernels for Fma.
 struct Dot {
+  static constexpr bool PAIRED = false;  // one row panel per micro-tile
   static long depth(long kc) { return (kc + 1) / 2; }
   void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
              uint32_t* dst) const {
@@ -329,11 +374,18 @@ struct Amx {
   }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
             bool acc, const float* bias, bool relu) const {
-    amxTile(depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
+    amxTiles<1>(depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
+  }
+  // Two adjacent A panels (rows ≤ 2·MR) at once, sharing B's tiles.
+  static constexpr bool PAIRED = true;
+  void tile2(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows,
+             long cols, bool acc, const float* bias, bool relu) const {
+    amxTiles<2>(depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
   }
 };
 
 struct Fma {
+  static constexpr bool PAIRED = false;  // one row panel per micro-tile
   KernelSpec ks = specFor(Isa::Avx512);  // 14×32: MR × NR
   static long depth(long kc) { return kc; }
   static float* floats(uint32_t* w) { return reinterpret_cast<float*>(w); }
@@ -399,14 +451,22 @@ void gemmPart(const E& e, bool transA, long M, long K, long i0, long i1, long j0
             e.packA(transA, A, lda, i1, ic + q * MR, pc, kc, bufA + q * MR * dk);
           blockA = bufA;
         }
-        for (long q = 0; q < mPanels; q++) {
-          const long i = ic + q * MR, rows = std::min<long>(MR, i1 - i);
+        for (long q = 0; q < mPanels;) {
+          const bool pair = E::PAIRED && q + 1 < mPanels;  // two panels in one micro-tile
+          const long i = ic + q * MR, rows = std::min<long>(pair ? 2 * MR : MR, i1 - i);
           const float* bias = last && rowBias ? rowBias + i : nullptr;
           for (long p = 0; p < nPanels; p++) {
-            const long j = jc + p * NR;
-            e.tile(kc, blockA + q * MR * dk, bufB + p * NR * dk, C + i * ldc + j, ldc, rows,
-                   std::min<long>(NR, j1 - j), acc, bias, last && relu);
+            const long j = jc + p * NR, cols = std::min<long>(NR, j1 - j);
+            const uint32_t *a = blockA + q * MR * dk, *b = bufB + p * NR * dk;
+            if constexpr (E::PAIRED) {
+              if (pair) {
+                e.tile2(kc, a, b, C + i * ldc + j, ldc, rows, cols, acc, bias, last && relu);
+                continue;
+              }
+            }
+            e.tile(kc, a, b, C + i * ldc + j, ldc, rows, cols, acc, bias, last && relu);
           }
+          q += pair ? 2 : 1;
         }
       }
     }

@@ -23,6 +23,8 @@
         "native/peak.cc",
         "native/bf16.cc",
         "native/gemm_bf16.cc",
+        "native/amx_tiles.cc",
+        "native/gemv_bf16.cc",
         "native/columns_bf16.cc",
         "native/conv_bf16.cc",
         "native/linear_bf16.cc",

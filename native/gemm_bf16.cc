@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "buffer.h"
+#include "amx_tiles.h"
 #include "columns_bf16.h"
 #include "gemm_kernels.h"
 #include "isa.h"
@@ -27,10 +28,9 @@ namespace {
 
 #define ANATIVE_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 #define ANATIVE_WIDEN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#define ANATIVE_AMX \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,amx-tile,amx-bf16")))
 
 constexpr int MR = static_cast<int>(BF16_MR), NR = 32;
+static_assert(NR == AMX_NR, "the AMX tiles read the pair panels of B at NR words a row");
 constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
@@ -183,155 +183,6 @@ inline void dotTile(long kp, const uint32_t* a, const uint32_t* b, float* c, lon
   (cols > 16 ? kTiles2 : kTiles1)[rows](kp, a, b, c, ldc, acc, bias, relu, m0, m1);
 }
 
-// ---- the AMX tiles -----------------------------------------------------------------------------
-// tdpbf16ps: C[16 rows][16 floats] += A[rows][16 pairs] · B[16 pairs][16 columns of pairs]. B's
-// tile is 16 rows of Dot's B panel (a pair row of 16 columns is 64 bytes: the panel's layout, read
-// at its 128-byte stride); A's tile holds a row's 16 pairs contiguous, so A is packed as
-// [kc/32][MR][16] words. Both are zero-padded to whole tiles of depth (32 values). A micro-tile
-// is MR × 32, two 16-column accumulator tiles; gemmPart runs two row panels at a time (2·MR × 32,
-// the 8 tiles: 4 accumulators, 2 A, 2 B), so each B tile loaded feeds two products.
-
-constexpr long TILE_DEPTH = 32;  // bfloat16 values of depth per tdpbf16ps
-
-struct alignas(64) TileConfig {
-  uint8_t palette, startRow, reserved[14];
-  uint16_t colsb[16];  // bytes per row
-  uint8_t rows[16];
-};
-
-thread_local bool tTilesConfigured = false;
-
-// The tile shapes above, on the calling thread (once: they never change).
-// The configuration lives in static storage: built on the stack, GCC 12 dropped the stores of
-// colsb before ldtilecfg (it does not see the instruction read them), and ldtilecfg faulted.
-constexpr TileConfig tileShapes() {
-  TileConfig cfg{};
-  cfg.palette = 1;
-  for (int t = 0; t < 8; t++) {
-    cfg.colsb[t] = 64;
-    cfg.rows[t] = t < 6 ? MR : 16;
-  }
-  return cfg;
-}
-alignas(64) const TileConfig kTileShapes = tileShapes();
-
-ANATIVE_AMX void configureTiles() {
-  if (tTilesConfigured) return;
-  _tile_loadconfig(&kTileShapes);
-  tTilesConfigured = true;
-}
-
-// Rows [i0, i0+MR) of op(A) (clipped at M, zero beyond), depth [p0, p0+kc) → dst[kb][MR][16].
-ANATIVE_AMX void packTileRowsA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0,
-                               long kc, uint32_t* dst) {
-  const long rows = std::min<long>(MR, M - i0), blocks = (kc + TILE_DEPTH - 1) / TILE_DEPTH;
-  for (long kb = 0; kb < blocks; kb++) {
-    const long k0 = kb * TILE_DEPTH, kn = std::min(TILE_DEPTH, kc - k0);
-    uint32_t* out = dst + kb * MR * 16;
-    if (!transA) {  // a row's depth is contiguous: one masked load per row
-      const __mmask32 m = kn == 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << kn) - 1);
-      for (long r = 0; r < MR; r++)
-        _mm512_store_si512(out + r * 16,
-                           r < rows ? _mm512_maskz_loadu_epi16(m, A + (i0 + r) * lda + p0 + k0)
-                                    : _mm512_setzero_si512());
-    } else {  // interleaved into pairs along the lanes ([16][MR]), then turned to [MR][16]
-      alignas(64) uint32_t pairs[16 * MR] = {};
-      packInterleave(A + (p0 + k0) * lda + i0, lda, rows, kn, pairs, MR, MR);
-      for (long r = 0; r < MR; r++)
-        for (long p = 0; p < 16; p++) out[r * 16 + p] = pairs[p * MR + r];
-    }
-  }
-}
-
-// Dot's B panel is the tiles' B operand; the pair rows past kc, up to a whole tile, are zeroed.
-void zeroTileTail(long kc, uint32_t* dst) {
-  const long kp = (kc + 1) / 2, rows = (kc + TILE_DEPTH - 1) / TILE_DEPTH * 16;
-  std::fill(dst + kp * NR, dst + rows * NR, 0u);
-}
-
-// One panel's C tile (MR × cols ≤ 32): where the accumulator tiles load from and store to (C
-// itself for a full tile with no epilogue, else a scratch copy, filled from C when acc), and
-// its epilogue (+ bias, ReLU, the masked store of a scratch copy).
-struct TileOut {
-  float* c;
-  long ldc, rows, cols;
-  bool direct;
-  alignas(64) float scratch[MR * NR];
-
-  TileOut(float* c_, long ldc_, long rows_, long cols_, bool acc, bool epilogue)
-      : c(c_), ldc(ldc_), rows(rows_), cols(cols_), direct(rows == MR && cols == NR && !epilogue) {
-    if (!direct && acc)
-      for (long i = 0; i < MR; i++)
-        for (long j = 0; j < NR; j++)
-          scratch[i * NR + j] = i < rows && j < cols ? c[i * ldc + j] : 0.f;
-  }
-  float* at() { return direct ? c : scratch; }
-  long stride() const { return (direct ? ldc : NR) * 4; }
-
-  ANATIVE_AMX void finish(const float* bias, bool relu) {
-    if (direct) return;
-    const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
-    const __mmask16 m1 = cols >= 32  ? 0xFFFF
-                         : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1)
-                                     : 0;
-    for (long i = 0; i < rows; i++)
-      for (int v = 0; v < (cols > 16 ? 2 : 1); v++) {
-        __m512 x = _mm512_load_ps(scratch + i * NR + 16 * v);
-        if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
-        if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
-        _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v ? m1 : m0, x);
-      }
-  }
-};
-
-// P (1 or 2) row panels of C (rows ≤ P·MR, the panels' A adjacent: a, then a + kb·MR·16 words)
-// × cols ≤ 32 = acc ? C + Σ : Σ over kb tiles of depth, then + bias, ReLU. Tiles: 0–3 the
-// accumulators (panel h, half v: 2h + v), 4 and 5 the panels' A, 6 and 7 B's halves; two panels
-// load B once for both. Each accumulator starts from C (acc) and adds the products in the same
-// order on every path, so one panel at a time gives the same sums.
-template <int P>
-ANATIVE_AMX void amxTiles(long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
-                          long rows, long cols, bool acc, const float* bias, bool relu) {
-  configureTiles();
-  const bool two = cols > 16, epilogue = bias || relu;
-  TileOut o0(c, ldc, std::min<long>(MR, rows), cols, acc, epilogue);
-  TileOut o1(c + MR * ldc, ldc, P == 2 ? rows - MR : 0, cols, acc && P == 2, epilogue);
-  if (acc) {
-    _tile_loadd(0, o0.at(), o0.stride());
-    if (two) _tile_loadd(1, o0.at() + 16, o0.stride());
-    if (P == 2) {
-      _tile_loadd(2, o1.at(), o1.stride());
-      if (two) _tile_loadd(3, o1.at() + 16, o1.stride());
-    }
-  } else {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-  }
-  const uint32_t* a1 = a + kb * MR * 16;
-  for (long k = 0; k < kb; k++) {
-    _tile_loadd(6, b + k * 16 * NR, NR * 4);
-    if (two) _tile_loadd(7, b + k * 16 * NR + 16, NR * 4);
-    _tile_loadd(4, a + k * MR * 16, 64);
-    _tile_dpbf16ps(0, 4, 6);
-    if (two) _tile_dpbf16ps(1, 4, 7);
-    if (P == 2) {
-      _tile_loadd(5, a1 + k * MR * 16, 64);
-      _tile_dpbf16ps(2, 5, 6);
-      if (two) _tile_dpbf16ps(3, 5, 7);
-    }
-  }
-  _tile_stored(0, o0.at(), o0.stride());
-  if (two) _tile_stored(1, o0.at() + 16, o0.stride());
-  o0.finish(bias, relu);
-  if (P == 2) {
-    _tile_stored(2, o1.at(), o1.stride());
-    if (two) _tile_stored(3, o1.at() + 16, o1.stride());
-    o1.finish(bias ? bias + MR : nullptr, relu);
-  }
-}
-
 // ---- the three engines -----------------------------------------------------------------------
 
 // An engine: its panels' 32-bit words per depth slice of kc values per row or column (depth),
@@ -358,7 +209,7 @@ struct Dot {
 };
 
 struct Amx {
-  static long depth(long kc) { return (kc + TILE_DEPTH - 1) / TILE_DEPTH * 16; }
+  static long depth(long kc) { return amxDepthWords(kc); }
   void packA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0, long kc,
              uint32_t* dst) const {
     packTileRowsA(transA, A, lda, M, i0, p0, kc, dst);
@@ -374,13 +225,13 @@ struct Amx {
   }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
             bool acc, const float* bias, bool relu) const {
-    amxTiles<1>(depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
+    amxTiles(1, depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
   }
   // Two adjacent A panels (rows ≤ 2·MR) at once, sharing B's tiles.
   static constexpr bool PAIRED = true;
   void tile2(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows,
              long cols, bool acc, const float* bias, bool relu) const {
-    amxTiles<2>(depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
+    amxTiles(2, depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
   }
 };
 
@@ -565,68 +416,6 @@ void tallSkinny(const E& e, long M, long N, long K, const uint16_t* A, long lda,
   });
 }
 
-// ---- the GEMV ----------------------------------------------------------------------------------
-
-constexpr long GEMV_PREFETCH = 512;  // bfloat16 values (1 KB) ahead in each streamed row of B
-
-// MM rows of A times 4 rows of B at a time, 32 depth values per step: vdpbf16ps on the pairs
-// (Dot), or FMAs on the widened halves (Fma: two 16-value steps).
-template <int MM, bool DOT>
-ANATIVE_BF16 void gemvRows(long f0, long f1, long K, const uint16_t* A, long lda, const uint16_t* B,
-                           long ldb, float* C, long ldc) {
-  for (long f = f0; f < f1; f += 4) {
-    const long nf = std::min(4L, f1 - f);
-    __m512 s[4][MM];
-    for (int r = 0; r < 4; r++)
-      for (int m = 0; m < MM; m++) s[r][m] = _mm512_setzero_ps();
-    for (long k = 0; k < K; k += 32) {
-      const __mmask32 mask =
-          K - k >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << (K - k)) - 1);
-      const __mmask16 lo = static_cast<__mmask16>(mask), hi = static_cast<__mmask16>(mask >> 16);
-      __m512i xv[MM];    // Dot: the pairs of x
-      __m512 xw[MM][2];  // Fma: x widened, depth [k, k+16) and [k+16, k+32)
-      for (int m = 0; m < MM; m++) {
-        if (DOT) {
-          xv[m] = _mm512_maskz_loadu_epi16(mask, A + m * lda + k);
-        } else {
-          xw[m][0] = loadRow16(A + m * lda + k, lo);
-          xw[m][1] = loadRow16(A + m * lda + k + 16, hi);
-        }
-      }
-      for (int r = 0; r < 4; r++) {
-        if (r >= nf) break;
-        const uint16_t* w = B + (f + r) * ldb + k;
-        _mm_prefetch(reinterpret_cast<const char*>(w + GEMV_PREFETCH), _MM_HINT_T0);
-        if (DOT) {
-          const __m512bh wv = asBh(_mm512_maskz_loadu_epi16(mask, w));
-          for (int m = 0; m < MM; m++) s[r][m] = _mm512_dpbf16_ps(s[r][m], asBh(xv[m]), wv);
-        } else {
-          const __m512 w0 = loadRow16(w, lo), w1 = loadRow16(w + 16, hi);
-          for (int m = 0; m < MM; m++)
-            s[r][m] = _mm512_fmadd_ps(xw[m][1], w1, _mm512_fmadd_ps(xw[m][0], w0, s[r][m]));
-        }
-      }
-    }
-    for (int r = 0; r < nf; r++)
-      for (int m = 0; m < MM; m++) C[m * ldc + f + r] = _mm512_reduce_add_ps(s[r][m]);
-  }
-}
-
-template <bool DOT>
-void gemvTask(long M, long f0, long f1, long K, const uint16_t* A, long lda, const uint16_t* B,
-              long ldb, float* C, long ldc) {
-  switch (M) {
-    case 1:
-      return gemvRows<1, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
-    case 2:
-      return gemvRows<2, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
-    case 3:
-      return gemvRows<3, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
-    default:
-      return gemvRows<4, DOT>(f0, f1, K, A, lda, B, ldb, C, ldc);
-  }
-}
-
 // C = relu?((acc ? C : 0) + rowBias[i]) over rows [i0, i1), columns [j0, j1): an empty sum.
 void emptySum(long i0, long i1, long j0, long j1, bool acc, float* C, long ldc,
               const float* rowBias, bool relu) {
@@ -747,19 +536,6 @@ void gemmBf16Columns(long M, long N, long K, const uint16_t* A, long lda, const 
   if (M <= 0 || N <= 0) return;
   inParts(M, N, K, [&](long i0, long i1, long j0, long j1) {
     gemmBf16ColumnsBlock(M, N, K, i0, i1, j0, j1, A, lda, B, acc, C, ldc, rowBias, relu, packedA);
-  });
-}
-
-void gemvBf16T(long M, long N, long K, const uint16_t* A, long lda, const uint16_t* B, long ldb,
-               float* C, long ldc) {
-  const long per = 64;                                // rows of B per task
-  const bool dot = bf16DotProducts() || bf16Tiles();  // the tiles' level has vdpbf16ps
-  parallelFor(static_cast<int>((N + per - 1) / per), [&](int t, int) {
-    const long f0 = t * per, f1 = std::min(N, f0 + per);
-    if (dot)
-      gemvTask<true>(M, f0, f1, K, A, lda, B, ldb, C, ldc);
-    else
-      gemvTask<false>(M, f0, f1, K, A, lda, B, ldb, C, ldc);
   });
 }
 

@@ -149,22 +149,14 @@ double burnScalar(double seconds, float seed) {
   return static_cast<double>(iters) * 16 * 2;
 }
 
-}  // namespace
-
-double peakGflops(double seconds) {
-#if defined(__x86_64__) || defined(_M_X64)
-  const Isa isa = currentIsa();
-#endif
+// GFLOP/s of burn(thread) (which returns its FLOP) on every pool thread at once, over the wall
+// time.
+template <class Burn>
+double overThreads(const Burn& burn) {
   std::atomic<double> flops{0};
   const auto t0 = Clock::now();
   parallelEach([&](int t) {
-#if defined(__x86_64__) || defined(_M_X64)
-    double f = isa == Isa::Avx512 ? burnAvx512(seconds, 1.f + t)
-               : isa == Isa::Avx2 ? burnAvx2(seconds, 1.f + t)
-                                  : burnScalar(seconds, 1.f + t);
-#else
-    double f = burnScalar(seconds, 1.f + t);
-#endif
+    const double f = burn(t);
     double cur = flops.load();
     while (!flops.compare_exchange_weak(cur, cur + f)) {
     }
@@ -173,19 +165,25 @@ double peakGflops(double seconds) {
   return flops.load() / wall / 1e9;
 }
 
+}  // namespace
+
+double peakGflops(double seconds) {
+#if defined(__x86_64__) || defined(_M_X64)
+  const Isa isa = currentIsa();
+  return overThreads([&](int t) {
+    return isa == Isa::Avx512 ? burnAvx512(seconds, 1.f + t)
+           : isa == Isa::Avx2 ? burnAvx2(seconds, 1.f + t)
+                              : burnScalar(seconds, 1.f + t);
+  });
+#else
+  return overThreads([&](int t) { return burnScalar(seconds, 1.f + t); });
+#endif
+}
+
 double peakBf16Gflops(double seconds) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (static_cast<int>(supportedIsa()) < static_cast<int>(Isa::Avx512Bf16)) return std::nan("");
-  std::atomic<double> flops{0};
-  const auto t0 = Clock::now();
-  parallelEach([&](int t) {
-    const double f = burnBf16(seconds, 1.f + t);
-    double cur = flops.load();
-    while (!flops.compare_exchange_weak(cur, cur + f)) {
-    }
-  });
-  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  return flops.load() / wall / 1e9;
+  return overThreads([&](int t) { return burnBf16(seconds, 1.f + t); });
 #else
   (void)seconds;
   return std::nan("");
@@ -195,16 +193,7 @@ double peakBf16Gflops(double seconds) {
 double peakAmxGflops(double seconds) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (supportedIsa() != Isa::Amx) return std::nan("");
-  std::atomic<double> flops{0};
-  const auto t0 = Clock::now();
-  parallelEach([&](int) {
-    const double f = burnAmx(seconds);
-    double cur = flops.load();
-    while (!flops.compare_exchange_weak(cur, cur + f)) {
-    }
-  });
-  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  return flops.load() / wall / 1e9;
+  return overThreads([&](int) { return burnAmx(seconds); });
 #else
   (void)seconds;
   return std::nan("");

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "transpose16.h"
+
 namespace anative {
 namespace {
 
@@ -140,9 +142,9 @@ ANATIVE_AMX void packTileRowsA(bool transA, const uint16_t* A, long lda, long M,
         _mm512_store_si512(out + r * 16,
                            r < rows ? _mm512_maskz_loadu_epi16(m, A + (i0 + r) * lda + p0 + k0)
                                     : _mm512_setzero_si512());
-    } else {  // op(A)(i, k) = A[k·lda + i]: pairs [16][16] along the lanes, then [MR][16]
+    } else {  // op(A)(i, k) = A[k·lda + i]: pairs [16][16 rows] along the lanes, transposed
       const __mmask16 lm = static_cast<__mmask16>((1u << rows) - 1);
-      alignas(64) uint32_t pairs[16 * 16];
+      __m512 pairs[16];
       for (long p = 0; p < 16; p++) {
         const uint16_t* lo = A + (p0 + k0 + 2 * p) * lda + i0;
         const __m512i l = 2 * p < kn ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lm, lo))
@@ -150,10 +152,11 @@ ANATIVE_AMX void packTileRowsA(bool transA, const uint16_t* A, long lda, long M,
         const __m512i h = 2 * p + 1 < kn
                               ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lm, lo + lda))
                               : _mm512_setzero_si512();
-        _mm512_store_si512(pairs + p * 16, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+        pairs[p] = _mm512_castsi512_ps(_mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
       }
+      transpose16(pairs);  // pairs[r]: row r's 16 pairs
       for (long r = 0; r < MR; r++)
-        for (long p = 0; p < 16; p++) out[r * 16 + p] = pairs[p * 16 + r];
+        _mm512_store_ps(reinterpret_cast<float*>(out + r * 16), pairs[r]);
     }
   }
 }

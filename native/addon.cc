@@ -402,7 +402,7 @@ ANATIVE_KERNEL(softmaxCrossEntropy) {
 }
 ANATIVE_KERNEL(sgdUpdate) {
   anative::sgdUpdate(call.f32(0), call.f32(1), call.f32(2), call.length(0), attrF(call, "lr"),
-                     attrF(call, "momentum"), attrF(call, "weightDecay"));
+                     attrF(call, "momentum"), attrF(call, "weightDecay"), call.bf16(3));
 }
 
 namespace anative {

@@ -41,6 +41,10 @@ void roundToBf16(const float* x, uint16_t* y, long len) {
   parallelRange(len, MIN_CHUNK, [&](long b, long e) { roundRun(x + b, y + b, e - b); });
 }
 
+void roundToBf16Serial(const float* x, uint16_t* y, long len) {
+  roundRun(x, y, len);
+}
+
 void roundThroughBf16(const float* x, float* y, long len) {
   parallelRange(len, MIN_CHUNK, [&](long b, long e) { roundThroughRun(x + b, y + b, e - b); });
 }

@@ -24,6 +24,8 @@ inline float bf16ToFloat(uint16_t h) {
 
 /** y[i] = floatToBf16(x[i]), over the pool's threads. */
 void roundToBf16(const float* x, uint16_t* y, long len);
+/** roundToBf16 on the calling thread (inside a pool task). */
+void roundToBf16Serial(const float* x, uint16_t* y, long len);
 /** y[i] = bf16ToFloat(floatToBf16(x[i])) (the rounded value, kept in a float32), over the pool. */
 void roundThroughBf16(const float* x, float* y, long len);
 /** y[i] = bf16ToFloat(x[i]), over the pool's threads. */

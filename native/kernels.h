@@ -115,9 +115,9 @@ void scaleArray(const float* x, float scale, float* y, long len);
 double softmaxCrossEntropy(const float* logits, const int32_t* labels, long n, long l,
                            float smoothing, float* probs, float* dlogits);
 
-// sgd.cc — w, g, v: [len]
+// sgd.cc — w, g, v: [len]; w16 (or null): [len], bfloat16 of the updated w
 void sgdUpdate(float* w, const float* g, float* v, long len, float lr, float momentum,
-               float weightDecay);
+               float weightDecay, uint16_t* w16);
 
 // peak.cc — fp32 FMA throughput over the pool's threads, in GFLOP/s; and bfloat16 vdpbf16ps
 // throughput (2 FLOP per multiply-add; NaN without AVX512-BF16); the AMX tiles' tdpbf16ps

@@ -26,6 +26,7 @@ const F32 = ['float32'] as const;
 const I32 = ['int32'] as const;
 const U8 = ['uint8'] as const;
 const FLOATS = ['float32', 'bfloat16'] as const;
+const BF16 = ['bfloat16'] as const;
 
 export function convOutputSize(inSize: number, k: number, stride: number, pad: number): number {
   return Math.floor((inSize + 2 * pad - k) / stride) + 1;
@@ -315,12 +316,14 @@ export const KERNELS = {
   sgdUpdate: kernel({
     doc:
       "The paper's SGD rule in one pass, for one parameter tensor (any shape): " +
-      'v ← momentum·v − weightDecay·lr·w − lr·g ;  w ← w + v.',
+      'v ← momentum·v − weightDecay·lr·w − lr·g ;  w ← w + v. Given w16, also w16 = the new w ' +
+      "in bfloat16, rounded as `cast` does (a bf16 net's weight copy, refreshed in the same pass).",
     attrs: { lr: num(), momentum: num(), weightDecay: num() },
     args: {
       w: { dtypes: F32, writes: true },
       g: { dtypes: F32, like: 'w' },
       v: { dtypes: F32, like: 'w', writes: true },
+      w16: { dtypes: BF16, like: 'w', optional: true, writes: true },
     },
   }),
 

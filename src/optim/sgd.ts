@@ -27,6 +27,8 @@ export class Sgd {
   /** The velocity of each parameter, a float32 tensor on the backend. */
   readonly velocity = new Map<string, F32>();
   private readonly mults: Multipliers[];
+  /** The backend refreshes a bfloat16 weight copy in the update itself (sgdUpdate's w16). */
+  private readonly refreshesShadows: boolean;
 
   constructor(
     readonly params: readonly Param[],
@@ -35,6 +37,7 @@ export class Sgd {
   ) {
     for (const p of params) this.velocity.set(p.name, backend.alloc(p.shape, 'float32'));
     this.mults = params.map((p) => (opts.multipliers === 'caffe' ? p.mult : UNIT));
+    this.refreshesShadows = backend.supports('sgdUpdate', ['float32', 'bfloat16']);
   }
 
   /** One update of every trainable parameter from its current gradient, at learning rate lr. */
@@ -43,15 +46,18 @@ export class Sgd {
       const p = this.params[i];
       if (p.frozen) continue;
       const m = this.mults[i];
+      // A bf16 net's weight copy: written by the update where the backend can (no recast pass
+      // over the master before the next forward), else marked for the recast.
+      const w16 = p.shadow && this.refreshesShadows ? p.shadow.value : null;
       this.backend.sgdUpdate(
-        { w: p.value, g: p.grad, v: this.velocity.get(p.name)! },
+        { w: p.value, g: p.grad, v: this.velocity.get(p.name)!, w16 },
         {
           lr: lr * m.lr,
           momentum: this.opts.momentum,
           weightDecay: this.opts.weightDecay * m.decay,
         },
       );
-      if (p.shadow) p.shadow.stale = true; // a bf16 net recasts it before its next use
+      if (p.shadow) p.shadow.stale = !w16;
     }
   }
 

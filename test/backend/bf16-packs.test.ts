@@ -207,6 +207,9 @@ describe('packed bfloat16 linear weights', { skip }, () => {
       net.backward(loss.dlogits!);
       sgd.step(0.5);
     }
+    // the native update wrote each bfloat16 copy itself (sgdUpdate's w16): no recast is pending
+    for (const p of net.params)
+      if (p.shadow) assert.equal(p.shadow.stale, false, `${p.name}: refreshed by the update`);
     const trained = logits(net);
     const fresh = make();
     fresh.loadStateDict(net.stateDict(), 'net');

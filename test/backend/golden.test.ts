@@ -258,7 +258,7 @@ function runSgd(b: Backend, t: Tensors, m: Meta): Produced {
   const produced: Produced = [];
   for (let s = 0; s < steps; s++) {
     b.sgdUpdate(
-      { w, g: get(t, `g${s}`), v },
+      { w, g: get(t, `g${s}`), v, w16: null },
       { lr, momentum: num(m, 'momentum'), weightDecay: num(m, 'weight_decay') },
     );
     produced.push([`w${s + 1}`, Float32Array.from(w.data)]);

@@ -393,7 +393,7 @@ test('sgdUpdate follows the paper exactly: v ← m·v − wd·lr·w − lr·g ; 
     const vWant = [2 - 0.25 - 0.5, 0 + 0.125 - 0.125, -0.25 - 0.0625 + 1, 0.5 - 0 - 2];
     const wWant = [2 + vWant[0], -1 + vWant[1], 0.5 + vWant[2], 0 + vWant[3]];
     l.backend.sgdUpdate(
-      { w, g: l.t([1, 0.25, -2, 4]), v },
+      { w, g: l.t([1, 0.25, -2, 4]), v, w16: null },
       { lr: 0.5, momentum: 0.5, weightDecay: 0.25 },
     );
     assert.deepEqual([...(await l.read(v))], vWant);
@@ -409,7 +409,7 @@ test('sgdUpdate follows the paper exactly: v ← m·v − wd·lr·w − lr·g ; 
     for (let step = 0; step < 5; step++) {
       const grad = randn(rng, 50);
       l.backend.sgdUpdate(
-        { w: w32, g: l.t(grad), v: v32 },
+        { w: w32, g: l.t(grad), v: v32, w16: null },
         { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
       );
       for (let i = 0; i < 50; i++) {

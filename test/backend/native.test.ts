@@ -19,6 +19,7 @@ import {
   type PoolGeom,
 } from '../../src/backend/backend.js';
 import { refBackend } from '../../src/backend/ref/index.js';
+import { floatToBf16 } from '../../src/backend/ref/elementwise.js';
 import { nativeBackend, nativeBinding, nativeLoadError } from '../../src/backend/native/index.js';
 import type { Isa } from '../../src/backend/native/binding.js';
 import { selectBackend } from '../../src/backend/index.js';
@@ -492,9 +493,9 @@ describe('native backend vs ref', { skip }, () => {
     }
   });
 
-  it("SGD: the paper's rule", () => {
+  it("SGD: the paper's rule; given w16, the new w in bfloat16 too (the cast's rounding)", () => {
     const rng = new Rng(29);
-    for (const len of [1, 33, 70_001]) {
+    for (const len of [1, 33, 2049, 70_001]) {
       const w0 = rand(len, rng);
       const g = rand(len, rng);
       const v0 = rand(len, rng);
@@ -502,11 +503,17 @@ describe('native backend vs ref', { skip }, () => {
       const rv = v0.slice();
       ref.sgdUpdate(rw, g, rv, 0.01, 0.9, 5e-4);
       underEveryConfig((nb, tag) => {
-        const w = w0.slice();
-        const v = v0.slice();
-        nb.sgdUpdate(w, g, v, 0.01, 0.9, 5e-4);
-        expectClose(`sgd w ${len} ${tag}`, w, rw, 1e-7);
-        expectClose(`sgd v ${len} ${tag}`, v, rv, 1e-7);
+        for (const w16 of [null, new Uint16Array(len).fill(0xffff)]) {
+          const w = w0.slice();
+          const v = v0.slice();
+          nb.sgdUpdate(w, g, v, 0.01, 0.9, 5e-4, w16);
+          expectClose(`sgd w ${len} ${tag}`, w, rw, 1e-7);
+          expectClose(`sgd v ${len} ${tag}`, v, rv, 1e-7);
+          if (!w16) continue;
+          const want = new Uint16Array(len);
+          floatToBf16(w, want);
+          assert.deepEqual(w16, want, `sgd w16 ${len} ${tag}`);
+        }
       });
     }
   });

@@ -158,8 +158,10 @@ export function positional(b: Backend) {
       lr: number,
       momentum: number,
       weightDecay: number,
+      w16: Uint16Array | null = null,
     ): void {
-      b.sgdUpdate({ w: f(w), g: f(g), v: f(v) }, { lr, momentum, weightDecay });
+      const half = w16 ? Tensor.of('bfloat16', [w16.length], w16) : null;
+      b.sgdUpdate({ w: f(w), g: f(g), v: f(v), w16: half }, { lr, momentum, weightDecay });
     },
   };
 }

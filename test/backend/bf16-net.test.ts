@@ -63,35 +63,42 @@ function bf16Of(master: Float32Array): Uint16Array {
   return y.data;
 }
 
-test('a bf16 net casts each weight once per optimiser step, not once per kernel call', async () => {
-  let casts = 0;
-  const counting: Backend = {
-    ...refBackend,
-    cast: (t, a) => {
-      casts++;
-      refBackend.cast(t, a);
-    },
-  };
-  const net = tinyNet(counting, 'bf16');
-  const sgd = new Sgd(net.params, net.backend, { momentum: 0.9, weightDecay: 5e-4 });
-  await step(net, sgd, 1); // forward casts the fresh weights; backward reuses the copies
-  assert.equal(casts, WEIGHTS);
-  await step(net, sgd, 2);
-  assert.equal(casts, 2 * WEIGHTS);
-  const { x } = batch(3);
-  await logits(net, x);
-  await logits(net, x);
-  assert.equal(casts, 3 * WEIGHTS, 'two inference calls after a step: one cast per weight');
-  // The copies are the masters rounded, as of the last update.
-  for (const p of net.params) {
-    if (!p.shadow) continue;
-    assert.deepEqual(
-      p.shadow.value,
-      Tensor.of('bfloat16', p.shape, bf16Of(net.stateDict().get(p.name)!.data)),
-    );
-  }
-  assert.equal(net.params.filter((p) => p.shadow).length, WEIGHTS, 'biases have no copy');
-});
+// A backend whose sgdUpdate takes w16 refreshes the copies in the update (one cast per weight,
+// when the net first runs); one without it recasts each weight once per step, never per call.
+for (const updateWrites of [true, false]) {
+  test(`a bf16 net casts each weight ${updateWrites ? 'once, then the update refreshes the copy' : 'once per optimiser step'}, not once per kernel call`, async () => {
+    let casts = 0;
+    const counting: Backend = {
+      ...refBackend,
+      supports: (k, d) =>
+        k === 'sgdUpdate' && d?.includes('bfloat16') ? updateWrites : refBackend.supports(k, d),
+      cast: (t, a) => {
+        casts++;
+        refBackend.cast(t, a);
+      },
+    };
+    const perStep = updateWrites ? 0 : WEIGHTS;
+    const net = tinyNet(counting, 'bf16');
+    const sgd = new Sgd(net.params, net.backend, { momentum: 0.9, weightDecay: 5e-4 });
+    await step(net, sgd, 1); // forward casts the fresh weights; backward reuses the copies
+    assert.equal(casts, WEIGHTS);
+    await step(net, sgd, 2);
+    assert.equal(casts, WEIGHTS + perStep);
+    const { x } = batch(3);
+    await logits(net, x);
+    await logits(net, x);
+    assert.equal(casts, WEIGHTS + 2 * perStep, 'two inference calls after a step: no more casts');
+    // The copies are the masters rounded, as of the last update.
+    for (const p of net.params) {
+      if (!p.shadow) continue;
+      assert.deepEqual(
+        p.shadow.value,
+        Tensor.of('bfloat16', p.shape, bf16Of(net.stateDict().get(p.name)!.data)),
+      );
+    }
+    assert.equal(net.params.filter((p) => p.shadow).length, WEIGHTS, 'biases have no copy');
+  });
+}
 
 test('bf16 keeps float32 masters, gradients and momentum; fp32 after setPrecision is exact', async () => {
   const net = tinyNet(refBackend, 'bf16');

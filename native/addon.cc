@@ -187,6 +187,13 @@ if (!(s > 0 && s <= 60)) fail("seconds must be in (0, 60]");
 return Napi::Number::New(info.Env(), anative::peakAmxGflops(s));
 END_BINDING
 
+BINDING(lineOffset)
+needArgs(info, 1);
+if (!info[0].IsArrayBuffer()) fail("lineOffset takes an ArrayBuffer");
+const auto at = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+return Napi::Number::New(info.Env(), static_cast<double>(at % 64));
+END_BINDING
+
 BINDING(releaseLinearPanels)
 needArgs(info, 1);
 #if defined(__x86_64__) || defined(_M_X64)
@@ -431,6 +438,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(peakGflops);
   EXPORT(peakBf16Gflops);
   EXPORT(peakAmxGflops);
+  EXPORT(lineOffset);
   EXPORT(releaseLinearPanels);
   EXPORT(gemm);
 #undef EXPORT

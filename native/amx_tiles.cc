@@ -47,15 +47,22 @@ ANATIVE_AMX void configureTiles() {
 
 // One panel's C tile (MR × cols ≤ 32): where the accumulator tiles load from and store to (C
 // itself for a full tile with no epilogue, else a scratch copy, filled from C when acc), and
-// its epilogue (+ bias, ReLU, the masked store of a scratch copy).
+// its epilogue (+ bias, ReLU, the masked store of a scratch copy). stream: C's 32-float rows on
+// whole cache lines go out in non-temporal stores (around the caches, no read for ownership).
 struct TileOut {
   float* c;
   long ldc, rows, cols;
-  bool direct;
+  bool direct, stream;
   alignas(64) float scratch[MR * NR];
 
-  TileOut(float* c_, long ldc_, long rows_, long cols_, bool acc, bool epilogue)
-      : c(c_), ldc(ldc_), rows(rows_), cols(cols_), direct(rows == MR && cols == NR && !epilogue) {
+  TileOut(float* c_, long ldc_, long rows_, long cols_, bool acc, bool epilogue, bool stream_)
+      : c(c_),
+        ldc(ldc_),
+        rows(rows_),
+        cols(cols_),
+        direct(rows == MR && cols == NR && !epilogue && !stream_),
+        stream(stream_ && cols == NR && reinterpret_cast<uintptr_t>(c_) % 64 == 0 &&
+               ldc_ % 16 == 0) {
     if (!direct && acc)
       for (long i = 0; i < MR; i++)
         for (long j = 0; j < NR; j++)
@@ -75,7 +82,10 @@ struct TileOut {
         __m512 x = _mm512_load_ps(scratch + i * NR + 16 * v);
         if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
         if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
-        _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v ? m1 : m0, x);
+        if (stream)
+          _mm512_stream_ps(c + i * ldc + 16 * v, x);
+        else
+          _mm512_mask_storeu_ps(c + i * ldc + 16 * v, v ? m1 : m0, x);
       }
   }
 };
@@ -87,11 +97,12 @@ struct TileOut {
 // order on every path, so one panel at a time gives the same sums.
 template <int P>
 ANATIVE_AMX void tilesOf(long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
-                         long rows, long cols, bool acc, const float* bias, bool relu) {
+                         long rows, long cols, bool acc, const float* bias, bool relu,
+                         bool stream) {
   configureTiles();
   const bool two = cols > 16, epilogue = bias || relu;
-  TileOut o0(c, ldc, std::min<long>(MR, rows), cols, acc, epilogue);
-  TileOut o1(c + MR * ldc, ldc, P == 2 ? rows - MR : 0, cols, acc && P == 2, epilogue);
+  TileOut o0(c, ldc, std::min<long>(MR, rows), cols, acc, epilogue, stream);
+  TileOut o1(c + MR * ldc, ldc, P == 2 ? rows - MR : 0, cols, acc && P == 2, epilogue, stream);
   if (acc) {
     _tile_loadd(0, o0.at(), o0.stride());
     if (two) _tile_loadd(1, o0.at() + 16, o0.stride());
@@ -167,11 +178,11 @@ void zeroTileTail(long kc, uint32_t* dst) {
 }
 
 void amxTiles(int panels, long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
-              long rows, long cols, bool acc, const float* rowBias, bool relu) {
+              long rows, long cols, bool acc, const float* rowBias, bool relu, bool stream) {
   if (panels == 2)
-    tilesOf<2>(kb, a, b, c, ldc, rows, cols, acc, rowBias, relu);
+    tilesOf<2>(kb, a, b, c, ldc, rows, cols, acc, rowBias, relu, stream);
   else
-    tilesOf<1>(kb, a, b, c, ldc, rows, cols, acc, rowBias, relu);
+    tilesOf<1>(kb, a, b, c, ldc, rows, cols, acc, rowBias, relu, stream);
 }
 
 }  // namespace anative

@@ -32,9 +32,11 @@ void zeroTileTail(long kc, uint32_t* dst);
 /** panels (1 or 2) adjacent row panels of C (rows ≤ panels·BF16_MR; their A at a, then a +
  *  kb·BF16_MR·16 words) × cols ≤ 32 = acc ? C + Σ : Σ over kb tiles of depth, then + rowBias,
  *  ReLU (NaN kept). Each accumulator starts from C (acc) and adds the products in one order on
- *  every path, so one panel at a time gives the same sums as two. */
+ *  every path, so one panel at a time gives the same sums as two. stream: C's full rows that
+ *  start on a cache line (C and ldc aligned to 64 bytes) go out in non-temporal stores; the
+ *  caller fences (_mm_sfence) before C is read. */
 void amxTiles(int panels, long kb, const uint32_t* a, const uint32_t* b, float* c, long ldc,
-              long rows, long cols, bool acc, const float* rowBias, bool relu);
+              long rows, long cols, bool acc, const float* rowBias, bool relu, bool stream);
 
 }  // namespace anative
 

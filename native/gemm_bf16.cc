@@ -34,6 +34,7 @@ static_assert(NR == AMX_NR, "the AMX tiles read the pair panels of B at NR words
 constexpr long KC = 256;  // depth (bfloat16 values) per slice: 128 pairs; even
 constexpr long NC = 512;
 constexpr long MC_PANELS = 16;
+constexpr long STREAM_MIN_BYTES = 4L << 20;  // a part's C streamed from this size on (> L2)
 
 thread_local Buffer tPackA, tPackB;  // float buffers (Fma), used as 32-bit words (Dot)
 
@@ -203,7 +204,7 @@ struct Dot {
     packColumnsPairs(B, N, j0, p0, kc, dst);
   }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
-            bool acc, const float* bias, bool relu) const {
+            bool acc, const float* bias, bool relu, bool /*stream: plain stores*/) const {
     dotTile(depth(kc), a, b, c, ldc, rows, cols, acc, bias, relu);
   }
 };
@@ -224,14 +225,14 @@ struct Amx {
     zeroTileTail(kc, dst);
   }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
-            bool acc, const float* bias, bool relu) const {
-    amxTiles(1, depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
+            bool acc, const float* bias, bool relu, bool stream) const {
+    amxTiles(1, depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu, stream);
   }
   // Two adjacent A panels (rows ≤ 2·MR) at once, sharing B's tiles.
   static constexpr bool PAIRED = true;
   void tile2(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows,
-             long cols, bool acc, const float* bias, bool relu) const {
-    amxTiles(2, depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu);
+             long cols, bool acc, const float* bias, bool relu, bool stream) const {
+    amxTiles(2, depth(kc) / 16, a, b, c, ldc, rows, cols, acc, bias, relu, stream);
   }
 };
 
@@ -261,7 +262,7 @@ struct Fma {
     packColumnsWide(B, N, j0, p0, kc, floats(dst));
   }
   void tile(long kc, const uint32_t* a, const uint32_t* b, float* c, long ldc, long rows, long cols,
-            bool acc, const float* bias, bool relu) const {
+            bool acc, const float* bias, bool relu, bool /*stream: plain stores*/) const {
     alignas(64) float biasTile[MR] = {};  // the kernels read MR biases; an edge panel has fewer
     if (bias && rows < MR) {
       std::copy(bias, bias + rows, biasTile);
@@ -283,6 +284,9 @@ void gemmPart(const E& e, bool transA, long M, long K, long i0, long i1, long j0
   uint32_t* bufA = packedA ? nullptr : words(tPackA, static_cast<size_t>(MC_PANELS) * MR * dKC);
   uint32_t* bufB = words(tPackB, static_cast<size_t>((NC + NR - 1) / NR) * NR * dKC);
   const long mPanelsAll = (M + MR - 1) / MR;
+  // C written once here (one depth slice, no accumulation) and larger than L2 (fc6's dW: 151 MB)
+  // goes around the caches: no read for ownership of lines this product never reads.
+  const bool stream = !accumulate && K <= KC && (i1 - i0) * (j1 - j0) * 4 >= STREAM_MIN_BYTES;
   const long nBlocks = (j1 - j0 + NC - 1) / NC;
   const long ncStep = ((j1 - j0 + nBlocks - 1) / nBlocks + NR - 1) / NR * NR;
   for (long jc = j0; jc < j1; jc += ncStep) {
@@ -311,17 +315,19 @@ void gemmPart(const E& e, bool transA, long M, long K, long i0, long i1, long j0
             const uint32_t *a = blockA + q * MR * dk, *b = bufB + p * NR * dk;
             if constexpr (E::PAIRED) {
               if (pair) {
-                e.tile2(kc, a, b, C + i * ldc + j, ldc, rows, cols, acc, bias, last && relu);
+                e.tile2(kc, a, b, C + i * ldc + j, ldc, rows, cols, acc, bias, last && relu,
+                        stream);
                 continue;
               }
             }
-            e.tile(kc, a, b, C + i * ldc + j, ldc, rows, cols, acc, bias, last && relu);
+            e.tile(kc, a, b, C + i * ldc + j, ldc, rows, cols, acc, bias, last && relu, stream);
           }
           q += pair ? 2 : 1;
         }
       }
     }
   }
+  if (stream) _mm_sfence();  // the streamed stores land before the pool reports this part done
 }
 
 template <class E>
@@ -375,7 +381,8 @@ void rowBlocks(const E& e, const uint32_t* packedA, long M, long N, long K, cons
         for (long p = 0; p < nPanels; p++)
           e.tile(kc, packedA + E::depth(pc) * mPanels * MR + (i / MR) * MR * dk,
                  bufB + s * sliceWords<E>(N) + p * NR * dk, C + (i - b0) * ldc + p * NR, ldc,
-                 std::min<long>(MR, b1 - i), std::min<long>(NR, N - p * NR), s > 0, nullptr, false);
+                 std::min<long>(MR, b1 - i), std::min<long>(NR, N - p * NR), s > 0, nullptr, false,
+                 false);
     }
     rowsDone(b0, b1);
   }
@@ -410,7 +417,7 @@ void tallSkinny(const E& e, long M, long N, long K, const uint16_t* A, long lda,
         for (long p = 0; p < nPanels; p++)
           e.tile(kc, ap, bufB + s * sliceStride + p * NR * dk, C + i * ldc + p * NR, ldc, rows,
                  std::min<long>(NR, N - p * NR), s > 0, last && rowBias ? rowBias + i : nullptr,
-                 last && relu);
+                 last && relu, false);
       }
     }
   });

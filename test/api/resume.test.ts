@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model, UsageError, train, type TrainOptions } from 'alexnet-ts';
 import { encodeIdx } from '../helpers/idx.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-api-resume-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -74,8 +75,8 @@ test('train N steps = train k, abort, train({ resume }) for the remaining N − 
   const b = await weights(resumed.modelPath);
   let moved = false;
   for (const [name, w] of a) {
-    assert.ok(Buffer.from(w.buffer).equals(Buffer.from(b.get(name)!.buffer)), `${name} differs`);
-    moved ||= !Buffer.from(w.buffer).equals(Buffer.from(atK.get(name)!.buffer));
+    assert.ok(bytesOf(w).equals(bytesOf(b.get(name)!)), `${name} differs`);
+    moved ||= !bytesOf(w).equals(bytesOf(atK.get(name)!));
   }
   assert.ok(moved, 'the resumed steps changed the weights');
 });

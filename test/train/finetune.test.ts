@@ -16,6 +16,7 @@ import { train, TrainingDiverged } from '../../src/train/trainer.js';
 import { UsageError } from '../../src/util/errors.js';
 import { TINY_SIZE, TINY_SPECS, tinyConfig, tinyDataset, tinyMeta, tinyNet } from './tiny.js';
 import { hostData } from '../../src/backend/backend.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alexnet-finetune-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -74,9 +75,7 @@ test('--freeze: frozen layers keep their weights while the rest train', async ()
     plots: false,
   });
   for (const p of net.params) {
-    const same = Buffer.from(hostData(net.backend, p.value).buffer).equals(
-      Buffer.from(before.get(p.name)!.buffer),
-    );
+    const same = bytesOf(hostData(net.backend, p.value)).equals(bytesOf(before.get(p.name)!));
     assert.equal(same, p.name.startsWith('conv1.') || p.name.startsWith('fc6.'), p.name);
   }
   assert.throws(

@@ -15,6 +15,7 @@ import type { Progress } from '../../src/train/progress.js';
 import { train } from '../../src/train/trainer.js';
 import { backendsUnderTest } from '../helpers/backends.js';
 import { tinyConfig, tinyDataset, tinyMeta, tinyNet } from './tiny.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 function freshNet(seed: number): Net {
   const net = tinyNet(refBackend, seed);
@@ -26,9 +27,7 @@ function assertSameTensors(a: Net, b: Net): void {
   for (const p of a.params) {
     const q = b.paramsByName.get(p.name)!;
     assert.ok(
-      Buffer.from(hostData(a.backend, p.value).buffer).equals(
-        Buffer.from(hostData(b.backend, q.value).buffer),
-      ),
+      bytesOf(hostData(a.backend, p.value)).equals(bytesOf(hostData(b.backend, q.value))),
       `${p.name} differs`,
     );
   }

@@ -34,6 +34,8 @@ export interface NativeBinding {
   /** bfloat16 tdpbf16ps throughput of the AMX tiles over the pool's threads, GFLOP/s; NaN below
    *  level amx. */
   peakAmxGflops(seconds: number): number;
+  /** The address of buf's first byte modulo 64 (its offset into a cache line). */
+  lineOffset(buf: ArrayBuffer): number;
   /** Frees the packed panels of the bfloat16 linear weight tagged `id` (native/linear_packs.h). */
   releaseLinearPanels(id: number): void;
   /** C[M, N] = op(A)·op(B) + beta·C, row-major, beta ∈ {0, 1}. */

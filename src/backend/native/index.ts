@@ -3,7 +3,7 @@
 // `nativeLoadError` then says why. ALEXNET_ISA=avx512|avx2|scalar forces a lower instruction set
 // (the addon reads it when it loads).
 
-import type { DType, HostArray, Tensor } from '../../tensor/tensor.js';
+import { sizeOf, Tensor, type DType, type HostArray, type Shape } from '../../tensor/tensor.js';
 import type { Backend, TensorHandle } from '../backend.js';
 import { hostBackend, type HostKernels } from '../host.js';
 import { KERNELS, KERNEL_NAMES, type KernelName } from '../kernels.js';
@@ -11,6 +11,7 @@ import { loadBinding, type Isa, type NativeBinding } from './binding.js';
 import { PackTags } from './packs.js';
 
 const loaded = loadBinding();
+const ALIGNED_FROM = 1 << 16; // float32 elements
 
 /** The raw addon (for tests and benchmarks), or null. */
 export const nativeBinding: NativeBinding | null = 'binding' in loaded ? loaded.binding : null;
@@ -62,6 +63,16 @@ function makeNativeBackend(b: NativeBinding): Backend {
     setThreads: (n) => b.setThreads(n),
     getThreads: () => b.getThreads(),
   });
+  // Large float32 tensors start on a cache line: the kernels' whole-line (non-temporal) stores
+  // need it, and V8 places a large ArrayBuffer 16 bytes into a page.
+  const alloc = backend.alloc.bind(backend);
+  backend.alloc = <D extends DType>(shape: Shape, dtype: D): TensorHandle<D> => {
+    const n = sizeOf(shape);
+    if (dtype !== 'float32' || n < ALIGNED_FROM) return alloc(shape, dtype);
+    const buf = new ArrayBuffer(4 * n + 64);
+    const data = new Float32Array(buf, (64 - b.lineOffset(buf)) % 64, n);
+    return Tensor.of(dtype, shape, data as HostArray<D>);
+  };
   const upload = backend.upload.bind(backend);
   backend.upload = <D extends DType>(host: Tensor<D>, into?: TensorHandle<D>): TensorHandle<D> => {
     tags.written(into ? (into as unknown as { data: HostArray }).data : host.data);

@@ -24,6 +24,7 @@
         "native/bf16.cc",
         "native/gemm_bf16.cc",
         "native/amx_tiles.cc",
+        "native/amx_conv.cc",
         "native/gemv_bf16.cc",
         "native/columns_bf16.cc",
         "native/conv_bf16.cc",

@@ -17,17 +17,7 @@ namespace {
 constexpr long MR = BF16_MR, NR = AMX_NR;
 constexpr long TILE_DEPTH = 32;  // bfloat16 values of depth per tdpbf16ps
 
-struct alignas(64) TileConfig {
-  uint8_t palette, startRow, reserved[14];
-  uint16_t colsb[16];  // bytes per row
-  uint8_t rows[16];
-};
-
-thread_local bool tTilesConfigured = false;
-
-// The tile shapes above, on the calling thread (once: they never change).
-// The configuration lives in static storage: built on the stack, GCC 12 dropped the stores of
-// colsb before ldtilecfg (it does not see the instruction read them), and ldtilecfg faulted.
+// The micro-kernel's shapes: accumulators and A tiles MR rows, B tiles 16, all 64 bytes wide.
 constexpr TileConfig tileShapes() {
   TileConfig cfg{};
   cfg.palette = 1;
@@ -39,10 +29,8 @@ constexpr TileConfig tileShapes() {
 }
 alignas(64) const TileConfig kTileShapes = tileShapes();
 
-ANATIVE_AMX void configureTiles() {
-  if (tTilesConfigured) return;
-  _tile_loadconfig(&kTileShapes);
-  tTilesConfigured = true;
+void configureTiles() {
+  loadTileShapes(kTileShapes);
 }
 
 // One panel's C tile (MR × cols ≤ 32): where the accumulator tiles load from and store to (C
@@ -140,6 +128,16 @@ ANATIVE_AMX void tilesOf(long kb, const uint32_t* a, const uint32_t* b, float* c
 }
 
 }  // namespace
+
+thread_local const TileConfig* tLoaded = nullptr;
+
+// The configuration lives in static storage: built on the stack, GCC 12 dropped the stores of
+// colsb before ldtilecfg (it does not see the instruction read them), and ldtilecfg faulted.
+ANATIVE_AMX void loadTileShapes(const TileConfig& cfg) {
+  if (tLoaded == &cfg) return;
+  _tile_loadconfig(&cfg);
+  tLoaded = &cfg;
+}
 
 ANATIVE_AMX void packTileRowsA(bool transA, const uint16_t* A, long lda, long M, long i0, long p0,
                                long kc, uint32_t* dst) {

@@ -15,6 +15,17 @@ namespace anative {
 
 constexpr long AMX_NR = 32;  // columns per B panel (words per pair row)
 
+/** An ldtilecfg operand (palette 1): each tile's rows and bytes per row. */
+struct alignas(64) TileConfig {
+  uint8_t palette, startRow, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+
+/** Makes cfg (in static storage) the calling thread's tile shapes, unless it already is: the
+ *  kernels that use other shapes (amx_conv.h) each load theirs before their first tile. */
+void loadTileShapes(const TileConfig& cfg);
+
 /** 32-bit words per row (A) or column (B) for a depth slice of kc values: whole tiles of 32. */
 constexpr long amxDepthWords(long kc) {
   return (kc + 31) / 32 * 16;

@@ -15,6 +15,8 @@
 // parallel over chunks of images when n ≥ 2·threads — each chunk rounding its own images and dY
 // into per-thread buffers, so no rounded copy of the whole batch is kept — else inside each GEMM
 // (batch 1), on rounded copies of the whole (small) batch.
+// At level amx the forward of a stride-1 convolution with Co/G a multiple of 16 (conv2–conv5)
+// runs straight on the tiles instead (amx_conv.h: channels-last input, no column matrix).
 // Below that level (and on arm64) the portable path: round x and dy, widen w, run the fp32
 // kernels on exactly the same rounded inputs.
 #include <algorithm>
@@ -26,7 +28,9 @@
 #include <immintrin.h>
 #endif
 
+#include "amx_conv.h"
 #include "bf16.h"
+#include "bf16_lanes.h"
 #include "buffer.h"
 #include "col2im.h"
 #include "gemm_bf16.h"
@@ -81,17 +85,9 @@ long phasedLength(const ConvGeom& g, long m) {
 
 // dst[0, n) = round(src[0, n)), 16 at a time: bf16.h's integer RNE (NaN kept, quietened).
 ANATIVE_AVX512 void roundRun(const float* src, uint16_t* dst, long n) {
-  const __m512i absMask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
-  const __m512i quiet = _mm512_set1_epi32(0x40);
   for (long i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512i u = _mm512_maskz_loadu_epi32(m, src + i);
-    const __m512i hi = _mm512_srli_epi32(u, 16);
-    const __m512i r = _mm512_srli_epi32(
-        _mm512_add_epi32(_mm512_add_epi32(u, bias), _mm512_and_si512(hi, one)), 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absMask), inf);
-    const __m512i v = _mm512_mask_or_epi32(r, nan, hi, quiet);
+    const __m512i v = roundLanes(_mm512_maskz_loadu_epi32(m, src + i));
     _mm256_mask_storeu_epi16(dst + i, m, _mm512_cvtepi32_epi16(v));
   }
 }
@@ -349,6 +345,7 @@ void backwardNative(const float* x, const uint16_t* w, const float* dy, float* d
 void conv2dForwardBf16(const float* x, const uint16_t* w, const float* b, float* y,
                        const ConvGeom& g, bool relu) {
 #if defined(__x86_64__) || defined(_M_X64)
+  if (amxConvApplies(g)) return amxConvForward(x, w, b, y, g, relu);
   if (bf16Gemms()) return forwardNative(x, w, b, y, g, relu);
 #endif
   float* wf = gWide.get(weightLength(g));

@@ -119,6 +119,10 @@ const CONVS: ConvGeom[] = [
   convGeom(4, 128, 6, 18, 3, 1, 1, 2), // Kc = 576 per group: dX in two row blocks, a channel split
   convGeom(1, 64, 13, 40, 3, 1, 1, 1), // batch 1, one product split by columns: 6 panels + 3
   convGeom(1, 96, 5, 100, 3, 1, 1, 1), // batch 1, split by rows: 4 tiles | 3 tiles + 2 rows
+  // amx's direct convolution (native/amx_conv.h: stride 1, Co/G a multiple of 16)
+  convGeom(3, 36, 9, 32, 3, 1, 1, 1), // Ci 36: channels padded to 64, rows wrapping in blocks
+  convGeom(1, 64, 13, 64, 5, 1, 2, 2), // conv2-like at batch 1: 5×5, two towers, 6 blocks each
+  convGeom(2, 16, 7, 48, 3, 1, 0, 1), // 48 = 32 + a 16-channel block, no padding
 ].map(fixWo);
 
 // n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths. Below
@@ -387,7 +391,7 @@ describe('native bfloat16 kernels vs the rounded fp32 oracle', { skip }, () => {
     if (levels.length < 2) return t.skip('no AVX512-BF16 on this CPU');
     const rng = new Rng(17);
     for (const n of [1, 4]) {
-      const g = fixWo(convGeom(n, 32, 13, 48, 3, 1, 1, 2));
+      const g = fixWo(convGeom(n, 32, 13, 64, 3, 1, 1, 2));
       const x = rand(g.n * g.cIn * g.h * g.w, rng);
       const w = toBf16(rand(g.cOut * (g.cIn / 2) * 9, rng));
       const b = rand(g.cOut, rng);

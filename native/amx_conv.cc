@@ -1,0 +1,232 @@
+// The stride-1 convolution forward on the AMX tiles (amx_conv.h).
+#include "amx_conv.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "amx_tiles.h"
+#include "bf16_lanes.h"
+#include "buffer.h"
+#include "isa.h"
+#include "threadpool.h"
+#include "transpose16.h"
+
+namespace anative {
+namespace {
+
+#define ANATIVE_AMX \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,amx-tile,amx-bf16")))
+
+constexpr long BLOCK = 32;  // output channels × positions per block: 2 × 2 tiles of 16 × 16
+constexpr long WEIGHTS_IN_L2 = 1L << 20;  // bytes of weight rows a task keeps while it walks images
+
+constexpr TileConfig convShapes() {  // 0–3 accumulators, 4–5 A (weights), 6–7 B (input)
+  TileConfig cfg{};
+  cfg.palette = 1;
+  for (int t = 0; t < 8; t++) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = 16;
+  }
+  return cfg;
+}
+alignas(64) const TileConfig kConvShapes = convShapes();
+
+thread_local Buffer gInput, gWeights;  // per calling (JS) thread
+
+constexpr long TILE_HALVES = 512;  // a B tile: 16 pairs × 16 output channels × 2
+
+struct Plan {
+  long cig, cog, cp;  // input channels per group, output channels per group, cig padded to 32
+  long slices;        // cp / 32: the A tiles of one tap
+  long wp;            // padded width: positions per output row
+  long q;             // positions of an output plane, (Ho − 1)·Wp + Wo
+  long qBlocks;       // ⌈q / 32⌉
+  long plane;         // positions per image and group in xn: every tap of the last block inside
+  long taps;          // Kh·Kw
+};
+
+Plan planOf(const ConvGeom& g) {
+  Plan p;
+  p.cig = g.cIn / g.groups;
+  p.cog = g.cOut / g.groups;
+  p.cp = (p.cig + 31) / 32 * 32;
+  p.slices = p.cp / 32;
+  p.wp = g.w + 2 * g.pad;
+  p.q = (g.ho - 1) * p.wp + g.wo;
+  p.qBlocks = (p.q + BLOCK - 1) / BLOCK;
+  // The last block's last tap reads position qBlocks·32 − 1 + (Kh − 1)·Wp + Kw − 1, past the
+  // padded plane (Hp·Wp = q + (Kh − 1)·Wp + Kw − 1 at stride 1).
+  p.plane = p.qBlocks * BLOCK + (g.kh - 1) * p.wp + g.kw - 1;
+  p.taps = g.kh * g.kw;
+  return p;
+}
+
+// xn[(i·G + gi)·plane + (ih + pad)·Wp + iw + pad][c] = round(x[i][gi·cig + c][ih][iw]): 16
+// channels × 16 columns transposed in registers; zero in the padding, past the plane and for
+// c ≥ cig. A task per padded row.
+ANATIVE_AMX void packInput(const float* x, const ConvGeom& g, const Plan& p, uint16_t* xn) {
+  const long hp = g.h + 2 * g.pad, hw = g.h * g.w;
+  parallelRange(g.n * g.groups * hp, 16, [&](long b, long e) ANATIVE_AMX {
+    for (long r = b; r < e; r++) {
+      const long ihp = r % hp, ig = r / hp, ih = ihp - g.pad;
+      uint16_t* row = xn + (ig * p.plane + ihp * p.wp) * p.cp;
+      const long last = ihp + 1 == hp ? p.plane - ihp * p.wp : p.wp;  // the last row: the slack
+      if (ih < 0 || ih >= g.h) {
+        std::memset(row, 0, sizeof(uint16_t) * last * p.cp);
+        continue;
+      }
+      std::memset(row, 0, sizeof(uint16_t) * g.pad * p.cp);
+      std::memset(row + (g.pad + g.w) * p.cp, 0, sizeof(uint16_t) * (last - g.pad - g.w) * p.cp);
+      const long i = ig / g.groups, gi = ig % g.groups;
+      const float* src = x + (i * g.cIn + gi * p.cig) * hw + ih * g.w;
+      for (long c0 = 0; c0 < p.cp; c0 += 16)
+        for (long w0 = 0; w0 < g.w; w0 += 16) {
+          const long cols = std::min<long>(16, g.w - w0);
+          const __mmask16 m = static_cast<__mmask16>((1u << cols) - 1);
+          __m512 v[16];
+          for (long c = 0; c < 16; c++)
+            v[c] = c0 + c < p.cig ? _mm512_maskz_loadu_ps(m, src + (c0 + c) * hw + w0)
+                                  : _mm512_setzero_ps();
+          transpose16(v);  // v[j]: column w0 + j's 16 channels
+          for (long j = 0; j < cols; j++)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (g.pad + w0 + j) * p.cp + c0),
+                                _mm512_cvtepi32_epi16(roundLanes(_mm512_castps_si512(v[j]))));
+        }
+    }
+  });
+}
+
+// The B tiles: wv[((gi·Co/G + o)/16 · taps + t) · slices + s][r][o mod 16][e] = w[gi·cog + o]
+// [32·s + 2·r + e][t] (zero past cig), o over all groups. Written in order, a task per 16
+// output channels (whose 16·cig·taps weights stay in cache).
+void packWeights(const uint16_t* w, const ConvGeom& g, const Plan& p, uint16_t* wv) {
+  parallelRange(g.cOut / 16, 1, [&](long b, long e) {
+    for (long ob = b; ob < e; ob++) {
+      uint16_t* dst = wv + ob * p.taps * p.slices * TILE_HALVES;
+      for (long t = 0; t < p.taps; t++)
+        for (long c0 = 0; c0 < p.cp; c0 += 2)
+          for (long o = 0; o < 16; o++, dst += 2) {
+            const uint16_t* src = w + ((ob * 16 + o) * p.cig + c0) * p.taps + t;
+            dst[0] = c0 < p.cig ? src[0] : uint16_t{0};
+            dst[1] = c0 + 1 < p.cig ? src[p.taps] : uint16_t{0};
+          }
+    }
+  });
+}
+
+// out[j][r] = Σ over taps and channels of xn at position q0 + j · wᵀ column r (j < 32, r <
+// 16·(1 + two)): the accumulators stay in the tiles over the whole depth. xa: the block's first
+// position in xn; wb: its first output channels' B tiles.
+ANATIVE_AMX void block(const uint16_t* xa, const uint16_t* wb, const ConvGeom& g, const Plan& p,
+                       bool two, float* out) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  const long aStride = p.cp * 2, next = p.taps * p.slices * TILE_HALVES;
+  for (long ki = 0; ki < g.kh; ki++)
+    for (long kj = 0; kj < g.kw; kj++) {
+      const uint16_t* at = xa + (ki * p.wp + kj) * p.cp;
+      const uint16_t* bt = wb + (ki * g.kw + kj) * p.slices * TILE_HALVES;
+      for (long s = 0; s < p.slices; s++) {
+        _tile_loadd(4, at + 32 * s, aStride);
+        _tile_loadd(5, at + 16 * p.cp + 32 * s, aStride);
+        _tile_loadd(6, bt + s * TILE_HALVES, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(2, 5, 6);
+        if (two) {
+          _tile_loadd(7, bt + next + s * TILE_HALVES, 64);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(3, 5, 7);
+        }
+      }
+    }
+  _tile_stored(0, out, BLOCK * 4);
+  _tile_stored(2, out + 16 * BLOCK, BLOCK * 4);
+  if (two) {
+    _tile_stored(1, out + 16, BLOCK * 4);
+    _tile_stored(3, out + 16 * BLOCK + 16, BLOCK * 4);
+  }
+}
+
+// The block (out[position][channel], rows ≤ 32 channels) transposed, its positions [q0, min(q0 +
+// 32, q)) that fall inside a row (ow < Wo) into y (the block's first output channel of the
+// image, planes Ho·Wo apart), + bias, ReLU (NaN kept).
+ANATIVE_AMX void emit(const float* out, long rows, long q0, const ConvGeom& g, const Plan& p,
+                      const float* bias, bool relu, float* y) {
+  alignas(64) float t[BLOCK * BLOCK];  // t[channel][position]
+  for (long r0 = 0; r0 < rows; r0 += 16)
+    for (long j0 = 0; j0 < BLOCK; j0 += 16) {
+      __m512 v[16];
+      for (int j = 0; j < 16; j++) v[j] = _mm512_load_ps(out + (j0 + j) * BLOCK + r0);
+      transpose16(v);
+      for (int r = 0; r < 16; r++) _mm512_store_ps(t + (r0 + r) * BLOCK + j0, v[r]);
+    }
+  const long plane = g.ho * g.wo, end = std::min(q0 + BLOCK, p.q);
+  for (long q = q0; q < end;) {
+    const long oh = q / p.wp, ow = q % p.wp;
+    if (ow >= g.wo) {  // the wrapped positions between two rows
+      q += p.wp - ow;
+      continue;
+    }
+    const long len = std::min(g.wo - ow, end - q);
+    for (long r = 0; r < rows; r++) {
+      const float* src = t + r * BLOCK + (q - q0);
+      float* dst = y + r * plane + oh * g.wo + ow;
+      for (long j = 0; j < len; j += 16) {
+        const __mmask16 m = len - j >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (len - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, src + j);
+        if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[r]));
+        if (relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // max(0, x): NaN passes (relu.h)
+        _mm512_mask_storeu_ps(dst + j, m, v);
+      }
+    }
+    q += len;
+  }
+}
+
+}  // namespace
+
+bool amxConvApplies(const ConvGeom& g) {
+  return bf16Tiles() && g.stride == 1 && (g.cOut / g.groups) % 16 == 0;
+}
+
+void amxConvForward(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
+                    bool relu) {
+  const Plan p = planOf(g);
+  const long depth = p.taps * p.cp;
+  uint16_t* xn = reinterpret_cast<uint16_t*>(gInput.get((g.n * g.groups * p.plane * p.cp + 1) / 2));
+  uint16_t* wv = reinterpret_cast<uint16_t*>(gWeights.get((g.cOut * depth + 1) / 2));
+  packInput(x, g, p, xn);
+  packWeights(w, g, p, wv);
+  // A task: a run of 32-channel blocks of one group (weights ≤ WEIGHTS_IN_L2, so they stay in
+  // L2 while the tasks beside it take the other images) for one image; image fastest. Enough
+  // tasks for two per thread where the batch is small (batch 1: one block each).
+  const long oBlocks = (p.cog + BLOCK - 1) / BLOCK, threads = getThreads();
+  const long fit = std::max(1L, WEIGHTS_IN_L2 / (BLOCK * depth * 2));
+  const long spread = std::max(1L, oBlocks * g.groups * g.n / (2 * threads));
+  const long per = std::min({fit, spread, oBlocks}), runs = (oBlocks + per - 1) / per;
+  const long tasks = g.groups * runs * g.n;
+  parallelFor(static_cast<int>(tasks), [&](int t, int) {
+    loadTileShapes(kConvShapes);
+    alignas(64) float out[BLOCK * BLOCK];
+    const long i = t % g.n, run = (t / g.n) % runs, gi = t / (g.n * runs);
+    const uint16_t* xi = xn + (i * g.groups + gi) * p.plane * p.cp;
+    for (long ob = run * per; ob < std::min(oBlocks, (run + 1) * per); ob++) {
+      const long o0 = gi * p.cog + ob * BLOCK, rows = std::min(BLOCK, p.cog - ob * BLOCK);
+      const uint16_t* wb = wv + o0 * depth;  // (o0 / 16) tiles of taps·slices each
+      for (long qb = 0; qb < p.qBlocks; qb++) {
+        block(xi + qb * BLOCK * p.cp, wb, g, p, rows > 16, out);
+        emit(out, rows, qb * BLOCK, g, p, b ? b + o0 : nullptr, relu,
+             y + (i * g.cOut + o0) * g.ho * g.wo);
+      }
+    }
+  });
+}
+
+}  // namespace anative
+
+#endif  // x86-64

@@ -99,19 +99,23 @@ ANATIVE_AMX void packInput(const float* x, const ConvGeom& g, const Plan& p, uin
   });
 }
 
-// The B tiles: wv[((gi·Co/G + o)/16 · taps + t) · slices + s][r][o mod 16][e] = w[gi·cog + o]
-// [32·s + 2·r + e][t] (zero past cig), o over all groups. Written in order, a task per 16
-// output channels (whose 16·cig·taps weights stay in cache).
-void packWeights(const uint16_t* w, const ConvGeom& g, const Plan& p, uint16_t* wv) {
+// The B tiles: wv[((gi·Co/G + o)/16 · taps + t) · slices + s][r][o mod 16][e] = W(gi·cog + o,
+// 32·s + 2·r + e, t) (zero past cig), o over all groups. W(o, c, t) = w[o][c][t], or for the
+// input gradient's convolution (flipped: Co and Ci swapped, the taps reversed) w[gi·cig + c]
+// [o mod cog][taps − 1 − t]. Written in order, a task per 16 output channels.
+void packWeights(const uint16_t* w, const ConvGeom& g, const Plan& p, bool flipped, uint16_t* wv) {
   parallelRange(g.cOut / 16, 1, [&](long b, long e) {
     for (long ob = b; ob < e; ob++) {
       uint16_t* dst = wv + ob * p.taps * p.slices * TILE_HALVES;
       for (long t = 0; t < p.taps; t++)
         for (long c0 = 0; c0 < p.cp; c0 += 2)
-          for (long o = 0; o < 16; o++, dst += 2) {
-            const uint16_t* src = w + ((ob * 16 + o) * p.cig + c0) * p.taps + t;
-            dst[0] = c0 < p.cig ? src[0] : uint16_t{0};
-            dst[1] = c0 + 1 < p.cig ? src[p.taps] : uint16_t{0};
+          for (long o = ob * 16; o < ob * 16 + 16; o++, dst += 2) {
+            const long gi = o / p.cog, step = flipped ? p.cog * p.taps : p.taps;
+            const long at = flipped
+                                ? ((gi * p.cig + c0) * p.cog + o % p.cog) * p.taps + p.taps - 1 - t
+                                : (o * p.cig + c0) * p.taps + t;
+            dst[0] = c0 < p.cig ? w[at] : uint16_t{0};
+            dst[1] = c0 + 1 < p.cig ? w[at + step] : uint16_t{0};
           }
     }
   });
@@ -152,56 +156,58 @@ ANATIVE_AMX void block(const uint16_t* xa, const uint16_t* wb, const ConvGeom& g
   }
 }
 
-// The block (out[position][channel], rows ≤ 32 channels) transposed, its positions [q0, min(q0 +
-// 32, q)) that fall inside a row (ow < Wo) into y (the block's first output channel of the
-// image, planes Ho·Wo apart), + bias, ReLU (NaN kept).
+// The block (out[position][channel], rows ≤ 32 channels) into y (the block's first output
+// channel of the image, planes Ho·Wo apart), + bias, ReLU (NaN kept): its positions [q0,
+// min(q0 + 32, q)) that fall inside a row (ow < Wo), as runs; 16 positions × 16 channels
+// transposed in registers, each channel's 16 stored with one masked store per run they cut.
 ANATIVE_AMX void emit(const float* out, long rows, long q0, const ConvGeom& g, const Plan& p,
                       const float* bias, bool relu, float* y) {
-  alignas(64) float t[BLOCK * BLOCK];  // t[channel][position]
-  for (long r0 = 0; r0 < rows; r0 += 16)
-    for (long j0 = 0; j0 < BLOCK; j0 += 16) {
-      __m512 v[16];
-      for (int j = 0; j < 16; j++) v[j] = _mm512_load_ps(out + (j0 + j) * BLOCK + r0);
-      transpose16(v);
-      for (int r = 0; r < 16; r++) _mm512_store_ps(t + (r0 + r) * BLOCK + j0, v[r]);
-    }
-  const long plane = g.ho * g.wo, end = std::min(q0 + BLOCK, p.q);
-  for (long q = q0; q < end;) {
+  struct Run {
+    long a, b, at;  // positions [q0 + a, q0 + b) at y + at + (q − q0)
+  } runs[BLOCK];
+  int nRuns = 0;
+  for (long q = q0, end = std::min(q0 + BLOCK, p.q); q < end;) {
     const long oh = q / p.wp, ow = q % p.wp;
     if (ow >= g.wo) {  // the wrapped positions between two rows
       q += p.wp - ow;
       continue;
     }
     const long len = std::min(g.wo - ow, end - q);
-    for (long r = 0; r < rows; r++) {
-      const float* src = t + r * BLOCK + (q - q0);
-      float* dst = y + r * plane + oh * g.wo + ow;
-      for (long j = 0; j < len; j += 16) {
-        const __mmask16 m = len - j >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (len - j)) - 1);
-        __m512 v = _mm512_maskz_loadu_ps(m, src + j);
-        if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[r]));
-        if (relu) v = _mm512_max_ps(_mm512_setzero_ps(), v);  // max(0, x): NaN passes (relu.h)
-        _mm512_mask_storeu_ps(dst + j, m, v);
+    runs[nRuns++] = {q - q0, q - q0 + len, oh * g.wo + ow - (q - q0)};
+    q += len;
+  }
+  const long plane = g.ho * g.wo;
+  for (long j0 = 0; j0 < BLOCK; j0 += 16) {
+    __mmask16 masks[BLOCK];
+    for (int k = 0; k < nRuns; k++) {
+      const long a = std::clamp(runs[k].a - j0, 0L, 16L), b = std::clamp(runs[k].b - j0, 0L, 16L);
+      masks[k] = static_cast<__mmask16>(((1u << b) - 1) & ~((1u << a) - 1));
+    }
+    for (long r0 = 0; r0 < rows; r0 += 16) {
+      __m512 v[16];
+      for (int j = 0; j < 16; j++) v[j] = _mm512_load_ps(out + (j0 + j) * BLOCK + r0);
+      transpose16(v);  // v[r]: channel r0 + r at positions q0 + j0 …
+      for (int r = 0; r < 16; r++) {
+        __m512 x = v[r];
+        if (bias) x = _mm512_add_ps(x, _mm512_set1_ps(bias[r0 + r]));
+        if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);  // max(0, x): NaN passes (relu.h)
+        float* dst = y + (r0 + r) * plane + j0;
+        for (int k = 0; k < nRuns; k++)
+          if (masks[k]) _mm512_mask_storeu_ps(dst + runs[k].at, masks[k], x);
       }
     }
-    q += len;
   }
 }
 
-}  // namespace
-
-bool amxConvApplies(const ConvGeom& g) {
-  return bf16Tiles() && g.stride == 1 && (g.cOut / g.groups) % 16 == 0;
-}
-
-void amxConvForward(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
-                    bool relu) {
+// y = conv(round(x), W) + b, ReLU: W is w (forward) or, flipped, the input gradient's weights.
+void convolve(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
+              bool relu, bool flipped) {
   const Plan p = planOf(g);
   const long depth = p.taps * p.cp;
   uint16_t* xn = reinterpret_cast<uint16_t*>(gInput.get((g.n * g.groups * p.plane * p.cp + 1) / 2));
   uint16_t* wv = reinterpret_cast<uint16_t*>(gWeights.get((g.cOut * depth + 1) / 2));
   packInput(x, g, p, xn);
-  packWeights(w, g, p, wv);
+  packWeights(w, g, p, flipped, wv);
   // A task: a run of 32-channel blocks of one group (weights ≤ WEIGHTS_IN_L2, so they stay in
   // L2 while the tasks beside it take the other images) for one image; image fastest. Enough
   // tasks for two per thread where the batch is small (batch 1: one block each).
@@ -225,6 +231,34 @@ void amxConvForward(const float* x, const uint16_t* w, const float* b, float* y,
       }
     }
   });
+}
+
+}  // namespace
+
+bool amxConvApplies(const ConvGeom& g) {
+  return bf16Tiles() && g.stride == 1 && (g.cOut / g.groups) % 16 == 0;
+}
+
+void amxConvForward(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
+                    bool relu) {
+  convolve(x, w, b, y, g, relu, false);
+}
+
+bool amxConvInputGradApplies(const ConvGeom& g) {
+  return bf16Tiles() && g.stride == 1 && g.kh == g.kw && g.pad < g.kh &&
+         (g.cIn / g.groups) % 16 == 0;
+}
+
+void amxConvInputGrad(const float* dy, const uint16_t* w, float* dx, const ConvGeom& g) {
+  ConvGeom t = g;  // dX = dY (padded by K − 1 − pad) correlated with the flipped weights
+  t.cIn = g.cOut;
+  t.h = g.ho;
+  t.w = g.wo;
+  t.cOut = g.cIn;
+  t.pad = g.kh - 1 - g.pad;
+  t.ho = g.h;
+  t.wo = g.w;
+  convolve(dy, w, nullptr, dx, t, false, true);
 }
 
 }  // namespace anative

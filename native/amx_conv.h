@@ -27,6 +27,13 @@ bool amxConvApplies(const ConvGeom& g);
 void amxConvForward(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
                     bool relu);
 
+/** amxConvInputGrad computes g's dX: level amx, stride 1, Kh = Kw > pad, Ci/G a multiple of 16. */
+bool amxConvInputGradApplies(const ConvGeom& g);
+
+/** dx = the input gradient of round(dy) through w (float32, written, not added): the forward
+ *  convolution of dY padded by K − 1 − pad with the weights flipped and Ci, Co swapped. */
+void amxConvInputGrad(const float* dy, const uint16_t* w, float* dx, const ConvGeom& g);
+
 }  // namespace anative
 
 #endif  // x86-64

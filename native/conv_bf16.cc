@@ -16,7 +16,8 @@
 // into per-thread buffers, so no rounded copy of the whole batch is kept — else inside each GEMM
 // (batch 1), on rounded copies of the whole (small) batch.
 // At level amx the forward of a stride-1 convolution with Co/G a multiple of 16 (conv2–conv5)
-// runs straight on the tiles instead (amx_conv.h: channels-last input, no column matrix).
+// runs straight on the tiles instead (amx_conv.h: channels-last input, no column matrix), and
+// so does its input gradient (a forward convolution of dY with the flipped weights).
 // Below that level (and on arm64) the portable path: round x and dy, widen w, run the fp32
 // kernels on exactly the same rounded inputs.
 #include <algorithm>
@@ -361,6 +362,11 @@ void conv2dBackwardBf16(const float* x, const uint16_t* w, const float* dy, floa
   if (db) conv2dBackward(nullptr, nullptr, dy, nullptr, nullptr, db, g);
   if (!dx && !dw) return;
 #if defined(__x86_64__) || defined(_M_X64)
+  if (dx && amxConvInputGradApplies(g)) {  // dX on the tiles directly, dW below
+    amxConvInputGrad(dy, w, dx, g);
+    if (!dw) return;
+    dx = nullptr;
+  }
   if (bf16Gemms()) return backwardNative(x, w, dy, dx, dw, g);
 #endif
   float* wf = dx ? gWide.get(weightLength(g)) : nullptr;

@@ -121,11 +121,13 @@ void packWeights(const uint16_t* w, const ConvGeom& g, const Plan& p, bool flipp
   });
 }
 
-// out[j][r] = Σ over taps and channels of xn at position q0 + j · wᵀ column r (j < 32, r <
-// 16·(1 + two)): the accumulators stay in the tiles over the whole depth. xa: the block's first
-// position in xn; wb: its first output channels' B tiles.
+// out[j][r] = Σ over taps and channels of xn at position q0 + j · wᵀ column r (j < 16·(1 + both),
+// r < 16·(1 + two)): the accumulators stay in the tiles over the whole depth. xa: the block's
+// first position in xn; wb: its first output channels' B tiles. A plane's last block takes one
+// position tile where its second would hold no output (conv3–5: 13 tiles of 16 in place of 7
+// blocks of 32).
 ANATIVE_AMX void block(const uint16_t* xa, const uint16_t* wb, const ConvGeom& g, const Plan& p,
-                       bool two, float* out) {
+                       bool both, bool two, float* out) {
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -137,22 +139,22 @@ ANATIVE_AMX void block(const uint16_t* xa, const uint16_t* wb, const ConvGeom& g
       const uint16_t* bt = wb + (ki * g.kw + kj) * p.slices * TILE_HALVES;
       for (long s = 0; s < p.slices; s++) {
         _tile_loadd(4, at + 32 * s, aStride);
-        _tile_loadd(5, at + 16 * p.cp + 32 * s, aStride);
+        if (both) _tile_loadd(5, at + 16 * p.cp + 32 * s, aStride);
         _tile_loadd(6, bt + s * TILE_HALVES, 64);
         _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(2, 5, 6);
+        if (both) _tile_dpbf16ps(2, 5, 6);
         if (two) {
           _tile_loadd(7, bt + next + s * TILE_HALVES, 64);
           _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(3, 5, 7);
+          if (both) _tile_dpbf16ps(3, 5, 7);
         }
       }
     }
   _tile_stored(0, out, BLOCK * 4);
-  _tile_stored(2, out + 16 * BLOCK, BLOCK * 4);
-  if (two) {
-    _tile_stored(1, out + 16, BLOCK * 4);
-    _tile_stored(3, out + 16 * BLOCK + 16, BLOCK * 4);
+  if (two) _tile_stored(1, out + 16, BLOCK * 4);
+  if (both) {
+    _tile_stored(2, out + 16 * BLOCK, BLOCK * 4);
+    if (two) _tile_stored(3, out + 16 * BLOCK + 16, BLOCK * 4);
   }
 }
 
@@ -225,7 +227,7 @@ void convolve(const float* x, const uint16_t* w, const float* b, float* y, const
       const long o0 = gi * p.cog + ob * BLOCK, rows = std::min(BLOCK, p.cog - ob * BLOCK);
       const uint16_t* wb = wv + o0 * depth;  // (o0 / 16) tiles of taps·slices each
       for (long qb = 0; qb < p.qBlocks; qb++) {
-        block(xi + qb * BLOCK * p.cp, wb, g, p, rows > 16, out);
+        block(xi + qb * BLOCK * p.cp, wb, g, p, qb * BLOCK + 16 < p.q, rows > 16, out);
         emit(out, rows, qb * BLOCK, g, p, b ? b + o0 : nullptr, relu,
              y + (i * g.cOut + o0) * g.ho * g.wo);
       }

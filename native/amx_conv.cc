@@ -1,4 +1,4 @@
-// The stride-1 convolution forward on the AMX tiles (amx_conv.h).
+// The convolution forward on the AMX tiles (amx_conv.h).
 #include "amx_conv.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "amx_tiles.h"
 #include "bf16_lanes.h"
@@ -35,88 +36,158 @@ constexpr TileConfig convShapes() {  // 0–3 accumulators, 4–5 A (weights), 6
 alignas(64) const TileConfig kConvShapes = convShapes();
 
 thread_local Buffer gInput, gWeights;  // per calling (JS) thread
+thread_local Buffer gPlane;            // per worker: the plane its task packed
 
 constexpr long TILE_HALVES = 512;  // a B tile: 16 pairs × 16 output channels × 2
 
 struct Plan {
-  long cig, cog, cp;  // input channels per group, output channels per group, cig padded to 32
-  long slices;        // cp / 32: the A tiles of one tap
-  long wp;            // padded width: positions per output row
-  long q;             // positions of an output plane, (Ho − 1)·Wp + Wo
-  long qBlocks;       // ⌈q / 32⌉
-  long plane;         // positions per image and group in xn: every tap of the last block inside
-  long taps;          // Kh·Kw
+  long s;         // the stride: a phase of s × s input pixels per position (stride 1: one)
+  long cig, cog;  // input channels per group, output channels per group
+  long cin, cp;   // channels per xn position (cig·s²), padded to a multiple of 32
+  long slices;    // cp / 32: the A tiles of one tap
+  long kh, kw;    // the tap grid on xn, ⌈Kh / s⌉ × ⌈Kw / s⌉
+  long hp, wp;  // xn's rows and positions per row, ⌈(H + 2·pad) / s⌉ and ⌈(W + 2·pad) / s⌉
+  long q;       // positions of an output plane, (Ho − 1)·Wp + Wo
+  long qBlocks;  // ⌈q / 32⌉
+  long plane;    // positions per image and group in xn: every tap of the last block inside
+  long taps;     // kh·kw
 };
 
+// A stride-s convolution is the stride-1 convolution of the input's space-to-depth (position
+// (ys, xs) holds the padded pixels (s·ys + dy, s·xs + dx), dy, dx < s, as cig·s² channels) with
+// the kernel cut the same way, zero past Kh × Kw: output (oh, ow) reads xn rows oh … oh + kh − 1
+// and positions ow … ow + kw − 1 of them, and Wp ≥ Wo + kw − 1 keeps each row's taps in the row.
 Plan planOf(const ConvGeom& g) {
   Plan p;
+  p.s = g.stride;
   p.cig = g.cIn / g.groups;
   p.cog = g.cOut / g.groups;
-  p.cp = (p.cig + 31) / 32 * 32;
+  p.cin = p.cig * p.s * p.s;
+  p.cp = (p.cin + 31) / 32 * 32;
   p.slices = p.cp / 32;
-  p.wp = g.w + 2 * g.pad;
+  p.kh = (g.kh + p.s - 1) / p.s;
+  p.kw = (g.kw + p.s - 1) / p.s;
+  p.hp = (g.h + 2 * g.pad + p.s - 1) / p.s;
+  p.wp = (g.w + 2 * g.pad + p.s - 1) / p.s;
   p.q = (g.ho - 1) * p.wp + g.wo;
   p.qBlocks = (p.q + BLOCK - 1) / BLOCK;
-  // The last block's last tap reads position qBlocks·32 − 1 + (Kh − 1)·Wp + Kw − 1, past the
-  // padded plane (Hp·Wp = q + (Kh − 1)·Wp + Kw − 1 at stride 1).
-  p.plane = p.qBlocks * BLOCK + (g.kh - 1) * p.wp + g.kw - 1;
-  p.taps = g.kh * g.kw;
+  // The last block's last tap reads position qBlocks·32 − 1 + (kh − 1)·Wp + kw − 1, past the
+  // padded plane (Hp·Wp ≥ q + (kh − 1)·Wp + kw − 1).
+  p.plane = std::max(p.hp * p.wp, p.qBlocks * BLOCK + (p.kh - 1) * p.wp + p.kw - 1);
+  p.taps = p.kh * p.kw;
   return p;
 }
 
-// xn[(i·G + gi)·plane + (ih + pad)·Wp + iw + pad][c] = round(x[i][gi·cig + c][ih][iw]): 16
-// channels × 16 columns transposed in registers; zero in the padding, past the plane and for
-// c ≥ cig. A task per padded row.
-ANATIVE_AMX void packInput(const float* x, const ConvGeom& g, const Plan& p, uint16_t* xn) {
-  const long hp = g.h + 2 * g.pad, hw = g.h * g.w;
-  parallelRange(g.n * g.groups * hp, 16, [&](long b, long e) ANATIVE_AMX {
-    for (long r = b; r < e; r++) {
-      const long ihp = r % hp, ig = r / hp, ih = ihp - g.pad;
-      uint16_t* row = xn + (ig * p.plane + ihp * p.wp) * p.cp;
-      const long last = ihp + 1 == hp ? p.plane - ihp * p.wp : p.wp;  // the last row: the slack
-      if (ih < 0 || ih >= g.h) {
-        std::memset(row, 0, sizeof(uint16_t) * last * p.cp);
-        continue;
-      }
-      std::memset(row, 0, sizeof(uint16_t) * g.pad * p.cp);
-      std::memset(row + (g.pad + g.w) * p.cp, 0, sizeof(uint16_t) * (last - g.pad - g.w) * p.cp);
-      const long i = ig / g.groups, gi = ig % g.groups;
-      const float* src = x + (i * g.cIn + gi * p.cig) * hw + ih * g.w;
-      for (long c0 = 0; c0 < p.cp; c0 += 16)
-        for (long w0 = 0; w0 < g.w; w0 += 16) {
-          const long cols = std::min<long>(16, g.w - w0);
-          const __mmask16 m = static_cast<__mmask16>((1u << cols) - 1);
-          __m512 v[16];
-          for (long c = 0; c < 16; c++)
-            v[c] = c0 + c < p.cig ? _mm512_maskz_loadu_ps(m, src + (c0 + c) * hw + w0)
-                                  : _mm512_setzero_ps();
-          transpose16(v);  // v[j]: column w0 + j's 16 channels
-          for (long j = 0; j < cols; j++)
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (g.pad + w0 + j) * p.cp + c0),
-                                _mm512_cvtepi32_epi16(roundLanes(_mm512_castps_si512(v[j]))));
-        }
+// Rows [r0, r1) of image and group ig's plane of xn (xi): stride 1, xi[(ih + pad)·Wp + iw + pad]
+// [c] = round(x[i][gi·cig + c][ih][iw]), 16 channels × 16 columns transposed in registers; zero
+// in the padding, past the plane and for c ≥ cig.
+ANATIVE_AMX void packRows(const float* x, const ConvGeom& g, const Plan& p, long ig, long r0,
+                          long r1, uint16_t* xi) {
+  const long hw = g.h * g.w, i = ig / g.groups, gi = ig % g.groups;
+  for (long ihp = r0; ihp < r1; ihp++) {
+    const long ih = ihp - g.pad;
+    uint16_t* row = xi + ihp * p.wp * p.cp;
+    const long last = ihp + 1 == p.hp ? p.plane - ihp * p.wp : p.wp;  // the last row: the slack
+    if (ih < 0 || ih >= g.h) {
+      std::memset(row, 0, sizeof(uint16_t) * last * p.cp);
+      continue;
     }
-  });
+    std::memset(row, 0, sizeof(uint16_t) * g.pad * p.cp);
+    std::memset(row + (g.pad + g.w) * p.cp, 0, sizeof(uint16_t) * (last - g.pad - g.w) * p.cp);
+    const float* src = x + (i * g.cIn + gi * p.cig) * hw + ih * g.w;
+    for (long c0 = 0; c0 < p.cp; c0 += 16)
+      for (long w0 = 0; w0 < g.w; w0 += 16) {
+        const long cols = std::min<long>(16, g.w - w0);
+        const __mmask16 m = static_cast<__mmask16>((1u << cols) - 1);
+        __m512 v[16];
+        for (long c = 0; c < 16; c++)
+          v[c] = c0 + c < p.cig ? _mm512_maskz_loadu_ps(m, src + (c0 + c) * hw + w0)
+                                : _mm512_setzero_ps();
+        transpose16(v);  // v[j]: column w0 + j's 16 channels
+        for (long j = 0; j < cols; j++)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + (g.pad + w0 + j) * p.cp + c0),
+                              _mm512_cvtepi32_epi16(roundLanes(_mm512_castps_si512(v[j]))));
+      }
+  }
+}
+
+// Stride s > 1, rows [r0, r1) of xi: xi[ys·Wp + xs][(c·s + dy)·s + dx] = round(x[i][gi·cig + c]
+// [s·ys + dy − pad][s·xs + dx − pad]), zero outside the image, for channels ≥ cin and past the
+// plane. A position's s pixels of one source row are neighbours: 16 / s positions' worth are one
+// vector, rounded and stored s halves to a position.
+ANATIVE_AMX void packPhasedRows(const float* x, const ConvGeom& g, const Plan& p, long ig, long r0,
+                                long r1, uint16_t* xi) {
+  const long s = p.s, hw = g.h * g.w, span = 16 / s * s, width = p.wp * s;
+  const long cp = p.cp, pad = g.pad, w = g.w, i = ig / g.groups, gi = ig % g.groups;
+  const __mmask8 pixels = static_cast<__mmask8>((1u << s) - 1);
+  const __m256i lanes = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (long ys = r0; ys < r1; ys++) {
+    uint16_t* row = xi + ys * p.wp * cp;
+    const long last = ys + 1 == p.hp ? p.plane - ys * p.wp : p.wp;  // the last row: the slack
+    std::memset(row, 0, sizeof(uint16_t) * last * cp);
+    for (long c = 0; c < p.cig; c++)
+      for (long dy = 0; dy < s; dy++) {
+        const long ih = s * ys + dy - pad;
+        if (ih < 0 || ih >= g.h) continue;
+        const float* src = x + (i * g.cIn + gi * p.cig + c) * hw + ih * w;
+        uint16_t* dst = row + (c * s + dy) * s;
+        // padded columns u0 … u0 + span − 1 (source u − pad): positions u0 / s …
+        for (long u0 = 0; u0 < width; u0 += span, dst += span / s * cp) {
+          const long a = std::max(0L, pad - u0), end = std::min(span, w + pad - u0);
+          if (a >= end) continue;
+          const __mmask16 m = static_cast<__mmask16>(((1u << end) - 1) & ~((1u << a) - 1));
+          const __m256i h = _mm512_cvtepi32_epi16(
+              roundLanes(_mm512_castps_si512(_mm512_maskz_expandloadu_ps(m, src + u0 + a - pad))));
+          uint16_t* at = dst;
+          for (long j = 0; j < span && u0 + j < width; j += s, at += cp)  // halves j … j + s − 1
+            _mm_mask_storeu_epi16(at, pixels,
+                                  _mm256_castsi256_si128(_mm256_permutexvar_epi16(
+                                      _mm256_add_epi16(lanes, _mm256_set1_epi16(j)), h)));
+        }
+      }
+  }
+}
+
+// Rows [r0, r1) of image and group ig's plane of xn (xi), at either stride.
+void pack(const float* x, const ConvGeom& g, const Plan& p, long ig, long r0, long r1,
+          uint16_t* xi) {
+  if (p.s == 1)
+    packRows(x, g, p, ig, r0, r1, xi);
+  else
+    packPhasedRows(x, g, p, ig, r0, r1, xi);
 }
 
 // The B tiles: wv[((gi·Co/G + o)/16 · taps + t) · slices + s][r][o mod 16][e] = W(gi·cog + o,
-// 32·s + 2·r + e, t) (zero past cig), o over all groups. W(o, c, t) = w[o][c][t], or for the
-// input gradient's convolution (flipped: Co and Ci swapped, the taps reversed) w[gi·cig + c]
-// [o mod cog][taps − 1 − t]. Written in order, a task per 16 output channels.
+// 32·s + 2·r + e, t), o over all groups. W(o, c, t) is xn channel c at tap t = (ti, tj): the
+// kernel's w[o][c / s²][s·ti + c / s mod s][s·tj + c mod s], zero past the kernel and for c ≥ cin;
+// or for the input gradient's convolution (stride 1, flipped: Co and Ci swapped, the taps
+// reversed) w[gi·cig + c][o mod cog][taps − 1 − t]. Both are w[row(o) + at(t, c)]: the table
+// at(t, c) (−1 for a zero) is built once, then the tiles are written in order, a task per 16
+// output channels.
 void packWeights(const uint16_t* w, const ConvGeom& g, const Plan& p, bool flipped, uint16_t* wv) {
+  const long s = p.s, kernel = g.kh * g.kw;
+  std::vector<long> at(p.taps * p.cp, -1);
+  for (long t = 0; t < p.taps; t++)
+    for (long c = 0; c < p.cin; c++) {
+      const long ki = s * (t / p.kw) + c / s % s, kj = s * (t % p.kw) + c % s;
+      if (flipped)
+        at[t * p.cp + c] = c * p.cog * kernel + kernel - 1 - t;
+      else if (ki < g.kh && kj < g.kw)
+        at[t * p.cp + c] = c / (s * s) * kernel + ki * g.kw + kj;
+    }
   parallelRange(g.cOut / 16, 1, [&](long b, long e) {
+    long row[16];
     for (long ob = b; ob < e; ob++) {
+      for (long o = 0; o < 16; o++) {
+        const long oo = ob * 16 + o, gi = oo / p.cog;
+        row[o] = flipped ? (gi * p.cig * p.cog + oo % p.cog) * kernel : oo * p.cig * kernel;
+      }
       uint16_t* dst = wv + ob * p.taps * p.slices * TILE_HALVES;
-      for (long t = 0; t < p.taps; t++)
-        for (long c0 = 0; c0 < p.cp; c0 += 2)
-          for (long o = ob * 16; o < ob * 16 + 16; o++, dst += 2) {
-            const long gi = o / p.cog, step = flipped ? p.cog * p.taps : p.taps;
-            const long at = flipped
-                                ? ((gi * p.cig + c0) * p.cog + o % p.cog) * p.taps + p.taps - 1 - t
-                                : (o * p.cig + c0) * p.taps + t;
-            dst[0] = c0 < p.cig ? w[at] : uint16_t{0};
-            dst[1] = c0 + 1 < p.cig ? w[at + step] : uint16_t{0};
-          }
+      for (const long* a = at.data(); a < at.data() + at.size(); a += 2)
+        for (long o = 0; o < 16; o++, dst += 2) {
+          dst[0] = a[0] < 0 ? uint16_t{0} : w[row[o] + a[0]];
+          dst[1] = a[1] < 0 ? uint16_t{0} : w[row[o] + a[1]];
+        }
     }
   });
 }
@@ -126,17 +197,17 @@ void packWeights(const uint16_t* w, const ConvGeom& g, const Plan& p, bool flipp
 // first position in xn; wb: its first output channels' B tiles. A plane's last block takes one
 // position tile where its second would hold no output (conv3–5: 13 tiles of 16 in place of 7
 // blocks of 32).
-ANATIVE_AMX void block(const uint16_t* xa, const uint16_t* wb, const ConvGeom& g, const Plan& p,
-                       bool both, bool two, float* out) {
+ANATIVE_AMX void block(const uint16_t* xa, const uint16_t* wb, const Plan& p, bool both, bool two,
+                       float* out) {
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
   _tile_zero(3);
   const long aStride = p.cp * 2, next = p.taps * p.slices * TILE_HALVES;
-  for (long ki = 0; ki < g.kh; ki++)
-    for (long kj = 0; kj < g.kw; kj++) {
+  for (long ki = 0; ki < p.kh; ki++)
+    for (long kj = 0; kj < p.kw; kj++) {
       const uint16_t* at = xa + (ki * p.wp + kj) * p.cp;
-      const uint16_t* bt = wb + (ki * g.kw + kj) * p.slices * TILE_HALVES;
+      const uint16_t* bt = wb + (ki * p.kw + kj) * p.slices * TILE_HALVES;
       for (long s = 0; s < p.slices; s++) {
         _tile_loadd(4, at + 32 * s, aStride);
         if (both) _tile_loadd(5, at + 16 * p.cp + 32 * s, aStride);
@@ -205,10 +276,8 @@ ANATIVE_AMX void emit(const float* out, long rows, long q0, const ConvGeom& g, c
 void convolve(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,
               bool relu, bool flipped) {
   const Plan p = planOf(g);
-  const long depth = p.taps * p.cp;
-  uint16_t* xn = reinterpret_cast<uint16_t*>(gInput.get((g.n * g.groups * p.plane * p.cp + 1) / 2));
+  const long depth = p.taps * p.cp, planeHalves = p.plane * p.cp;
   uint16_t* wv = reinterpret_cast<uint16_t*>(gWeights.get((g.cOut * depth + 1) / 2));
-  packInput(x, g, p, xn);
   packWeights(w, g, p, flipped, wv);
   // A task: a run of 32-channel blocks of one group (weights ≤ WEIGHTS_IN_L2, so they stay in
   // L2 while the tasks beside it take the other images) for one image; image fastest. Enough
@@ -218,16 +287,34 @@ void convolve(const float* x, const uint16_t* w, const float* b, float* y, const
   const long spread = std::max(1L, oBlocks * g.groups * g.n / (2 * threads));
   const long per = std::min({fit, spread, oBlocks}), runs = (oBlocks + per - 1) / per;
   const long tasks = g.groups * runs * g.n;
+  // One run a plane: its task packs the plane into its own buffer, kept in L2 for the blocks.
+  // Several: the planes are packed first, together.
+  uint16_t* xn = nullptr;
+  if (runs > 1) {
+    xn = reinterpret_cast<uint16_t*>(gInput.get((g.n * g.groups * planeHalves + 1) / 2));
+    parallelRange(g.n * g.groups * p.hp, p.s == 1 ? 16 : 4, [&](long b, long e) {
+      for (long r = b; r < e;) {
+        const long ig = r / p.hp, r1 = std::min(e, (ig + 1) * p.hp);
+        pack(x, g, p, ig, r - ig * p.hp, r1 - ig * p.hp, xn + ig * planeHalves);
+        r = r1;
+      }
+    });
+  }
   parallelFor(static_cast<int>(tasks), [&](int t, int) {
     loadTileShapes(kConvShapes);
     alignas(64) float out[BLOCK * BLOCK];
-    const long i = t % g.n, run = (t / g.n) % runs, gi = t / (g.n * runs);
-    const uint16_t* xi = xn + (i * g.groups + gi) * p.plane * p.cp;
+    const long i = t % g.n, run = (t / g.n) % runs, gi = t / (g.n * runs), ig = i * g.groups + gi;
+    const uint16_t* xi = xn + ig * planeHalves;
+    if (!xn) {
+      uint16_t* own = reinterpret_cast<uint16_t*>(gPlane.get((planeHalves + 1) / 2));
+      pack(x, g, p, ig, 0, p.hp, own);
+      xi = own;
+    }
     for (long ob = run * per; ob < std::min(oBlocks, (run + 1) * per); ob++) {
       const long o0 = gi * p.cog + ob * BLOCK, rows = std::min(BLOCK, p.cog - ob * BLOCK);
       const uint16_t* wb = wv + o0 * depth;  // (o0 / 16) tiles of taps·slices each
       for (long qb = 0; qb < p.qBlocks; qb++) {
-        block(xi + qb * BLOCK * p.cp, wb, g, p, qb * BLOCK + 16 < p.q, rows > 16, out);
+        block(xi + qb * BLOCK * p.cp, wb, p, qb * BLOCK + 16 < p.q, rows > 16, out);
         emit(out, rows, qb * BLOCK, g, p, b ? b + o0 : nullptr, relu,
              y + (i * g.cOut + o0) * g.ho * g.wo);
       }
@@ -238,7 +325,7 @@ void convolve(const float* x, const uint16_t* w, const float* b, float* y, const
 }  // namespace
 
 bool amxConvApplies(const ConvGeom& g) {
-  return bf16Tiles() && g.stride == 1 && (g.cOut / g.groups) % 16 == 0;
+  return bf16Tiles() && g.stride <= 8 && (g.cOut / g.groups) % 16 == 0;
 }
 
 void amxConvForward(const float* x, const uint16_t* w, const float* b, float* y, const ConvGeom& g,

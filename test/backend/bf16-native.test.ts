@@ -119,10 +119,14 @@ const CONVS: ConvGeom[] = [
   convGeom(4, 128, 6, 18, 3, 1, 1, 2), // Kc = 576 per group: dX in two row blocks, a channel split
   convGeom(1, 64, 13, 40, 3, 1, 1, 1), // batch 1, one product split by columns: 6 panels + 3
   convGeom(1, 96, 5, 100, 3, 1, 1, 1), // batch 1, split by rows: 4 tiles | 3 tiles + 2 rows
-  // amx's direct convolution (native/amx_conv.h: stride 1, Co/G a multiple of 16)
+  // amx's direct convolution (native/amx_conv.h: Co/G a multiple of 16; a stride s > 1 through
+  // the input's space-to-depth, cig·s² channels a position and the kernel cut ⌈K / s⌉ square)
   convGeom(3, 36, 9, 32, 3, 1, 1, 1), // Ci 36: channels padded to 64, rows wrapping in blocks
   convGeom(1, 64, 13, 64, 5, 1, 2, 2), // conv2-like at batch 1: 5×5, two towers, 6 blocks each
   convGeom(2, 16, 7, 48, 3, 1, 0, 1), // 48 = 32 + a 16-channel block, no padding
+  convGeom(2, 3, 35, 64, 11, 4, 2, 1), // conv1-like: 48 channels a position, taps 3 × 3 (zero past 11)
+  convGeom(3, 20, 11, 32, 3, 2, 1, 2), // stride 2, two towers: 40 channels a position, taps 2 × 2
+  convGeom(2, 5, 14, 16, 5, 3, 1, 1), // stride 3: 15 lanes a vector, the last columns past the image
 ].map(fixWo);
 
 // n, d, f: GEMV (n ≤ 4), transposed (8 ≤ n ≤ 512, d, f ≥ 4n), direct; odd depths. Below

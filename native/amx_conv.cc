@@ -36,7 +36,7 @@ constexpr TileConfig convShapes() {  // 0–3 accumulators, 4–5 A (weights), 6
 alignas(64) const TileConfig kConvShapes = convShapes();
 
 thread_local Buffer gInput, gWeights;  // per calling (JS) thread
-thread_local Buffer gPlane;            // per worker: the plane its task packed
+thread_local Buffer gPlane;            // per thread running a task: the plane it packed
 
 constexpr long TILE_HALVES = 512;  // a B tile: 16 pairs × 16 output channels × 2
 
@@ -155,6 +155,13 @@ void pack(const float* x, const ConvGeom& g, const Plan& p, long ig, long r0, lo
     packRows(x, g, p, ig, r0, r1, xi);
   else
     packPhasedRows(x, g, p, ig, r0, r1, xi);
+}
+
+// Image and group ig's plane packed into this thread's gPlane.
+const uint16_t* packOwn(const float* x, const ConvGeom& g, const Plan& p, long ig, long halves) {
+  uint16_t* xi = reinterpret_cast<uint16_t*>(gPlane.get((halves + 1) / 2));
+  pack(x, g, p, ig, 0, p.hp, xi);
+  return xi;
 }
 
 // The B tiles: wv[((gi·Co/G + o)/16 · taps + t) · slices + s][r][o mod 16][e] = W(gi·cog + o,
@@ -304,12 +311,7 @@ void convolve(const float* x, const uint16_t* w, const float* b, float* y, const
     loadTileShapes(kConvShapes);
     alignas(64) float out[BLOCK * BLOCK];
     const long i = t % g.n, run = (t / g.n) % runs, gi = t / (g.n * runs), ig = i * g.groups + gi;
-    const uint16_t* xi = xn + ig * planeHalves;
-    if (!xn) {
-      uint16_t* own = reinterpret_cast<uint16_t*>(gPlane.get((planeHalves + 1) / 2));
-      pack(x, g, p, ig, 0, p.hp, own);
-      xi = own;
-    }
+    const uint16_t* xi = xn ? xn + ig * planeHalves : packOwn(x, g, p, ig, planeHalves);
     for (long ob = run * per; ob < std::min(oBlocks, (run + 1) * per); ob++) {
       const long o0 = gi * p.cog + ob * BLOCK, rows = std::min(BLOCK, p.cog - ob * BLOCK);
       const uint16_t* wb = wv + o0 * depth;  // (o0 / 16) tiles of taps·slices each
